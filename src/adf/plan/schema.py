@@ -1,0 +1,239 @@
+"""The plan: the compiled, unrolled, serializable form of an `.adf` program.
+
+Takes nothing; gives the frozen classes the compiler emits and the runtime
+reads. This module is the contract between the two layers: the runtime never
+sees `.adf` text or the AST, only a `Plan`. Encoding to msgpack and loading
+with validation live in `adf.plan.codec`.
+
+Conventions
+- Every value flowing along an edge has a *source id*: an input name, a
+  target name, or a node id. Ids are unique across all three.
+- Node ids of loop copies carry their time step: `q@0`, `q@1`. Nodes outside
+  loops have `step = None` and no `@`.
+- `Plan.nodes` is in a valid topological order (every binding's source is an
+  input, a target or an earlier node).
+- Constants are stored as canonical JSON text so the plan stays hashable and
+  byte-for-byte deterministic.
+- Models hold no secret values: options that come from the environment are
+  `EnvRef(name)` and are resolved only when a call is made.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from adf.diagnostics import Span
+
+FORMAT_VERSION = 1
+
+TypeKind = Literal["str", "int", "float", "bool", "list", "enum", "record", "any"]
+ParamKind = Literal["prompt", "demos"]
+NodeKind = Literal["llm", "fn", "const"]
+PartKind = Literal["param", "text"]
+
+
+@attrs.frozen
+class Type:
+    """A value type. `of` is set for lists, `values` for enums, `fields` for records."""
+
+    kind: TypeKind
+    of: Type | None = None
+    values: tuple[str, ...] = ()
+    fields: tuple[tuple[str, Type], ...] = ()
+
+    def __str__(self) -> str:
+        match self.kind:
+            case "list":
+                return f"list[{self.of}]"
+            case "enum":
+                return "enum{" + ", ".join(self.values) + "}"
+            case "record":
+                return "{" + ", ".join(f"{n}: {t}" for n, t in self.fields) + "}"
+            case _:
+                return self.kind
+
+
+@attrs.frozen
+class EnvRef:
+    """A value read from the environment at call time, never stored."""
+
+    name: str
+
+
+OptionValue = str | int | float | bool | EnvRef
+
+
+@attrs.frozen
+class ModelDecl:
+    """A named model: a litellm model string plus options (api_base, temperature, context...)."""
+
+    name: str
+    model: str
+    options: tuple[tuple[str, OptionValue], ...]
+    span: Span
+
+
+@attrs.frozen
+class Demo:
+    """One few-shot example: ordered field name -> text (e.g. question, answer)."""
+
+    fields: tuple[tuple[str, str], ...]
+
+
+@attrs.frozen
+class ParamDecl:
+    """A text parameter. `value` for prompts, `demos` for demos; `value_span` locates
+    the literal in the source so training can write a better value back in place."""
+
+    name: str
+    kind: ParamKind
+    value: str
+    demos: tuple[Demo, ...]
+    frozen: bool
+    description: str
+    max_demos: int | None
+    span: Span
+    value_span: Span | None
+
+
+@attrs.frozen
+class DataDecl:
+    """An `input` or `target`: a typed field read from each data row (`field` may rename)."""
+
+    name: str
+    type: Type
+    field: str
+    span: Span
+
+
+@attrs.frozen
+class Binding:
+    """Argument `name` of the called function receives the value with id `source`."""
+
+    name: str
+    source: str
+
+
+@attrs.frozen
+class TemplatePart:
+    """A piece of a prompt: a parameter's current value, or text with `{arg}` holes."""
+
+    kind: PartKind
+    param: str = ""
+    text: str = ""
+
+
+@attrs.frozen
+class LlmSpec:
+    function: str
+    model: str
+    system: tuple[TemplatePart, ...]
+    user: tuple[TemplatePart, ...]
+
+
+@attrs.frozen
+class FnSpec:
+    """`ref` is a stdlib entry (`std.parse.last_int`) or `py:module:function`."""
+
+    function: str
+    ref: str
+
+
+@attrs.frozen
+class Node:
+    """One call in the unrolled graph. `name` is the node's name without the time step."""
+
+    id: str
+    kind: NodeKind
+    name: str
+    step: int | None
+    loop: str | None
+    inputs: tuple[Binding, ...]
+    output_type: Type
+    span: Span
+    llm: LlmSpec | None = None
+    fn: FnSpec | None = None
+    value_json: str | None = None
+
+
+@attrs.frozen
+class Loss:
+    """`metric(pred, target, **options)` gives a score in [0, 1] and a textual loss."""
+
+    name: str
+    metric: str
+    pred: str
+    target: str
+    options: tuple[tuple[str, OptionValue], ...]
+    span: Span
+
+
+@attrs.frozen
+class Output:
+    name: str
+    source: str
+    span: Span
+
+
+@attrs.frozen
+class FunctionDecl:
+    """A declared `llm` or `fn`, kept even when never called (for lints)."""
+
+    name: str
+    kind: Literal["llm", "fn"]
+    span: Span
+
+
+@attrs.frozen
+class LoopInfo:
+    name: str
+    bound: int
+    body: tuple[str, ...]
+    span: Span
+
+
+@attrs.frozen
+class Training:
+    """Which declared models play the frozen roles during training."""
+
+    backward_model: str
+    optimizer_model: str
+    teacher_model: str | None
+    options: tuple[tuple[str, OptionValue], ...] = ()
+
+
+@attrs.frozen
+class Plan:
+    format_version: int
+    source_name: str
+    source_hash: str
+    models: tuple[ModelDecl, ...]
+    params: tuple[ParamDecl, ...]
+    inputs: tuple[DataDecl, ...]
+    targets: tuple[DataDecl, ...]
+    functions: tuple[FunctionDecl, ...]
+    loops: tuple[LoopInfo, ...]
+    nodes: tuple[Node, ...]
+    losses: tuple[Loss, ...]
+    outputs: tuple[Output, ...]
+    training: Training | None
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def param(self, name: str) -> ParamDecl:
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)
+
+    def model(self, name: str) -> ModelDecl:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)

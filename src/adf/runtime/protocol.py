@@ -1,0 +1,65 @@
+"""What every model call looks like, whatever answers it.
+
+Takes nothing; gives `ChatRequest`, `ChatReply`, `ModelClient` and
+`ModelError`. The forward pass, the backward engine, the optimizer and the
+demo teacher all speak only this protocol, so tests inject a client pointed
+at the fake OpenAI server and production uses the litellm-backed client in
+`adf.runtime.llm`. A request holds no secret: the API key is named by its
+environment variable and read only at the moment of the call.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import attrs
+
+Purpose = Literal["forward", "backward", "optimizer", "teacher"]
+
+
+@attrs.frozen
+class Message:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@attrs.frozen
+class ChatRequest:
+    """One chat completion. Fields above `node` form the cache key; the rest is bookkeeping."""
+
+    model: str
+    messages: tuple[Message, ...]
+    api_base: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    json_schema: str | None = None  # canonical JSON text of the reply's schema, if structured
+    extra: tuple[tuple[str, str | int | float | bool], ...] = ()
+    api_key_env: str | None = None  # name of the env var holding the key; never the key
+    node: str = ""  # which node / role made the call, for accounting and traces
+    purpose: Purpose = "forward"
+    sample: str = ""  # sample id, for traces
+
+
+@attrs.frozen
+class ChatReply:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    cached: bool
+    latency_s: float
+    retries: int = 0
+    structured: Literal["schema", "none"] = "none"
+
+
+class ModelError(Exception):
+    """A call that failed for good (after retries); `reason` is one line for the user."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class ModelClient(Protocol):
+    async def complete(self, request: ChatRequest) -> ChatReply: ...
