@@ -149,6 +149,10 @@ def _hints(cls: type) -> dict[str, Any]:
 def _decode(hint: Any, raw: Any, where: str) -> Any:
     if hint is Any:
         return raw
+    if hint is EnvRef:
+        if isinstance(raw, Mapping) and set(raw) == {"$env"} and isinstance(raw["$env"], str):
+            return EnvRef(raw["$env"])
+        raise PlanError(f"corrupt plan: {where} should be an env reference")
     if isinstance(hint, type) and attrs.has(hint):
         if not isinstance(raw, Mapping):
             raise PlanError(f"corrupt plan: {where} should be a map, found {_kind(raw)}")
@@ -178,17 +182,13 @@ def _decode(hint: Any, raw: Any, where: str) -> Any:
             return tuple(_decode(args[0], item, f"{where}[{i}]") for i, item in enumerate(raw))
         if len(raw) != len(args):
             raise PlanError(f"corrupt plan: {where} should have {len(args)} items, found {len(raw)}")
-        return tuple(_decode(a, item, f"{where}[{i}]") for i, (a, item) in enumerate(zip(args, raw)))
+        return tuple(_decode(a, item, f"{where}[{i}]") for i, (a, item) in enumerate(zip(args, raw, strict=True)))
     if origin in (typing.Union, types.UnionType):
         return _decode_union(get_args(hint), raw, where)
     if hint is type(None):
         if raw is not None:
             raise PlanError(f"corrupt plan: {where} should be empty, found {_kind(raw)}")
         return None
-    if hint is EnvRef:
-        if isinstance(raw, Mapping) and set(raw) == {"$env"} and isinstance(raw["$env"], str):
-            return EnvRef(raw["$env"])
-        raise PlanError(f"corrupt plan: {where} should be an env reference")
     if hint is float:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise PlanError(f"corrupt plan: {where} should be a number, found {_kind(raw)}")
