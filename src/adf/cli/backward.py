@@ -1,0 +1,87 @@
+"""`adfc backward FILE --data PATH`: show the feedback each parameter would receive.
+
+Takes a `.adf` or `.plan`, data (as for `adfc eval`) and a threshold; runs the
+forward pass, then the textual backward pass on the samples scoring below the
+threshold, and prints, for each parameter in declaration order, its feedback
+with provenance (sample, node, time step, score); frozen parameters are shown
+as receiving none. Nothing is changed: this is a debugging view of what the
+optimizer would see. `--json` prints the feedback records as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from adf.cli._workflow import (
+    CliError,
+    add_data_arguments,
+    add_model_arguments,
+    bind_functions,
+    load_workflow,
+    open_session,
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser)
+    add_data_arguments(parser)
+    parser.add_argument("--threshold", type=float, default=0.9, metavar="SCORE",
+                        help="walk samples scoring below SCORE (default 0.9)")
+    parser.add_argument("--backward-model", default=None, metavar="NAME",
+                        help="declared model to use as the backward engine "
+                             "(default: the train block's, else each node's own)")
+    parser.add_argument("--show", type=int, default=10, metavar="N",
+                        help="show at most N feedback items per parameter (default 10)")
+    parser.add_argument("--json", action="store_true", help="print the feedback as JSON")
+
+
+def execute(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_backward(args))
+    except CliError as exc:
+        print(f"adfc backward: {exc.message}", file=sys.stderr)
+        return exc.status
+
+
+async def _backward(args: argparse.Namespace) -> int:
+    from adf.cli._report import backward_json, print_backward, usage_line
+    from adf.runtime.data import DataError, load_data
+    from adf.runtime.engine import ModelUnavailable, backward, evaluate
+
+    workflow = load_workflow(args.file)
+    if args.backward_model is not None and args.backward_model not in {
+        m.name for m in workflow.plan.models
+    }:
+        known = ", ".join(m.name for m in workflow.plan.models)
+        raise CliError(f"--backward-model {args.backward_model!r} is not a declared model "
+                       f"(declared: {known})", 2)
+    try:
+        dataset = load_data(workflow.plan, args.data, split=args.split, limit=args.limit)
+    except DataError as exc:
+        raise CliError(str(exc), 2) from None
+    bindings = bind_functions(workflow)
+    async with open_session(workflow, args) as opened:
+        client = opened.session.client
+        try:
+            result = await evaluate(opened.plan, dataset.samples, client, bindings=bindings,
+                                    concurrency=args.concurrency)
+            grads = await backward(opened.plan, result, client, threshold=args.threshold,
+                                   concurrency=args.concurrency,
+                                   backward_model=args.backward_model)
+        except ModelUnavailable as exc:
+            raise CliError(f"model unavailable: {exc.reason}", 1) from None
+        tally = opened.accounting.total
+    if args.json:
+        data = backward_json(grads)
+        data["score"] = result.score
+        data["usage"] = tally.to_json()
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        score = "n/a" if result.score is None else f"{result.score:.4f}"
+        print(f"forward: {len(result.samples)} samples, score {score}")
+        print_backward(opened.plan, grads, show=args.show)
+        print("\n" + usage_line(tally))
+    return 0

@@ -1,0 +1,83 @@
+"""`adfc run FILE --input JSON`: run one sample and show its outputs and trace.
+
+Takes a `.adf` or `.plan` and one data row as a JSON object (inline, or
+`@path` to read it from a file); prints the outputs, the loss when the row
+carries targets, and one line per node of the unrolled graph (`--verbose`
+adds each prompt and reply; `--json` prints everything as JSON). Exit status:
+0 when the sample ran, 1 when it failed (or the workflow does not compile),
+2 for usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from adf.cli._workflow import (
+    CliError,
+    add_model_arguments,
+    bind_functions,
+    load_workflow,
+    open_session,
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser)
+    parser.add_argument("--input", required=True, metavar="JSON",
+                        help='the sample as a JSON object, e.g. \'{"question": "..."}\', '
+                             "or @FILE to read it from a file")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show every prompt and reply")
+    parser.add_argument("--json", action="store_true", help="print the result and trace as JSON")
+
+
+def execute(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_run(args))
+    except CliError as exc:
+        print(f"adfc run: {exc.message}", file=sys.stderr)
+        return exc.status
+
+
+def read_row(text: str) -> dict[str, Any]:
+    if text.startswith("@"):
+        try:
+            with open(text[1:], encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise CliError(f"cannot read {text[1:]}: {exc.strerror}", 2) from None
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"--input is not valid JSON: {exc.msg} (column {exc.colno})", 2) from None
+    if not isinstance(row, dict):
+        raise CliError(f"--input must be a JSON object, found {type(row).__name__}", 2)
+    return row
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from adf.cli._report import print_sample, sample_json, usage_line
+    from adf.runtime.data import DataError
+    from adf.runtime.engine import run_one
+
+    row = read_row(args.input)
+    workflow = load_workflow(args.file)
+    bindings = bind_functions(workflow)
+    async with open_session(workflow, args) as opened:
+        try:
+            result = await run_one(opened.plan, row, opened.session.client, bindings=bindings)
+        except DataError as exc:
+            raise CliError(f"--input: {exc}", 2) from None
+        tally = opened.accounting.total
+    if args.json:
+        data = sample_json(result, trace=True)
+        data["usage"] = tally.to_json()
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_sample(result, verbose=args.verbose)
+        print("\n" + usage_line(tally))
+    return 1 if result.error is not None else 0

@@ -1,0 +1,381 @@
+"""The textual backward pass: a rule table over node kinds plus one traversal.
+
+Takes a plan, the forward results of a batch, a `ModelClient` and the
+parameter values the forward pass used; gives `BackwardResult`: the
+`Feedback` each trainable parameter receives (ordered by
+`adf.runtime.feedback.order_feedback`), the replies that could not be used,
+and the number of backward-engine calls.
+
+Only samples scoring below `threshold` are walked (selective gradients); a
+passing sample costs nothing. For a failing sample, feedback starts at the
+node that failed (an unparseable reply, a function that raised) or else at
+each failing loss's prediction, carrying the loss message. The traversal
+visits the unrolled nodes once, in reverse topological order, and hands each
+node the feedback its consumers sent it, oldest consumer first. What a node
+does with it is decided by `RULES[node.kind]`:
+
+- `llm`: one call to the frozen backward engine with the node's full prompt,
+  its output and the downstream feedback; the reply gives one text per
+  trainable peer parameter of the prompt and per upstream input that leads to
+  a trainable parameter (a JSON object; read tolerantly).
+- `fn`: the feedback passes through unchanged to its inputs.
+- `const`: nothing.
+
+Feedback only travels towards nodes from which a trainable parameter can be
+reached, so no call is spent on a branch that cannot learn, frozen
+parameters never receive anything, and inputs and targets are never targets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from adf.plan.schema import ModelDecl, Node, NodeKind, Plan
+from adf.prompts import load as load_prompt
+from adf.runtime.backward_reply import parse_reply
+from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
+from adf.runtime.protocol import ChatRequest, Message, ModelClient, ModelError
+from adf.runtime.requests import build_request
+from adf.runtime.template import ParamValue, fill, render_param
+from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
+from adf.runtime.usage import Usage
+from adf.runtime.values import render
+
+DEFAULT_THRESHOLD = 0.9
+
+
+@attrs.frozen
+class Gradient:
+    """Feedback arriving at a node; `origin_index` orders several arrivals deterministically."""
+
+    text: str
+    origin: str
+    origin_index: int
+    losses: tuple[str, ...] = ()  # the failing losses this feedback explains
+    via: tuple[str, ...] = ()  # functional nodes it passed through, nearest first
+
+
+@attrs.frozen
+class Propagation:
+    """What a rule produced at one node."""
+
+    params: tuple[tuple[str, str], ...] = ()  # trainable param -> feedback
+    inputs: tuple[tuple[str, str], ...] = ()  # upstream source id -> feedback
+    via: tuple[str, ...] = ()  # set by pass-through rules: the path so far
+    failures: tuple[str, ...] = ()
+    call: CallInfo | None = None
+    called: bool = False
+    call_failed: bool = False
+
+
+@attrs.frozen
+class Graph:
+    """Plan facts the traversal needs, computed once per backward pass."""
+
+    plan: Plan
+    index: Mapping[str, int]
+    trainable: Mapping[str, tuple[str, ...]]  # node id -> its trainable peer params, in order
+    carries: frozenset[str]  # node ids from which a trainable param is reachable upstream
+
+    @staticmethod
+    def of(plan: Plan) -> Graph:
+        frozen = {p.name for p in plan.params if p.frozen}
+        trainable: dict[str, tuple[str, ...]] = {}
+        carries: set[str] = set()
+        for node in plan.nodes:
+            names: list[str] = []
+            if node.llm is not None:
+                for part in (*node.llm.system, *node.llm.user):
+                    if part.kind == "param" and part.param not in frozen and part.param not in names:
+                        names.append(part.param)
+            trainable[node.id] = tuple(names)
+            if names or any(b.source in carries for b in node.inputs):
+                carries.add(node.id)
+        index = {node.id: i for i, node in enumerate(plan.nodes)}
+        return Graph(plan, index, trainable, frozenset(carries))
+
+
+@attrs.frozen
+class Context:
+    graph: Graph
+    client: ModelClient
+    params: Mapping[str, ParamValue]
+    engine: ModelDecl | None  # None: each llm node's own model reviews it
+    sample: SampleResult
+
+
+Rule = Callable[[Context, Node, NodeTrace, tuple[Gradient, ...]], Awaitable[Propagation]]
+
+
+@attrs.frozen
+class SampleBackward:
+    feedback: tuple[Feedback, ...]
+    failures: tuple[BackwardFailure, ...]
+    calls: tuple[CallInfo, ...]
+    attempted: int
+    failed_calls: int
+
+
+@attrs.frozen
+class BackwardResult:
+    feedback: tuple[Feedback, ...]
+    failures: tuple[BackwardFailure, ...]
+    calls: int  # backward-engine calls attempted (answered, cached or failed)
+    samples: int  # samples walked (scored below the threshold)
+    passed: int  # samples at or above the threshold: no calls
+    usage: Usage
+    threshold: float
+    model_errors: int = 0  # samples below the threshold only because a model call failed
+
+    def for_param(self, name: str) -> tuple[Feedback, ...]:
+        return tuple(f for f in self.feedback if f.param == name)
+
+    def by_param(self) -> dict[str, tuple[Feedback, ...]]:
+        """Param -> its feedback, params in order of first feedback (deterministic)."""
+        grouped: dict[str, list[Feedback]] = {}
+        for item in self.feedback:
+            grouped.setdefault(item.param, []).append(item)
+        return {name: tuple(items) for name, items in grouped.items()}
+
+
+def needs_backward(result: SampleResult, threshold: float) -> bool:
+    score = result.score
+    return score is not None and score < threshold
+
+
+async def backward_batch(
+    plan: Plan,
+    results: Sequence[SampleResult],
+    client: ModelClient,
+    params: Mapping[str, ParamValue],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    engine: ModelDecl | None = None,
+    concurrency: int = 8,
+) -> BackwardResult:
+    graph = Graph.of(plan)
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(index: int, result: SampleResult) -> SampleBackward:
+        async with gate:
+            context = Context(graph, client, params, engine, result)
+            return await backward_sample(context, index, threshold)
+
+    chosen = [(i, r) for i, r in enumerate(results) if needs_backward(r, threshold)]
+    walked = await asyncio.gather(*(one(i, r) for i, r in chosen))
+    feedback = [f for w in walked for f in w.feedback]
+    failures = tuple(f for w in walked for f in w.failures)
+    usage = Usage.of((c for w in walked for c in w.calls),
+                     failed=sum(w.failed_calls for w in walked))
+    return BackwardResult(
+        feedback=order_feedback(feedback, (p.name for p in plan.params)),
+        failures=failures,
+        calls=sum(w.attempted for w in walked),
+        samples=len(chosen),
+        passed=sum(1 for r in results if r.score is not None and r.score >= threshold),
+        usage=usage,
+        threshold=threshold,
+        model_errors=sum(1 for _, r in chosen if r.error is not None and r.error.kind == "model"),
+    )
+
+
+async def backward_sample(context: Context, sample_index: int, threshold: float) -> SampleBackward:
+    """Walk one sample's unrolled trace in reverse topological order."""
+    graph, result = context.graph, context.sample
+    nodes = graph.plan.nodes
+    pending: dict[str, list[Gradient]] = {}
+    for node_id, gradient in seeds(graph, result, threshold):
+        pending.setdefault(node_id, []).append(gradient)
+    score = result.score if result.score is not None else 0.0
+    feedback: list[Feedback] = []
+    failures: list[BackwardFailure] = []
+    calls: list[CallInfo] = []
+    attempted = failed_calls = 0
+    for index in range(len(nodes) - 1, -1, -1):
+        node = nodes[index]
+        arrived = pending.pop(node.id, None)
+        if not arrived or node.id not in graph.carries:
+            continue
+        trace = result.nodes[index]
+        if trace.status == "skipped":
+            continue
+        ordered = tuple(sorted(arrived, key=lambda g: g.origin_index))
+        propagation = await RULES[node.kind](context, node, trace, ordered)
+        attempted += int(propagation.called)
+        failed_calls += int(propagation.call_failed)
+        if propagation.call is not None:
+            calls.append(propagation.call)
+        failures += [BackwardFailure(result.sample.id, node.id, m) for m in propagation.failures]
+        losses = tuple(dict.fromkeys(name for g in ordered for name in g.losses))
+        for param, text in propagation.params:
+            feedback.append(Feedback(param, result.sample.id, node.id, node.step, score, text,
+                                     ", ".join(losses), sample_index, index))
+        for source, text in propagation.inputs:
+            if source in graph.carries:
+                pending.setdefault(source, []).append(
+                    Gradient(text, f"node {node.id}", index, losses, propagation.via))
+    return SampleBackward(tuple(feedback), tuple(failures), tuple(calls), attempted, failed_calls)
+
+
+def seeds(graph: Graph, result: SampleResult, threshold: float) -> list[tuple[str, Gradient]]:
+    """Where feedback starts: the failing node, or each failing loss's prediction."""
+    base = len(graph.plan.nodes)
+    error = result.error
+    if error is not None:
+        if error.kind == "model" or error.node is None:
+            return []  # nothing the workflow's text could have changed
+        failing = [loss for loss in result.losses if loss.score < threshold]
+        message = failing[0].message if failing else error.message
+        names = tuple(loss.name for loss in failing)
+        return [(error.node, Gradient(message, "error", base, names))]
+    out: list[tuple[str, Gradient]] = []
+    plan_losses = {loss.name: loss for loss in graph.plan.losses}
+    for offset, loss in enumerate(result.losses):
+        if loss.score >= threshold:
+            continue
+        pred = plan_losses[loss.name].pred
+        if pred in graph.index:
+            out.append((pred, Gradient(loss.message, f"loss {loss.name}", base + offset,
+                                       (loss.name,))))
+    return out
+
+
+# --- rules --------------------------------------------------------------------
+
+
+async def _const_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    return Propagation()
+
+
+async def _fn_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    carries = context.graph.carries
+    sources = _unique(b.source for b in node.inputs if b.source in carries)
+    assert node.fn is not None
+    step = f"{node.id} ({node.fn.ref.removeprefix('py:')})"
+    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    return Propagation(inputs=tuple((s, g.text) for s in sources for g in arrived), via=via)
+
+
+async def _llm_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    assert node.llm is not None
+    if trace.raw is None:
+        return Propagation(failures=("no reply to review: the forward call failed",))
+    graph = context.graph
+    params = graph.trainable[node.id]
+    bindings = [b for b in node.inputs if b.source in graph.carries]
+    keys: dict[str, tuple[str, str]] = {}  # reply key -> ("param", name) | ("input", source)
+    for name in params:
+        keys[name] = ("param", name)
+    for binding in bindings:
+        key = binding.name if binding.name not in keys else f"input_{binding.name}"
+        keys.setdefault(key, ("input", binding.source))
+    request = backward_request(context, node, trace, arrived, keys)
+    try:
+        reply = await context.client.complete(request)
+    except ModelError as exc:
+        return Propagation(failures=(f"backward call failed: {exc.reason}",), called=True,
+                           call_failed=True)
+    except Exception as exc:  # a client bug must not take the whole batch down
+        reason = f"backward call failed: unexpected {type(exc).__name__}: {exc}"
+        return Propagation(failures=(reason,), called=True, call_failed=True)
+    call = CallInfo.of(request.model, reply)
+    parsed = parse_reply(reply.text, list(keys))
+    failures: tuple[str, ...] = ()
+    if parsed.missing:
+        failures = (f"the backward reply has no usable feedback for {', '.join(parsed.missing)}",)
+    out_params = tuple((keys[k][1], t) for k, t in parsed.texts if keys[k][0] == "param")
+    out_inputs = tuple((keys[k][1], t) for k, t in parsed.texts if keys[k][0] == "input")
+    return Propagation(params=out_params, inputs=out_inputs, failures=failures, call=call,
+                       called=True)
+
+
+RULES: dict[NodeKind, Rule] = {
+    "llm": _llm_rule,
+    "fn": _fn_rule,
+    "const": _const_rule,
+}
+
+
+# --- the backward-engine prompt ----------------------------------------------
+
+
+def backward_request(
+    context: Context,
+    node: Node,
+    trace: NodeTrace,
+    arrived: tuple[Gradient, ...],
+    keys: Mapping[str, tuple[str, str]],
+) -> ChatRequest:
+    assert node.llm is not None
+    plan = context.graph.plan
+    inputs = dict(trace.inputs)
+    by_source = {b.source: b.name for b in node.inputs}
+    targets: list[str] = []
+    for key, (role, name) in keys.items():
+        if role == "param":
+            decl = plan.param(name)
+            template = "backward_target_demos" if decl.kind == "demos" else "backward_target_param"
+            targets.append(fill(load_prompt(template), {
+                "key": key, "name": name, "description": decl.description or decl.kind,
+                "value": render_param(context.params[name]) or "(none yet)",
+            }))
+        else:
+            arg = by_source[name]
+            targets.append(fill(load_prompt("backward_target_input"), {
+                "key": key, "name": arg, "value": render(inputs.get(arg, "")),
+            }))
+    if len(arrived) == 1:
+        feedback = arrived[0].text
+    else:
+        feedback = "\n".join(f"{i}. {g.text}" for i, g in enumerate(arrived, start=1))
+    via = _unique(step for g in arrived for step in g.via)
+    if via:
+        feedback += "\n(Its answer was passed on through " + " -> ".join(via) + ".)"
+    user = fill(load_prompt("backward_user"), {
+        "node": node.id,
+        "prompt": _show_messages(trace.messages),
+        "output": trace.raw or "(empty)",
+        "feedback": feedback,
+        "targets": "\n".join(targets),
+        "keys": ", ".join(json.dumps(k) for k in keys),
+        "example": json.dumps({k: f"<your feedback on {k}>" for k in keys}),
+    })
+    messages = (Message("system", load_prompt("backward_system")), Message("user", user))
+    model = context.engine or plan.model(node.llm.model)
+    return build_request(
+        model, messages, node=node.id, sample=context.sample.sample.id, purpose="backward",
+        json_schema=reply_schema(list(keys)), max_tokens=80 * len(keys) + 40,
+    )
+
+
+def reply_schema(keys: Sequence[str]) -> str:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {key: {"type": "string"} for key in keys},
+        "required": list(keys),
+        "additionalProperties": False,
+    }
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+def _show_messages(messages: tuple[Message, ...]) -> str:
+    return "\n\n".join(f"[{m.role}]\n{m.content}" for m in messages)
+
+
+def _unique(items: Any) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out

@@ -1,0 +1,182 @@
+"""The forward pass of one sample through the unrolled graph.
+
+Takes a plan, a sample, a `ModelClient`, the parameter values to use and the
+bound functions; gives a `SampleResult`: one `NodeTrace` per node (in plan
+order), the outputs, the scored losses and the first error if any.
+
+Every node is an asyncio task that awaits the tasks of the nodes it reads, so
+independent branches overlap and a node starts as soon as its inputs are
+ready. Nothing a node produces depends on when it ran: the trace is assembled
+in plan order and the sample error is the first failing node in that order.
+Failures are values: a model error, an unparseable reply or an exception in a
+function marks the node failed, the nodes after it skipped, and the sample
+gets an error with a reason; nothing propagates as an exception except
+cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from adf.plan.schema import Node, Plan
+from adf.runtime.bindings import Bindings
+from adf.runtime.data import Sample
+from adf.runtime.protocol import ModelClient, ModelError
+from adf.runtime.requests import build_request
+from adf.runtime.scoring import failed_loss, score_loss
+from adf.runtime.template import ParamValue, render_messages
+from adf.runtime.trace import CallInfo, LossResult, NodeTrace, SampleError, SampleResult
+from adf.runtime.values import ValueFailure, coerce, describe, parse_text
+
+
+async def run_sample(
+    plan: Plan,
+    sample: Sample,
+    client: ModelClient,
+    params: Mapping[str, ParamValue],
+    bindings: Bindings,
+) -> SampleResult:
+    known = sample.values()
+    tasks: dict[str, asyncio.Task[NodeTrace]] = {}
+    try:
+        for node in plan.nodes:
+            deps = tuple(tasks[b.source] for b in node.inputs if b.source in tasks)
+            tasks[node.id] = asyncio.create_task(
+                _run_node(plan, node, deps, known, sample, client, params, bindings)
+            )
+        traces = tuple(await asyncio.gather(*tasks.values()))
+    finally:
+        for task in tasks.values():
+            task.cancel()
+    return _finish(plan, sample, traces, bindings)
+
+
+async def _run_node(
+    plan: Plan,
+    node: Node,
+    deps: tuple[asyncio.Task[NodeTrace], ...],
+    known: Mapping[str, Any],
+    sample: Sample,
+    client: ModelClient,
+    params: Mapping[str, ParamValue],
+    bindings: Bindings,
+) -> NodeTrace:
+    upstream = {t.node: t for t in await asyncio.gather(*deps)} if deps else {}
+    blocked = [t.node for t in upstream.values() if t.status != "ok"]
+    if blocked:
+        return NodeTrace(node.id, node.name, node.kind, node.step, "skipped",
+                         error=f"not run: {blocked[0]} did not produce a value")
+    args: dict[str, Any] = {}
+    for binding in node.inputs:
+        if binding.source in upstream:
+            args[binding.name] = upstream[binding.source].value
+        elif binding.source in known:
+            args[binding.name] = known[binding.source]
+        else:
+            return NodeTrace(node.id, node.name, node.kind, node.step, "failed",
+                             error=f"the sample has no value for {binding.source!r}")
+    inputs = tuple(args.items())
+    match node.kind:
+        case "const":
+            assert node.value_json is not None
+            return NodeTrace(node.id, node.name, node.kind, node.step, "ok", inputs,
+                             value=json.loads(node.value_json))
+        case "fn":
+            return await _run_fn(node, args, bindings)
+        case "llm":
+            return await _run_llm(plan, node, args, sample, client, params)
+
+
+async def _run_fn(node: Node, args: dict[str, Any], bindings: Bindings) -> NodeTrace:
+    assert node.fn is not None
+    function: Callable[..., Any] = bindings.functions[node.fn.ref]
+    inputs = tuple(args.items())
+    try:
+        if bindings.is_user_code(node.fn.ref):
+            result = await asyncio.to_thread(function, **args)
+        else:
+            result = function(**args)
+    except (Exception, SystemExit) as exc:  # user code: any failure is the sample's
+        return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs,
+                         error=f"{node.fn.function} raised {type(exc).__name__}: {exc}")
+    value = coerce(result, node.output_type)
+    if isinstance(value, ValueFailure):
+        return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs,
+                         error=f"{node.fn.function} returned a wrong type: {value.message}")
+    return NodeTrace(node.id, node.name, node.kind, node.step, "ok", inputs, value=value)
+
+
+async def _run_llm(
+    plan: Plan,
+    node: Node,
+    args: dict[str, Any],
+    sample: Sample,
+    client: ModelClient,
+    params: Mapping[str, ParamValue],
+) -> NodeTrace:
+    assert node.llm is not None
+    inputs = tuple(args.items())
+    messages = render_messages(node.llm, params, args)
+    model = plan.model(node.llm.model)
+    request = build_request(model, messages, node=node.id, sample=sample.id, purpose="forward")
+    try:
+        reply = await client.complete(request)
+    except ModelError as exc:
+        return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs, messages,
+                         error=f"model call failed: {exc.reason}")
+    except Exception as exc:  # a client bug must not take the whole batch down
+        return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs, messages,
+                         error=f"model call failed: unexpected {type(exc).__name__}: {exc}")
+    call = CallInfo.of(model.model, reply)
+    value = parse_text(reply.text, node.output_type)
+    if isinstance(value, ValueFailure):
+        return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs, messages,
+                         raw=reply.text, call=call,
+                         error=f"could not read the reply as {node.output_type}: {value.message}")
+    return NodeTrace(node.id, node.name, node.kind, node.step, "ok", inputs, messages,
+                     raw=reply.text, value=value, call=call)
+
+
+def _finish(
+    plan: Plan, sample: Sample, traces: tuple[NodeTrace, ...], bindings: Bindings
+) -> SampleResult:
+    values: dict[str, Any] = sample.values()
+    for trace in traces:
+        if trace.status == "ok":
+            values[trace.node] = trace.value
+    error = _first_error(plan, traces)
+    outputs = tuple((o.name, values[o.source]) for o in plan.outputs if o.source in values)
+    targets = dict(sample.targets)
+    losses: list[LossResult] = []
+    for loss in plan.losses:
+        if loss.target not in values:
+            continue  # no target in this sample (e.g. `adfc run` without one): not scored
+        if loss.pred in values:
+            losses.append(score_loss(loss, bindings.metrics[loss.metric], values[loss.pred],
+                                     values[loss.target]))
+        else:
+            reason = error or SampleError("input", f"no value for {loss.pred!r}")
+            losses.append(failed_loss(loss, targets.get(loss.target, values[loss.target]), reason))
+    return SampleResult(sample, traces, outputs, tuple(losses), error)
+
+
+def _first_error(plan: Plan, traces: tuple[NodeTrace, ...]) -> SampleError | None:
+    for node, trace in zip(plan.nodes, traces, strict=True):
+        if trace.status != "failed":
+            continue
+        message = trace.error or "failed"
+        if node.kind == "llm":
+            if message.startswith("model call failed"):
+                return SampleError("model", message, node.id)
+            return SampleError("parse", message, node.id)
+        if node.kind == "fn":
+            return SampleError("function", message, node.id)
+        return SampleError("input", message, node.id)
+    return None
+
+
+def describe_outputs(result: SampleResult) -> str:
+    return ", ".join(f"{name} = {describe(value)}" for name, value in result.outputs)

@@ -1,0 +1,83 @@
+"""Render an llm node's chat messages from its template parts.
+
+Takes the node's `LlmSpec`, the current parameter values (prompts and demos,
+possibly overridden by the trainer) and the node's bound arguments; gives the
+messages to send. Placeholders `{name}` in the literal text parts are filled
+exactly once, in a single pass: a `{...}` that arrives inside sample data, a
+model's output or a parameter value is text and is never expanded again.
+`{{` and `}}` in literal text stand for single braces.
+
+Parts of one message are joined by a blank line; empty parts (an empty demos
+list, an empty prompt) are left out, and a message with no content at all is
+not sent (a system message is optional).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from adf.plan.schema import Demo, LlmSpec, TemplatePart
+from adf.runtime.protocol import Message
+from adf.runtime.values import render
+
+ParamValue = str | tuple[Demo, ...]
+
+_HOLE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def render_messages(
+    spec: LlmSpec, params: Mapping[str, ParamValue], args: Mapping[str, Any]
+) -> tuple[Message, ...]:
+    messages: list[Message] = []
+    system = render_parts(spec.system, params, args)
+    if system:
+        messages.append(Message("system", system))
+    messages.append(Message("user", render_parts(spec.user, params, args)))
+    return tuple(messages)
+
+
+def render_parts(
+    parts: tuple[TemplatePart, ...], params: Mapping[str, ParamValue], args: Mapping[str, Any]
+) -> str:
+    pieces: list[str] = []
+    for part in parts:
+        text = render_param(params[part.param]) if part.kind == "param" else fill(part.text, args)
+        if text.strip():
+            pieces.append(text)
+    return "\n\n".join(pieces)
+
+
+def fill(text: str, args: Mapping[str, Any]) -> str:
+    """Replace each `{name}` bound in `args` by its rendered value, in one pass."""
+
+    def replace(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if whole == "{{":
+            return "{"
+        if whole == "}}":
+            return "}"
+        name = match.group(1)
+        if name in args:
+            return render(args[name])
+        return whole  # not an argument: the compiler reports it; keep the text
+
+    return _HOLE.sub(replace, text)
+
+
+def render_param(value: ParamValue) -> str:
+    if isinstance(value, str):
+        return value
+    return render_demos(value)
+
+
+def render_demos(demos: tuple[Demo, ...]) -> str:
+    if not demos:
+        return ""
+    blocks = []
+    for index, demo in enumerate(demos, start=1):
+        lines = [f"Example {index}:"]
+        lines += [f"{name}: {text}" for name, text in demo.fields]
+        blocks.append("\n".join(lines))
+    return "Examples:\n\n" + "\n\n".join(blocks)

@@ -1,0 +1,99 @@
+"""What one forward pass of one sample did, node by node.
+
+Takes nothing; gives the frozen records the forward pass writes and the
+backward pass, the trainer and the CLI read: `CallInfo` (one model call's
+tokens, cost, latency, cache hit, retries), `NodeTrace` (one node of the
+unrolled graph: its inputs, rendered messages, raw output, parsed value or
+error), `LossResult`, `SampleError` and `SampleResult`. Node traces are kept
+in the plan's topological order, whatever order the nodes actually ran in,
+so a trace never depends on scheduling.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+from adf.plan.schema import NodeKind
+from adf.runtime.data import Sample
+from adf.runtime.protocol import ChatReply, Message
+
+NodeStatus = Literal["ok", "failed", "skipped"]
+ErrorKind = Literal["parse", "function", "model", "metric", "input"]
+
+
+@attrs.frozen
+class CallInfo:
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    cached: bool
+    latency_s: float
+    retries: int
+
+    @staticmethod
+    def of(model: str, reply: ChatReply) -> CallInfo:
+        return CallInfo(model, reply.prompt_tokens, reply.completion_tokens, reply.cost_usd,
+                        reply.cached, reply.latency_s, reply.retries)
+
+
+@attrs.frozen
+class NodeTrace:
+    node: str
+    name: str
+    kind: NodeKind
+    step: int | None
+    status: NodeStatus
+    inputs: tuple[tuple[str, Any], ...] = ()
+    messages: tuple[Message, ...] = ()
+    raw: str | None = None
+    value: Any = None
+    error: str | None = None
+    call: CallInfo | None = None
+
+
+@attrs.frozen
+class SampleError:
+    """Why a sample has no prediction: the first failing node in plan order."""
+
+    kind: ErrorKind
+    message: str
+    node: str | None = None
+
+
+@attrs.frozen
+class LossResult:
+    name: str
+    metric: str
+    score: float
+    message: str
+    pred: Any = None
+    target: Any = None
+    error: str | None = None  # the metric itself failed, or the prediction was never made
+
+
+@attrs.frozen
+class SampleResult:
+    sample: Sample
+    nodes: tuple[NodeTrace, ...]
+    outputs: tuple[tuple[str, Any], ...]
+    losses: tuple[LossResult, ...]
+    error: SampleError | None
+
+    @property
+    def score(self) -> float | None:
+        """Mean of the loss scores; None when nothing was scored (no targets or no losses)."""
+        if not self.losses:
+            return None
+        return sum(loss.score for loss in self.losses) / len(self.losses)
+
+    def node(self, node_id: str) -> NodeTrace:
+        for trace in self.nodes:
+            if trace.node == node_id:
+                return trace
+        raise KeyError(node_id)
+
+    def calls(self) -> tuple[CallInfo, ...]:
+        return tuple(t.call for t in self.nodes if t.call is not None)

@@ -1,0 +1,148 @@
+"""The standard functions callable from `.adf` as `fn name(...) -> T = std.<group>.<name>`.
+
+Takes nothing; gives `FUNCTIONS`: entry name -> a plain Python callable with
+the parameters listed in `adf.stdlib.signatures.FUNCTIONS`. The runtime calls
+them synchronously with keyword arguments; an exception they raise (e.g. no
+integer in the text) becomes a sample error naming the node, never a crash.
+The compiler never imports this module; it reads the static signatures.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+_INT = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?!\d)")
+_NUMBER = re.compile(r"(?<!\w)[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
+_MARKER = re.compile(r"(?:final answer|answer|####)\s*[:=]?", re.IGNORECASE)
+
+
+def last_int(text: str) -> int:
+    """The last integer in the text ("Answer: 1,204" gives 1204)."""
+    found = _INT.findall(text)
+    if not found:
+        raise ValueError(f"no integer in {_quote(text)}")
+    return int(found[-1].replace(",", ""))
+
+
+def last_number(text: str) -> float:
+    """The last number (integer, decimal or scientific) in the text."""
+    found = _NUMBER.findall(text)
+    if not found:
+        raise ValueError(f"no number in {_quote(text)}")
+    return float(found[-1].replace(",", ""))
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line, stripped ("" for blank text)."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def strip(text: str) -> str:
+    return text.strip()
+
+
+def after_marker(text: str) -> str:
+    """The text after the last "Answer:" / "Final answer:" / "####" marker, else all of it.
+
+    Only the first non-blank line after the marker is kept, without trailing period.
+    """
+    matches = list(_MARKER.finditer(text))
+    rest = text[matches[-1].end():] if matches else text
+    line = first_line(rest)
+    return line[:-1].rstrip() if line.endswith(".") else line
+
+
+def join(items: list[str]) -> str:
+    return "\n".join(str(item) for item in items)
+
+
+def lines(text: str) -> list[str]:
+    """The non-blank lines of the text, stripped."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def add(left: Any, right: Any) -> Any:
+    """`left + right` for numbers, strings and lists; a list plus a scalar appends it."""
+    if isinstance(left, list) and not isinstance(right, list):
+        return [*left, right]
+    if isinstance(left, list) and isinstance(right, list):
+        return [*left, *right]
+    return left + right
+
+
+def append(items: list[str], item: str) -> list[str]:
+    return [*items, item]
+
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.UAdd: operator.pos,
+    ast.USub: operator.neg,
+}
+
+
+def calculator(expression: str) -> str:
+    """Evaluate arithmetic (+ - * / // % ** and parentheses) safely; gives the result as text."""
+    cleaned = expression.strip().replace("^", "**").replace("×", "*").replace("÷", "/")
+    cleaned = cleaned.replace(",", "")
+    try:
+        tree = ast.parse(cleaned, mode="eval")
+    except SyntaxError:
+        raise ValueError(f"not an arithmetic expression: {_quote(expression)}") from None
+    value = _evaluate(tree.body, expression)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _evaluate(node: ast.expr, source: str) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        if isinstance(node.value, bool):
+            raise ValueError(f"not an arithmetic expression: {_quote(source)}")
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left = _evaluate(node.left, source)
+        right = _evaluate(node.right, source)
+        if isinstance(node.op, ast.Pow) and abs(right) > 100:
+            raise ValueError("exponent too large")
+        try:
+            return _BINARY[type(node.op)](left, right)
+        except ZeroDivisionError:
+            raise ValueError(f"division by zero in {_quote(source)}") from None
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        return _UNARY[type(node.op)](_evaluate(node.operand, source))
+    raise ValueError(f"not an arithmetic expression: {_quote(source)}")
+
+
+def _quote(text: str) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= 80 else flat[:77] + "...")
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "std.parse.last_int": last_int,
+    "std.parse.last_number": last_number,
+    "std.parse.first_line": first_line,
+    "std.parse.strip": strip,
+    "std.parse.after_marker": after_marker,
+    "std.text.join": join,
+    "std.text.lines": lines,
+    "std.op.add": add,
+    "std.op.append": append,
+    "std.tools.calculator": calculator,
+}

@@ -1,0 +1,58 @@
+"""Import the Python callables that `.adf` files bind with `py "module:function"`.
+
+Takes a reference (`py:module:function` as stored in the plan, or the bare
+`module:function`) and the directory of the `.adf` source; gives the callable,
+or raises `BindError` with a one-line message (module not found, attribute
+missing, not callable, the module raised while importing). The module is
+looked up first next to the source (`base_dir`), then on the normal import
+path. Only `run`, `eval` and `train` import user code; `adfc check` never
+calls this.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+class BindError(Exception):
+    """A `py` binding that cannot be loaded; the message is for the user."""
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    body = ref[3:] if ref.startswith("py:") else ref
+    module, sep, function = body.rpartition(":")
+    if not sep or not module or not function:
+        raise BindError(f"bad python reference {ref!r}: expected \"module:function\"")
+    return module, function
+
+
+def load_callable(ref: str, base_dir: str) -> Callable[..., Any]:
+    module_name, function = split_ref(ref)
+    added = base_dir not in sys.path
+    if added:
+        sys.path.insert(0, base_dir)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise BindError(
+                f"cannot import {module_name!r} for {ref!r}: no such module next to the "
+                f"source ({base_dir}) or on the Python path"
+            ) from None
+        raise BindError(f"importing {module_name!r} failed: {exc}") from None
+    except Exception as exc:
+        raise BindError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        if added:
+            sys.path.remove(base_dir)
+    target: Any = module
+    for part in function.split("."):
+        if not hasattr(target, part):
+            raise BindError(f"module {module_name!r} has no attribute {function!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise BindError(f"{module_name}:{function} is not callable")
+    return target  # type: ignore[no-any-return]

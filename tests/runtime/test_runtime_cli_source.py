@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import responder
+
+from adf.cli.main import main
+from adf.testing.fake_server import FakeServer, last_user
+
+SOURCE = '''
+model student = "local" { temperature: 0, max_tokens: 64 }
+train { backward: student, optimizer: student }
+param instruction: prompt "the task instruction" = "Answer the question."
+param answer_format: prompt frozen = "Finish with: Answer: <integer>"
+input question: str
+target answer: int
+llm solve(question: str) -> str using student {
+  system: [instruction, answer_format]
+  user: "Question: {question}"
+}
+fn last_int(text: str) -> int = std.parse.last_int
+node reply = solve(question)
+node pred = last_int(reply)
+loss acc = std.loss.exact_match(pred, answer)
+output pred
+'''
+
+
+def test_eval_compiles_a_source_file_and_honours_model_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "count.adf").write_text(SOURCE)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "val.jsonl").write_text(
+        '{"question": "two", "answer": 2}\n{"question": "three", "answer": 4}\n')
+    with FakeServer(responder(lambda r: "Answer: " + {"Question: two": "2"}.get(
+            last_user(r), "3"))) as server:
+        status = main(["eval", "count.adf", "--data", "data", "--split", "val", "--json",
+                       "--api-base", f"student={server.base_url}", "--model",
+                       "student=openai/other"])
+        sent = server.requests
+    out = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert out["score"] == 0.5 and out["correct"] == 1 and out["wrong"] == 1
+    assert {r["model"] for r in sent} == {"other"}
+
+
+def test_a_source_with_errors_prints_diagnostics_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.adf"
+    bad.write_text(SOURCE.replace("node pred = last_int(reply)", "node pred = last_int(nope)"))
+    (tmp_path / "d.jsonl").write_text('{"question": "q", "answer": 1}\n')
+    assert main(["eval", str(bad), "--data", str(tmp_path / "d.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert "nope" in err and "nothing was run" in err

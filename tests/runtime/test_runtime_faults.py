@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+from conftest import client, responder
+from test_runtime_forward import counting
+
+from adf.runtime.data import Sample
+from adf.runtime.engine import ModelUnavailable, evaluate
+from adf.testing.fake_server import FakeServer, FaultPlan, last_user
+
+
+def answer(request: dict) -> str:  # type: ignore[type-arg]
+    number = int(last_user(request).split()[-1].rstrip("?"))
+    return f"Answer: {number if number % 3 else number + 1}"
+
+
+def test_eval_of_200_samples_survives_20_percent_faults() -> None:
+    samples = [Sample(f"s{i}", (("question", f"How many apples? {i}"),), (("answer", i),))
+               for i in range(200)]
+    faults = FaultPlan(rate=0.2, kinds=("429", "500", "timeout", "malformed", "empty"),
+                       seed=7, max_per_request=2, retry_after=0.01, delay_s=0.5)
+    with FakeServer(responder(answer), faults=faults) as server:
+        workflow = counting(server.base_url)
+        result = asyncio.run(evaluate(workflow, samples, client(concurrency=16, timeout_s=0.3),
+                                      concurrency=16))
+        injected = server.faults_sent
+    assert len(injected) > 20
+    assert {kind for _, kind in injected} >= {"429", "500", "malformed"}
+    # every sample is accounted for: scored, or failed with a reason
+    assert [s.sample.id for s in result.samples] == [s.id for s in samples]
+    for sample in result.samples:
+        assert sample.score is not None
+        assert sample.error is None or sample.error.message
+    correct = sum(1 for s in result.samples if s.score == 1.0)
+    assert correct == sum(1 for i in range(200) if i % 3)
+    assert result.usage.retries > 0
+    assert result.usage.calls == 200
+
+
+def test_unreachable_server_stops_with_one_reason() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workflow = counting(f"http://127.0.0.1:{port}/v1")
+    samples = [Sample(f"s{i}", (("question", "q"),), (("answer", 1),)) for i in range(200)]
+    started = time.perf_counter()
+    with pytest.raises(ModelUnavailable) as caught:
+        asyncio.run(evaluate(workflow, samples, client(), concurrency=4))
+    assert time.perf_counter() - started < 20
+    assert "\n" not in caught.value.reason and caught.value.reason
