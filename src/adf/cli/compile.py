@@ -1,0 +1,62 @@
+"""`adfc compile FILE [-o OUT.plan]`: compile a `.adf` file to a plan.
+
+Takes one source path; writes the msgpack plan (default: the source path
+with `.plan`) atomically and gives the exit status: 0 written, 1 when the
+source has errors (diagnostics are printed, nothing is written), 2 for
+unreadable input or an unwritable output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the .adf source")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", help="where to write the plan (default: FILE with .plan)"
+    )
+    parser.add_argument(
+        "--format", choices=("human", "json"), default="human", help="diagnostics format"
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    from adf.compiler.pipeline import compile_file
+    from adf.compiler.render import render_human, render_json, summary
+    from adf.plan.codec import encode_plan
+
+    result = compile_file(args.file)
+    if any(d.code == "E0007" for d in result.diagnostics):
+        print(f"adfc: {result.diagnostics[0].message}", file=sys.stderr)
+        return 2
+    if result.diagnostics:
+        if args.format == "json":
+            print(render_json(result.diagnostics))
+        else:
+            print(
+                render_human(
+                    result.diagnostics, {args.file: result.source}, color=sys.stdout.isatty()
+                )
+            )
+            print(f"{args.file}: {summary(result.diagnostics)}")
+    if result.plan is None:
+        return 1
+    out = args.output or os.path.splitext(args.file)[0] + ".plan"
+    data = encode_plan(result.plan)
+    tmp = f"{out}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        print(f"adfc: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    nodes = len(result.plan.nodes)
+    print(f"wrote {out} ({nodes} node{'s' if nodes != 1 else ''}, {len(data)} bytes)")
+    return 0

@@ -1,0 +1,339 @@
+"""The abstract syntax tree of an `.adf` program.
+
+Takes nothing; gives frozen attrs classes, one per construct of the grammar
+(`adf/grammar/adf.lark`), each with the `Span` of the source text it came
+from. The parser (`adf.grammar.parser`) builds them; the compiler passes
+read them and never change them (they are frozen: use `attrs.evolve`).
+Literal values keep their own spans so diagnostics and write-back can point
+at exactly the text of a prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Literal as TypingLiteral
+
+import attrs
+
+from adf.diagnostics import Span
+
+
+class _Repr:
+    """One shared `__repr__` for the AST classes.
+
+    The classes are declared with `repr=False, slots=False`: attrs then
+    generates fewer methods and does not rebuild each class, which halves
+    the time to import this module (it is on the path of every `adfc check`).
+    """
+
+    def __repr__(self) -> str:
+        names = [f.name for f in getattr(type(self), "__attrs_attrs__", ())]
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__name__}({fields})"
+
+
+@attrs.frozen(repr=False, slots=False)
+class Ident(_Repr):
+    """A name as written, with its span."""
+
+    name: str
+    span: Span
+
+
+# --- types -----------------------------------------------------------------
+
+
+@attrs.frozen(repr=False, slots=False)
+class NamedType(_Repr):
+    """`str`, `int`, `float`, `bool` (or an unknown name, reported by typecheck)."""
+
+    name: str
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class GenericType(_Repr):
+    """`list[T]` (any other `name[T]` is reported by typecheck)."""
+
+    name: Ident
+    arg: TypeExpr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class EnumType(_Repr):
+    values: tuple[Ident, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class RecordType(_Repr):
+    fields: tuple[tuple[Ident, TypeExpr], ...]
+    span: Span
+
+
+TypeExpr = NamedType | GenericType | EnumType | RecordType
+
+
+# --- expressions and literals ------------------------------------------------
+
+
+@attrs.frozen(repr=False, slots=False)
+class StrLit(_Repr):
+    """A string literal: `value` is decoded, `raw` is the source text with its quotes."""
+
+    value: str
+    span: Span
+    raw: str = ""
+
+
+@attrs.frozen(repr=False, slots=False)
+class IntLit(_Repr):
+    value: int
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class FloatLit(_Repr):
+    value: float
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class BoolLit(_Repr):
+    value: bool
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class ListLit(_Repr):
+    items: tuple[Expr, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class RecordLit(_Repr):
+    fields: tuple[tuple[Ident, Expr], ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class Ref(_Repr):
+    """A use of a name as a value."""
+
+    name: str
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class Arg(_Repr):
+    """A call argument, positional (`name is None`) or by keyword."""
+
+    name: Ident | None
+    value: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class Call(_Repr):
+    func: Ident
+    args: tuple[Arg, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class Add(_Repr):
+    """`a + b + c`: kept flat (left-associative) so long chains need no recursion."""
+
+    terms: tuple[Expr, ...]
+    span: Span
+
+
+Expr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit | Ref | Call | Add
+LiteralExpr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit
+
+
+# --- options -------------------------------------------------------------------
+
+
+@attrs.frozen(repr=False, slots=False)
+class EnvCall(_Repr):
+    """`env("NAME")`: a value read from the environment when a model is called."""
+
+    var: StrLit
+    span: Span
+
+
+OptionValueExpr = StrLit | IntLit | FloatLit | BoolLit | EnvCall | Ref
+
+
+@attrs.frozen(repr=False, slots=False)
+class Option(_Repr):
+    name: Ident
+    value: OptionValueExpr
+    span: Span
+
+
+# --- declarations ----------------------------------------------------------------
+
+
+@attrs.frozen(repr=False, slots=False)
+class ModelDecl(_Repr):
+    name: Ident
+    model: StrLit
+    options: tuple[Option, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class TrainDecl(_Repr):
+    options: tuple[Option, ...]
+    span: Span
+
+
+ParamKindName = TypingLiteral["prompt", "demos"]
+
+
+@attrs.frozen(repr=False, slots=False)
+class ParamDecl(_Repr):
+    name: Ident
+    kind: ParamKindName
+    kind_span: Span
+    kind_options: tuple[Option, ...]
+    frozen: bool
+    description: StrLit | None
+    value: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class DataDecl(_Repr):
+    """`input` or `target`; `field` is the `from "..."` clause when present."""
+
+    role: TypingLiteral["input", "target"]
+    name: Ident
+    type: TypeExpr
+    field: StrLit | None
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class ArgDecl(_Repr):
+    name: Ident
+    type: TypeExpr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class Section(_Repr):
+    """`system: [...]` or `user: ...` inside an llm: param names and text templates."""
+
+    name: Ident
+    parts: tuple[Ref | StrLit, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class LlmDecl(_Repr):
+    name: Ident
+    params: tuple[ArgDecl, ...]
+    returns: TypeExpr
+    model: Ident | None
+    sections: tuple[Section, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class StdRef(_Repr):
+    """`std.parse.last_int`: a dotted name (only `std.*` names exist)."""
+
+    name: str
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class PyRef(_Repr):
+    """`py "module:function"`."""
+
+    ref: StrLit
+    span: Span
+
+
+FnTarget = StdRef | PyRef
+
+
+@attrs.frozen(repr=False, slots=False)
+class FnDecl(_Repr):
+    name: Ident
+    params: tuple[ArgDecl, ...]
+    returns: TypeExpr
+    target: FnTarget
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class NodeDecl(_Repr):
+    name: Ident
+    value: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class StateDecl(_Repr):
+    name: Ident
+    type: TypeExpr
+    init: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class Assign(_Repr):
+    """`name = expr`: a state update (only meaningful inside a loop)."""
+
+    name: Ident
+    value: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class LoopDecl(_Repr):
+    name: Ident
+    start: int
+    end: int
+    range_span: Span
+    body: tuple[NodeDecl | Assign, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class LossDecl(_Repr):
+    name: Ident
+    metric: FnTarget
+    args: tuple[Arg, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class OutputDecl(_Repr):
+    name: Ident
+    span: Span
+
+
+Decl = (
+    ModelDecl
+    | TrainDecl
+    | ParamDecl
+    | DataDecl
+    | LlmDecl
+    | FnDecl
+    | NodeDecl
+    | StateDecl
+    | Assign
+    | LoopDecl
+    | LossDecl
+    | OutputDecl
+)
+
+
+@attrs.frozen(repr=False, slots=False)
+class Program(_Repr):
+    decls: tuple[Decl, ...]

@@ -1,0 +1,316 @@
+"""Graph build: order the program's statements by data flow and find cycles.
+
+Takes the `Program` and its `Scope`; gives a `Graph` (top-level nodes and
+whole loops in a topological order, each loop's body in its own order) and
+diagnostics E03xx: cycles (named, with the edge that closes each step),
+loop ranges that are empty or too long, state updates outside a loop or
+repeated, and targets read by the forward graph (a label leak).
+
+Dependencies: a node depends on the nodes its expression names. A loop is
+one vertex outside and its body is ordered separately: inside the loop a
+state name means the value from the previous step, so data flows from one
+step to the next only through states and a cycle within one step is an
+error like any other. Outside its loop, a loop node or an updated state
+means the value after the last step. Ties are broken by source order, so the
+order (and the plan) is deterministic. Everything is iterative: a chain of
+50,000 nodes needs no recursion.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+import attrs
+
+from adf.compiler import ast
+from adf.compiler.report import diag
+from adf.compiler.resolve import Scope, walk
+from adf.diagnostics import Diagnostic, Label, Span
+
+MAX_LOOP_STEPS = 1000
+
+
+@attrs.frozen
+class OrderedLoop:
+    decl: ast.LoopDecl
+    body: tuple[ast.NodeDecl | ast.Assign, ...]
+
+
+@attrs.frozen
+class Graph:
+    """`order` holds top-level nodes and loops; `updates` maps a state to its loop."""
+
+    order: tuple[ast.NodeDecl | OrderedLoop, ...]
+    updates: dict[str, str]
+
+
+_Edge = tuple[str, Span]
+
+
+def build_graph(program: ast.Program, scope: Scope) -> tuple[Graph, tuple[Diagnostic, ...]]:
+    diags: list[Diagnostic] = []
+    updates = _state_updates(program, scope, diags)
+    vertices: dict[str, ast.NodeDecl | ast.LoopDecl] = {}
+    deps: dict[str, list[_Edge]] = {}
+    for decl in program.decls:
+        match decl:
+            case ast.NodeDecl():
+                key = decl.name.name
+                if scope.get(key, "node") is not None and scope.symbols[key].decl is decl:
+                    vertices[key] = decl
+                    deps[key] = _deps(decl.value, None, scope, updates)
+                _no_targets(decl.value, scope, diags)
+            case ast.LoopDecl():
+                key = "loop " + decl.name.name
+                _check_range(decl, diags)
+                vertices[key] = decl
+                edges: list[_Edge] = []
+                for stmt in decl.body:
+                    edges += _deps(stmt.value, decl.name.name, scope, updates)
+                    _no_targets(stmt.value, scope, diags)
+                deps[key] = [e for e in edges if e[0] != key]
+            case ast.StateDecl():
+                _no_targets(decl.init, scope, diags)
+            case ast.Assign():
+                diags.append(
+                    diag(
+                        "E0305",
+                        f"state `{decl.name.name}` is updated outside a loop",
+                        decl.span,
+                        "update outside a loop",
+                        help="state updates belong in a `loop NAME in 0..N { ... }` body; "
+                        "outside a loop, declare a `node` instead",
+                    )
+                )
+            case _:
+                pass
+    order_keys = _toposort(list(vertices), deps, vertices, diags, top_level=True)
+    order: list[ast.NodeDecl | OrderedLoop] = []
+    for key in order_keys:
+        vertex = vertices[key]
+        if isinstance(vertex, ast.LoopDecl):
+            order.append(OrderedLoop(vertex, _order_body(vertex, scope, updates, diags)))
+        else:
+            order.append(vertex)
+    return Graph(tuple(order), updates), tuple(diags)
+
+
+def _state_updates(program: ast.Program, scope: Scope, diags: list[Diagnostic]) -> dict[str, str]:
+    updates: dict[str, str] = {}
+    first: dict[str, ast.Assign] = {}
+    for decl in program.decls:
+        if not isinstance(decl, ast.LoopDecl):
+            continue
+        for stmt in decl.body:
+            if not isinstance(stmt, ast.Assign) or scope.get(stmt.name.name, "state") is None:
+                continue
+            name = stmt.name.name
+            if name in first:
+                where = (
+                    "in this loop"
+                    if updates[name] == decl.name.name
+                    else f"in loop `{updates[name]}`"
+                )
+                diags.append(
+                    diag(
+                        "E0304",
+                        f"state `{name}` is updated more than once",
+                        stmt.span,
+                        "second update",
+                        secondary=[Label(first[name].span, f"first updated here ({where})")],
+                        help="combine the updates into one expression, e.g. `s = s + a + b`",
+                    )
+                )
+                continue
+            first[name] = stmt
+            updates[name] = decl.name.name
+    return updates
+
+
+def _deps(expr: ast.Expr, loop: str | None, scope: Scope, updates: dict[str, str]) -> list[_Edge]:
+    edges: list[_Edge] = []
+    for node in walk(expr):
+        if not isinstance(node, ast.Ref):
+            continue
+        symbol = scope.symbols.get(node.name)
+        if symbol is None:
+            continue
+        if symbol.kind == "node":
+            if symbol.loop is None:
+                edges.append((node.name, node.span))
+            elif symbol.loop != loop:
+                edges.append(("loop " + symbol.loop, node.span))
+        elif symbol.kind == "state":
+            owner = updates.get(node.name)
+            if owner is not None and owner != loop:
+                edges.append(("loop " + owner, node.span))
+    return edges
+
+
+def _no_targets(expr: ast.Expr, scope: Scope, diags: list[Diagnostic]) -> None:
+    for node in walk(expr):
+        if isinstance(node, ast.Ref):
+            symbol = scope.get(node.name, "target")
+            if symbol is not None:
+                diags.append(
+                    diag(
+                        "E0306",
+                        f"the target `{node.name}` is read by the workflow",
+                        node.span,
+                        "a target used as an input",
+                        secondary=[Label(symbol.span, "declared as a target here")],
+                        help="targets hold the expected answers; only losses and outputs may read them. "
+                        "Declare it as an `input` if the workflow should see it",
+                    )
+                )
+
+
+def _check_range(decl: ast.LoopDecl, diags: list[Diagnostic]) -> None:
+    steps = decl.end - decl.start
+    if steps <= 0:
+        diags.append(
+            diag(
+                "E0303",
+                f"loop `{decl.name.name}` never runs: the range {decl.start}..{decl.end} is empty",
+                decl.range_span,
+                "empty range",
+                help=f"a range `a..b` runs b - a steps; write e.g. `{decl.start}..{decl.start + 2}`",
+            )
+        )
+    elif steps > MAX_LOOP_STEPS:
+        diags.append(
+            diag(
+                "E0302",
+                f"loop `{decl.name.name}` runs {steps} steps, more than the limit of {MAX_LOOP_STEPS}",
+                decl.range_span,
+                "too many steps",
+                notes=("loops are unrolled at compile time; every step is a copy of the body",),
+                help="use a smaller bound; a few steps are usually enough for multi-hop workflows",
+            )
+        )
+
+
+def _order_body(
+    decl: ast.LoopDecl, scope: Scope, updates: dict[str, str], diags: list[Diagnostic]
+) -> tuple[ast.NodeDecl | ast.Assign, ...]:
+    loop = decl.name.name
+    nodes = {
+        s.name.name: s
+        for s in decl.body
+        if isinstance(s, ast.NodeDecl)
+        and scope.symbols.get(s.name.name, None) is not None
+        and scope.symbols[s.name.name].decl is s
+    }
+    deps: dict[str, list[_Edge]] = {}
+    for name, stmt in nodes.items():
+        deps[name] = [
+            (ref.name, ref.span)
+            for ref in walk(stmt.value)
+            if isinstance(ref, ast.Ref) and ref.name in nodes
+        ]
+    keys = _toposort(list(nodes), deps, dict(nodes), diags, top_level=False, loop=loop)
+    assigns = [s for s in decl.body if isinstance(s, ast.Assign)]
+    return tuple(nodes[k] for k in keys) + tuple(assigns)
+
+
+def _toposort(
+    keys: Sequence[str],
+    deps: dict[str, list[_Edge]],
+    vertices: dict[str, ast.NodeDecl | ast.LoopDecl],
+    diags: list[Diagnostic],
+    *,
+    top_level: bool,
+    loop: str | None = None,
+) -> list[str]:
+    """Kahn's algorithm, ties broken by source order; reports cycles."""
+    index = {key: i for i, key in enumerate(keys)}
+    users: dict[str, list[str]] = {key: [] for key in keys}
+    pending: dict[str, int] = {}
+    for key in keys:
+        targets = {d for d, _ in deps.get(key, ()) if d in index}
+        pending[key] = len(targets)
+        for target in targets:
+            users[target].append(key)
+    ready = [(index[k], k) for k in keys if pending[k] == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, key = heapq.heappop(ready)
+        order.append(key)
+        for user in users[key]:
+            pending[user] -= 1
+            if pending[user] == 0:
+                heapq.heappush(ready, (index[user], user))
+    if len(order) < len(keys):
+        _report_cycles(keys, deps, pending, vertices, diags, loop)
+    return order
+
+
+def _report_cycles(
+    keys: Sequence[str],
+    deps: dict[str, list[_Edge]],
+    pending: dict[str, int],
+    vertices: dict[str, ast.NodeDecl | ast.LoopDecl],
+    diags: list[Diagnostic],
+    loop: str | None,
+) -> None:
+    remaining = [k for k in keys if pending[k] > 0]
+    left = set(remaining)
+    reported: set[str] = set()
+    for start in remaining:
+        if start in reported:
+            continue
+        path: list[str] = []
+        position: dict[str, int] = {}
+        spans: list[Span] = []
+        current = start
+        while current not in position:
+            position[current] = len(path)
+            path.append(current)
+            nxt = next(((d, s) for d, s in deps.get(current, ()) if d in left), None)
+            if nxt is None:  # cannot happen for a vertex left over by Kahn's algorithm
+                break
+            spans.append(nxt[1])
+            current = nxt[0]
+        else:
+            cycle = path[position[current] :]
+            cycle_spans = spans[position[current] :]
+            if not reported.intersection(cycle):
+                diags.append(_cycle_diag(cycle, cycle_spans, vertices, loop))
+            reported.update(path)
+            continue
+        reported.update(path)
+
+
+def _cycle_diag(
+    cycle: list[str],
+    spans: list[Span],
+    vertices: dict[str, ast.NodeDecl | ast.LoopDecl],
+    loop: str | None,
+) -> Diagnostic:
+    def shown(key: str) -> str:
+        return key.replace("loop ", "loop ") if key.startswith("loop ") else f"`{key}`"
+
+    chain = " -> ".join(shown(k) for k in [*cycle, cycle[0]])
+    labels = []
+    for i, key in enumerate(cycle):
+        nxt = cycle[(i + 1) % len(cycle)]
+        labels.append(Label(spans[i], f"{shown(key)} uses {shown(nxt)} here"))
+    first = vertices[cycle[0]]
+    where = f" within one step of loop `{loop}`" if loop else ""
+    name_span = first.name.span
+    if len(cycle) == 1:
+        message = f"{shown(cycle[0])} depends on itself{where}"
+    else:
+        message = f"cycle{where}: {chain}"
+    return diag(
+        "E0301",
+        message,
+        name_span,
+        "part of the cycle",
+        secondary=labels,
+        notes=(f"each one uses the next: {chain}",),
+        help="a value cannot depend on itself; to feed a result back, declare a `state` "
+        "and update it inside a bounded `loop`",
+    )

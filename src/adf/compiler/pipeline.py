@@ -1,0 +1,118 @@
+"""The compiler pipeline: `.adf` text -> diagnostics and, when clean, a `Plan`.
+
+Takes source text and a name (or a path); gives a `CompileResult`. The
+passes run in this order, each a function from the previous results to new
+results plus diagnostics:
+
+    parse -> resolve -> build_graph -> typecheck -> bind_functions -> unroll -> emit_plan
+
+Syntax errors stop the pipeline (there is no program to check). Otherwise
+every checking pass runs, so one run reports the errors of all phases;
+passes stay silent about names an earlier pass rejected, so there are no
+follow-on errors. The plan is built only when no error was found. Warnings
+never block the plan. Diagnostics come sorted by position.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+
+from adf.diagnostics import Diagnostic, Label, Severity, Span
+from adf.plan.schema import Plan
+
+
+@attrs.frozen
+class CompileResult:
+    plan: Plan | None
+    diagnostics: tuple[Diagnostic, ...]
+    source: str
+    file: str
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def compile_source(
+    text: str, name: str, base_dir: str | None = None, *, plan: bool = True
+) -> CompileResult:
+    """Compile `text`; `name` labels diagnostics (its basename names the plan's source).
+
+    `base_dir` is where `py "module:function"` modules are looked up; it
+    defaults to the directory part of `name`, or the current directory.
+    With `plan=False` only the checks run (what `adfc check` needs): the
+    result's plan is then always None, and unrolling is skipped.
+    """
+    from adf.compiler.graph import build_graph
+    from adf.compiler.pybind import bind_functions
+    from adf.compiler.resolve import resolve
+    from adf.compiler.typecheck import typecheck
+    from adf.grammar.parser import parse
+
+    if base_dir is None:
+        base_dir = (
+            os.path.dirname(os.path.abspath(name))
+            if name and not name.startswith("<")
+            else os.getcwd()
+        )
+    program, diags = parse(text)
+    found: list[Diagnostic] = list(diags)
+    result: Plan | None = None
+    if program is not None:
+        scope, d1 = resolve(program)
+        graph, d2 = build_graph(program, scope)
+        typing, d3 = typecheck(program, scope, graph)
+        d4 = bind_functions(program, typing, base_dir)
+        found += [*d1, *d2, *d3, *d4]
+        if plan and not any(d.is_error for d in found):
+            from adf.compiler.emit import emit_plan
+            from adf.compiler.unroll import unroll
+
+            unrolled = unroll(program, scope, typing, graph)
+            result = emit_plan(program, scope, typing, unrolled, os.path.basename(name), text)
+    stamped = tuple(attrs.evolve(d, file=name) for d in sorted(found, key=_order))
+    return CompileResult(result, stamped, text, name)
+
+
+def compile_file(path: str, *, plan: bool = True) -> CompileResult:
+    """Read and compile `path`; unreadable files give one diagnostic (E0007), not an exception."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return _io_error(path, f"cannot read `{path}`: {reason}", "")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return _io_error(
+            path,
+            f"`{path}` is not valid UTF-8 (byte 0x{data[exc.start]:02x} at line {line})",
+            "",
+            Span.point(line, col),
+        )
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return compile_source(text, path, plan=plan)
+
+
+def _io_error(path: str, message: str, source: str, span: Span | None = None) -> CompileResult:
+    diagnostic = Diagnostic(
+        code="E0007",
+        severity=Severity.ERROR,
+        message=message,
+        file=path,
+        primary=Label(span or Span.point(1, 1), ""),
+        help="save the file as UTF-8 text"
+        if span is not None
+        else "check the path and its permissions",
+    )
+    return CompileResult(None, (diagnostic,), source, path)
+
+
+def _order(d: Diagnostic) -> tuple[Span, str, str]:
+    return (d.primary.span, d.code, d.message)

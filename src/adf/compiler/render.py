@@ -1,0 +1,152 @@
+"""Diagnostics -> text: rustc-style for people, JSON for tools.
+
+Takes diagnostics and the sources they point into (file name -> text);
+gives a string. The human form shows the code, the message, the location,
+the source lines with carets under the primary span and dashes under the
+secondary spans, each with its label, then `= note:` and `= help:` lines:
+
+    error[E0102]: undefined name `qestion`
+      --> examples/x.adf:12:20
+       |
+    12 | node reply = solve(qestion)
+       |                    ^^^^^^^ no value named `qestion`
+       |
+       = help: did you mean `question`?
+
+Colour (ANSI) is optional. Tabs are expanded so carets line up, and very
+long lines are cut around the span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from adf.diagnostics import Diagnostic, Label, Severity
+
+_COLORS = {
+    "error": "\x1b[1;31m",
+    "warning": "\x1b[1;33m",
+    "note": "\x1b[1;36m",
+    "blue": "\x1b[1;34m",
+    "bold": "\x1b[1m",
+}
+_RESET = "\x1b[0m"
+_MAX_LINE = 160
+
+
+def render_human(
+    diagnostics: Iterable[Diagnostic], sources: Mapping[str, str], color: bool = False
+) -> str:
+    blocks = [_render_one(d, sources.get(d.file, ""), color) for d in diagnostics]
+    return "\n".join(blocks)
+
+
+def summary(diagnostics: Iterable[Diagnostic]) -> str:
+    """A closing line such as `2 errors, 1 warning`; empty when there is nothing."""
+    diags = list(diagnostics)
+    errors = sum(1 for d in diags if d.severity is Severity.ERROR)
+    warnings = sum(1 for d in diags if d.severity is Severity.WARNING)
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return ", ".join(parts)
+
+
+def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+    import json
+
+    return json.dumps([_as_dict(d) for d in diagnostics], indent=2, ensure_ascii=False)
+
+
+def _as_dict(d: Diagnostic) -> dict[str, object]:
+    def label(lab: Label) -> dict[str, object]:
+        s = lab.span
+        return {
+            "line": s.line,
+            "col": s.col,
+            "end_line": s.end_line,
+            "end_col": s.end_col,
+            "message": lab.message,
+        }
+
+    return {
+        "code": d.code,
+        "severity": d.severity.value,
+        "message": d.message,
+        "file": d.file,
+        "primary": label(d.primary),
+        "secondary": [label(s) for s in d.secondary],
+        "notes": list(d.notes),
+        "help": d.help,
+    }
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{_COLORS[style]}{text}{_RESET}" if color else text
+
+
+def _render_one(d: Diagnostic, source: str, color: bool) -> str:
+    level = d.severity.value
+    lines_out = [
+        _paint(f"{level}[{d.code}]", level, color) + _paint(f": {d.message}", "bold", color)
+    ]
+    span = d.primary.span
+    src_lines = source.split("\n") if source else []
+    labels: list[tuple[Label, bool]] = [(d.primary, True)] + [(s, False) for s in d.secondary]
+    shown_lines = sorted(
+        {lab.span.line for lab, _ in labels if 1 <= lab.span.line <= len(src_lines)}
+    )
+    width = len(str(max(shown_lines))) if shown_lines else 1
+    pad = " " * width
+    lines_out.append(f"{pad}{_paint('-->', 'blue', color)} {d.file}:{span.line}:{span.col}")
+    if shown_lines:
+        bar = _paint("|", "blue", color)
+        lines_out.append(f"{pad} {bar}")
+        previous = None
+        for number in shown_lines:
+            if previous is not None and number > previous + 1:
+                lines_out.append(_paint("...", "blue", color))
+            previous = number
+            text = src_lines[number - 1].replace("\t", "    ")
+            raw = src_lines[number - 1]
+            on_line = [(lab, primary) for lab, primary in labels if lab.span.line == number]
+            start_cut = 0
+            if len(text) > _MAX_LINE:
+                first_col = min(_display_col(raw, lab.span.col) for lab, _ in on_line)
+                start_cut = max(0, first_col - 40)
+                text = (
+                    ("..." if start_cut else "") + text[start_cut : start_cut + _MAX_LINE] + "..."
+                )
+            lines_out.append(f"{_paint(str(number).rjust(width), 'blue', color)} {bar} {text}")
+            for lab, primary in sorted(on_line, key=lambda item: (not item[1], item[0].span.col)):
+                col = _display_col(raw, lab.span.col)
+                if lab.span.end_line == lab.span.line:
+                    end = _display_col(raw, lab.span.end_col)
+                else:
+                    end = len(text) + 1 + start_cut
+                length = max(1, end - col)
+                offset = col - 1 - start_cut + (3 if start_cut else 0)
+                if offset < 0 or offset > _MAX_LINE + 3:
+                    offset = 0
+                    length = min(length, _MAX_LINE)
+                marker = ("^" if primary else "-") * min(length, _MAX_LINE)
+                style = level if primary else "blue"
+                message = f" {lab.message}" if lab.message else ""
+                lines_out.append(
+                    f"{pad} {bar} {' ' * offset}{_paint(marker + message, style, color)}"
+                )
+        if d.notes or d.help:
+            lines_out.append(f"{pad} {bar}")
+    for note in d.notes:
+        lines_out.append(f"{pad} = {_paint('note', 'bold', color)}: {note}")
+    if d.help:
+        lines_out.append(f"{pad} = {_paint('help', 'bold', color)}: {d.help}")
+    return "\n".join(lines_out) + "\n"
+
+
+def _display_col(raw: str, col: int) -> int:
+    """The 1-based display column of character column `col` (tabs count 4)."""
+    prefix = raw[: max(col - 1, 0)]
+    return len(prefix.replace("\t", "    ")) + 1 + max(0, col - 1 - len(raw))

@@ -1,0 +1,43 @@
+"""Small helpers the passes use to build diagnostics.
+
+Takes a code and the parts of a message; gives a `Diagnostic` whose
+severity follows the code's letter (`E` error, `W` warning). Passes leave
+`file` empty; the pipeline stamps the file name on every diagnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from adf.diagnostics import Diagnostic, Label, Severity, Span
+
+
+def diag(
+    code: str,
+    message: str,
+    span: Span,
+    label: str = "",
+    *,
+    secondary: Iterable[Label] = (),
+    notes: Iterable[str] = (),
+    help: str = "",
+) -> Diagnostic:
+    severity = Severity.WARNING if code.startswith("W") else Severity.ERROR
+    return Diagnostic(
+        code=code,
+        severity=severity,
+        message=message,
+        file="",
+        primary=Label(span, label),
+        secondary=tuple(secondary),
+        notes=tuple(notes),
+        help=help,
+    )
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str:
+    """A `did you mean` help text, or "" when nothing is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else ""

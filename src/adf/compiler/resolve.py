@@ -1,0 +1,485 @@
+"""Name resolution: the first pass after parsing.
+
+Takes a `Program`; gives a `Scope` (every declared name with its kind and
+declaration) and diagnostics E01xx: duplicate declarations, undefined
+names, a name of the wrong kind (calling a param, using a model as a value,
+listing a node in an llm's system prompt), unknown `std.*` entries, llm
+sections, and W0101 when an argument hides a declaration.
+
+All names live in one namespace. Top-level declarations are order-free (a
+node may use a node declared below it); the graph pass orders them. A loop
+variable is visible only inside its loop. Later passes treat any name this
+pass rejected as unknown and stay silent about it, so one mistake gives one
+error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import attrs
+
+from adf.compiler import ast
+from adf.compiler.report import diag, suggest
+from adf.diagnostics import Diagnostic, Label, Span
+from adf.stdlib.signatures import FUNCTIONS, METRICS
+
+SymbolKind = Literal[
+    "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss"
+]
+VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar"})
+SECTIONS = ("system", "user")
+ROLES = ("backward", "optimizer", "teacher")
+
+
+@attrs.frozen
+class Symbol:
+    name: str
+    kind: SymbolKind
+    span: Span
+    decl: Any
+    loop: str | None = None
+
+
+@attrs.frozen
+class Scope:
+    """Declared names. `llm_models` maps each llm to the model it calls."""
+
+    symbols: dict[str, Symbol]
+    llm_models: dict[str, str]
+
+    def get(self, name: str, *kinds: str) -> Symbol | None:
+        symbol = self.symbols.get(name)
+        if symbol is None or (kinds and symbol.kind not in kinds):
+            return None
+        return symbol
+
+
+_WHAT = {
+    "model": "a model",
+    "param": "a param",
+    "input": "an input",
+    "target": "a target",
+    "llm": "an llm function",
+    "fn": "a function",
+    "node": "a node",
+    "state": "a state",
+    "loopvar": "a loop variable",
+    "loss": "a loss",
+}
+
+
+def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
+    diags: list[Diagnostic] = []
+    symbols: dict[str, Symbol] = {}
+
+    def declare(ident: ast.Ident, kind: SymbolKind, decl: Any, loop: str | None = None) -> None:
+        previous = symbols.get(ident.name)
+        if previous is not None:
+            diags.append(
+                diag(
+                    "E0101",
+                    f"`{ident.name}` is declared more than once",
+                    ident.span,
+                    f"{_WHAT[kind]} named `{ident.name}` again",
+                    secondary=[
+                        Label(previous.span, f"first declared here as {_WHAT[previous.kind]}")
+                    ],
+                    help="rename one of them; every declaration needs its own name",
+                )
+            )
+            return
+        symbols[ident.name] = Symbol(ident.name, kind, ident.span, decl, loop)
+
+    for decl in program.decls:
+        match decl:
+            case ast.ModelDecl():
+                declare(decl.name, "model", decl)
+            case ast.ParamDecl():
+                declare(decl.name, "param", decl)
+            case ast.DataDecl():
+                declare(decl.name, decl.role, decl)
+            case ast.LlmDecl():
+                declare(decl.name, "llm", decl)
+            case ast.FnDecl():
+                declare(decl.name, "fn", decl)
+            case ast.NodeDecl():
+                declare(decl.name, "node", decl)
+            case ast.StateDecl():
+                declare(decl.name, "state", decl)
+            case ast.LoopDecl():
+                declare(decl.name, "loopvar", decl, decl.name.name)
+                for stmt in decl.body:
+                    if isinstance(stmt, ast.NodeDecl):
+                        declare(stmt.name, "node", stmt, decl.name.name)
+            case ast.LossDecl():
+                declare(decl.name, "loss", decl)
+            case _:
+                pass
+    checker = _Checker(symbols, diags)
+    llm_models = checker.check(program)
+    return Scope(symbols, llm_models), tuple(diags)
+
+
+class _Checker:
+    def __init__(self, symbols: dict[str, Symbol], diags: list[Diagnostic]):
+        self.symbols = symbols
+        self.diags = diags
+        self.models = [s.name for s in symbols.values() if s.kind == "model"]
+
+    def check(self, program: ast.Program) -> dict[str, str]:
+        llm_models: dict[str, str] = {}
+        outputs: dict[str, ast.OutputDecl] = {}
+        train: ast.TrainDecl | None = None
+        for decl in program.decls:
+            match decl:
+                case ast.TrainDecl():
+                    if train is not None:
+                        self.diags.append(
+                            diag(
+                                "E0101",
+                                "the `train` block is given more than once",
+                                Span(
+                                    decl.span.line, decl.span.col, decl.span.line, decl.span.col + 5
+                                ),
+                                "second `train` block",
+                                secondary=[
+                                    Label(
+                                        Span(
+                                            train.span.line,
+                                            train.span.col,
+                                            train.span.line,
+                                            train.span.col + 5,
+                                        ),
+                                        "first given here",
+                                    )
+                                ],
+                                help="merge the two blocks into one",
+                            )
+                        )
+                    train = decl
+                    self._train(decl)
+                case ast.LlmDecl():
+                    model = self._llm(decl)
+                    if model is not None:
+                        llm_models[decl.name.name] = model
+                case ast.FnDecl():
+                    self._signature(decl.params)
+                    if isinstance(decl.target, ast.StdRef):
+                        self._std(decl.target, FUNCTIONS, "function")
+                case ast.NodeDecl():
+                    self._expr(decl.value, None)
+                case ast.StateDecl():
+                    self._expr(decl.init, None)
+                case ast.Assign():
+                    self._assign(decl, None)
+                case ast.LoopDecl():
+                    for stmt in decl.body:
+                        if isinstance(stmt, ast.NodeDecl):
+                            self._expr(stmt.value, decl.name.name)
+                        else:
+                            self._assign(stmt, decl.name.name)
+                case ast.LossDecl():
+                    if isinstance(decl.metric, ast.StdRef):
+                        self._std(decl.metric, METRICS, "metric")
+                    for arg in decl.args:
+                        if arg.name is None:
+                            self._expr(arg.value, None)
+                case ast.OutputDecl():
+                    name = decl.name.name
+                    if name in outputs:
+                        self.diags.append(
+                            diag(
+                                "E0101",
+                                f"`{name}` is declared as an output more than once",
+                                decl.name.span,
+                                "output again",
+                                secondary=[Label(outputs[name].name.span, "first output here")],
+                                help="remove the repeated `output` line",
+                            )
+                        )
+                    else:
+                        outputs[name] = decl
+                        self._value(name, decl.name.span, None)
+                case _:
+                    pass
+        return llm_models
+
+    # --- names used as values ------------------------------------------------
+    def _value(self, name: str, span: Span, loop: str | None) -> None:
+        symbol = self.symbols.get(name)
+        if symbol is None:
+            self._undefined(name, span, "value")
+            return
+        if symbol.kind == "loopvar" and symbol.loop != loop:
+            self.diags.append(
+                diag(
+                    "E0102",
+                    f"undefined name `{name}`",
+                    span,
+                    "not defined here",
+                    secondary=[Label(symbol.span, "a loop variable, visible only inside its loop")],
+                    help="use the loop variable inside the loop's body",
+                )
+            )
+            return
+        if symbol.kind in VALUE_KINDS:
+            return
+        help_ = {
+            "param": "params are text for llm prompts; list it in an llm's `system:` or `user:`",
+            "llm": f"call it: `{name}(...)`",
+            "fn": f"call it: `{name}(...)`",
+            "model": "models are named by `using` in an llm declaration",
+            "loss": "losses are scores for training; they cannot feed other nodes",
+        }.get(symbol.kind, "")
+        self.diags.append(
+            diag(
+                "E0104",
+                f"expected a value, found {_WHAT[symbol.kind]} `{name}`",
+                span,
+                f"{_WHAT[symbol.kind]}, not a value",
+                secondary=[Label(symbol.span, "declared here")],
+                help=help_,
+            )
+        )
+
+    def _undefined(
+        self, name: str, span: Span, what: str, kinds: frozenset[str] | None = None
+    ) -> None:
+        pool = [s.name for s in self.symbols.values() if kinds is None or s.kind in kinds]
+        self.diags.append(
+            diag(
+                "E0102",
+                f"undefined name `{name}`",
+                span,
+                f"no {what} named `{name}`",
+                help=suggest(name, pool) or f"declare `{name}` before using it",
+            )
+        )
+
+    def _expr(self, expr: ast.Expr, loop: str | None) -> None:
+        for node in _walk(expr):
+            if isinstance(node, ast.Ref):
+                self._value(node.name, node.span, loop)
+            elif isinstance(node, ast.Call):
+                self._callee(node.func)
+
+    def _callee(self, func: ast.Ident) -> None:
+        symbol = self.symbols.get(func.name)
+        if symbol is None:
+            self._undefined(func.name, func.span, "function", frozenset({"llm", "fn"}))
+        elif symbol.kind not in ("llm", "fn"):
+            self.diags.append(
+                diag(
+                    "E0103",
+                    f"`{func.name}` is not a function",
+                    func.span,
+                    f"{_WHAT[symbol.kind]}, cannot be called",
+                    secondary=[Label(symbol.span, "declared here")],
+                    help="only `llm` and `fn` declarations can be called",
+                )
+            )
+
+    def _assign(self, stmt: ast.Assign, loop: str | None) -> None:
+        self._expr(stmt.value, loop)
+        symbol = self.symbols.get(stmt.name.name)
+        if symbol is None:
+            self._undefined(stmt.name.name, stmt.name.span, "state", frozenset({"state"}))
+        elif symbol.kind != "state":
+            self.diags.append(
+                diag(
+                    "E0111",
+                    f"cannot assign to {_WHAT[symbol.kind]} `{stmt.name.name}`",
+                    stmt.name.span,
+                    "not a state",
+                    secondary=[Label(symbol.span, "declared here")],
+                    help=f"declare it with `state {stmt.name.name}: TYPE = ...` to update it in a loop",
+                )
+            )
+
+    # --- models, llms, functions ----------------------------------------------
+    def _model(self, ident: ast.Ident) -> str | None:
+        symbol = self.symbols.get(ident.name)
+        if symbol is None:
+            self._undefined(ident.name, ident.span, "model", frozenset({"model"}))
+            return None
+        if symbol.kind != "model":
+            self.diags.append(
+                diag(
+                    "E0105",
+                    f"expected a model, found {_WHAT[symbol.kind]} `{ident.name}`",
+                    ident.span,
+                    "not a model",
+                    secondary=[Label(symbol.span, "declared here")],
+                    help='declare one with `model NAME = "provider/model"`',
+                )
+            )
+            return None
+        return ident.name
+
+    def _train(self, decl: ast.TrainDecl) -> None:
+        for option in decl.options:
+            if option.name.name in ROLES and isinstance(option.value, ast.Ref):
+                self._model(ast.Ident(option.value.name, option.value.span))
+
+    def _llm(self, decl: ast.LlmDecl) -> str | None:
+        self._signature(decl.params)
+        model: str | None = None
+        if decl.model is not None:
+            model = self._model(decl.model)
+        elif len(self.models) == 1:
+            model = self.models[0]
+        else:
+            found = "no model is declared" if not self.models else "several models are declared"
+            self.diags.append(
+                diag(
+                    "E0110",
+                    f"llm `{decl.name.name}` does not say which model it calls",
+                    decl.name.span,
+                    f"{found}, so `using` is required",
+                    help=f"add `using MODEL` after the return type, e.g. `-> str using {self.models[0] if self.models else 'student'}`",
+                )
+            )
+        if decl.sections and not any(s.name.name == "user" for s in decl.sections):
+            self.diags.append(
+                diag(
+                    "W0102",
+                    f"llm `{decl.name.name}` has no `user` section",
+                    decl.name.span,
+                    "no user message",
+                    notes=(
+                        "chat models expect a user message; many reply poorly or refuse without one",
+                    ),
+                    help=f'add one, e.g. `user: "{{{decl.params[0].name.name}}}"`'
+                    if decl.params
+                    else 'add one, e.g. `user: "..."`',
+                )
+            )
+        seen: dict[str, ast.Section] = {}
+        for section in decl.sections:
+            name = section.name.name
+            if name not in SECTIONS:
+                self.diags.append(
+                    diag(
+                        "E0107",
+                        f"unknown llm section `{name}`",
+                        section.name.span,
+                        "expected `system` or `user`",
+                        help=suggest(name, SECTIONS)
+                        or "an llm has a `system:` and a `user:` section",
+                    )
+                )
+            elif name in seen:
+                self.diags.append(
+                    diag(
+                        "E0108",
+                        f"the `{name}` section is given twice",
+                        section.name.span,
+                        "repeated section",
+                        secondary=[Label(seen[name].name.span, "first given here")],
+                        help=f'merge them into one list: `{name}: [a, b, "text"]`',
+                    )
+                )
+            else:
+                seen[name] = section
+            for part in section.parts:
+                if isinstance(part, ast.Ref):
+                    self._param_part(part)
+        return model
+
+    def _param_part(self, part: ast.Ref) -> None:
+        symbol = self.symbols.get(part.name)
+        if symbol is None:
+            self._undefined(part.name, part.span, "param", frozenset({"param"}))
+        elif symbol.kind != "param":
+            arg_hint = (
+                f'to insert a value, pass it as an argument and write `"{{{part.name}}}"`'
+                if symbol.kind in VALUE_KINDS
+                else 'sections list params and "text templates"'
+            )
+            self.diags.append(
+                diag(
+                    "E0106",
+                    f"expected a param, found {_WHAT[symbol.kind]} `{part.name}`",
+                    part.span,
+                    "not a param",
+                    secondary=[Label(symbol.span, "declared here")],
+                    help=arg_hint,
+                )
+            )
+
+    def _signature(self, params: tuple[ast.ArgDecl, ...]) -> None:
+        seen: dict[str, ast.ArgDecl] = {}
+        for param in params:
+            name = param.name.name
+            if name in seen:
+                self.diags.append(
+                    diag(
+                        "E0112",
+                        f"the argument `{name}` is declared twice",
+                        param.name.span,
+                        "repeated argument",
+                        secondary=[Label(seen[name].name.span, "first declared here")],
+                        help="give each argument its own name",
+                    )
+                )
+                continue
+            seen[name] = param
+            symbol = self.symbols.get(name)
+            if symbol is not None and symbol.kind not in (
+                "input",
+                "target",
+                "node",
+                "state",
+                "loopvar",
+            ):
+                self.diags.append(
+                    diag(
+                        "W0101",
+                        f"the argument `{name}` hides {_WHAT[symbol.kind]} of the same name",
+                        param.name.span,
+                        "this argument",
+                        secondary=[Label(symbol.span, "hidden declaration")],
+                        help="rename the argument to keep the two apart",
+                    )
+                )
+
+    def _std(self, ref: ast.StdRef, table: dict[str, Any], what: str) -> None:
+        if ref.name in table:
+            return
+        hint = suggest(ref.name, table)
+        self.diags.append(
+            diag(
+                "E0109",
+                f"unknown standard {what} `{ref.name}`",
+                ref.span,
+                f"no such {what} in the standard library",
+                help=hint or f"known {what}s: " + ", ".join(sorted(table)),
+                notes=()
+                if ref.name.startswith("std.")
+                else ('for your own Python code write `py "module:function"`',),
+            )
+        )
+
+
+def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:
+    """All sub-expressions of `expr`, outermost first (iterative)."""
+    stack: list[ast.Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        match node:
+            case ast.Call(args=args):
+                stack.extend(arg.value for arg in reversed(args))
+            case ast.Add(terms=terms):
+                stack.extend(reversed(terms))
+            case ast.ListLit(items=items):
+                stack.extend(reversed(items))
+            case ast.RecordLit(fields=fields):
+                stack.extend(value for _, value in reversed(fields))
+            case _:
+                pass
+
+
+walk = _walk

@@ -1,0 +1,353 @@
+"""Loop unrolling: the checked program -> the time-stepped DAG of plan nodes.
+
+Takes the `Program`, `Scope`, `Typing` and `Graph` of a program without
+errors; gives `Unrolled`: `adf.plan.schema.Node`s in topological order,
+one `LoopInfo` per loop, and the source id each name finally stands for.
+Nodes are created in graph order (inputs before users, nested calls before
+the call that uses them), so creation order is a valid topological order
+and the same program always gives the same order.
+
+Node ids
+- A top-level `node n = f(...)` is the node `n`. A loop copy at step `t`
+  is `n@t` (its `name` is `n`, `step` is `t`, `loop` the loop's name).
+- Nested calls and literals get `OWNER.I`, where OWNER is the id stem of
+  the node that consumes them and I the index of the argument they fill:
+  in `node pred = last_int(solve(question))` the inner call is `pred.0`;
+  inside a loop at step 1 it would be `pred.0@1`. Deeper nesting extends
+  the path: `pred.0.1`.
+- `a + b + c` becomes a chain of `std.op.add` fn nodes: the partial sum
+  `a + b` is `OWNER.sum1`, the whole sum is OWNER itself; operands that
+  need nodes of their own are `OWNER.0`, `OWNER.1`, `OWNER.2`.
+- A state `s` has a const node `s` for its initial value; the update in
+  its loop at step `t` is `s@t` (the value after step `t`). Inside the
+  loop `s` reads the previous step's value; elsewhere it reads the value
+  after the loop's last step.
+- A loop variable `hop` used in the body is a const node `hop@t` holding `t`.
+- A loss argument that is an expression is `LOSS.I`.
+- `node a = b` (a bare name) creates no node: `a` stands for `b`'s id.
+Names cannot contain `.` or `@`, so these ids never collide with user names.
+Parameters are not nodes: every step's llm node refers to the same param.
+"""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+
+from adf.compiler import ast
+from adf.compiler import types as T
+from adf.compiler.graph import Graph, OrderedLoop
+from adf.compiler.resolve import Scope
+from adf.compiler.typecheck import Typing, bind_args
+from adf.plan.schema import Binding, FnSpec, LlmSpec, LoopInfo, Node, TemplatePart, Type
+
+
+@attrs.frozen
+class Unrolled:
+    nodes: tuple[Node, ...]
+    loops: tuple[LoopInfo, ...]
+    final: dict[str, str]
+
+
+def unroll(program: ast.Program, scope: Scope, typing: Typing, graph: Graph) -> Unrolled:
+    unroller = _Unroller(program, scope, typing, graph)
+    unroller.run()
+    return Unrolled(tuple(unroller.nodes), tuple(unroller.loops), unroller.final)
+
+
+def canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fn_ref(target: ast.FnTarget) -> str:
+    return target.name if isinstance(target, ast.StdRef) else "py:" + target.ref.value
+
+
+class _Unroller:
+    def __init__(self, program: ast.Program, scope: Scope, typing: Typing, graph: Graph):
+        self.program = program
+        self.scope = scope
+        self.typing = typing
+        self.graph = graph
+        self.nodes: list[Node] = []
+        self.types: dict[str, Type] = {}
+        self.specs: dict[str, LlmSpec] = {}
+        self.loops: list[LoopInfo] = []
+        self.final: dict[str, str] = {}
+        self.state_init: set[str] = set()
+        self.llms = {d.name.name: d for d in program.decls if isinstance(d, ast.LlmDecl)}
+        self.fns = {d.name.name: d for d in program.decls if isinstance(d, ast.FnDecl)}
+        # Context of the step being unrolled.
+        self.loop: str | None = None
+        self.step: int | None = None
+        self.local: dict[str, str] = {}
+
+    def run(self) -> None:
+        for name, symbol in self.scope.symbols.items():
+            if symbol.kind in ("input", "target"):
+                self.final[name] = name
+        for item in self.graph.order:
+            if isinstance(item, OrderedLoop):
+                self._loop(item)
+            else:
+                self.final[item.name.name] = self._expr(
+                    item.value, item.name.name, self.typing.values.get(item.name.name)
+                )
+        for name, symbol in self.scope.symbols.items():
+            if symbol.kind == "state" and name not in self.final:
+                self.final[name] = self._state_value(name)  # read only by outputs or losses
+
+    def _loop(self, item: OrderedLoop) -> None:
+        decl = item.decl
+        loop = decl.name.name
+        updated = [s.name.name for s in item.body if isinstance(s, ast.Assign)]
+        versions = {name: self._state_value(name) for name in updated}
+        body_names: list[str] = []
+        for step in range(decl.start, decl.end):
+            self.loop, self.step = loop, step
+            self.local = dict(versions)
+            first = len(self.nodes)
+            for stmt in item.body:
+                if isinstance(stmt, ast.NodeDecl):
+                    self.local[stmt.name.name] = self._expr(
+                        stmt.value, stmt.name.name, self.typing.values.get(stmt.name.name)
+                    )
+            for stmt in item.body:
+                if isinstance(stmt, ast.Assign):
+                    versions[stmt.name.name] = self._expr(
+                        stmt.value, stmt.name.name, self.typing.values.get(stmt.name.name)
+                    )
+            if step == decl.start:
+                body_names = [n.name for n in self.nodes[first:] if n.loop == loop]
+            for stmt in item.body:
+                if isinstance(stmt, ast.NodeDecl):
+                    self.final[stmt.name.name] = self.local[stmt.name.name]
+        self.loop, self.step, self.local = None, None, {}
+        for name, version in versions.items():
+            self.final[name] = version
+        self.loops.append(LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span))
+
+    # --- values ---------------------------------------------------------------
+    def _id(self, stem: str) -> str:
+        return stem if self.step is None else f"{stem}@{self.step}"
+
+    def _state_value(self, name: str) -> str:
+        if name in self.final:
+            return self.final[name]
+        if name not in self.state_init:
+            self.state_init.add(name)
+            decl = self.scope.symbols[name].decl
+            assert isinstance(decl, ast.StateDecl)
+            self._append(
+                Node(
+                    id=name,
+                    kind="const",
+                    name=name,
+                    step=None,
+                    loop=None,
+                    inputs=(),
+                    output_type=self.typing.values.get(name) or T.ANY,
+                    span=decl.init.span,
+                    value_json=canonical_json(T.literal_value(decl.init)),
+                )
+            )
+        return name
+
+    def _ref(self, name: str) -> str:
+        if name in self.local:
+            return self.local[name]
+        symbol = self.scope.symbols[name]
+        if symbol.kind == "loopvar":
+            node_id = self._id(name)
+            self._append(
+                Node(
+                    node_id,
+                    "const",
+                    name,
+                    self.step,
+                    self.loop,
+                    (),
+                    T.INT,
+                    symbol.decl.name.span,
+                    value_json=canonical_json(self.step),
+                )
+            )
+            self.local[name] = node_id
+            return node_id
+        if symbol.kind == "state" and name not in self.final:
+            return self._state_value(name)
+        return self.final[name]
+
+    def _expr(self, expr: ast.Expr, stem: str, want: Type | None) -> str:
+        """Create the nodes for `expr`; the outermost gets the id stem `stem`."""
+        match expr:
+            case ast.Ref(name=name):
+                return self._ref(name)
+            case ast.Call():
+                return self._call(expr, stem)
+            case ast.Add():
+                return self._add(expr, stem, want)
+            case ast.ListLit() if T.literal_type(expr) is None:
+                return self._build_list(expr, stem)
+            case _:
+                literal = T.literal_type(expr) or T.ANY
+                if (
+                    want is not None
+                    and literal.kind == "list"
+                    and literal.of == T.ANY
+                    and want.kind == "list"
+                ):
+                    literal = want
+                node_id = self._id(stem)
+                self._append(
+                    Node(
+                        node_id,
+                        "const",
+                        stem,
+                        self.step,
+                        self.loop,
+                        (),
+                        literal,
+                        expr.span,
+                        value_json=canonical_json(T.literal_value(expr)),
+                    )
+                )
+                return node_id
+
+    def _call(self, call: ast.Call, stem: str) -> str:
+        sig = self.typing.functions[call.func.name]
+        names = tuple(n for n, _ in sig.params)
+        want = dict(sig.params)
+        bound, _ = bind_args(call.args, names)
+        bindings = []
+        for name, arg in bound:
+            source = self._expr(arg.value, f"{stem}.{names.index(name)}", want[name])
+            bindings.append(Binding(name, source))
+        node_id = self._id(stem)
+        returns = sig.returns or T.ANY
+        if call.func.name in self.llms:
+            spec = self.specs.get(call.func.name)
+            if spec is None:
+                decl = self.llms[call.func.name]
+                parts = {s.name.name: _parts(s) for s in decl.sections}
+                spec = LlmSpec(
+                    call.func.name,
+                    self.scope.llm_models[call.func.name],
+                    parts.get("system", ()),
+                    parts.get("user", ()),
+                )
+                self.specs[call.func.name] = spec
+            self._append(
+                Node(
+                    node_id,
+                    "llm",
+                    stem,
+                    self.step,
+                    self.loop,
+                    tuple(bindings),
+                    returns,
+                    call.span,
+                    llm=spec,
+                )
+            )
+        else:
+            fn = self.fns[call.func.name]
+            self._append(
+                Node(
+                    node_id,
+                    "fn",
+                    stem,
+                    self.step,
+                    self.loop,
+                    tuple(bindings),
+                    returns,
+                    call.span,
+                    fn=FnSpec(call.func.name, fn_ref(fn.target)),
+                )
+            )
+        return node_id
+
+    def _build_list(self, expr: ast.ListLit, stem: str) -> str:
+        """`[a, "b"]` with computed items: `[]` then one `std.op.append` per item."""
+        list_type = T.list_of(T.STR)
+        acc = self._id(f"{stem}.empty")
+        self._append(
+            Node(
+                acc,
+                "const",
+                f"{stem}.empty",
+                self.step,
+                self.loop,
+                (),
+                list_type,
+                expr.span,
+                value_json="[]",
+            )
+        )
+        for i, item in enumerate(expr.items):
+            source = self._expr(item, f"{stem}.{i}", T.STR)
+            node_stem = stem if i == len(expr.items) - 1 else f"{stem}.append{i}"
+            node_id = self._id(node_stem)
+            self._append(
+                Node(
+                    node_id,
+                    "fn",
+                    node_stem,
+                    self.step,
+                    self.loop,
+                    (Binding("items", acc), Binding("item", source)),
+                    list_type,
+                    item.span,
+                    fn=FnSpec("std.op.append", "std.op.append"),
+                )
+            )
+            acc = node_id
+        return acc
+
+    def _add(self, expr: ast.Add, stem: str, want: Type | None) -> str:
+        terms = expr.terms
+        acc = self._expr(terms[0], f"{stem}.0", want)
+        acc_type = self._type_of(acc)
+        for i in range(1, len(terms)):
+            right = self._expr(terms[i], f"{stem}.{i}", acc_type)
+            result = T.add_result(acc_type, self._type_of(right))
+            out_type = result if isinstance(result, Type) else T.ANY
+            node_stem = stem if i == len(terms) - 1 else f"{stem}.sum{i}"
+            node_id = self._id(node_stem)
+            term_span = terms[i].span
+            span = attrs.evolve(expr.span, end_line=term_span.end_line, end_col=term_span.end_col)
+            self._append(
+                Node(
+                    node_id,
+                    "fn",
+                    node_stem,
+                    self.step,
+                    self.loop,
+                    (Binding("left", acc), Binding("right", right)),
+                    out_type,
+                    span,
+                    fn=FnSpec("std.op.add", "std.op.add"),
+                )
+            )
+            acc, acc_type = node_id, out_type
+        return acc
+
+    def _append(self, node: Node) -> None:
+        self.nodes.append(node)
+        self.types[node.id] = node.output_type
+
+    def _type_of(self, source: str) -> Type | None:
+        if source in self.types:
+            return self.types[source]
+        return self.typing.values.get(source.split("@", 1)[0])
+
+
+def _parts(section: ast.Section) -> tuple[TemplatePart, ...]:
+    parts = []
+    for part in section.parts:
+        if isinstance(part, ast.Ref):
+            parts.append(TemplatePart("param", param=part.name))
+        else:
+            parts.append(TemplatePart("text", text=part.value))
+    return tuple(parts)

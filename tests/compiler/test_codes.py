@@ -1,0 +1,37 @@
+"""The code registry: every page parses and its example emits exactly its code."""
+
+from __future__ import annotations
+
+import pytest
+
+from adf.compiler.codes import all_codes, explain, normalize
+
+from .conftest import compile_text
+
+MINE = {"syntax", "names", "types", "graph", "bindings"}
+PAGES = {c: i for c, i in all_codes().items() if i.phase in MINE}
+
+
+def test_enough_codes() -> None:
+    assert len(PAGES) >= 25
+
+
+@pytest.mark.parametrize("code", sorted(PAGES))
+def test_page_example_emits_exactly_its_code(code: str) -> None:
+    info = PAGES[code]
+    assert info.severity == ("error" if code.startswith("E") else "warning")
+    assert info.summary and info.title
+    if code == "E0007":  # about unreadable files; there is no program to show
+        assert info.example is None
+        return
+    assert info.example is not None, f"{code} has no example"
+    result = compile_text(info.example, f"{code}.adf")
+    assert sorted({d.code for d in result.diagnostics}) == [code]
+
+
+def test_explain_and_normalize() -> None:
+    assert normalize("e102") == "E0102"
+    assert normalize("nonsense") is None
+    page = explain("e102")
+    assert page is not None and page.startswith("# E0102")
+    assert explain("E9999") is None
