@@ -1,0 +1,105 @@
+"""One record per model call, and where such records go.
+
+Takes what `LiteLLMClient` saw for one call; gives `CallTrace` (the request's
+messages, the reply text, tokens, cost, latency, how the cache answered,
+retries, which structured-output form was sent, the error if it failed) and
+sinks for it: `MemoryTrace` (a list, for tests and summaries) and
+`JsonlTraceWriter` (one JSON object per line). A record never holds an API
+key: requests carry only the key's variable name, and error texts are
+scrubbed of secret values by the client before they get here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from adf.runtime.protocol import Message, Purpose
+
+CacheOutcome = Literal["hit", "dedup", "miss", "off"]
+SchemaForm = Literal["json_schema", "json_object", "none"]
+
+
+@attrs.frozen
+class CallTrace:
+    node: str
+    purpose: Purpose
+    sample: str
+    model: str
+    api_base: str | None
+    key: str
+    messages: tuple[Message, ...]
+    text: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    latency_s: float
+    cache: CacheOutcome
+    retries: int
+    schema_form: SchemaForm  # what was sent as response_format
+    structured: Literal["schema", "none"]  # whether the reply came back under a schema
+    error: str | None = None
+    started_at: float = 0.0  # wall-clock seconds since the epoch
+
+    @property
+    def cached(self) -> bool:
+        return self.cache in ("hit", "dedup")
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def to_json(self) -> dict[str, Any]:
+        data = attrs.asdict(self, recurse=False)
+        data["messages"] = [{"role": m.role, "content": m.content} for m in self.messages]
+        return data
+
+
+class TraceSink(Protocol):
+    def __call__(self, record: CallTrace) -> None: ...
+
+
+class MemoryTrace:
+    """Keeps every record in a list, in completion order."""
+
+    def __init__(self) -> None:
+        self.records: list[CallTrace] = []
+
+    def __call__(self, record: CallTrace) -> None:
+        self.records.append(record)
+
+
+class JsonlTraceWriter:
+    """Appends one JSON line per record to `path` (flushed per line)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def __call__(self, record: CallTrace) -> None:
+        line = json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True)
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+    def __enter__(self) -> JsonlTraceWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,168 @@
+"""The reply cache: keys, hits without server requests, bypass, in-flight de-duplication."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from llm_helpers import ask
+
+from adf.runtime.cache import CachedReply, ReplyCache, cache_key
+from adf.runtime.llm import LiteLLMClient, RetryPolicy
+from adf.runtime.protocol import ChatRequest, Message, ModelError
+from adf.testing.fake_server import FakeServer, Fault, FaultPlan, last_user
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_key_covers_what_decides_the_answer() -> None:
+    base = ChatRequest(
+        model="m",
+        messages=(Message("user", "q"),),
+        api_base="http://x/v1",
+        temperature=0.0,
+        max_tokens=5,
+    )
+    same = [
+        attrs.evolve(base, node="other", purpose="backward", sample="s9"),
+        attrs.evolve(base, api_key_env="SOME_KEY"),
+        attrs.evolve(base, extra=(("timeout", 3),)),
+    ]
+    different = [
+        attrs.evolve(base, model="m2"),
+        attrs.evolve(base, messages=(Message("user", "q2"),)),
+        attrs.evolve(base, messages=(Message("system", "q"),)),
+        attrs.evolve(base, api_base="http://y/v1"),
+        attrs.evolve(base, temperature=0.5),
+        attrs.evolve(base, max_tokens=6),
+        attrs.evolve(base, json_schema="{}"),
+        attrs.evolve(base, extra=(("top_p", 0.5),)),
+    ]
+    key = cache_key(base)
+    assert all(cache_key(r) == key for r in same)
+    keys = {cache_key(r) for r in different}
+    assert key not in keys and len(keys) == len(different)
+    assert cache_key(attrs.evolve(base, extra=(("a", 1), ("b", 2)))) == cache_key(
+        attrs.evolve(base, extra=(("b", 2), ("a", 1)))
+    )
+
+
+def test_hit_makes_no_server_request(recorder: Any, tmp_path: Path) -> None:
+    rec = recorder()
+    with FakeServer(lambda req: "echo " + last_user(req)) as srv:
+        first = run(rec.client.complete(ask(srv.base_url, "a")))
+        second = run(rec.client.complete(ask(srv.base_url, "a", node="elsewhere")))
+        assert srv.request_count == 1
+        # a second client on the same file (as another process would be) hits too
+        other = LiteLLMClient(cache=ReplyCache(tmp_path / "cache.sqlite"))
+        third = run(other.complete(ask(srv.base_url, "a")))
+        assert srv.request_count == 1
+    assert first.cached is False
+    assert second.cached is True and third.cached is True
+    assert first.text == second.text == third.text == "echo a"
+    assert rec.accounting.total.cache_hits == 1
+    assert rec.accounting.total.model_calls == 1
+    assert [r.cache for r in rec.trace.records] == ["miss", "hit"]
+
+
+def test_disabled_cache_always_calls(recorder: Any) -> None:
+    rec = recorder(cache=False)
+    with FakeServer("x") as srv:
+        for _ in range(3):
+            assert run(rec.client.complete(ask(srv.base_url))).cached is False
+        assert srv.request_count == 3
+    assert [r.cache for r in rec.trace.records] == ["off"] * 3
+
+
+def test_failures_are_not_cached(recorder: Any) -> None:
+    rec = recorder(retry=RetryPolicy(max_retries=0))
+    with FakeServer("fine", faults=FaultPlan(at={0: Fault("500")})) as srv:
+        with pytest.raises(ModelError):
+            run(rec.client.complete(ask(srv.base_url)))
+        assert run(rec.client.complete(ask(srv.base_url))).text == "fine"
+        assert srv.request_count == 2
+
+
+def test_identical_requests_in_flight_share_one_call(recorder: Any) -> None:
+    rec = recorder()
+    with FakeServer(lambda req: "echo " + last_user(req), latency_s=0.2) as srv:
+
+        async def many() -> list[Any]:
+            return await asyncio.gather(
+                *(rec.client.complete(ask(srv.base_url, "same")) for _ in range(6))
+            )
+
+        replies = run(many())
+        assert srv.request_count == 1
+    assert {r.text for r in replies} == {"echo same"}
+    assert sum(not r.cached for r in replies) == 1
+    assert rec.accounting.total.cache_hits == 5
+    assert sorted(r.cache for r in rec.trace.records) == ["dedup"] * 5 + ["miss"]
+
+
+def test_followers_share_the_leaders_failure(recorder: Any) -> None:
+    rec = recorder(retry=RetryPolicy(max_retries=0))
+    with FakeServer("x", latency_s=0.1, faults=FaultPlan(rate=1.0, kinds=("500",))) as srv:
+
+        async def many() -> list[Any]:
+            return await asyncio.gather(
+                *(rec.client.complete(ask(srv.base_url)) for _ in range(4)), return_exceptions=True
+            )
+
+        results = run(many())
+        assert srv.request_count == 1
+    assert all(isinstance(r, ModelError) for r in results)
+    assert rec.accounting.total.failures == 4
+
+
+WRITER = """
+import sys
+from adf.runtime.cache import CachedReply, ReplyCache
+cache = ReplyCache(sys.argv[1])
+for i in range(40):
+    cache.put(f"{sys.argv[2]}-{i}", "m", CachedReply(f"text {i}", 1, 2, None, "none"))
+"""
+
+
+def test_processes_share_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), name]) for name in ("a", "b")
+    ]
+    assert [p.wait(timeout=30) for p in procs] == [0, 0]
+    cache = ReplyCache(path)
+    assert len(cache) == 80
+    assert cache.get("b-39") == CachedReply("text 39", 1, 2, None, "none")
+    cache.close()
+
+
+def test_unusable_cache_file_is_one_clear_error(tmp_path: Path) -> None:
+    from adf.runtime.cache import CacheError
+
+    bad = tmp_path / "not-a-db.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    cache = ReplyCache(bad)
+    with pytest.raises(CacheError, match=r"not-a-db\.sqlite"):
+        cache.get("k")
+    assert ReplyCache(None).get("k") is None  # no path: caching off
+
+
+def test_failed_cache_write_keeps_the_reply(tmp_path: Path) -> None:
+    class ReadOnly(ReplyCache):
+        def put(self, key: str, model: str, reply: CachedReply) -> None:
+            from adf.runtime.cache import CacheError
+
+            raise CacheError("reply cache x: disk full")
+
+    client = LiteLLMClient(cache=ReadOnly(tmp_path / "c.sqlite"))
+    with FakeServer("kept") as srv:
+        for _ in range(2):
+            assert run(client.complete(ask(srv.base_url))).text == "kept"
+    assert client.cache_errors == ["reply cache x: disk full"]
