@@ -1,0 +1,186 @@
+"""Lint configuration: `[tool.adf]` in the nearest pyproject.toml.
+
+Takes a path to start from (a file or a directory); gives a `LintConfig`
+and the diagnostics about the configuration itself (W0520 an unknown code,
+W0521 a malformed setting), pointing at the line of pyproject.toml they
+come from.
+
+    [tool.adf]
+    disable = ["W0504"]          # never report these (codes or prefixes: "W05")
+    enable = ["W05"]             # turn on lints that are off by default
+    error = ["W0501"]            # report these as errors (exit status 1)
+
+    [tool.adf.lint]
+    max-unrolled-nodes = 5000    # W0511
+    max-calls-per-sample = 100   # W0512
+    max-tokens-per-sample = 200000
+
+Error codes cannot be disabled: a program with errors cannot be compiled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from adf.analysis.loopsize import LoopLimits
+from adf.diagnostics import Diagnostic, Label, Severity, Span
+
+DEFAULT_OFF: frozenset[str] = frozenset()  # lints that only run when enabled
+_CODE = re.compile(r"^[EWN][0-9]{1,4}$")
+_LIMIT_KEYS = {
+    "max-unrolled-nodes": "max_unrolled_nodes",
+    "max-calls-per-sample": "max_calls_per_sample",
+    "max-tokens-per-sample": "max_tokens_per_sample",
+}
+
+
+@attrs.frozen
+class LintConfig:
+    disable: frozenset[str] = frozenset()
+    enable: frozenset[str] = frozenset()
+    error: frozenset[str] = frozenset()
+    limits: LoopLimits = attrs.field(factory=LoopLimits)
+    path: str | None = None
+
+    def is_enabled(self, code: str) -> bool:
+        if _matches(code, self.disable):
+            return False
+        return code not in DEFAULT_OFF or _matches(code, self.enable)
+
+    def is_promoted(self, code: str) -> bool:
+        return _matches(code, self.error)
+
+
+def _matches(code: str, patterns: Iterable[str]) -> bool:
+    return any(code.startswith(p) for p in patterns)
+
+
+def find_pyproject(start: str) -> str | None:
+    """The nearest pyproject.toml in `start`'s directory or above it."""
+    here = os.path.abspath(start)
+    if not os.path.isdir(here):
+        here = os.path.dirname(here)
+    while True:
+        candidate = os.path.join(here, "pyproject.toml")
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def load_lint_config(start: str) -> tuple[LintConfig, tuple[Diagnostic, ...]]:
+    path = find_pyproject(start)
+    if path is None:
+        return LintConfig(), ()
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return LintConfig(path=path), (_problem(path, Span.point(1, 1), f"cannot read {os.path.basename(path)}: {exc}"),)
+    tool = data.get("tool", {})
+    section = tool.get("adf", {}) if isinstance(tool, dict) else {}
+    if not isinstance(section, dict):
+        return LintConfig(path=path), (_problem(path, _locate(text, "[tool.adf"), "`tool.adf` must be a table"),)
+    return parse_config(section, path, text)
+
+
+def parse_config(section: dict[str, Any], path: str, text: str) -> tuple[LintConfig, tuple[Diagnostic, ...]]:
+    """Read a `[tool.adf]` table (already parsed) whose source text is `text`."""
+    from adf.compiler.codes import all_codes
+
+    known = {_code_of(entry) for entry in all_codes()}
+    errors = {c for c in known if c.startswith("E")}
+    diagnostics: list[Diagnostic] = []
+    lists: dict[str, frozenset[str]] = {}
+    for key in ("disable", "enable", "error"):
+        value = section.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            diagnostics.append(_problem(path, _locate(text, key), f"`{key}` must be a list of codes"))
+            lists[key] = frozenset()
+            continue
+        kept = []
+        for code in value:
+            norm = code.strip().upper()
+            if not _CODE.match(norm) or not any(k.startswith(norm) for k in known):
+                diagnostics.append(_unknown(path, _locate(text, code), code, key))
+            elif key == "disable" and any(k.startswith(norm) for k in errors):
+                diagnostics.append(_problem(path, _locate(text, code),
+                                            f"`{code}` names an error, and errors cannot be disabled"))
+            else:
+                kept.append(norm)
+        lists[key] = frozenset(kept)
+    limits, problems = _limits(section.get("lint", {}), path, text)
+    diagnostics += problems
+    config = LintConfig(lists["disable"], lists["enable"], lists["error"], limits, path)
+    return config, tuple(diagnostics)
+
+
+def _limits(table: object, path: str, text: str) -> tuple[LoopLimits, list[Diagnostic]]:
+    if not isinstance(table, dict):
+        return LoopLimits(), [_problem(path, _locate(text, "lint"), "`tool.adf.lint` must be a table")]
+    values: dict[str, int] = {}
+    problems = []
+    for key, value in table.items():
+        field = _LIMIT_KEYS.get(key)
+        if field is None:
+            known = ", ".join(sorted(_LIMIT_KEYS))
+            problems.append(_problem(path, _locate(text, key), f"unknown setting `{key}` (known: {known})"))
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.append(_problem(path, _locate(text, key), f"`{key}` must be a positive integer"))
+        else:
+            values[field] = value
+    default = LoopLimits()
+    limits = LoopLimits(
+        max_unrolled_nodes=values.get("max_unrolled_nodes", default.max_unrolled_nodes),
+        max_calls_per_sample=values.get("max_calls_per_sample", default.max_calls_per_sample),
+        max_tokens_per_sample=values.get("max_tokens_per_sample"),
+    )
+    return limits, problems
+
+
+def _code_of(entry: object) -> str:
+    code = getattr(entry, "code", entry)
+    return str(code)
+
+
+def _locate(text: str, needle: str) -> Span:
+    """The first line of the `[tool.adf]` section (or the file) mentioning `needle`."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("[tool.adf")), 0)
+    for index in range(start, len(lines)):
+        column = lines[index].find(needle)
+        if column >= 0:
+            return Span(index + 1, column + 1, index + 1, column + 1 + len(needle))
+    return Span.point(start + 1, 1)
+
+
+def _unknown(path: str, span: Span, code: str, key: str) -> Diagnostic:
+    return Diagnostic(
+        code="W0520",
+        severity=Severity.WARNING,
+        message=f"unknown diagnostic code `{code}` in `{key}`",
+        file=path,
+        primary=Label(span, "no such code"),
+        help="`adfc explain` lists every code; a prefix such as \"W05\" names a group",
+    )
+
+
+def _problem(path: str, span: Span, message: str) -> Diagnostic:
+    return Diagnostic(
+        code="W0521",
+        severity=Severity.WARNING,
+        message=message,
+        file=path,
+        primary=Label(span, "ignored"),
+        help="see `adfc explain W0521` for the settings `[tool.adf]` accepts",
+    )

@@ -1,0 +1,338 @@
+"""Cost before running: model calls, tokens and dollars of a workflow.
+
+Takes a `Plan`, optional data rows (for typical input sizes) and the run's
+settings (steps, batch, validation size, proposals per step, the share of
+samples that fail and so need a backward pass); gives a `CostEstimate`:
+
+- per llm node: its calls and tokens for one sample's forward pass, and for
+  one failed sample's backward pass;
+- `forward` (per sample), `backward` (per failed sample) and `optimizer`
+  (per training step) totals, kept separate so `adfc train --dry-run` can
+  reuse them;
+- the whole training run by phase and model, and dollars where the price of
+  every model involved is known (litellm's price table, looked up only when
+  `pricing=True`; adf's `local` model is free).
+
+Calls are exact for the forward pass (one per llm node; the runtime runs
+every node, dead ones included). Backward and optimizer counts follow the
+method's rules (see `ASSUMPTIONS`); tokens are estimates (`adf.analysis.sizes`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from adf.analysis.deadcode import live_values
+from adf.analysis.graphview import GraphView, build_view
+from adf.analysis.pricing import Price, lookup_prices
+from adf.analysis.reachability import compute_reachability
+from adf.analysis.sizes import compute_sizes, estimate_tokens
+from adf.plan.schema import Plan
+
+FEEDBACK_TOKENS = 100  # one piece of feedback: at most three sentences
+BACKWARD_OVERHEAD = 300  # the backward engine's fixed instructions
+OPTIMIZER_OVERHEAD = 600  # the optimizer's instructions and menu of edits
+HISTORY_VALUES = 3  # earlier values (with scores) shown to the optimizer
+REASONING_TOKENS = 150  # the optimizer's reasoning before its proposal
+
+PASS_MINIBATCH = 0.3  # share of proposals that beat the minibatch and go on to validation
+VAL_SHARE = 0.7  # share of the validation set a gated proposal is scored on (early stop)
+MAX_ERRORS = 2  # failing samples drawn per step for the backward pass
+MAX_PASSED = 2  # passing samples drawn with them for the minibatch check
+
+ASSUMPTIONS = (
+    "forward: one call per llm node per sample, dead nodes included",
+    "backward: only failed samples (at most 2 drawn per step); one backward-engine call per "
+    "llm node on a path from a trainable parameter to a loss; prompt = the node's prompt and "
+    f"reply, the downstream feedback and {BACKWARD_OVERHEAD} tokens of instructions; reply = "
+    f"{FEEDBACK_TOKENS} tokens per parameter or input that gets feedback",
+    "optimizer: `proposals` calls per learning prompt parameter per step; prompt = "
+    f"{OPTIMIZER_OVERHEAD} tokens of instructions, the value and {HISTORY_VALUES} earlier ones, "
+    "its peers and the step's feedback",
+    "gate: every proposal is checked on the drawn failures and passes; "
+    f"{PASS_MINIBATCH:.0%} of them pass and are scored on ~{VAL_SHARE:.0%} of the validation set",
+    "scoring: the validation set once and the test set before and after training",
+    "demos: each demos parameter gets `demo proposals` candidates per step; with a teacher "
+    "model, one teacher call per drawn failure and node using it",
+    "tokens: characters / 4; replies count at the model's max_tokens when declared",
+)
+
+
+@attrs.frozen
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.calls + other.calls,
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+        )
+
+    def times(self, factor: float) -> Usage:
+        return Usage(
+            math.ceil(self.calls * factor),
+            math.ceil(self.prompt_tokens * factor),
+            math.ceil(self.completion_tokens * factor),
+        )
+
+
+@attrs.frozen
+class NodeCost:
+    node_id: str
+    name: str
+    function: str
+    model: str
+    step: int | None
+    forward: Usage
+    backward: Usage
+    live: bool
+
+
+@attrs.frozen
+class RunSettings:
+    steps: int = 4
+    batch: int = 4
+    val_size: int = 50
+    test_size: int = 0
+    proposals: int = 3
+    demo_proposals: int = 1
+    fail_rate: float = 0.5
+
+    @property
+    def errors(self) -> int:
+        """Failing samples drawn per step."""
+        return min(MAX_ERRORS, math.ceil(self.batch * self.fail_rate))
+
+    @property
+    def checked(self) -> int:
+        """Samples a proposal is checked on: the drawn failures and passes."""
+        return self.errors + min(MAX_PASSED, 2 * self.errors, self.batch - self.errors)
+
+
+@attrs.frozen
+class PhaseCost:
+    phase: str
+    model: str
+    usage: Usage
+    dollars: float | None = None
+
+
+@attrs.frozen
+class InputSize:
+    name: str
+    tokens: int
+    measured: bool
+
+
+@attrs.frozen
+class CostEstimate:
+    nodes: tuple[NodeCost, ...]
+    forward: Usage
+    backward: Usage
+    optimizer: Usage
+    settings: RunSettings
+    run: tuple[PhaseCost, ...]
+    total: Usage
+    dollars: float | None
+    priced: bool
+    unpriced_models: tuple[str, ...]
+    inputs: tuple[InputSize, ...]
+    roles: tuple[tuple[str, str], ...]
+    assumptions: tuple[str, ...] = ASSUMPTIONS
+
+
+def estimate_cost(
+    plan: Plan,
+    *,
+    data_rows: Iterable[Mapping[str, Any]] | None = None,
+    steps: int = 4,
+    batch: int = 4,
+    val_size: int = 50,
+    test_size: int = 0,
+    proposals: int = 3,
+    demo_proposals: int = 1,
+    fail_rate: float = 0.5,
+    pricing: bool = False,
+) -> CostEstimate:
+    settings = RunSettings(steps, batch, val_size, test_size, proposals, demo_proposals,
+                           min(max(fail_rate, 0.0), 1.0))
+    view = build_view(plan)
+    sizes = compute_sizes(view, data_rows)
+    reach = compute_reachability(view)
+    live = live_values(view)
+    nodes = []
+    for node in plan.nodes:
+        if node.llm is None:
+            continue
+        prompt, reply = sizes.prompts[node.id], sizes.replies[node.id]
+        backward = Usage()
+        if node.id in reach.gradient_nodes:
+            targets = len(view.trainable_params(node.id))
+            targets += sum(1 for s in view.sources(node.id) if s in reach.trained)
+            backward = Usage(
+                1,
+                prompt + reply + FEEDBACK_TOKENS + BACKWARD_OVERHEAD,
+                FEEDBACK_TOKENS * max(targets, 1),
+            )
+        nodes.append(
+            NodeCost(node.id, node.name, node.llm.function, node.llm.model, node.step,
+                     Usage(1, prompt, reply), backward, node.id in live)
+        )
+    roles = _roles(plan)
+    forward_by_model: dict[str, Usage] = {}
+    backward_by_model: dict[str, Usage] = {}
+    engine = role_model(plan, "backward")
+    for cost in nodes:
+        forward_by_model[cost.model] = forward_by_model.get(cost.model, Usage()) + cost.forward
+        if cost.backward.calls:
+            key = engine or cost.model
+            backward_by_model[key] = backward_by_model.get(key, Usage()) + cost.backward
+    forward = sum((c.forward for c in nodes), Usage())
+    backward = sum((c.backward for c in nodes), Usage())
+    optimizer = _optimizer(view, reach.learning, settings)
+    teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings)
+    demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
+    gated = optimizer.calls + demo_params * settings.demo_proposals
+    phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, gated, settings, plan)
+    priced_phases, dollars, unpriced = _price(plan, phases, pricing)
+    return CostEstimate(
+        nodes=tuple(nodes),
+        forward=forward,
+        backward=backward,
+        optimizer=optimizer,
+        settings=settings,
+        run=priced_phases,
+        total=sum((p.usage for p in phases), Usage()),
+        dollars=dollars,
+        priced=pricing,
+        unpriced_models=unpriced,
+        inputs=tuple(
+            InputSize(d.name, sizes.values[d.name], d.name in sizes.measured)
+            for d in (*plan.inputs, *plan.targets)
+        ),
+        roles=roles,
+    )
+
+
+def role_model(plan: Plan, role: str) -> str | None:
+    """The declared model playing `role` ("backward", "optimizer", "teacher").
+
+    Without a `train` block the backward engine is each llm node's own model
+    (None here), the optimizer is the first llm's model and there is no teacher.
+    """
+    training = plan.training
+    if training is not None:
+        return {"backward": training.backward_model, "optimizer": training.optimizer_model,
+                "teacher": training.teacher_model}.get(role)
+    if role == "optimizer":
+        first = next((n.llm.model for n in plan.nodes if n.llm is not None), None)
+        return first if first is not None else (plan.models[0].name if plan.models else None)
+    return None
+
+
+def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
+    found = []
+    for role in ("backward", "optimizer", "teacher"):
+        model = role_model(plan, role)
+        if model is not None:
+            found.append((role, model))
+        elif role == "backward":
+            found.append((role, "each node's own model"))
+    return tuple(found)
+
+
+def _optimizer(view: GraphView, learning: frozenset[str], settings: RunSettings) -> Usage:
+    total = Usage()
+    feedback_per_use = settings.errors * FEEDBACK_TOKENS
+    for param in view.plan.params:
+        if param.name not in learning or param.kind != "prompt":
+            continue
+        value = estimate_tokens(param.value)
+        users = view.param_users[param.name]
+        peers = {p for u in users for p in view.node_params[u] if p != param.name}
+        peer_tokens = sum(estimate_tokens(view.params[p].value) for p in sorted(peers))
+        prompt = (OPTIMIZER_OVERHEAD + value * (1 + HISTORY_VALUES) + peer_tokens
+                  + feedback_per_use * len(users))
+        total = total + Usage(1, prompt, value + REASONING_TOKENS).times(settings.proposals)
+    return total
+
+
+def _teacher(
+    view: GraphView,
+    learning: frozenset[str],
+    prompts: Mapping[str, int],
+    replies: Mapping[str, int],
+    settings: RunSettings,
+) -> Usage:
+    total = Usage()
+    for param in view.plan.params:
+        if param.name in learning and param.kind == "demos":
+            for user in view.param_users[param.name]:
+                total = total + Usage(1, prompts[user], replies[user]).times(settings.errors)
+    return total
+
+
+def _phases(
+    forward_by_model: Mapping[str, Usage],
+    backward_by_model: Mapping[str, Usage],
+    optimizer: Usage,
+    teacher: Usage,
+    gated: int,
+    settings: RunSettings,
+    plan: Plan,
+) -> list[PhaseCost]:
+    """The run by phase: forward samples of each kind, then the frozen roles' calls."""
+    s = settings
+    samples = [
+        ("forward, scoring validation and test", s.val_size + 2 * s.test_size),
+        ("forward, training minibatches", s.steps * s.batch),
+        ("forward, checking proposals", s.steps * gated * s.checked),
+        ("forward, validating proposals", s.steps * gated * PASS_MINIBATCH * s.val_size * VAL_SHARE),
+    ]
+    phases: list[PhaseCost] = []
+    for phase, count in samples:
+        for model, usage in forward_by_model.items():
+            phases.append(PhaseCost(phase, model, usage.times(count)))
+    for model, usage in backward_by_model.items():
+        phases.append(PhaseCost("backward", model, usage.times(s.steps * s.errors)))
+    optimizer_model = role_model(plan, "optimizer")
+    if optimizer_model is not None:
+        phases.append(PhaseCost("optimizer", optimizer_model, optimizer.times(s.steps)))
+    teacher_model = role_model(plan, "teacher")
+    if teacher_model is not None:
+        phases.append(PhaseCost("teacher demos", teacher_model, teacher.times(s.steps)))
+    return [p for p in phases if p.usage.calls]
+
+
+def _price(
+    plan: Plan, phases: list[PhaseCost], pricing: bool
+) -> tuple[tuple[PhaseCost, ...], float | None, tuple[str, ...]]:
+    if not pricing:
+        return tuple(phases), None, ()
+    strings = {m.name: m.model for m in plan.models}
+    prices: Mapping[str, Price | None] = lookup_prices(sorted(set(strings.values())))
+    priced: list[PhaseCost] = []
+    unpriced: list[str] = []
+    total = 0.0
+    for phase in phases:
+        price = prices.get(strings.get(phase.model, ""))
+        if price is None:
+            if phase.model not in unpriced:
+                unpriced.append(phase.model)
+            priced.append(phase)
+            continue
+        dollars = price.of(phase.usage.prompt_tokens, phase.usage.completion_tokens)
+        total += dollars
+        priced.append(attrs.evolve(phase, dollars=dollars))
+    return tuple(priced), (None if unpriced else total), tuple(unpriced)

@@ -1,0 +1,64 @@
+"""Graphviz DOT text of the unrolled graph.
+
+Takes a `Drawing`; gives DOT source: parameters as notes, data as
+ellipses, llm nodes as boxes, functional nodes as rounded boxes, losses as
+double octagons, outputs as plain text; each loop time step is a cluster
+(`hop @ 0`); the gradient-reachable subgraph is drawn bold and coloured.
+Deterministic: the same plan gives the same text.
+"""
+
+from __future__ import annotations
+
+from adf.analysis.drawing import Drawing, Vertex
+
+HIGHLIGHT = "#d9480f"
+
+_SHAPES = {
+    "param": 'shape=note, style=filled, fillcolor="#fff3bf"',
+    "input": 'shape=ellipse, style=filled, fillcolor="#e7f5ff"',
+    "target": 'shape=ellipse, style="filled,dashed", fillcolor="#e7f5ff"',
+    "llm": 'shape=box, style=filled, fillcolor="#d0ebff"',
+    "fn": 'shape=box, style="rounded,filled", fillcolor="#ebfbee"',
+    "const": 'shape=box, style="rounded,dashed"',
+    "loss": 'shape=doubleoctagon, style=filled, fillcolor="#ffe3e3"',
+    "output": "shape=plaintext",
+}
+_EDGE_STYLES = {"param": "style=dashed", "value": "", "pred": "", "target": "style=dotted",
+                "output": ""}
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def render_dot(drawing: Drawing) -> str:
+    lines = [f"digraph {quote(drawing.name or 'adf')} {{",
+             "  rankdir=TB;",
+             '  node [fontname="Helvetica", fontsize=11];',
+             '  edge [color="#868e96"];']
+    by_group: dict[tuple[str, int], list[Vertex]] = {}
+    for vertex in drawing.vertices:
+        if vertex.group is None:
+            lines.append("  " + _vertex(vertex))
+        else:
+            by_group.setdefault(vertex.group, []).append(vertex)
+    for index, group in enumerate(drawing.groups()):
+        loop, step = group
+        lines.append(f"  subgraph {quote(f'cluster_{index}')} {{")
+        lines.append(f"    label={quote(f'{loop} @ {step}')}; style=rounded; color=\"#adb5bd\";")
+        lines += ["    " + _vertex(v) for v in by_group[group]]
+        lines.append("  }")
+    for edge in drawing.edges:
+        attrs = [_EDGE_STYLES[edge.kind]] if _EDGE_STYLES[edge.kind] else []
+        if edge.highlighted:
+            attrs.append(f'color="{HIGHLIGHT}", penwidth=2')
+        suffix = f" [{', '.join(attrs)}]" if attrs else ""
+        lines.append(f"  {quote(edge.source)} -> {quote(edge.target)}{suffix};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _vertex(vertex: Vertex) -> str:
+    label = f"{vertex.label}\n{vertex.detail}"
+    extra = f', color="{HIGHLIGHT}", penwidth=2' if vertex.highlighted else ""
+    return f"{quote(vertex.id)} [label={quote(label)}, {_SHAPES[vertex.kind]}{extra}];"

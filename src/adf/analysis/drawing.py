@@ -1,0 +1,121 @@
+"""The unrolled graph as something to draw: vertices, edges, layers, highlights.
+
+Takes a `Plan`; gives a `Drawing` that both renderers (`adf.analysis.dot`
+and `adf.analysis.svg`) read: one vertex per parameter, input, target,
+node, loss and output; one edge per value flowing (parameter -> llm node,
+value -> node, prediction and target -> loss, value -> output); each node's
+loop time step for grouping; and the gradient-reachable subgraph (learning
+parameters, the nodes between them and the losses, the edges feedback
+travels along) marked `highlighted`.
+
+Layers are topological depths (longest path from the data), so every edge
+points to a deeper layer; a parameter, input, constant or target sits one
+layer above its first reader (targets, read only by losses, just above the
+losses). Computed in one pass over the plan.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from adf.analysis.graphview import build_view, vertex_id
+from adf.analysis.reachability import compute_reachability
+from adf.plan.schema import Plan
+
+VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "loss", "output"]
+EdgeKind = Literal["param", "value", "pred", "target", "output"]
+
+
+@attrs.frozen
+class Vertex:
+    id: str
+    kind: VertexKind
+    label: str
+    detail: str
+    layer: int
+    group: tuple[str, int] | None  # (loop, time step) of a loop copy
+    highlighted: bool
+    frozen: bool = False
+
+
+@attrs.frozen
+class Edge:
+    source: str
+    target: str
+    kind: EdgeKind
+    highlighted: bool
+
+
+@attrs.frozen
+class Drawing:
+    name: str
+    vertices: tuple[Vertex, ...]
+    edges: tuple[Edge, ...]
+
+    def groups(self) -> list[tuple[str, int]]:
+        """Loop time steps in order of first appearance."""
+        seen: dict[tuple[str, int], None] = {}
+        for vertex in self.vertices:
+            if vertex.group is not None:
+                seen.setdefault(vertex.group, None)
+        return list(seen)
+
+
+def build_drawing(plan: Plan) -> Drawing:
+    view = build_view(plan)
+    reach = compute_reachability(view)
+    depth: dict[str, int] = {}
+    for node in plan.nodes:
+        depth[node.id] = 1 + max((depth.get(s, 0) for s in view.sources(node.id)), default=0)
+    bottom = max(depth.values(), default=0) + 1
+
+    def above(readers: tuple[str, ...], fallback: int = 1) -> int:
+        return max(0, min((depth[r] for r in readers), default=fallback) - 1)
+
+    for node in plan.nodes:  # constants sit just above their first reader, like data
+        if not node.inputs and view.readers(node.id):
+            depth[node.id] = max(depth[node.id], above(view.readers(node.id)))
+
+    vertices: list[Vertex] = []
+    edges: list[Edge] = []
+    for param in plan.params:
+        users = view.param_users.get(param.name, ())
+        kind = "demos" if param.kind == "demos" else "prompt"
+        state = "frozen" if param.frozen else "trainable"
+        vertices.append(Vertex(vertex_id("param", param.name), "param", param.name,
+                               f"{state} {kind}", above(users), None,
+                               param.name in reach.learning, param.frozen))
+        for user in users:
+            edges.append(Edge(vertex_id("param", param.name), user, "param",
+                              param.name in reach.learning and user in reach.gradient_nodes))
+    for decl, data_kind in [(d, "input") for d in plan.inputs] + [(d, "target") for d in plan.targets]:
+        readers = view.readers(decl.name)
+        vertices.append(Vertex(decl.name, "input" if data_kind == "input" else "target",
+                               decl.name, f"{data_kind}: {decl.type}", above(readers, bottom), None, False))
+    for node in plan.nodes:
+        group = (node.loop, node.step) if node.loop is not None and node.step is not None else None
+        if node.llm is not None:
+            detail = f"llm {node.llm.function} using {node.llm.model}"
+        elif node.fn is not None:
+            detail = f"fn {node.fn.function} = {node.fn.ref}"
+        else:
+            detail = f"const {node.value_json}"
+        vertices.append(Vertex(node.id, node.kind, node.id, f"{detail} -> {node.output_type}",
+                               depth[node.id], group, node.id in reach.gradient_nodes))
+        for source in view.sources(node.id):
+            edges.append(Edge(source, node.id, "value",
+                              source in reach.gradient_nodes and node.id in reach.gradient_nodes))
+    for loss in plan.losses:
+        reached = loss.name in reach.reached_losses
+        loss_id = vertex_id("loss", loss.name)
+        vertices.append(Vertex(loss_id, "loss", loss.name, f"loss {loss.metric}", bottom, None, reached))
+        edges.append(Edge(loss.pred, loss_id, "pred", reached))
+        if loss.target != loss.pred:
+            edges.append(Edge(loss.target, loss_id, "target", False))
+    for output in plan.outputs:
+        output_id = vertex_id("output", output.name)
+        vertices.append(Vertex(output_id, "output", output.name, "output", bottom, None, False))
+        edges.append(Edge(output.source, output_id, "output", False))
+    return Drawing(plan.source_name, tuple(vertices), tuple(edges))

@@ -1,0 +1,122 @@
+"""An indexed, read-only view of a plan's unrolled graph, for the analyses.
+
+Takes a `Plan`; gives a `GraphView` with the lookups every analysis needs,
+each built in one pass over the plan: nodes by id, the readers of each value
+(nodes, losses, outputs), the parameters each llm node uses and the nodes
+that use each parameter (the param -> llm node edges), and which nodes call
+each declared function. Every list keeps plan order, so analyses that walk
+the view give the same diagnostics in the same order on every run.
+
+Values (inputs, targets, nodes) share one id namespace; parameters, losses
+and outputs have their own. `vertex_id` names any of them uniquely for
+drawing: `param:NAME`, `loss:NAME`, `output:NAME`, or the value id itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+import attrs
+
+from adf.plan.schema import Loss, Node, Output, ParamDecl, Plan
+
+T = TypeVar("T")
+
+
+@attrs.frozen(eq=False)
+class GraphView:
+    plan: Plan
+    nodes: Mapping[str, Node]
+    node_sources: Mapping[str, tuple[str, ...]]
+    node_readers: Mapping[str, tuple[str, ...]]
+    loss_readers: Mapping[str, tuple[Loss, ...]]
+    output_readers: Mapping[str, tuple[Output, ...]]
+    node_params: Mapping[str, tuple[str, ...]]
+    param_users: Mapping[str, tuple[str, ...]]
+    callers: Mapping[str, tuple[str, ...]]
+    params: Mapping[str, ParamDecl]
+
+    def readers(self, value: str) -> tuple[str, ...]:
+        """The nodes that read `value`, in plan order (empty for an unknown id)."""
+        return self.node_readers.get(value, ())
+
+    def is_trainable(self, param: str) -> bool:
+        decl = self.params.get(param)
+        return decl is not None and not decl.frozen
+
+    def trainable_params(self, node_id: str) -> tuple[str, ...]:
+        return tuple(p for p in self.node_params.get(node_id, ()) if self.is_trainable(p))
+
+    def sources(self, node_id: str) -> tuple[str, ...]:
+        """The distinct value ids a node reads, in binding order."""
+        return self.node_sources[node_id]
+
+
+def build_view(plan: Plan) -> GraphView:
+    nodes: dict[str, Node] = {}
+    node_sources: dict[str, tuple[str, ...]] = {}
+    node_readers: dict[str, list[str]] = {}
+    node_params: dict[str, tuple[str, ...]] = {}
+    param_users: dict[str, list[str]] = {p.name: [] for p in plan.params}
+    callers: dict[str, list[str]] = {f.name: [] for f in plan.functions}
+    for node in plan.nodes:
+        nodes[node.id] = node
+        sources = tuple(dict.fromkeys(b.source for b in node.inputs))
+        node_sources[node.id] = sources
+        for source in sources:
+            node_readers.setdefault(source, []).append(node.id)
+        used = _params_of(node)
+        node_params[node.id] = used
+        for param in used:
+            param_users.setdefault(param, []).append(node.id)
+        function = _function_of(node)
+        if function is not None:
+            callers.setdefault(function, []).append(node.id)
+    loss_readers: dict[str, list[Loss]] = {}
+    for loss in plan.losses:
+        loss_readers.setdefault(loss.pred, []).append(loss)
+        if loss.target != loss.pred:
+            loss_readers.setdefault(loss.target, []).append(loss)
+    output_readers: dict[str, list[Output]] = {}
+    for output in plan.outputs:
+        output_readers.setdefault(output.source, []).append(output)
+    return GraphView(
+        plan=plan,
+        nodes=nodes,
+        node_sources=node_sources,
+        node_readers=_freeze(node_readers),
+        loss_readers=_freeze(loss_readers),
+        output_readers=_freeze(output_readers),
+        node_params=node_params,
+        param_users=_freeze(param_users),
+        callers=_freeze(callers),
+        params={p.name: p for p in plan.params},
+    )
+
+
+def vertex_id(kind: str, name: str) -> str:
+    """A drawing id unique across values, params, losses and outputs."""
+    return name if kind == "value" else f"{kind}:{name}"
+
+
+def _params_of(node: Node) -> tuple[str, ...]:
+    if node.llm is None:
+        return ()
+    seen: dict[str, None] = {}
+    for part in (*node.llm.system, *node.llm.user):
+        if part.kind == "param":
+            seen.setdefault(part.param, None)
+    return tuple(seen)
+
+
+def _function_of(node: Node) -> str | None:
+    if node.llm is not None:
+        return node.llm.function
+    if node.fn is not None:
+        return node.fn.function
+    return None
+
+
+def _freeze(table: dict[str, list[T]]) -> dict[str, tuple[T, ...]]:
+    return {key: tuple(items) for key, items in table.items()}

@@ -1,0 +1,131 @@
+"""The one entry point of the lints: every analysis over a plan, configured.
+
+Takes a compiled `Plan`, the file name to report, its source text (for
+inline suppressions; `None` for a plan without source) and a `LintConfig`;
+gives the lint diagnostics in source order, with the configuration applied:
+disabled codes dropped, off-by-default codes kept only when enabled, codes
+promoted to errors, `# adf: allow CODE` comments honoured.
+
+Pass the compiler's own warnings as `compiler_diagnostics` to have the same
+configuration and suppressions applied to them (they are returned merged);
+W0513 (a suppression comment that silenced nothing) is only exact then.
+`apply_config` alone (for a file that did not compile, so no lints ran)
+never reports W0513. Errors are never suppressed or disabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from adf.analysis.config import LintConfig
+from adf.analysis.context import check_context
+from adf.analysis.deadcode import check_dead_code
+from adf.analysis.graphview import build_view
+from adf.analysis.loopsize import check_loop_sizes
+from adf.analysis.reachability import check_reachability, compute_reachability
+from adf.analysis.sizes import compute_sizes
+from adf.analysis.suppress import Suppression, find_suppressions
+from adf.diagnostics import Diagnostic, Label, Severity
+from adf.plan.schema import Plan
+
+
+def run_lints(plan: Plan, file: str, config: LintConfig) -> list[Diagnostic]:
+    """Every lint, unfiltered."""
+    view = build_view(plan)
+    reach = compute_reachability(view)
+    sizes = compute_sizes(view)
+    diagnostics = check_reachability(view, reach, file)
+    diagnostics += check_dead_code(view, file)
+    diagnostics += check_loop_sizes(view, sizes, config.limits, file)
+    diagnostics += check_context(view, sizes, reach, file)
+    return diagnostics
+
+
+def lint_plan(
+    plan: Plan,
+    file: str,
+    source: str | None,
+    config: LintConfig,
+    compiler_diagnostics: Sequence[Diagnostic] = (),
+) -> tuple[Diagnostic, ...]:
+    found = [*compiler_diagnostics, *run_lints(plan, file, config)]
+    return apply_config(found, file, source, config, report_unused=True)
+
+
+def apply_config(
+    diagnostics: Sequence[Diagnostic],
+    file: str,
+    source: str | None,
+    config: LintConfig,
+    *,
+    report_unused: bool = False,
+) -> tuple[Diagnostic, ...]:
+    """Filter, suppress and promote `diagnostics` of `file`. `report_unused` adds W0513
+    for suppressions that silenced nothing: only meaningful when `diagnostics` holds
+    everything reported for the file (the lints ran)."""
+    suppressions = find_suppressions(source) if source is not None else ()
+    index = _index(suppressions)
+    used: set[tuple[int, str]] = set()
+    kept = []
+    for diagnostic in diagnostics:
+        if not diagnostic.is_error:
+            if not config.is_enabled(diagnostic.code):
+                continue
+            if diagnostic.file == file and _suppressed(diagnostic, suppressions, index, used):
+                continue
+            if config.is_promoted(diagnostic.code):
+                diagnostic = attrs.evolve(diagnostic, severity=Severity.ERROR)
+        kept.append(diagnostic)
+    if report_unused and config.is_enabled("W0513"):
+        kept += _unused_suppressions(suppressions, used, file, config)
+    kept.sort(key=lambda d: (d.file != file, d.file, d.primary.span, d.code))
+    return tuple(kept)
+
+
+def _index(suppressions: Sequence[Suppression]) -> dict[int, list[int]]:
+    """Suppression positions by the line they cover; key 0 holds whole-file ones."""
+    table: dict[int, list[int]] = {}
+    for position, suppression in enumerate(suppressions):
+        for line in suppression.lines or (0,):
+            table.setdefault(line, []).append(position)
+    return table
+
+
+def _suppressed(
+    diagnostic: Diagnostic,
+    suppressions: Sequence[Suppression],
+    index: dict[int, list[int]],
+    used: set[tuple[int, str]],
+) -> bool:
+    line = diagnostic.primary.span.line
+    hit = False
+    for position in (*index.get(line, ()), *index.get(0, ())):
+        suppression = suppressions[position]
+        if suppression.covers(diagnostic.code, line):
+            for code in suppression.codes:
+                if diagnostic.code.startswith(code):
+                    used.add((position, code))
+            hit = True
+    return hit
+
+
+def _unused_suppressions(
+    suppressions: Sequence[Suppression], used: set[tuple[int, str]], file: str, config: LintConfig
+) -> list[Diagnostic]:
+    found = []
+    for index, suppression in enumerate(suppressions):
+        for code in suppression.codes:
+            if (index, code) in used:
+                continue
+            severity = Severity.ERROR if config.is_promoted("W0513") else Severity.WARNING
+            found.append(Diagnostic(
+                code="W0513",
+                severity=severity,
+                message=f"the suppression of `{code}` is not needed: nothing here reports it",
+                file=file,
+                primary=Label(suppression.span, "unused suppression"),
+                help="remove the code from the comment (or the whole comment)",
+            ))
+    return found

@@ -1,0 +1,194 @@
+"""Static size estimates: how many tokens each value and each prompt holds.
+
+Takes a `GraphView` and, optionally, data rows (JSON objects as read from a
+jsonl file); gives a `Sizes`: the estimated tokens of every value (input,
+target, node result) and, for every llm node, of its prompt and its reply.
+One forward sweep in topological order, so a loop whose state grows by a
+list each step gets a growing prompt at each time step.
+
+How values are sized
+- Inputs and targets: the mean rendered length of their field in the data
+  when rows are given, else a default by type.
+- An llm node's reply: its model's `max_tokens` when declared (an upper
+  bound), else a default by the declared output type.
+- A functional node: a rule per standard-library entry (`std.op.add` sums
+  its arguments, `std.parse.last_int` gives a few tokens...); user `py`
+  functions get a default by their declared output type.
+- A prompt: its literal text with each `{arg}` replaced by the argument's
+  size, plus each parameter's current value; a demos parameter counts at
+  its capacity `max` (training fills it), each demo as large as one call's
+  inputs and reply.
+
+Tokens are counted as characters / 4, rounded up (the usual rule of thumb
+for English text and BPE tokenizers); estimates, not a tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from adf.analysis.graphview import GraphView
+from adf.plan.schema import DataDecl, Node, OptionValue, ParamDecl, Type
+
+CHARS_PER_TOKEN = 4
+MESSAGE_OVERHEAD = 4  # role markers and separators per chat message
+DEFAULT_LOCAL_CONTEXT = 2048  # the context adf's own local server is started with
+
+_TYPE_DEFAULTS = {"str": 64, "int": 2, "float": 3, "bool": 1, "any": 64}
+_REPLY_DEFAULTS = {"str": 256, "int": 32, "float": 32, "bool": 16, "enum": 16, "any": 256}
+_LIST_ITEMS = 3
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
+
+
+@attrs.frozen
+class Sizes:
+    """`values`: tokens per value id. `prompts`/`replies`: tokens per llm node id.
+    `measured`: the inputs and targets whose size came from data rows."""
+
+    values: Mapping[str, int]
+    prompts: Mapping[str, int]
+    replies: Mapping[str, int]
+    measured: frozenset[str]
+
+
+def type_tokens(type_: Type) -> int:
+    """A typical size for a value of this type when nothing better is known."""
+    match type_.kind:
+        case "list":
+            return _LIST_ITEMS * type_tokens(type_.of or Type("any"))
+        case "enum":
+            return max((estimate_tokens(v) for v in type_.values), default=1)
+        case "record":
+            return sum(estimate_tokens(name) + 1 + type_tokens(t) for name, t in type_.fields)
+        case _:
+            return _TYPE_DEFAULTS.get(type_.kind, 64)
+
+
+def model_option(view: GraphView, model: str, key: str) -> OptionValue | None:
+    for decl in view.plan.models:
+        if decl.name == model:
+            return dict(decl.options).get(key)
+    return None
+
+
+def context_window(view: GraphView, model: str) -> int | None:
+    """The model's declared `context:` option (the local model defaults to 2048)."""
+    value = model_option(view, model, "context")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    for decl in view.plan.models:
+        if decl.name == model and decl.model == "local":
+            return DEFAULT_LOCAL_CONTEXT
+    return None
+
+
+def reply_tokens(view: GraphView, node: Node) -> int:
+    assert node.llm is not None
+    limit = model_option(view, node.llm.model, "max_tokens")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        return limit
+    return _REPLY_DEFAULTS.get(node.output_type.kind, 256)
+
+
+def measure_rows(decls: Iterable[DataDecl], rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Mean tokens of each declared field over the rows that have it."""
+    fields = tuple(decls)
+    totals = {d.name: 0 for d in fields}
+    counts = {d.name: 0 for d in fields}
+    for row in rows:
+        for decl in fields:
+            if decl.field in row:
+                totals[decl.name] += estimate_tokens(_render(row[decl.field]))
+                counts[decl.name] += 1
+    return {name: math.ceil(totals[name] / counts[name]) for name in totals if counts[name]}
+
+
+def _render(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def compute_sizes(view: GraphView, rows: Iterable[Mapping[str, Any]] | None = None) -> Sizes:
+    plan = view.plan
+    decls = (*plan.inputs, *plan.targets)
+    measured = measure_rows(decls, rows) if rows is not None else {}
+    values: dict[str, int] = {d.name: measured.get(d.name, type_tokens(d.type)) for d in decls}
+    prompts: dict[str, int] = {}
+    replies: dict[str, int] = {}
+    for node in plan.nodes:
+        args = {b.name: values.get(b.source, 0) for b in node.inputs}
+        if node.kind == "llm":
+            reply = reply_tokens(view, node)
+            prompts[node.id] = _prompt_tokens(view, node, args, reply)
+            replies[node.id] = reply
+            values[node.id] = reply
+        elif node.kind == "fn":
+            values[node.id] = _fn_tokens(node, args)
+        else:
+            values[node.id] = estimate_tokens(node.value_json or "")
+    return Sizes(values=values, prompts=prompts, replies=replies, measured=frozenset(measured))
+
+
+def _prompt_tokens(view: GraphView, node: Node, args: Mapping[str, int], reply: int) -> int:
+    assert node.llm is not None
+    total = 0
+    for parts in (node.llm.system, node.llm.user):
+        if not parts:
+            continue
+        total += MESSAGE_OVERHEAD
+        for part in parts:
+            if part.kind == "param":
+                total += param_tokens(view.params[part.param], sum(args.values()) + reply)
+            else:
+                total += _text_tokens(part.text, args)
+    return total
+
+
+def param_tokens(param: ParamDecl, demo_size: int) -> int:
+    """A parameter's size in a prompt: its value, or its demos at capacity."""
+    if param.kind == "prompt":
+        return estimate_tokens(param.value)
+    current = sum(
+        estimate_tokens("Example 00:\n" + "\n".join(f"{k}: {v}" for k, v in demo.fields))
+        for demo in param.demos
+    )
+    capacity = param.max_demos if param.max_demos is not None else len(param.demos)
+    return max(current, capacity * (demo_size + 4))
+
+
+def _text_tokens(text: str, args: Mapping[str, int]) -> int:
+    total = 0
+    rest = text
+    for name, size in args.items():
+        hole = "{" + name + "}"
+        count = rest.count(hole)
+        if count:
+            total += count * size
+            rest = rest.replace(hole, "")
+    return total + estimate_tokens(rest)
+
+
+def _fn_tokens(node: Node, args: Mapping[str, int]) -> int:
+    assert node.fn is not None
+    sizes = list(args.values())
+    first = sizes[0] if sizes else 0
+    match node.fn.ref:
+        case "std.op.add" | "std.op.append" | "std.text.join":
+            return sum(sizes)
+        case "std.text.lines" | "std.parse.strip" | "std.parse.after_marker":
+            return first
+        case "std.parse.first_line":
+            return min(first, 32)
+        case "std.parse.last_int" | "std.parse.last_number":
+            return 2
+        case "std.tools.calculator":
+            return 4
+        case _:
+            return type_tokens(node.output_type)

@@ -1,0 +1,95 @@
+"""`adfc fmt FILE...`: rewrite `.adf` files in the canonical layout.
+
+Takes files (or directories, searched for `*.adf`); rewrites each in place,
+or with `--check` changes nothing and lists the files that would change,
+or with `--diff` prints a unified diff. `-` formats stdin to stdout.
+A file with syntax errors is reported and left alone. Exit 0 when every
+file is (or now is) formatted, 1 when `--check` finds a file to reformat
+or a file does not parse, 2 for unreadable files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help=".adf files or directories (- for stdin)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    mode.add_argument("--diff", action="store_true", help="change nothing; print what would change")
+
+
+def execute(args: argparse.Namespace) -> int:
+    from adf.analysis.fmt import format_source
+    from adf.compiler.render import render_human
+
+    status = 0
+    changed = 0
+    for path in _expand(args.files):
+        try:
+            text = sys.stdin.read() if path == "-" else _read(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"adfc fmt: cannot read {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            status = max(status, 2)
+            continue
+        name = "<stdin>" if path == "-" else path
+        formatted, diagnostics = format_source(text, name)
+        if formatted is None:
+            rendered = render_human(diagnostics, {name: text})
+            print(rendered, file=sys.stderr, end="" if rendered.endswith("\n") else "\n")
+            print(f"adfc fmt: {name} has syntax errors; not formatted", file=sys.stderr)
+            status = max(status, 1)
+            continue
+        if path == "-":
+            sys.stdout.write(formatted)
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if args.check:
+            print(f"would reformat {path}")
+            status = max(status, 1)
+        elif args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(keepends=True), formatted.splitlines(keepends=True),
+                fromfile=path, tofile=path))
+        else:
+            try:
+                _write(path, formatted)
+            except OSError as exc:
+                print(f"adfc fmt: cannot write {path}: {exc.strerror}", file=sys.stderr)
+                status = max(status, 2)
+                continue
+            print(f"reformatted {path}")
+    if args.check and changed == 0 and status == 0:
+        print("all files formatted")
+    return status
+
+
+def _expand(paths: list[str]) -> list[str]:
+    found: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".adf")]
+        else:
+            found.append(path)
+    return found
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def _write(path: str, text: str) -> None:
+    """Replace the file atomically, so an interrupted run never leaves half a file."""
+    temporary = f"{path}.fmt-tmp"
+    with open(temporary, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
