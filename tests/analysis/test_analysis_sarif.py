@@ -131,3 +131,25 @@ def test_all_examples_lint_to_valid_sarif() -> None:
             found += lint_plan(result.plan, name, source, LintConfig(), result.diagnostics)
     log = validate(render_sarif(found, sources))
     assert len(log["runs"][0]["results"]) == len(found)
+
+
+def test_check_command_prints_valid_sarif_for_several_files(
+    tmp_path: pathlib.Path, capsys: Any
+) -> None:
+    from adf.cli.main import main
+
+    broken = tmp_path / "broken.adf"
+    broken.write_text("input question: str\nnode reply = solve(question)\n", encoding="utf-8")
+    unused = tmp_path / "unused.adf"
+    unused.write_text(
+        'model m = "local"\ninput question: str\ninput unused: str\n'
+        'fn up(text: str) -> str = std.parse.strip\nnode pred = up(question)\noutput pred\n',
+        encoding="utf-8",
+    )
+    status = main(["check", "--format", "sarif", str(broken), str(unused)])
+    log = validate(capsys.readouterr().out)
+    results = log["runs"][0]["results"]
+    assert status == 1
+    assert {r["ruleId"] for r in results} >= {"E0102", "W0505"}
+    files = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert len(files) == 2

@@ -1,7 +1,7 @@
 """`adfc check FILE...`: type-check and lint `.adf` files.
 
-Takes file paths; prints diagnostics (rustc-style, or JSON with
-`--format json`) and gives the exit status: 0 clean (warnings allowed),
+Takes file paths; prints diagnostics (rustc-style, JSON with
+`--format json`, or SARIF 2.1.0 with `--format sarif` for code scanning) and gives the exit status: 0 clean (warnings allowed),
 1 when any file has errors, 2 when a file cannot be read or the arguments
 are wrong. Compiler diagnostics come first; when a file compiles, the lints
 of `adf.analysis` run on its plan with the `[tool.adf]` configuration of
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help=".adf files to check")
     parser.add_argument(
-        "--format", choices=("human", "json"), default="human", help="output format"
+        "--format", choices=("human", "json", "sarif"), default="human", help="output format"
     )
     parser.add_argument(
         "--color",
@@ -48,17 +48,20 @@ def execute(args: argparse.Namespace) -> int:
     )
     status = 0
     collected: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    reported_configs: set[str] = set()
     for path in args.files:
         result = compile_file(path, plan=not args.no_lint)
         if any(d.code == "E0007" for d in result.diagnostics):
             print(f"adfc: {result.diagnostics[0].message}", file=sys.stderr)
             status = 2
             continue
-        diagnostics = result.diagnostics if args.no_lint else _lint(result, path)
+        diagnostics = result.diagnostics if args.no_lint else _lint(result, path, reported_configs)
         if any(d.is_error for d in diagnostics):
             status = max(status, 1)
-        if args.format == "json":
+        if args.format != "human":
             collected.extend(diagnostics)
+            sources.update(_sources(diagnostics, path, result.source))
         elif diagnostics:
             print(
                 render_human(diagnostics, _sources(diagnostics, path, result.source), color=color)
@@ -68,16 +71,21 @@ def execute(args: argparse.Namespace) -> int:
             print(f"{path}: ok")
     if args.format == "json":
         print(render_json(collected))
+    elif args.format == "sarif":
+        from adf.analysis.sarif import render_sarif
+
+        print(render_sarif(collected, sources))
     return status
 
 
-def _lint(result: CompileResult, path: str) -> tuple[Diagnostic, ...]:
-    try:
-        from adf.analysis.config import load_lint_config
-        from adf.analysis.lint import apply_config, lint_plan
-    except ImportError:  # a build without the analyses
-        return result.diagnostics
-    config, problems = load_lint_config(path)
+def _lint(result: CompileResult, path: str, reported_configs: set[str]) -> tuple[Diagnostic, ...]:
+    """Lint a compiled file; problems in a shared pyproject.toml are reported once per run."""
+    from adf.analysis.config import load_lint_config
+    from adf.analysis.lint import apply_config, lint_plan
+
+    config, found_problems = load_lint_config(path)
+    problems = tuple(p for p in found_problems if p.file not in reported_configs)
+    reported_configs.update(p.file for p in found_problems)
     if result.plan is not None:
         found = lint_plan(result.plan, path, result.source, config, result.diagnostics)
     else:
