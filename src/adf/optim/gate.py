@@ -1,0 +1,88 @@
+"""The validation gate: does a candidate set of parameter values beat the current one?
+
+Takes an evaluation function (samples, values -> per-sample scores), the
+candidate values, the minibatch with the current values' scores on it, the
+validation samples and the current validation score; gives a `GateResult`:
+accepted or not, the scores seen and why. The minibatch is checked first
+(cheap); only a candidate that beats the current value there is evaluated
+on the validation split, in fixed-size chunks, stopping as soon as even a
+perfect score on the remaining samples could not win. With `ties=True` a
+candidate that equals the current validation score (after a strict
+minibatch gain) is accepted too, which keeps small validation sets from
+freezing training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import attrs
+
+from adf.runtime.data import Sample
+from adf.runtime.template import ParamValue
+
+Scorer = Callable[[Sequence[Sample], Mapping[str, ParamValue]], Awaitable[list[float]]]
+
+
+@attrs.frozen
+class GateResult:
+    accepted: bool
+    reason: str
+    minibatch_before: float | None
+    minibatch_after: float | None
+    val_after: float | None  # full score, or the bound reached when stopped early
+    val_evaluated: int  # validation samples spent
+    stopped_early: bool = False
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+async def gate(
+    score: Scorer,
+    candidate: Mapping[str, ParamValue],
+    minibatch: Sequence[Sample],
+    minibatch_scores: Sequence[float],
+    val: Sequence[Sample],
+    val_score: float,
+    *,
+    chunk: int = 8,
+    ties: bool = False,
+) -> GateResult:
+    before = mean(minibatch_scores)
+    if minibatch:
+        after_scores = await score(minibatch, candidate)
+        after = mean(after_scores)
+        if after <= before:
+            return GateResult(False, f"no gain on the minibatch ({before:.2f} -> {after:.2f})",
+                              before, after, None, 0)
+    else:
+        after = None
+    if not val:
+        return GateResult(True, "accepted on the minibatch (no validation split)",
+                          before, after, None, 0)
+    total = len(val)
+    got = 0.0
+    done = 0
+    for start in range(0, total, max(1, chunk)):
+        part = val[start:start + max(1, chunk)]
+        scores = await score(part, candidate)
+        got += sum(scores)
+        done += len(part)
+        best_possible = (got + (total - done)) / total
+        losing = best_possible < val_score if ties else best_possible <= val_score
+        if losing and done < total:
+            return GateResult(
+                False,
+                f"cannot beat validation {val_score:.3f} (at most {best_possible:.3f} after "
+                f"{done} of {total} samples)",
+                before, after, best_possible, done, stopped_early=True,
+            )
+    final = got / total
+    wins = final >= val_score if ties else final > val_score
+    if wins:
+        return GateResult(True, f"validation {val_score:.3f} -> {final:.3f}",
+                          before, after, final, done)
+    return GateResult(False, f"no gain on validation ({val_score:.3f} -> {final:.3f})",
+                      before, after, final, done)

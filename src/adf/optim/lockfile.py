@@ -1,0 +1,190 @@
+"""The lock file: trained parameter values kept next to the `.adf` source.
+
+Takes a plan, the `.adf` path and trained values; gives `NAME.adf.lock`, a
+small, indented JSON file meant to be reviewed in a pull request like code,
+and reads it back onto a plan for `adfc run/eval/train`.
+
+The lock is tied to the program it was trained for: it records the source
+hash and, for every parameter, the `base` value the source held when
+training started. When loading, a parameter's trained value is applied only
+if the parameter still exists with the same kind, is still trainable, and
+the source still holds that same base value; otherwise it is reported as
+stale and the source value is used. So an edit elsewhere in the file (a
+comment, another node) keeps the lock in force, while hand-editing a
+trained literal wins over the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from adf.optim.checkpoint import write_json_atomic
+from adf.plan.schema import Demo, ParamDecl, Plan
+
+LOCK_FORMAT = "adf-lock"
+LOCK_VERSION = 1
+
+ParamValue = str | tuple[Demo, ...]
+
+
+class LockError(Exception):
+    """A lock file that cannot be read; the message is for the user."""
+
+
+@attrs.frozen
+class LockResult:
+    plan: Plan
+    path: str
+    applied: tuple[str, ...]
+    stale: tuple[tuple[str, str], ...]  # (param, why it was not applied)
+    found: bool
+
+
+def lock_path(adf_path: str) -> str:
+    return adf_path + ".lock"
+
+
+def plan_hash(plan: Plan) -> str:
+    from adf.plan.codec import encode_plan
+
+    return hashlib.sha256(encode_plan(plan)).hexdigest()
+
+
+def demos_to_json(demos: tuple[Demo, ...]) -> list[dict[str, str]]:
+    return [dict(demo.fields) for demo in demos]
+
+
+def demos_from_json(data: Any) -> tuple[Demo, ...]:
+    if not isinstance(data, list):
+        raise LockError("demos must be a list of objects")
+    out = []
+    for item in data:
+        if not isinstance(item, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in item.items()
+        ):
+            raise LockError("each demo must be an object of text fields")
+        out.append(Demo(tuple(item.items())))
+    return tuple(out)
+
+
+def param_value(param: ParamDecl) -> ParamValue:
+    return param.value if param.kind == "prompt" else param.demos
+
+
+def value_to_json(value: ParamValue) -> Any:
+    return value if isinstance(value, str) else demos_to_json(value)
+
+
+def write_lock(
+    adf_path: str,
+    base_plan: Plan,
+    values: Mapping[str, ParamValue],
+    info: Mapping[str, Any],
+) -> str:
+    """Write the lock for `values` (trainable params of `base_plan`); return its path."""
+    params: dict[str, Any] = {}
+    for param in base_plan.params:
+        if param.frozen or param.name not in values:
+            continue
+        params[param.name] = {
+            "kind": param.kind,
+            "base": value_to_json(param_value(param)),
+            "value": value_to_json(values[param.name]),
+        }
+    body = {
+        "format": LOCK_FORMAT,
+        "version": LOCK_VERSION,
+        "source": os.path.basename(adf_path),
+        "source_hash": base_plan.source_hash,
+        "plan_hash": plan_hash(base_plan),
+        "trained": dict(info),
+        "params": params,
+    }
+    path = lock_path(adf_path)
+    write_json_atomic(path, body, indent=2)
+    return path
+
+
+def read_lock(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+    except OSError as exc:
+        raise LockError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise LockError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != LOCK_FORMAT:
+        raise LockError(f"{path} is not an adf lock file")
+    if raw.get("version") != LOCK_VERSION:
+        raise LockError(f"{path} has lock version {raw.get('version')}, expected {LOCK_VERSION}")
+    if not isinstance(raw.get("params"), dict):
+        raise LockError(f"{path} has no params table")
+    return raw
+
+
+def apply_lock_verbose(plan: Plan, adf_path: str) -> LockResult:
+    """`plan` with the lock's trained values applied where they are still valid."""
+    path = lock_path(adf_path)
+    if not os.path.exists(path):
+        return LockResult(plan, path, (), (), False)
+    raw = read_lock(path)
+    by_name = {p.name: p for p in plan.params}
+    applied: list[str] = []
+    stale: list[tuple[str, str]] = []
+    new_params = dict(by_name)
+    for name, entry in raw["params"].items():
+        param = by_name.get(name)
+        reason = _stale_reason(param, entry)
+        if reason is not None:
+            stale.append((name, reason))
+            continue
+        assert param is not None
+        if param.kind == "prompt":
+            new_params[name] = attrs.evolve(param, value=entry["value"])
+        else:
+            new_params[name] = attrs.evolve(param, demos=demos_from_json(entry["value"]))
+        applied.append(name)
+    new_plan = attrs.evolve(plan, params=tuple(new_params[p.name] for p in plan.params))
+    return LockResult(new_plan, path, tuple(applied), tuple(stale), True)
+
+
+def apply_lock(plan: Plan, adf_path: str) -> Plan:
+    """The plan `adfc run/eval/train` should use: source values overridden by the lock."""
+    return apply_lock_verbose(plan, adf_path).plan
+
+
+def lock_overrides(plan: Plan, adf_path: str) -> dict[str, ParamValue]:
+    """Just the trained values that apply, by parameter name."""
+    result = apply_lock_verbose(plan, adf_path)
+    return {name: param_value(result.plan.param(name)) for name in result.applied}
+
+
+def _stale_reason(param: ParamDecl | None, entry: Any) -> str | None:
+    if param is None:
+        return "the parameter no longer exists"
+    if not isinstance(entry, dict):
+        return "malformed entry"
+    if entry.get("kind") != param.kind:
+        return f"the parameter is now a {param.kind}"
+    if param.frozen:
+        return "the parameter is now frozen"
+    value = entry.get("value")
+    if param.kind == "prompt":
+        if not isinstance(value, str):
+            return "malformed value"
+    else:
+        try:
+            demos = demos_from_json(value)
+        except LockError:
+            return "malformed demos"
+        if param.max_demos is not None and len(demos) > param.max_demos:
+            return f"more demos than the declared max of {param.max_demos}"
+    if entry.get("base") != value_to_json(param_value(param)):
+        return "the source value was edited since training (the source wins)"
+    return None

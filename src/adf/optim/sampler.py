@@ -1,0 +1,82 @@
+"""The running pool of scored training samples that each step draws from.
+
+Takes sample ids with their latest scores and a seeded `random.Random`;
+gives the step's draw: a few samples that failed (they get backward calls)
+and a few that passed (they keep a proposal from breaking what works). The
+pool persists across steps until a proposal is accepted, is capped in size
+(the oldest passing samples leave first while more than `keep_passed`
+remain, then the oldest failures), and is a frozen value: every change returns a new pool, which the
+trainer stores in its checkpoint as plain JSON.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class Pool:
+    entries: tuple[tuple[str, float], ...] = ()  # (sample id, score), oldest first
+    cap: int = 20
+    keep_passed: int = 2
+    threshold: float = 0.9  # a score below this is an error
+
+    def errors(self) -> list[tuple[str, float]]:
+        return [e for e in self.entries if e[1] < self.threshold]
+
+    def passed(self) -> list[tuple[str, float]]:
+        return [e for e in self.entries if e[1] >= self.threshold]
+
+    def add(self, scored: Iterable[tuple[str, float]]) -> Pool:
+        entries = list(self.entries)
+        for sample, score in scored:
+            entries = [e for e in entries if e[0] != sample]
+            entries.append((sample, float(score)))
+        while len(entries) > self.cap:
+            victim = self._victim(entries)
+            entries.pop(victim)
+        return attrs.evolve(self, entries=tuple(entries))
+
+    def _victim(self, entries: list[tuple[str, float]]) -> int:
+        passing = [i for i, (_, score) in enumerate(entries) if score >= self.threshold]
+        failing = [i for i, (_, score) in enumerate(entries) if score < self.threshold]
+        if len(passing) > self.keep_passed or not failing:
+            return passing[0]
+        return failing[0]
+
+    def cleared(self) -> Pool:
+        return attrs.evolve(self, entries=())
+
+    def draw(
+        self, rng: random.Random, max_errors: int, max_passed: int
+    ) -> tuple[list[str], list[str]]:
+        """Up to `max_errors` failed ids (worst first) and up to
+        min(max_passed, 2 x failures drawn) passing ids."""
+        errors = self.errors()
+        chosen = rng.sample(errors, min(max_errors, len(errors))) if errors else []
+        chosen.sort(key=lambda e: (e[1], e[0]))
+        passed = self.passed()
+        want = min(max_passed, 2 * len(chosen))
+        good = rng.sample(passed, min(want, len(passed))) if passed and want else []
+        return [e[0] for e in chosen], [e[0] for e in good]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entries": [[s, v] for s, v in self.entries],
+            "cap": self.cap,
+            "keep_passed": self.keep_passed,
+            "threshold": self.threshold,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Pool:
+        return Pool(
+            entries=tuple((str(s), float(v)) for s, v in data["entries"]),
+            cap=int(data["cap"]),
+            keep_passed=int(data["keep_passed"]),
+            threshold=float(data["threshold"]),
+        )
