@@ -15,7 +15,15 @@ if TYPE_CHECKING:
 
 _CODEC_NAMES = ("PlanError", "decode_plan", "encode_plan", "load_plan", "validate_plan")
 
-__all__ = ["FORMAT_VERSION", "Plan", *_CODEC_NAMES]
+__all__ = [
+    "FORMAT_VERSION",
+    "Plan",
+    "PlanError",
+    "decode_plan",
+    "encode_plan",
+    "load_plan",
+    "validate_plan",
+]
 
 
 def __getattr__(name: str) -> Any:
