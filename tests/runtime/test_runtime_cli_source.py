@@ -57,3 +57,28 @@ def test_a_source_with_errors_prints_diagnostics_and_exits_1(
     assert main(["eval", str(bad), "--data", str(tmp_path / "d.jsonl")]) == 1
     err = capsys.readouterr().err
     assert "nope" in err and "nothing was run" in err
+
+
+def test_eval_uses_the_lock_file_unless_told_not_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adf.compiler.pipeline import compile_file
+    from adf.optim.lockfile import write_lock
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "count.adf").write_text(SOURCE)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "test.jsonl").write_text('{"question": "two", "answer": 2}\n')
+    plan = compile_file("count.adf").plan
+    assert plan is not None
+    write_lock("count.adf", plan, {"instruction": "Count CAREFULLY."}, {"steps": 1})
+    with FakeServer(responder(lambda r: "Answer: 2")) as server:
+        base = ["eval", "count.adf", "--split", "test", "--json", "--no-cache",
+                "--api-base", f"student={server.base_url}"]
+        assert main(base) == 0
+        assert main([*base, "--no-lock"]) == 0
+        systems = [r["messages"][0]["content"] for r in server.requests]
+    err = capsys.readouterr().err
+    assert "Count CAREFULLY." in systems[0]
+    assert "Count CAREFULLY." not in systems[1] and "Answer the question." in systems[1]
+    assert "using trained values" in err and "instruction" in err

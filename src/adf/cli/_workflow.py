@@ -56,11 +56,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds before one model call times out (default 120)")
     parser.add_argument("--trace", default=None, metavar="FILE.jsonl",
                         help="append one JSON line per model call to this file")
+    parser.add_argument("--no-lock", action="store_true",
+                        help="ignore FILE.lock (trained values); use the values in FILE")
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, metavar="PATH",
-                        help="a .jsonl file, or a directory with train/val/test.jsonl")
+    parser.add_argument("--data", default=None, metavar="PATH",
+                        help="a .jsonl file, or a directory with train/val/test.jsonl "
+                             "(default: the data/ folder next to FILE)")
     parser.add_argument("--split", default=None, metavar="NAME",
                         help="which split of a data directory (train, val, test)")
     parser.add_argument("--limit", type=_positive, default=None, metavar="N",
@@ -77,8 +80,22 @@ def _positive(text: str) -> int:
     return value
 
 
-def load_workflow(path: str) -> Workflow:
-    """Compile a `.adf` in memory (diagnostics to stderr) or load a `.plan`."""
+def data_path(args: argparse.Namespace) -> str:
+    """`--data`, or the `data/` folder next to the workflow file when it is not given."""
+    if args.data is not None:
+        return str(args.data)
+    default = os.path.join(os.path.dirname(os.path.abspath(args.file)), "data")
+    if not os.path.isdir(default):
+        raise CliError(f"no --data given and no data/ folder next to {args.file}", 2)
+    return default
+
+
+def load_workflow(path: str, *, use_lock: bool = True) -> Workflow:
+    """Compile a `.adf` in memory (diagnostics to stderr) or load a `.plan`.
+
+    A `.adf` with a lock file beside it (written by `adfc train`) runs with the
+    trained values, unless `use_lock` is false; stale lock entries are named.
+    """
     if not os.path.exists(path):
         raise CliError(f"cannot read {path}: no such file", 2)
     base_dir = os.path.dirname(os.path.abspath(path))
@@ -99,7 +116,21 @@ def load_workflow(path: str) -> Workflow:
         print(text, file=sys.stderr, end="" if text.endswith("\n") else "\n")
         count = len(errors)
         raise CliError(f"{path}: {count} error{'s' if count != 1 else ''}; nothing was run", 1)
-    return Workflow(result.plan, base_dir, path)
+    plan = result.plan
+    if use_lock:
+        from adf.optim.lockfile import LockError, apply_lock_verbose
+
+        try:
+            locked = apply_lock_verbose(plan, path)
+        except LockError as exc:
+            raise CliError(f"{exc} (use --no-lock to ignore it)", 2) from None
+        for name, why in locked.stale:
+            print(f"note: lock entry for {name!r} not applied: {why}", file=sys.stderr)
+        if locked.applied:
+            names = ", ".join(locked.applied)
+            print(f"using trained values from {locked.path}: {names}", file=sys.stderr)
+        plan = locked.plan
+    return Workflow(plan, base_dir, path)
 
 
 def bind_functions(workflow: Workflow) -> Any:

@@ -20,6 +20,7 @@ from adf.cli._workflow import (
     add_data_arguments,
     add_model_arguments,
     bind_functions,
+    data_path,
     load_workflow,
     open_session,
 )
@@ -51,7 +52,7 @@ async def _backward(args: argparse.Namespace) -> int:
     from adf.runtime.data import DataError, load_data
     from adf.runtime.engine import ModelUnavailable, backward, evaluate
 
-    workflow = load_workflow(args.file)
+    workflow = load_workflow(args.file, use_lock=not args.no_lock)
     if args.backward_model is not None and args.backward_model not in {
         m.name for m in workflow.plan.models
     }:
@@ -59,7 +60,7 @@ async def _backward(args: argparse.Namespace) -> int:
         raise CliError(f"--backward-model {args.backward_model!r} is not a declared model "
                        f"(declared: {known})", 2)
     try:
-        dataset = load_data(workflow.plan, args.data, split=args.split, limit=args.limit)
+        dataset = load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit)
     except DataError as exc:
         raise CliError(str(exc), 2) from None
     bindings = bind_functions(workflow)

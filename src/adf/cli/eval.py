@@ -23,6 +23,7 @@ from adf.cli._workflow import (
     add_data_arguments,
     add_model_arguments,
     bind_functions,
+    data_path,
     load_workflow,
     open_session,
     plural,
@@ -52,9 +53,9 @@ async def _eval(args: argparse.Namespace) -> int:
     from adf.runtime.data import DataError, load_data
     from adf.runtime.engine import ModelUnavailable, evaluate
 
-    workflow = load_workflow(args.file)
+    workflow = load_workflow(args.file, use_lock=not args.no_lock)
     try:
-        dataset = load_data(workflow.plan, args.data, split=args.split, limit=args.limit)
+        dataset = load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit)
     except DataError as exc:
         raise CliError(str(exc), 2) from None
     bindings = bind_functions(workflow)

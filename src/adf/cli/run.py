@@ -65,7 +65,7 @@ async def _run(args: argparse.Namespace) -> int:
     from adf.runtime.engine import run_one
 
     row = read_row(args.input)
-    workflow = load_workflow(args.file)
+    workflow = load_workflow(args.file, use_lock=not args.no_lock)
     bindings = bind_functions(workflow)
     async with open_session(workflow, args) as opened:
         try:
