@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from adf.cli._args import positive_int
+
 if TYPE_CHECKING:
     from adf.plan.schema import Plan
     from adf.runtime.accounting import Accounting
@@ -50,7 +52,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not read or write the reply cache (.adf/cache.sqlite)")
     parser.add_argument("--cache", default=None, metavar="PATH",
                         help="reply cache file (default: .adf/cache.sqlite)")
-    parser.add_argument("--concurrency", type=_positive, default=8, metavar="N",
+    parser.add_argument("--concurrency", type=positive_int, default=8, metavar="N",
                         help="samples and model calls in flight at once (default 8)")
     parser.add_argument("--timeout", type=float, default=120.0, metavar="S",
                         help="seconds before one model call times out (default 120)")
@@ -66,18 +68,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the data/ folder next to FILE)")
     parser.add_argument("--split", default=None, metavar="NAME",
                         help="which split of a data directory (train, val, test)")
-    parser.add_argument("--limit", type=_positive, default=None, metavar="N",
+    parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="use only the first N rows")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
-    return value
 
 
 def data_path(args: argparse.Namespace) -> str:

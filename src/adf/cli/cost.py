@@ -16,23 +16,25 @@ import os
 import sys
 from typing import Any
 
+from adf.cli._args import fraction, positive_int, whole_number
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="a .adf source or a compiled .plan")
     parser.add_argument("--data", metavar="PATH",
                         help="a .jsonl file or a directory with train/val/test.jsonl")
     parser.add_argument("--split", default="train", help="split of a data directory to size inputs from")
-    parser.add_argument("--steps", type=_count, default=4, metavar="N", help="training steps (4)")
-    parser.add_argument("--batch", type=_count, default=4, metavar="N", help="minibatch size (4)")
-    parser.add_argument("--val-size", type=_count, default=None, metavar="N",
+    parser.add_argument("--steps", type=positive_int, default=4, metavar="N", help="training steps (4)")
+    parser.add_argument("--batch", type=positive_int, default=4, metavar="N", help="minibatch size (4)")
+    parser.add_argument("--val-size", type=positive_int, default=None, metavar="N",
                         help="validation samples (default: the data's val split, else 50)")
-    parser.add_argument("--test-size", type=_natural, default=None, metavar="N",
+    parser.add_argument("--test-size", type=whole_number, default=None, metavar="N",
                         help="test samples, scored before and after (default: the data's test split, else 0)")
-    parser.add_argument("--proposals", type=_count, default=3, metavar="N",
+    parser.add_argument("--proposals", type=positive_int, default=3, metavar="N",
                         help="optimizer proposals per prompt parameter and step (3)")
-    parser.add_argument("--demo-proposals", type=_natural, default=1, metavar="N",
+    parser.add_argument("--demo-proposals", type=whole_number, default=1, metavar="N",
                         help="demo-set proposals per demos parameter and step (1)")
-    parser.add_argument("--fail-rate", type=_rate, default=0.5, metavar="F",
+    parser.add_argument("--fail-rate", type=fraction, default=0.5, metavar="F",
                         help="share of samples that fail and get a backward pass (0.5)")
     parser.add_argument("--no-prices", action="store_true", help="skip the dollar estimate")
     parser.add_argument("--format", choices=("human", "json"), default="human")
@@ -118,31 +120,3 @@ def _rows(path: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
-    return value
-
-
-def _natural(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {text!r}")
-    return value
