@@ -92,3 +92,10 @@ def test_explain_as_a_command() -> None:
     assert ok.returncode == 0 and ok.stdout.startswith("# E0301")
     bad = subprocess.run([sys.executable, "-m", "adf.cli.main", "explain", "E9999"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == "" and "unknown code" in bad.stderr
+
+
+def test_config_code_list_matches_the_registry() -> None:
+    # `[tool.adf]` validation lists the page files instead of parsing every page
+    from adf.analysis.config import documented_codes
+
+    assert documented_codes() == frozenset(CODES)

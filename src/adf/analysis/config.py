@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,8 +30,13 @@ import attrs
 from adf.analysis.loopsize import LoopLimits
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 
+# The documented codes are the pages' file names (`adf/docs/codes/E0102.md`):
+# listing the folder is enough to validate code names, without reading pages.
+_PAGES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "codes")
+
 DEFAULT_OFF: frozenset[str] = frozenset()  # lints that only run when enabled
 _CODE = re.compile(r"^[EWN][0-9]{1,4}$")
+_PAGE_NAME = re.compile(r"^[EW][0-9]{4}$")
 _LIMIT_KEYS = {
     "max-unrolled-nodes": "max_unrolled_nodes",
     "max-calls-per-sample": "max_calls_per_sample",
@@ -77,6 +81,9 @@ def find_pyproject(start: str) -> str | None:
 
 
 def load_lint_config(start: str) -> tuple[LintConfig, tuple[Diagnostic, ...]]:
+    """The configuration for `start`. A pyproject.toml whose text cannot hold a
+    `tool.adf` table (see `_may_configure_adf`) is not parsed: its syntax is
+    not adf's concern, and parsing TOML costs every `adfc check` milliseconds."""
     path = find_pyproject(start)
     if path is None:
         return LintConfig(), ()
@@ -84,8 +91,15 @@ def load_lint_config(start: str) -> tuple[LintConfig, tuple[Diagnostic, ...]]:
         with open(path, "rb") as handle:
             raw = handle.read()
         text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return LintConfig(path=path), (_problem(path, Span.point(1, 1), f"cannot read {os.path.basename(path)}: {exc}"),)
+    if not _may_configure_adf(text):
+        return LintConfig(path=path), ()
+    import tomllib
+
+    try:
         data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
         return LintConfig(path=path), (_problem(path, Span.point(1, 1), f"cannot read {os.path.basename(path)}: {exc}"),)
     tool = data.get("tool", {})
     section = tool.get("adf", {}) if isinstance(tool, dict) else {}
@@ -94,11 +108,25 @@ def load_lint_config(start: str) -> tuple[LintConfig, tuple[Diagnostic, ...]]:
     return parse_config(section, path, text)
 
 
+def _may_configure_adf(text: str) -> bool:
+    """False only when no spelling of a `tool.adf` table can be in `text`:
+    `[tool.adf...]` headers and `tool.adf...` dotted keys, a `[tool]` table with
+    an `adf` key, or an inline `tool = {...}` (quoted keys are allowed for;
+    keys written with escape sequences are not)."""
+    if "adf" not in text:
+        return False
+    if re.search(r"""\btool["']?\s*\.\s*["']?adf\b""", text):
+        return True
+    if re.search(r"""^\s*\[\s*["']?tool["']?\s*\]""", text, re.M) and re.search(
+        r"^\s*[\"']?adf[\"']?\s*[.=]", text, re.M
+    ):
+        return True
+    return re.search(r"\btool[\"']?\s*=\s*\{", text) is not None
+
+
 def parse_config(section: dict[str, Any], path: str, text: str) -> tuple[LintConfig, tuple[Diagnostic, ...]]:
     """Read a `[tool.adf]` table (already parsed) whose source text is `text`."""
-    from adf.compiler.codes import all_codes
-
-    known = {_code_of(entry) for entry in all_codes()}
+    known = documented_codes()
     errors = {c for c in known if c.startswith("E")}
     diagnostics: list[Diagnostic] = []
     lists: dict[str, frozenset[str]] = {}
@@ -148,9 +176,14 @@ def _limits(table: object, path: str, text: str) -> tuple[LoopLimits, list[Diagn
     return limits, problems
 
 
-def _code_of(entry: object) -> str:
-    code = getattr(entry, "code", entry)
-    return str(code)
+def documented_codes(directory: str = _PAGES) -> frozenset[str]:
+    """Every documented code: the names of the code pages (a test keeps this
+    equal to `adf.compiler.codes.all_codes()`)."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return frozenset()
+    return frozenset(name[:-3] for name in names if name.endswith(".md") and _PAGE_NAME.match(name[:-3]))
 
 
 def _locate(text: str, needle: str) -> Span:

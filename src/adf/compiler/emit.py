@@ -13,6 +13,8 @@ first llm in the file (and the teacher to none).
 
 from __future__ import annotations
 
+import importlib
+
 from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.resolve import ROLES, Scope
@@ -20,6 +22,19 @@ from adf.compiler.typecheck import Typing
 from adf.compiler.unroll import Unrolled, canonical_json, fn_ref
 from adf.plan import schema
 from adf.plan.schema import FORMAT_VERSION, EnvRef, OptionValue
+
+
+def _sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data`, from CPython's built-in module when it has one:
+    `hashlib` loads OpenSSL, a few milliseconds of every `adfc check`."""
+    try:
+        module = importlib.import_module("_sha256")  # CPython 3.11 (3.12+: `_sha2`)
+    except ImportError:
+        try:
+            module = importlib.import_module("_sha2")
+        except ImportError:
+            module = importlib.import_module("hashlib")
+    return str(module.sha256(data).hexdigest())
 
 
 def emit_plan(
@@ -30,8 +45,6 @@ def emit_plan(
     source_name: str,
     source: str,
 ) -> schema.Plan:
-    import hashlib  # loads OpenSSL: imported only when a plan is made
-
     models: list[schema.ModelDecl] = []
     params: list[schema.ParamDecl] = []
     inputs: list[schema.DataDecl] = []
@@ -96,7 +109,7 @@ def emit_plan(
     return schema.Plan(
         format_version=FORMAT_VERSION,
         source_name=source_name,
-        source_hash=hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
+        source_hash=_sha256_hex(source.encode("utf-8", "surrogatepass")),
         models=tuple(models),
         params=tuple(params),
         inputs=tuple(inputs),

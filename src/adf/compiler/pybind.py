@@ -64,6 +64,9 @@ def bind_functions(
             )
         else:
             _bind_py(decl, sig.params, sig.returns, base_dir, sources, diags)
+    for decl in program.decls:
+        if isinstance(decl, ast.LossDecl) and isinstance(decl.metric, ast.PyRef):
+            _bind_metric(decl, base_dir, sources, diags)
     return tuple(diags)
 
 
@@ -82,64 +85,12 @@ def _bind_py(
 ) -> None:
     assert isinstance(decl.target, ast.PyRef)
     lit = decl.target.ref
-    parsed = parse_py_ref(lit.value)
-    if parsed is None:
-        diags.append(
-            diag(
-                "E0405",
-                f"`{lit.value}` is not a Python reference",
-                lit.span,
-                'expected "module:function"',
-                help='write the module, a colon and the function, e.g. `py "retrieval:search"` or `py "pkg.mod:func"`',
-            )
-        )
-        return
-    module, function = parsed
-    from adf.compiler import pysource  # only files with `py` bindings pay for Python's ast
-
-    if module not in sources:
-        path = pysource.find_module(module, base_dir)
-        sources[module] = None if path is None else pysource.read_module(path)
-    tree = sources[module]
-    if tree is None or isinstance(tree, str):
-        why = (
-            f"module `{module}` was not found next to this file or on the Python path"
-            if tree is None
-            else f"module `{module}` could not be read ({tree})"
-        )
-        diags.append(
-            diag(
-                "W0401",
-                f"cannot check `{decl.name.name}`: {why}",
-                lit.span,
-                "not checked",
-                notes=(
-                    "adf reads Python sources without importing them; the runtime imports the module when the workflow runs",
-                ),
-                help=f"put `{module.replace('.', '/')}.py` next to the .adf file",
-            )
-        )
-        return
-    func = pysource.find_function(tree, function)
+    func = _lookup(lit, decl.name.name, base_dir, sources, diags)
     if func is None:
-        if pysource.binds_name(tree, function):
-            return  # assigned or imported: exists, but its signature cannot be read statically
-        names = pysource.function_names(tree)
-        diags.append(
-            diag(
-                "E0404",
-                f"module `{module}` has no function `{function}`",
-                lit.span,
-                "no such function",
-                help=suggest(function, names)
-                or (
-                    f"functions in `{module}`: {', '.join(names)}"
-                    if names
-                    else f"define `def {function}(...)` in `{module}`"
-                ),
-            )
-        )
         return
+    function = lit.value.rsplit(":", 1)[1]
+    from adf.compiler import pysource
+
     py_params, required, variadic = pysource.py_params(func)
     arity_ok = required <= len(params) and (variadic or len(params) <= len(py_params))
     if not arity_ok:
@@ -170,6 +121,137 @@ def _bind_py(
         diags,
         positional_only,
     )
+
+
+def _lookup(
+    lit: ast.StrLit,
+    user: str,
+    base_dir: str | None,
+    sources: dict[str, pyast.Module | str | None],
+    diags: list[Diagnostic],
+) -> pyast.FunctionDef | pyast.AsyncFunctionDef | None:
+    """The `def` that `py "module:function"` names, read from source; None (with
+    a diagnostic, unless it exists but cannot be read statically) otherwise."""
+    parsed = parse_py_ref(lit.value)
+    if parsed is None:
+        diags.append(
+            diag(
+                "E0405",
+                f"`{lit.value}` is not a Python reference",
+                lit.span,
+                'expected "module:function"',
+                help='write the module, a colon and the function, e.g. `py "retrieval:search"` or `py "pkg.mod:func"`',
+            )
+        )
+        return None
+    module, function = parsed
+    from adf.compiler import pysource  # only files with `py` bindings pay for Python's ast
+
+    if module not in sources:
+        path = pysource.find_module(module, base_dir)
+        sources[module] = None if path is None else pysource.read_module(path)
+    tree = sources[module]
+    if tree is None or isinstance(tree, str):
+        why = (
+            f"module `{module}` was not found next to this file or on the Python path"
+            if tree is None
+            else f"module `{module}` could not be read ({tree})"
+        )
+        diags.append(
+            diag(
+                "W0401",
+                f"cannot check `{user}`: {why}",
+                lit.span,
+                "not checked",
+                notes=(
+                    "adf reads Python sources without importing them; the runtime imports the module when the workflow runs",
+                ),
+                help=f"put `{module.replace('.', '/')}.py` next to the .adf file",
+            )
+        )
+        return None
+    func = pysource.find_function(tree, function)
+    if func is None:
+        if pysource.binds_name(tree, function):
+            return None  # assigned or imported: exists, but its signature cannot be read statically
+        names = pysource.function_names(tree)
+        diags.append(
+            diag(
+                "E0404",
+                f"module `{module}` has no function `{function}`",
+                lit.span,
+                "no such function",
+                help=suggest(function, names)
+                or (
+                    f"functions in `{module}`: {', '.join(names)}"
+                    if names
+                    else f"define `def {function}(...)` in `{module}`"
+                ),
+            )
+        )
+    return func
+
+
+def _bind_metric(
+    decl: ast.LossDecl,
+    base_dir: str | None,
+    sources: dict[str, pyast.Module | str | None],
+    diags: list[Diagnostic],
+) -> None:
+    """A `py` metric is called as `metric(pred, target, **options)`: check it can be."""
+    assert isinstance(decl.metric, ast.PyRef)
+    lit = decl.metric.ref
+    func = _lookup(lit, f"loss {decl.name.name}", base_dir, sources, diags)
+    if func is None:
+        return
+    from adf.compiler import pysource
+
+    py_params, required, variadic = pysource.py_params(func)
+    function = lit.value.rsplit(":", 1)[1]
+    shown = f"defined as `{function}({', '.join(n for n, _ in py_params)})`"
+    if required > 2 or (len(py_params) < 2 and not variadic):
+        diags.append(
+            diag(
+                "E0401",
+                f"the metric `{lit.value}` cannot be called with a prediction and a target",
+                lit.span,
+                shown,
+                notes=("a metric is called as `metric(pred, target, **options)`",),
+                help="define it as `def NAME(pred, target) -> float`",
+            )
+        )
+        return
+    args = func.args
+    posonly = {a.arg for a in args.posonlyargs}
+    named = {n for n, _ in py_params[2:] if n not in posonly} | {a.arg for a in args.kwonlyargs}
+    keywords = named if args.kwarg is None else None
+    given = {a.name.name for a in decl.args if a.name is not None}
+    for arg in decl.args:
+        if arg.name is not None and keywords is not None and arg.name.name not in keywords:
+            diags.append(
+                diag(
+                    "E0212",
+                    f"unknown option `{arg.name.name}` for the metric `{lit.value}`",
+                    arg.name.span,
+                    "unknown option",
+                    secondary=[Label(lit.span, shown)],
+                    help=suggest(arg.name.name, sorted(keywords))
+                    or f"its options: {', '.join(f'`{k}`' for k in sorted(keywords)) or 'none'}",
+                )
+            )
+    defaults = args.kw_defaults
+    for kw, default in zip(args.kwonlyargs, defaults, strict=True):
+        if default is None and kw.arg not in given:
+            diags.append(
+                diag(
+                    "E0401",
+                    f"the metric `{lit.value}` needs the option `{kw.arg}`",
+                    decl.span,
+                    f"no `{kw.arg}: ...` given",
+                    secondary=[Label(lit.span, shown)],
+                    help=f"pass it: `{kw.arg}: VALUE`",
+                )
+            )
 
 
 def _compare(

@@ -62,26 +62,36 @@ def bind_args(
     """Match call arguments to parameter names.
 
     Gives the bound (name, arg) pairs in parameter order and the problems:
-    ("extra", arg), ("unknown", arg), ("twice", arg), ("missing:NAME", None).
+    ("extra", arg), ("unknown", arg), ("twice", arg), ("positional", arg) for a
+    positional argument after a named one, and ("missing:NAME", None) (left
+    out when an argument was positional after a named one: that is the mistake).
     """
     bound: dict[str, ast.Arg] = {}
     problems: list[tuple[str, ast.Arg | None]] = []
     position = 0
+    named = False
     for arg in args:
         if arg.name is None:
+            if named:
+                problems.append(("positional", arg))
+                continue
             if position >= len(names):
                 problems.append(("extra", arg))
                 continue
             bound[names[position]] = arg
             position += 1
         elif arg.name.name not in names:
+            named = True
             problems.append(("unknown", arg))
         elif arg.name.name in bound:
+            named = True
             problems.append(("twice", arg))
         else:
+            named = True
             bound[arg.name.name] = arg
+    misplaced = any(problem == "positional" for problem, _ in problems)
     for name in names:
-        if name not in bound:
+        if name not in bound and not misplaced:
             problems.append((f"missing:{name}", None))
     return [(n, bound[n]) for n in names if n in bound], problems
 
@@ -92,6 +102,7 @@ class _Checker:
         self.diags: list[Diagnostic] = []
         self.values: dict[str, Type | None] = {}
         self.functions: dict[str, Signature] = {}
+        self.loop: str | None = None  # the loop whose body is being checked
 
     # --- types -------------------------------------------------------------
     def type_of(self, expr: ast.TypeExpr) -> Type | None:
@@ -199,6 +210,16 @@ class _Checker:
         for decl in program.decls:
             match decl:
                 case ast.DataDecl():
+                    if decl.field is not None and not decl.field.value:
+                        self.diags.append(
+                            diag(
+                                "E0213",
+                                f"`{decl.name.name}` reads a field with an empty name",
+                                decl.field.span,
+                                "empty field name",
+                                help=f'write the data field\'s name, e.g. `from "{decl.name.name}"`, or drop `from` to read `{decl.name.name}`',
+                            )
+                        )
                     if (
                         self.scope.symbols.get(decl.name.name) is not None
                         and self.scope.symbols[decl.name.name].decl is decl
@@ -236,11 +257,13 @@ class _Checker:
                     pass
         for item in graph.order:
             if isinstance(item, OrderedLoop):
+                self.loop = item.decl.name.name
                 for stmt in item.body:
                     if isinstance(stmt, ast.NodeDecl):
                         self.values[stmt.name.name] = self.infer(stmt.value, None)
                     else:
                         self._assign(stmt)
+                self.loop = None
             else:
                 self.values[item.name.name] = self.infer(item.value, None)
         for decl in program.decls:
@@ -260,7 +283,7 @@ class _Checker:
                     help='write a constant such as `""`, `0` or `[]`; compute values inside the loop',
                 )
             )
-        elif not T.assignable(literal, declared):
+        elif not T.literal_fits(decl.init, declared):
             self._mismatch(
                 declared,
                 literal,
@@ -329,6 +352,8 @@ class _Checker:
                     "loopvar",
                 ):
                     return None
+                if symbol.kind == "loopvar" and symbol.loop != self.loop:
+                    return None  # used outside its loop: resolve reported it (E0102)
                 return self.values.get(name)
             case ast.Call():
                 return self._call(expr)
@@ -367,6 +392,10 @@ class _Checker:
                 return result
             case ast.ListLit() | ast.RecordLit() if T.literal_type(expr) is None:
                 return self._built(expr)
+            case ast.StrLit(value=value) if (
+                expected is not None and expected.kind == "enum" and value in expected.values
+            ):
+                return Type("enum", values=(value,))
             case _:
                 literal = T.literal_type(expr)
                 if (
@@ -447,6 +476,21 @@ class _Checker:
                         ],
                         help=suggest(arg.name.name, names)
                         or f"its arguments are: {', '.join(names) or 'none'}",
+                    )
+                )
+            elif problem == "positional" and arg is not None:
+                self.diags.append(
+                    diag(
+                        "E0204",
+                        f"a positional argument follows a named one in the call of `{call.func.name}`",
+                        arg.span,
+                        "positional argument after a named one",
+                        secondary=[
+                            Label(
+                                symbol.span, f"`{call.func.name}({', '.join(names)})` declared here"
+                            )
+                        ],
+                        help="put positional arguments first, or name this one too: `NAME: value`",
                     )
                 )
             elif problem == "twice" and arg is not None and arg.name is not None:
@@ -584,6 +628,7 @@ class _Checker:
                 )
             return
         max_demos: int | None = None
+        self._repeated([o.name for o in decl.kind_options], "demos option")
         for option in decl.kind_options:
             if option.name.name != "max":
                 self.diags.append(
@@ -642,8 +687,27 @@ class _Checker:
             )
 
     def _model_options(self, options: tuple[ast.Option, ...]) -> None:
+        self._repeated([o.name for o in options], "model option")
         for option in options:
             self._literal_option(option, "model options")
+
+    def _repeated(self, names: list[ast.Ident], what: str) -> None:
+        """E0212 for every option name given a second time."""
+        first: dict[str, ast.Ident] = {}
+        for name in names:
+            if name.name in first:
+                self.diags.append(
+                    diag(
+                        "E0212",
+                        f"the {what} `{name.name}` is given twice",
+                        name.span,
+                        "repeated option",
+                        secondary=[Label(first[name.name].span, "first given here")],
+                        help="keep one of them",
+                    )
+                )
+            else:
+                first[name.name] = name
 
     def _literal_option(self, option: ast.Option, where: str) -> None:
         value = option.value
@@ -716,6 +780,18 @@ class _Checker:
     def _loss(self, decl: ast.LossDecl) -> None:
         positional = [a for a in decl.args if a.name is None]
         keywords = [a for a in decl.args if a.name is not None]
+        late = [a for a in positional if keywords and a.span > keywords[0].span]
+        if late:
+            self.diags.append(
+                diag(
+                    "E0204",
+                    f"a positional argument follows a named option in the loss `{decl.name.name}`",
+                    late[0].span,
+                    "positional argument after a named one",
+                    help=f"write the prediction and the target first: `loss {decl.name.name} = METRIC(pred, target, option: value)`",
+                )
+            )
+            return
         types = [self.infer(a.value, None) for a in positional]
         for arg in positional:
             if isinstance(arg.value, ast.Call | ast.Add):
@@ -751,6 +827,7 @@ class _Checker:
                 )
             )
         allowed = METRICS.get(decl.metric.name, {}) if isinstance(decl.metric, ast.StdRef) else None
+        self._repeated([a.name for a in keywords if a.name is not None], "loss option")
         for arg in keywords:
             assert arg.name is not None
             literal = T.literal_type(arg.value)
@@ -783,6 +860,20 @@ class _Checker:
                 want = T.parse_type_text(allowed[arg.name.name])
                 if not T.assignable(literal, want):
                     self._mismatch(want, literal, _span(arg.value), f"option `{arg.name.name}`")
+                elif arg.name.name == "tolerance" and _negative(arg.value):
+                    self.diags.append(
+                        diag(
+                            "E0213",
+                            "`tolerance` must not be negative",
+                            _span(arg.value),
+                            "a negative tolerance",
+                            help="the tolerance is the largest accepted difference, e.g. `tolerance: 0.01`",
+                        )
+                    )
+
+
+def _negative(value: ast.Expr) -> bool:
+    return isinstance(value, ast.IntLit | ast.FloatLit) and value.value < 0
 
 
 def _span(expr: ast.Expr) -> Span:

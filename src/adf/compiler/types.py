@@ -131,6 +131,25 @@ def literal_type(expr: ast.Expr) -> Type | None:
     return None
 
 
+def literal_fits(expr: ast.Expr, dst: Type | None) -> bool:
+    """Can the literal `expr` be stored where `dst` is expected?
+
+    As `assignable(literal_type(expr), dst)`, except that a string literal
+    also fits an enum that lists its text (`state s: enum{A, B} = "A"`).
+    """
+    if dst is not None:
+        match expr:
+            case ast.StrLit(value=value) if dst.kind == "enum":
+                return value in dst.values
+            case ast.ListLit(items=items) if dst.kind == "list":
+                return all(literal_fits(item, dst.of) for item in items)
+            case ast.RecordLit(fields=fields) if dst.kind == "record" and dst.fields:
+                want = dict(dst.fields)
+                have = {name.name: value for name, value in fields}
+                return all(n in have and literal_fits(have[n], t) for n, t in want.items())
+    return assignable(literal_type(expr), dst)
+
+
 def literal_value(expr: ast.Expr) -> object:
     """The Python value of a literal expression (call only when `literal_type` is not None)."""
     match expr:

@@ -48,6 +48,9 @@ _DECL_KEYWORDS = (
     "output",
 )
 _RESUME = re.compile(r"^(?:" + "|".join(_DECL_KEYWORDS) + r")\b", re.M)
+# Integer literals must fit a plan's 64-bit (signed) msgpack integers.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+_INT_DIGITS = 19  # no literal with more digits fits; checked before `int()` (Python's 4300-digit limit)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
 
 
@@ -413,13 +416,15 @@ class _Builder:
         return ast.StrLit(self._unescape(body, tok, quote), span, tok.value)
 
     def _unescape(self, body: str, tok: Tok, quote: int) -> str:
-        if "\\" not in body:
+        if "\\" not in body and not _has_surrogate(body):
             return body
         out: list[str] = []
         i = 0
         while i < len(body):
             char = body[i]
             if char != "\\":
+                if _is_surrogate(char):
+                    self._bad_char(tok, quote + i, f"U+{ord(char):04X}")
                 out.append(char)
                 i += 1
                 continue
@@ -428,8 +433,17 @@ class _Builder:
                 out.append(_ESCAPES[nxt])
                 i += 2
                 continue
-            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
-                out.append(chr(int(body[i + 2 : i + 6], 16)))
+            if nxt == "u" and _is_hex4(body[i + 2 : i + 6]):
+                code = int(body[i + 2 : i + 6], 16)
+                if 0xD800 <= code <= 0xDBFF and body[i + 6 : i + 8] == "\\u" and _is_hex4(body[i + 8 : i + 12]):
+                    low = int(body[i + 8 : i + 12], 16)
+                    if 0xDC00 <= low <= 0xDFFF:  # a UTF-16 surrogate pair, as in JSON
+                        out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                        i += 12
+                        continue
+                if 0xD800 <= code <= 0xDFFF:
+                    self._lone_surrogate(tok, quote + i, body[i : i + 6])
+                out.append(chr(code))
                 i += 6
                 continue
             if nxt == "\n":  # a backslash at the end of a line joins it with the next
@@ -449,12 +463,54 @@ class _Builder:
             i += 2
         return "".join(out)
 
+    def _lone_surrogate(self, tok: Tok, index: int, text: str) -> None:
+        line, col = _position_in(tok, index)
+        self.diagnostics.append(
+            _syntax(
+                "E0004",
+                f"the escape `{text}` is half of a UTF-16 surrogate pair, not a character",
+                Span(line, col, line, col + len(text)),
+                "a lone surrogate",
+                help_="write the character itself, or both halves of the pair (e.g. `\\ud83d\\ude00`)",
+            )
+        )
+
+    def _bad_char(self, tok: Tok, index: int, shown: str) -> None:
+        line, col = _position_in(tok, index)
+        self.diagnostics.append(
+            _syntax(
+                "E0002",
+                f"unexpected character `{shown}`",
+                Span.point(line, col),
+                "a lone surrogate is not text",
+                help_="the source must be valid Unicode text",
+            )
+        )
+
+    def _int(self, tok: Tok) -> int:
+        """The value of an INT token; 0 (with an E0008) when it does not fit 64 bits."""
+        digits = tok.value.lstrip("-").lstrip("0")
+        value = int(tok.value) if len(digits) <= _INT_DIGITS else None
+        if value is None or not INT_MIN <= value <= INT_MAX:
+            shown = tok.value if len(tok.value) <= 24 else tok.value[:20] + "..."
+            self.diagnostics.append(
+                _syntax(
+                    "E0008",
+                    f"the integer `{shown}` is out of range",
+                    tok.span,
+                    f"{len(digits)} digits",
+                    help_=f"integers must lie between {INT_MIN} and {INT_MAX}",
+                )
+            )
+            return 0
+        return value
+
     def on_str_lit(self, kept: list[Any], span: Span) -> ast.StrLit:
         lit: ast.StrLit = kept[0]
         return lit
 
     def on_int_lit(self, kept: list[Any], span: Span) -> ast.IntLit:
-        return ast.IntLit(int(kept[0].value), span)
+        return ast.IntLit(self._int(kept[0]), span)
 
     def on_float_lit(self, kept: list[Any], span: Span) -> ast.FloatLit:
         return ast.FloatLit(float(kept[0].value), span)
@@ -621,9 +677,19 @@ class _Builder:
     def on_loop_decl(self, kept: list[Any], span: Span) -> ast.LoopDecl:
         start, end = kept[1], kept[2]
         range_span = Span(start.line, start.col, end.end_line, end.end_col)
-        return ast.LoopDecl(
-            _ident(kept[0]), int(start.value), int(end.value), range_span, tuple(kept[3:]), span
-        )
+        bounds = [_loop_bound(tok) for tok in (start, end)]
+        if None in bounds:
+            self.diagnostics.append(
+                _syntax(
+                    "E0302",
+                    f"loop `{kept[0].value}` has a bound far beyond the unrolling limit",
+                    range_span,
+                    "too many steps",
+                    help_="use a smaller bound; a few steps are usually enough for multi-hop workflows",
+                )
+            )
+        first, last = (b if b is not None else 0 for b in bounds)
+        return ast.LoopDecl(_ident(kept[0]), first, last, range_span, tuple(kept[3:]), span)
 
     def on_loss_decl(self, kept: list[Any], span: Span) -> ast.LossDecl:
         return ast.LossDecl(_ident(kept[0]), kept[1], _wrapped(kept, "call_args"), span)
@@ -649,6 +715,30 @@ class _Builder:
 
     def on_kw_arg(self, kept: list[Any], span: Span) -> ast.Arg:
         return ast.Arg(_ident(kept[0]), kept[1], span)
+
+
+def _loop_bound(tok: Tok) -> int | None:
+    """A loop bound's value; None when it does not fit 64 bits."""
+    if len(tok.value.lstrip("-").lstrip("0")) > _INT_DIGITS:
+        return None
+    value = int(tok.value)
+    return value if INT_MIN <= value <= INT_MAX else None
+
+
+def _is_hex4(text: str) -> bool:
+    return len(text) == 4 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _is_surrogate(char: str) -> bool:
+    return "\ud800" <= char <= "\udfff"
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _position_in(tok: Tok, index: int) -> tuple[int, int]:

@@ -12,9 +12,11 @@ in the middle of a paid run.
 
 from __future__ import annotations
 
+import gc
+import operator
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, get_args, get_origin
 
 import attrs
@@ -32,9 +34,29 @@ class PlanError(Exception):
 
 
 def encode_plan(plan: Plan) -> bytes:
-    body = {"magic": _MAGIC, **_encode(plan)}
-    packed: bytes = msgpack.packb(body, use_bin_type=True)
+    """The plan's bytes; `PlanError` when a value cannot be stored (the compiler
+    rules these out: integers beyond 64 bits, text with lone surrogates)."""
+    paused = _pause_gc()
+    try:
+        body = {"magic": _MAGIC, **_encode(plan)}
+        packed: bytes = msgpack.packb(body, use_bin_type=True)
+    except OverflowError:
+        raise PlanError("cannot encode the plan: an integer does not fit in 64 bits") from None
+    except UnicodeEncodeError:
+        raise PlanError("cannot encode the plan: a text holds a lone surrogate, which is not valid Unicode") from None
+    finally:
+        if paused:
+            gc.enable()
     return packed
+
+
+def _pause_gc() -> bool:
+    """Pause the cyclic GC (plans are acyclic; its scans of a large plan cost more
+    than the work); True when it was running and must be re-enabled."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    return paused
 
 
 def decode_plan(data: bytes) -> Plan:
@@ -57,7 +79,12 @@ def decode_plan(data: bytes) -> Plan:
             f"this plan has the old format version {version}; recompile it with `adfc compile`"
         )
     fields = {k: v for k, v in raw.items() if k != "magic"}
-    plan = _decode(Plan, fields, "plan")
+    paused = _pause_gc()
+    try:
+        plan = _decode(Plan, fields, "plan")
+    finally:
+        if paused:
+            gc.enable()
     assert isinstance(plan, Plan)
     validate_plan(plan)
     return plan
@@ -122,16 +149,47 @@ def _fresh(name: str, seen: set[str]) -> None:
 
 
 # --- generic encoding -------------------------------------------------------
+#
+# Both directions walk the plan generically over the attrs classes of
+# `adf.plan.schema`, with what they learn about each class (field names,
+# type hints, decoders) cached on first use: a 50k-node plan holds over a million
+# values, so nothing per value may ask attrs or typing again.
+
+# class -> (its field names in order, a getter of all their values at once);
+# attrs classes only, never EnvRef
+_CLASSES: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _encode(value: Any) -> Any:
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    if cls is tuple:
+        return [item if type(item) in _SCALARS else _encode(item) for item in value]
+    known = _CLASSES.get(cls)
+    if known is not None:
+        names, getter = known
+        return {
+            name: item if type(item) in _SCALARS else _encode(item)
+            for name, item in zip(names, getter(value), strict=True)
+        }
+    return _encode_other(value)
+
+
+def _encode_other(value: Any) -> Any:
     if isinstance(value, EnvRef):
         return {"$env": value.name}
-    if attrs.has(type(value)):
-        return {f.name: _encode(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    cls = type(value)
+    if attrs.has(cls):
+        names = tuple(f.name for f in attrs.fields(cls))
+        get = operator.attrgetter(*names) if names else (lambda _: ())
+        getter = get if len(names) != 1 else (lambda obj: (get(obj),))
+        _CLASSES[cls] = (names, getter)
+        return _encode(value)
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"cannot encode {type(value).__name__} in a plan")  # compiler bug
 
@@ -146,75 +204,178 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
-def _decode(hint: Any, raw: Any, where: str) -> Any:
+# A decoder checks and converts one raw value; `where` names it in errors: a
+# string, or (parent, field name or list index), joined only for a message.
+_Where = str | tuple[Any, str | int]
+_Decoder = typing.Callable[[Any, _Where], Any]
+
+
+def _path(where: _Where) -> str:
+    parts: list[str] = []
+    while isinstance(where, tuple):
+        where, key = where
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    return where + "".join(reversed(parts))
+_DECODERS: dict[Any, _Decoder] = {}
+
+
+def _decode(hint: Any, raw: Any, where: _Where) -> Any:
+    return _decoder(hint)(raw, where)
+
+
+def _decoder(hint: Any) -> _Decoder:
+    """The decoder for `hint`, built once per hint."""
+    found = _DECODERS.get(hint)
+    if found is None:
+        found = _DECODERS[hint] = _build_decoder(hint)
+    return found
+
+
+def _build_decoder(hint: Any) -> _Decoder:
     if hint is Any:
-        return raw
+        return lambda raw, where: raw
     if hint is EnvRef:
-        if isinstance(raw, Mapping) and set(raw) == {"$env"} and isinstance(raw["$env"], str):
-            return EnvRef(raw["$env"])
-        raise PlanError(f"corrupt plan: {where} should be an env reference")
+        return _decode_env
     if isinstance(hint, type) and attrs.has(hint):
-        if not isinstance(raw, Mapping):
-            raise PlanError(f"corrupt plan: {where} should be a map, found {_kind(raw)}")
-        hints = _hints(hint)
-        names = {f.name for f in attrs.fields(hint)}
-        unknown = sorted(set(raw) - names)
-        if unknown:
-            raise PlanError(f"corrupt plan: {where} has unknown field {unknown[0]!r}")
-        values: dict[str, Any] = {}
-        for field in attrs.fields(hint):
-            if field.name in raw:
-                values[field.name] = _decode(hints[field.name], raw[field.name], f"{where}.{field.name}")
-            elif field.default is attrs.NOTHING:
-                raise PlanError(f"corrupt plan: {where} is missing field {field.name!r}")
-        return hint(**values)
+        return _class_decoder(hint)
     origin = get_origin(hint)
     if origin is Literal:
-        if raw not in get_args(hint):
-            allowed = ", ".join(repr(a) for a in get_args(hint))
-            raise PlanError(f"corrupt plan: {where} is {raw!r}, expected one of {allowed}")
-        return raw
+        allowed_values = get_args(hint)
+
+        def literal(raw: Any, where: _Where) -> Any:
+            if raw not in allowed_values:
+                allowed = ", ".join(repr(a) for a in allowed_values)
+                raise PlanError(f"corrupt plan: {_path(where)} is {raw!r}, expected one of {allowed}")
+            return raw
+
+        return literal
     if origin is tuple:
-        args = get_args(hint)
-        if not isinstance(raw, list):
-            raise PlanError(f"corrupt plan: {where} should be a list, found {_kind(raw)}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], item, f"{where}[{i}]") for i, item in enumerate(raw))
-        if len(raw) != len(args):
-            raise PlanError(f"corrupt plan: {where} should have {len(args)} items, found {len(raw)}")
-        return tuple(_decode(a, item, f"{where}[{i}]") for i, (a, item) in enumerate(zip(args, raw, strict=True)))
+        return _tuple_decoder(get_args(hint))
     if origin in (typing.Union, types.UnionType):
-        return _decode_union(get_args(hint), raw, where)
+        return _union_decoder(get_args(hint))
     if hint is type(None):
-        if raw is not None:
-            raise PlanError(f"corrupt plan: {where} should be empty, found {_kind(raw)}")
-        return None
+        return _decode_none
     if hint is float:
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise PlanError(f"corrupt plan: {where} should be a number, found {_kind(raw)}")
-        return float(raw)
+        return _decode_float
     if hint in (str, int, bool):
-        if type(raw) is not hint:
-            raise PlanError(f"corrupt plan: {where} should be {hint.__name__}, found {_kind(raw)}")
-        return raw
+        scalar: type = hint
+
+        def exact(raw: Any, where: _Where) -> Any:
+            if type(raw) is not scalar:
+                raise PlanError(f"corrupt plan: {_path(where)} should be {scalar.__name__}, found {_kind(raw)}")
+            return raw
+
+        return exact
     raise TypeError(f"plan schema uses an unsupported type {hint!r}")  # schema bug
 
 
-def _decode_union(options: tuple[Any, ...], raw: Any, where: str) -> Any:
-    if raw is None and type(None) in options:
-        return None
+def _class_decoder(cls: type) -> _Decoder:
+    hints = _hints(cls)
+    fields = tuple(attrs.fields(cls))
+    names = frozenset(f.name for f in fields)
+    # Per field: name, hint, required, and the exact scalar type when the hint is
+    # str/int/bool (checked inline); decoders are looked up on first use, since
+    # hints may refer back to this class.
+    spec = [
+        (f.name, hints[f.name], f.default is attrs.NOTHING, hints[f.name] if hints[f.name] in (str, int, bool) else None)
+        for f in fields
+    ]
+    decoders: list[tuple[str, bool, Any, _Decoder]] = []
+    # `cls(*values)` in field order is right only for plain fields
+    in_order = all(f.init and not f.kw_only and f.alias == f.name for f in fields)
+
+    def decode(raw: Any, where: _Where) -> Any:
+        if type(raw) is not dict and not isinstance(raw, Mapping):
+            raise PlanError(f"corrupt plan: {_path(where)} should be a map, found {_kind(raw)}")
+        if not decoders:
+            decoders.extend((name, required, scalar, _decoder(hint)) for name, hint, required, scalar in spec)
+        if not names.issuperset(raw):
+            unknown = sorted(set(raw) - names)
+            raise PlanError(f"corrupt plan: {_path(where)} has unknown field {unknown[0]!r}")
+        if in_order and len(raw) == len(decoders):  # every field present (the usual case): pass them in order
+            return cls(
+                *[
+                    value if type(value) is scalar else field_decoder(value, (where, name))
+                    for name, _, scalar, field_decoder in decoders
+                    for value in (raw[name],)
+                ]
+            )
+        values: dict[str, Any] = {}
+        for name, required, scalar, field_decoder in decoders:
+            if name in raw:
+                value = raw[name]
+                if type(value) is scalar:
+                    values[name] = value
+                else:
+                    values[name] = field_decoder(value, (where, name))
+            elif required:
+                raise PlanError(f"corrupt plan: {_path(where)} is missing field {name!r}")
+        return cls(**values)
+
+    return decode
+
+
+def _tuple_decoder(args: tuple[Any, ...]) -> _Decoder:
+    if len(args) == 2 and args[1] is Ellipsis:
+        item_hint = args[0]
+
+        def homogeneous(raw: Any, where: _Where) -> Any:
+            if not isinstance(raw, list):
+                raise PlanError(f"corrupt plan: {_path(where)} should be a list, found {_kind(raw)}")
+            item = _decoder(item_hint)
+            if item_hint in (str, int, bool) and all(type(value) is item_hint for value in raw):
+                return tuple(raw)
+            return tuple([item(value, (where, i)) for i, value in enumerate(raw)])
+
+        return homogeneous
+
+    def fixed(raw: Any, where: _Where) -> Any:
+        if not isinstance(raw, list):
+            raise PlanError(f"corrupt plan: {_path(where)} should be a list, found {_kind(raw)}")
+        if len(raw) != len(args):
+            raise PlanError(f"corrupt plan: {_path(where)} should have {len(args)} items, found {len(raw)}")
+        return tuple(_decode(a, item, (where, i)) for i, (a, item) in enumerate(zip(args, raw, strict=True)))
+
+    return fixed
+
+
+def _decode_env(raw: Any, where: _Where) -> Any:
+    if isinstance(raw, Mapping) and set(raw) == {"$env"} and isinstance(raw["$env"], str):
+        return EnvRef(raw["$env"])
+    raise PlanError(f"corrupt plan: {_path(where)} should be an env reference")
+
+
+def _decode_none(raw: Any, where: _Where) -> Any:
+    if raw is not None:
+        raise PlanError(f"corrupt plan: {_path(where)} should be empty, found {_kind(raw)}")
+    return None
+
+
+def _decode_float(raw: Any, where: _Where) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise PlanError(f"corrupt plan: {_path(where)} should be a number, found {_kind(raw)}")
+    return float(raw)
+
+
+def _union_decoder(options: tuple[Any, ...]) -> _Decoder:
+    optional = type(None) in options
     # Scalars decode to themselves; pick the exact scalar type so 1 stays int and 1.0 float.
-    for option in options:
-        if option in (str, int, float, bool) and type(raw) is option:
+    scalars = frozenset(o for o in options if o in (str, int, float, bool))
+    others = [o for o in options if o is not type(None) and o not in scalars]
+
+    def union(raw: Any, where: _Where) -> Any:
+        if raw is None and optional:
+            return None
+        if type(raw) in scalars:
             return raw
-    for option in options:
-        if option is type(None) or option in (str, int, float, bool):
-            continue
-        try:
-            return _decode(option, raw, where)
-        except PlanError:
-            continue
-    raise PlanError(f"corrupt plan: {where} has an unexpected value {_kind(raw)}")
+        for option in others:
+            try:
+                return _decode(option, raw, where)
+            except PlanError:
+                continue
+        raise PlanError(f"corrupt plan: {_path(where)} has an unexpected value {_kind(raw)}")
+
+    return union
 
 
 def _kind(raw: Any) -> str:
