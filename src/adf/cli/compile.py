@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> int:
     from adf.compiler.pipeline import compile_file
     from adf.compiler.render import render_human, render_json, summary
-    from adf.plan.codec import encode_plan
+    from adf.plan.codec import PlanError, encode_plan
 
     result = compile_file(args.file)
     if any(d.code == "E0007" for d in result.diagnostics):
@@ -46,7 +46,11 @@ def execute(args: argparse.Namespace) -> int:
     if result.plan is None:
         return 1
     out = args.output or os.path.splitext(args.file)[0] + ".plan"
-    data = encode_plan(result.plan)
+    try:
+        data = encode_plan(result.plan)
+    except PlanError as exc:  # values the checks should have ruled out
+        print(f"adfc: cannot write the plan: {exc}", file=sys.stderr)
+        return 1
     tmp = f"{out}.tmp{os.getpid()}"
     try:
         with open(tmp, "wb") as handle:
