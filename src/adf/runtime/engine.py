@@ -9,6 +9,10 @@ exactly these functions.
 Parameter values can be overridden per call (`params={"instruction": "..."}`)
 without recompiling, which is how the trainer tries a proposal. Samples run
 concurrently up to `concurrency`; results always come back in input order.
+`structured` (default on) lets llm nodes with a typed output ask the
+provider for a JSON schema of that type (see `adf.runtime.forward`); off,
+every reply is free text read by the tolerant parser, which is how a
+benchmark compares the two.
 When the first `abort_after` samples all fail because the model cannot be
 reached, `evaluate` stops and raises `ModelUnavailable` with the one-line
 reason instead of failing every remaining sample the same way.
@@ -97,6 +101,7 @@ async def evaluate(
     concurrency: int = 8,
     on_sample: Callable[[SampleResult], None] | None = None,
     abort_after: int | None = 8,
+    structured: bool = True,
 ) -> EvalResult:
     """Forward every sample and score it. `bindings` defaults to `bind(plan, base_dir)`."""
     values = resolve_params(plan, params)
@@ -108,7 +113,8 @@ async def evaluate(
     async def one(sample: Sample) -> SampleResult:
         async with gate:
             breaker.check()
-            result = await run_sample(plan, sample, client, values, bound)
+            result = await run_sample(plan, sample, client, values, bound,
+                                      structured=structured)
         breaker.record(result)
         if on_sample is not None:
             on_sample(result)
@@ -134,6 +140,7 @@ async def run_one(
     bindings: Bindings | None = None,
     base_dir: str = ".",
     sample_id: str = "input",
+    structured: bool = True,
 ) -> SampleResult:
     """Run one sample given as a data row (targets optional: scored only when present).
 
@@ -145,7 +152,7 @@ async def run_one(
         raise DataError(made.message)
     values = resolve_params(plan, params)
     bound = bindings if bindings is not None else bind(plan, base_dir)
-    return await run_sample(plan, made, client, values, bound)
+    return await run_sample(plan, made, client, values, bound, structured=structured)
 
 
 async def backward(

@@ -12,6 +12,13 @@ Failures are values: a model error, an unparseable reply or an exception in a
 function marks the node failed, the nodes after it skipped, and the sample
 gets an error with a reason; nothing propagates as an exception except
 cancellation.
+
+Constrained outputs (`structured=True`, the default): an llm node whose
+declared output has structure (`int`, `float`, `bool`, `enum`, lists,
+records) sends the JSON schema of that type with its request
+(`adf.runtime.structured`); the reply is read as that JSON first and, when it
+does not follow the schema, by the tolerant text parser. `str` outputs stay
+free text. The node trace's `reply_mode` says which path was taken.
 """
 
 from __future__ import annotations
@@ -27,8 +34,16 @@ from adf.runtime.data import Sample
 from adf.runtime.protocol import ModelClient, ModelError
 from adf.runtime.requests import build_request
 from adf.runtime.scoring import failed_loss, score_loss
+from adf.runtime.structured import output_schema, read_structured
 from adf.runtime.template import ParamValue, render_messages
-from adf.runtime.trace import CallInfo, LossResult, NodeTrace, SampleError, SampleResult
+from adf.runtime.trace import (
+    CallInfo,
+    LossResult,
+    NodeTrace,
+    ReplyMode,
+    SampleError,
+    SampleResult,
+)
 from adf.runtime.values import ValueFailure, coerce, describe, parse_text
 
 
@@ -38,6 +53,8 @@ async def run_sample(
     client: ModelClient,
     params: Mapping[str, ParamValue],
     bindings: Bindings,
+    *,
+    structured: bool = True,
 ) -> SampleResult:
     known = sample.values()
     tasks: dict[str, asyncio.Task[NodeTrace]] = {}
@@ -45,7 +62,8 @@ async def run_sample(
         for node in plan.nodes:
             deps = tuple(tasks[b.source] for b in node.inputs if b.source in tasks)
             tasks[node.id] = asyncio.create_task(
-                _run_node(plan, node, deps, known, sample, client, params, bindings)
+                _run_node(plan, node, deps, known, sample, client, params, bindings,
+                          structured)
             )
         traces = tuple(await asyncio.gather(*tasks.values()))
     finally:
@@ -63,6 +81,7 @@ async def _run_node(
     client: ModelClient,
     params: Mapping[str, ParamValue],
     bindings: Bindings,
+    structured: bool,
 ) -> NodeTrace:
     upstream = {t.node: t for t in await asyncio.gather(*deps)} if deps else {}
     blocked = [t.node for t in upstream.values() if t.status != "ok"]
@@ -87,7 +106,7 @@ async def _run_node(
         case "fn":
             return await _run_fn(node, args, bindings)
         case "llm":
-            return await _run_llm(plan, node, args, sample, client, params)
+            return await _run_llm(plan, node, args, sample, client, params, structured)
 
 
 async def _run_fn(node: Node, args: dict[str, Any], bindings: Bindings) -> NodeTrace:
@@ -116,12 +135,15 @@ async def _run_llm(
     sample: Sample,
     client: ModelClient,
     params: Mapping[str, ParamValue],
+    structured: bool,
 ) -> NodeTrace:
     assert node.llm is not None
     inputs = tuple(args.items())
     messages = render_messages(node.llm, params, args)
     model = plan.model(node.llm.model)
-    request = build_request(model, messages, node=node.id, sample=sample.id, purpose="forward")
+    schema = output_schema(node.output_type) if structured else None
+    request = build_request(model, messages, node=node.id, sample=sample.id, purpose="forward",
+                            json_schema=schema)
     try:
         reply = await client.complete(request)
     except ModelError as exc:
@@ -131,13 +153,29 @@ async def _run_llm(
         return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs, messages,
                          error=f"model call failed: unexpected {type(exc).__name__}: {exc}")
     call = CallInfo.of(model.model, reply)
-    value = parse_text(reply.text, node.output_type)
+    value, mode = read_reply(reply.text, node, schema is not None, reply.structured == "schema")
     if isinstance(value, ValueFailure):
         return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs, messages,
-                         raw=reply.text, call=call,
+                         raw=reply.text, call=call, reply_mode=mode,
                          error=f"could not read the reply as {node.output_type}: {value.message}")
     return NodeTrace(node.id, node.name, node.kind, node.step, "ok", inputs, messages,
-                     raw=reply.text, value=value, call=call)
+                     raw=reply.text, value=value, call=call, reply_mode=mode)
+
+
+def read_reply(text: str, node: Node, wanted: bool, sent: bool) -> tuple[Any, ReplyMode]:
+    """The reply's value (or a `ValueFailure`) and how it was read.
+
+    `wanted`: a schema was asked for; `sent`: the client actually sent it to
+    the provider. A reply that follows the schema is taken as it is, even
+    from a provider that was not sent one; anything else goes to the
+    tolerant text parser.
+    """
+    if wanted:
+        value = read_structured(text, node.output_type)
+        if not isinstance(value, ValueFailure):
+            return value, "schema"
+    mode: ReplyMode = "text" if not wanted else ("fallback" if sent else "unsent")
+    return parse_text(text, node.output_type), mode
 
 
 def _finish(

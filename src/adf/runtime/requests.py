@@ -9,14 +9,28 @@ dropped; other options travel in `extra`, an `env(...)` one as
 here: a secret only ever exists inside the client, at the moment of the call.
 Run-time overrides (`--model`, `--api-base`) are applied before, by giving a
 plan whose models are `adf.runtime.models.ResolvedModel.effective_decl()`.
+
+A reply schema is bounded to the reply's token cap (`bound_strings`): every
+free `string` in it (no `maxLength`, `enum`, `const` or `pattern`) gets a
+`maxLength` so that all of them together fit in `max_tokens`. A
+grammar-constrained reply then closes its JSON before the cap instead of
+being cut off mid-string, which would leave it unreadable.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from adf.plan.schema import EnvRef, ModelDecl
 from adf.runtime.protocol import ChatRequest, Message, Purpose
 
 _NOT_REQUEST_OPTIONS = frozenset({"context", "api_key", "api_base", "temperature", "max_tokens"})
+CHARS_PER_TOKEN = 3  # pessimistic: English text and JSON escapes take fewer tokens than this
+DEFAULT_REPLY_TOKENS = 256  # assumed reply cap when a request sets none
+_SYNTAX_TOKENS = 8  # braces, and the slack a tokenizer needs at the end
+_FIELD_TOKENS = 6  # key, quotes, colon and comma of one field
+_MIN_LENGTH = 16
 
 
 def build_request(
@@ -39,13 +53,14 @@ def build_request(
         for name, value in model.options
         if name not in _NOT_REQUEST_OPTIONS
     )
+    reply_cap = _pick_max(declared_max, max_tokens)
     return ChatRequest(
         model=model.model,
         messages=messages,
         api_base=api_base if isinstance(api_base, str) else None,
         temperature=float(temperature) if isinstance(temperature, int | float) else None,
-        max_tokens=_pick_max(declared_max, max_tokens),
-        json_schema=json_schema,
+        max_tokens=reply_cap,
+        json_schema=None if json_schema is None else bound_strings(json_schema, reply_cap),
         extra=extra,
         api_key_env=api_key.name if isinstance(api_key, EnvRef) else None,
         node=node,
@@ -59,3 +74,66 @@ def _pick_max(declared: object, wanted: int | None) -> int | None:
     if wanted is None:
         return base
     return wanted if base is None else max(base, wanted)
+
+
+def bound_strings(schema_text: str, max_tokens: int | None) -> str:
+    """`schema_text` with a `maxLength` on every free string, sized to fit `max_tokens`.
+
+    Strings that already have a length, an `enum`, a `const` or a `pattern`
+    are left alone; so is text that is not a JSON object. The result is
+    canonical JSON (sorted keys, no spaces) whenever something changed.
+    """
+    try:
+        schema = json.loads(schema_text)
+    except ValueError:
+        return schema_text
+    if not isinstance(schema, dict):
+        return schema_text
+    free = _free_strings(schema)
+    if not free:
+        return schema_text
+    fields = _count_fields(schema)
+    cap = max_tokens if max_tokens is not None else DEFAULT_REPLY_TOKENS
+    room = cap - _SYNTAX_TOKENS - _FIELD_TOKENS * fields
+    length = max(_MIN_LENGTH, room * CHARS_PER_TOKEN // len(free))
+    for node in free:
+        node["maxLength"] = length
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+def _free_strings(node: Any) -> list[dict[str, Any]]:
+    """The schema nodes that are unbounded strings, in document order."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not any(
+            k in node for k in ("maxLength", "enum", "const", "pattern")
+        ):
+            found.append(node)
+        for key in ("properties", "$defs", "definitions"):
+            children = node.get(key)
+            if isinstance(children, dict):
+                for child in children.values():
+                    found += _free_strings(child)
+        for key in ("items", "additionalProperties"):
+            child = node.get(key)
+            if isinstance(child, dict):
+                found += _free_strings(child)
+        for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+            options = node.get(key)
+            if isinstance(options, list):
+                for child in options:
+                    found += _free_strings(child)
+    return found
+
+
+def _count_fields(node: Any) -> int:
+    """How many object fields the schema declares, at any depth."""
+    if not isinstance(node, dict):
+        return 0
+    total = 0
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        total += len(properties) + sum(_count_fields(c) for c in properties.values())
+    for key in ("items", "additionalProperties"):
+        total += _count_fields(node.get(key))
+    return total

@@ -4,7 +4,8 @@ Takes nothing; gives the frozen records the forward pass writes and the
 backward pass, the trainer and the CLI read: `CallInfo` (one model call's
 tokens, cost, latency, cache hit, retries), `NodeTrace` (one node of the
 unrolled graph: its inputs, rendered messages, raw output, parsed value or
-error), `LossResult`, `SampleError` and `SampleResult`. Node traces are kept
+error, and for llm nodes how the reply was read: `reply_mode`),
+`LossResult`, `SampleError` and `SampleResult`. Node traces are kept
 in the plan's topological order, whatever order the nodes actually ran in,
 so a trace never depends on scheduling.
 """
@@ -20,6 +21,13 @@ from adf.runtime.data import Sample
 from adf.runtime.protocol import ChatReply, Message
 
 NodeStatus = Literal["ok", "failed", "skipped"]
+# How an llm node's reply was read:
+#   "text"     free text by design (a `str` output, or structured outputs switched off);
+#              the tolerant text parser read it
+#   "schema"   a JSON schema was sent and the reply followed it
+#   "fallback" a JSON schema was sent, the reply ignored it; the tolerant text parser read it
+#   "unsent"   a schema was wanted but the provider takes none; the tolerant text parser read it
+ReplyMode = Literal["text", "schema", "fallback", "unsent"]
 ErrorKind = Literal["parse", "function", "model", "metric", "input"]
 
 
@@ -52,6 +60,7 @@ class NodeTrace:
     value: Any = None
     error: str | None = None
     call: CallInfo | None = None
+    reply_mode: ReplyMode | None = None  # llm nodes that got a reply; see `ReplyMode`
 
 
 @attrs.frozen

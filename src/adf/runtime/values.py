@@ -240,10 +240,10 @@ def _json_block(text: str) -> tuple[Any] | None:
     candidates.append(text)
     for candidate in candidates:
         try:
-            return (json.loads(candidate),)
+            return (json.loads(candidate, strict=False),)  # raw newlines inside strings
         except ValueError:
             pass
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(strict=False)
         for index, char in enumerate(candidate):
             if char in "[{":
                 try:
