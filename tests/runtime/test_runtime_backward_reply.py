@@ -35,3 +35,11 @@ def test_copied_placeholders_count_as_missing() -> None:
                          ' "format": "Use digits."}', ["instruction", "examples", "format"])
     assert parsed.texts == (("format", "Use digits."),)
     assert parsed.missing == ("instruction", "examples")
+
+
+def test_raw_newlines_inside_json_strings_are_read() -> None:
+    # constrained decoders let small models write a bare newline inside a JSON string
+    parsed = parse_reply('{"instruction": "count each item\nthen add", "question": "fine"}',
+                         ["instruction", "question"])
+    assert parsed.get("instruction") == "count each item\nthen add"
+    assert parsed.missing == ()

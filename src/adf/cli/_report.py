@@ -126,6 +126,7 @@ def node_json(trace: NodeTrace) -> dict[str, Any]:
         "inputs": dict(trace.inputs),
         "messages": [{"role": m.role, "content": m.content} for m in trace.messages],
         "raw": trace.raw, "value": trace.value, "error": trace.error,
+        "reply_mode": trace.reply_mode,
         "call": None if call is None else {
             "model": call.model, "prompt_tokens": call.prompt_tokens,
             "completion_tokens": call.completion_tokens, "cost_usd": call.cost_usd,

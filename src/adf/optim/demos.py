@@ -68,7 +68,9 @@ def _trace_demo(plan: Plan, param: str, result: SampleResult) -> Demo | None:
         trace = result.node(node.id)
         if trace.status == "ok" and trace.raw and trace.raw.strip():
             fields = [(name, render(value)) for name, value in trace.inputs]
-            fields.append(("answer", trace.raw.strip()))
+            # the parsed value, not the raw reply: a typed node's reply is JSON like {"answer": 4}
+            answer = trace.raw.strip() if trace.value is None else render(trace.value)
+            fields.append(("answer", answer))
             return Demo(tuple(fields))
     return None
 

@@ -349,7 +349,6 @@ def backward_request(
         "feedback": feedback,
         "targets": "\n".join(targets),
         "keys": ", ".join(json.dumps(k) for k in keys),
-        "example": json.dumps({k: f"<your feedback on {k}>" for k in keys}),
     })
     messages = (Message("system", load_prompt("backward_system")), Message("user", user))
     model = context.engine or plan.model(node.llm.model)

@@ -64,7 +64,8 @@ def _match(raw: Mapping[str, Any], keys: Sequence[str]) -> dict[str, str]:
 
 
 def _from_json(text: str, keys: Sequence[str]) -> dict[str, str]:
-    decoder = json.JSONDecoder()
+    # strict=False: constrained decoders let small models put raw newlines inside strings
+    decoder = json.JSONDecoder(strict=False)
     for start in [m.start() for m in re.finditer(r"\{", text)]:
         try:
             value, _ = decoder.raw_decode(text, start)
