@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import backward_keys, client, is_backward, responder
+from rt_helpers import backward_keys, client, is_backward, responder
 from rt_plans import INT, data, fn, llm, loss, model, plan, prompt
 from test_runtime_forward import counting, forward_answer, samples
 

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import responder
+from rt_helpers import responder
 from test_runtime_forward import counting, forward_answer
 
 from adf.cli.main import main

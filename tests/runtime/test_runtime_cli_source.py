@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import responder
+from rt_helpers import responder
 
 from adf.cli.main import main
 from adf.testing.fake_server import FakeServer, last_user

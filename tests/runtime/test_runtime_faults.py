@@ -5,7 +5,7 @@ import socket
 import time
 
 import pytest
-from conftest import client, responder
+from rt_helpers import client, responder
 from test_runtime_forward import counting
 
 from adf.runtime.data import Sample

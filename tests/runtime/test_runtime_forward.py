@@ -4,7 +4,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from conftest import client, responder
+from rt_helpers import client, responder
 from rt_plans import INT, data, demos, fn, llm, loss, model, plan, prompt
 
 from adf.plan.schema import Demo, Plan

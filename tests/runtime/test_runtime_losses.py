@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from conftest import client, responder
+from rt_helpers import client, responder
 from rt_plans import INT, SPAN, data, fn, llm, loss, model, plan, prompt
 
 from adf.plan.schema import Loss

@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 import attrs
-from conftest import client, engine_reply, is_backward
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rt_helpers import client, engine_reply, is_backward
 from rt_plans import data, fn, llm, loss, model, plan, prompt
 
 from adf.plan.schema import Node, Plan
