@@ -92,6 +92,9 @@ def test_sanity_filter() -> None:
     assert screen("Tried  before.", max_tokens=50, **common).kind == "duplicate"  # type: ignore[union-attr]
     assert screen("word " * 200, max_tokens=50, **common).kind == "too_long"  # type: ignore[union-attr]
     assert screen("Count carefully.", max_tokens=50, **common) is None
+    assert screen(".0.1", max_tokens=50, **common).kind == "not_prose"  # type: ignore[union-attr]
+    assert screen("x = 1; y = 2; 3.14", max_tokens=50, **common).kind == "not_prose"  # type: ignore[union-attr]
+    assert screen("Solve.", max_tokens=50, **common).kind == "not_prose"  # type: ignore[union-attr]
 
 
 def test_constrained_small_model_replies() -> None:

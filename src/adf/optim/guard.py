@@ -9,7 +9,11 @@ evaluated, else a `Rejection` whose `kind` is one of:
   template headings (the failure mode where a weak optimizer model parrots
   its meta-prompt and that text is then tried as the new prompt);
 - `empty`, `unchanged`, `duplicate` (already evaluated this run), `too_long`
-  (would not fit the task model's context).
+  (would not fit the task model's context);
+- `not_prose`: fewer than two words, or mostly digits and punctuation
+  (weak optimizers emit fragments like `.0.1`; such a value can win a tiny
+  validation set by making the task model stop early, but it is not a
+  prompt anyone would review and keep).
 
 The leak test is lexical and deterministic: a tag of the optimizer format,
 or any run of `ngram` consecutive words of the fixed wording that does not
@@ -27,10 +31,12 @@ import attrs
 from adf.optim.context import approx_tokens
 
 RejectionKind = Literal[
-    "leak", "empty", "unchanged", "duplicate", "too_long", "unparseable", "truncated"
+    "leak", "empty", "unchanged", "duplicate", "too_long", "not_prose", "unparseable",
+    "truncated",
 ]
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 _TAG = re.compile(r"<\s*/?\s*(proposed[\s_\-]?value|reasoning|feedback|history|current)\s*>", re.I)
 
 
@@ -86,6 +92,13 @@ def find_leak(
     return None
 
 
+def is_prose(text: str) -> bool:
+    """At least two words of letters, and letters make up at least half of the visible text."""
+    visible = [c for c in text if not c.isspace()]
+    letters = sum(c.isalpha() for c in visible)
+    return len(_LETTER_WORD.findall(text)) >= 2 and letters * 2 >= len(visible)
+
+
 def _normal(text: str) -> str:
     return " ".join(text.split())
 
@@ -107,6 +120,8 @@ def screen(
         return Rejection("unchanged", "the proposal equals the current value")
     if any(normal == _normal(s) for s in seen):
         return Rejection("duplicate", "the proposal was already evaluated in this run")
+    if not is_prose(value):
+        return Rejection("not_prose", "the proposal is not text a person would keep as a prompt")
     leak = find_leak(value, meta, [current, *allowed])
     if leak is not None:
         return Rejection("leak", leak)
