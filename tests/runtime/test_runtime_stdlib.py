@@ -42,9 +42,12 @@ def test_ops_and_calculator() -> None:
     assert functions.append(["a"], "b") == ["a", "b"]
     assert functions.calculator("(2 + 3) * 4 ^ 2") == "80"
     assert functions.calculator("7 / 2") == "3.5"
+    assert functions.calculator("The next step is 12 * (3 + 4).") == "84"
     for bad in ("__import__('os')", "1/0", "2 ** 1000"):
         with pytest.raises(ValueError):
-            functions.calculator(bad)
+            functions.compute(bad)
+        assert functions.calculator(bad).startswith("error: ")
+    assert functions.calculator("I am done") == "error: no arithmetic expression in 'I am done'"
 
 
 def test_metrics() -> None:

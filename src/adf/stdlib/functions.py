@@ -97,7 +97,31 @@ _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
 
 
 def calculator(expression: str) -> str:
-    """Evaluate arithmetic (+ - * / // % ** and parentheses) safely; gives the result as text."""
+    """A tool: evaluate arithmetic (+ - * / // % ** and parentheses) without `eval`.
+
+    Gives the result as text. Models wrap expressions in prose ("the next step is
+    12 * 3"), so when the whole text is not arithmetic the longest arithmetic run
+    in it is tried. A tool's failure is an observation for the agent, not a
+    crash of the sample: what cannot be computed comes back as `error: ...`.
+    """
+    runs = (run.strip(" .,") for run in _ARITHMETIC_RUN.findall(expression))
+    candidates = [expression, *sorted(runs, key=len, reverse=True)]
+    problem = ""
+    for candidate in candidates:
+        if not any(ch.isdigit() for ch in candidate):
+            continue
+        try:
+            return compute(candidate)
+        except ValueError as exc:
+            problem = problem or str(exc)
+    return f"error: {problem or f'no arithmetic expression in {_quote(expression)}'}"
+
+
+_ARITHMETIC_RUN = re.compile(r"[\d.,()+\-*/%^×÷ ]*\d[\d.,()+\-*/%^×÷ ]*")
+
+
+def compute(expression: str) -> str:
+    """Evaluate one arithmetic expression; `ValueError` says why it cannot be."""
     cleaned = expression.strip().replace("^", "**").replace("×", "*").replace("÷", "/")
     cleaned = cleaned.replace(",", "")
     try:
