@@ -70,6 +70,17 @@ def test_dry_run_spends_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert not (tmp_path / "run").exists()
 
 
+def test_dry_run_warns_when_the_forecast_exceeds_max_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = make_project(tmp_path)
+    with FakeServer(task.responder()) as server:
+        args = adfc_args(source, server.base_url, tmp_path / "run", "--dry-run", "--max-calls", "3")
+        assert main(args) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "is above --max-calls 3" in out and "which does not fit" in out
+
+
 def test_max_calls_flag_is_never_exceeded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = make_project(tmp_path)
     with FakeServer(task.responder()) as server:

@@ -107,7 +107,15 @@ class Meter:
         limits = self.limits
         committed = total.calls + self.reserved + self.held
         if limits.max_calls is not None and committed + extra_calls > limits.max_calls:
-            raise BudgetExceeded("calls", f"{total.calls} of {limits.max_calls} calls used")
+            promised = ""
+            if self.reserved or self.held:
+                promised = (f", {self.reserved} promised to the running phase and {self.held} "
+                            "kept for the final test evaluation")
+            raise BudgetExceeded(
+                "calls",
+                f"{total.calls} of {limits.max_calls} calls used{promised}; "
+                f"the next phase needs {extra_calls} more",
+            )
         if limits.max_tokens is not None and total.tokens >= limits.max_tokens:
             raise BudgetExceeded("tokens", f"{total.tokens} of {limits.max_tokens} tokens used")
         if limits.max_usd is not None and total.cost_usd >= limits.max_usd:

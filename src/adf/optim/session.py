@@ -151,6 +151,15 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
         f"data: train {len(splits.train)}, val {len(splits.val)}, test {len(splits.test)}; "
         f"forecast: about {forecast.calls} model calls, {forecast.tokens} tokens{dollars}"
     )
+    llm_calls = sum(1 for node in start_plan.nodes if node.kind == "llm")  # per sample
+    setup_calls = (len(splits.val) + len(splits.test)) * llm_calls  # scoring the start
+    if args.max_calls is not None and forecast.calls > args.max_calls:
+        fits = "fits" if setup_calls <= args.max_calls else "does not fit"
+        console.print(
+            f"[yellow]note:[/] the forecast ({forecast.calls} calls) is above --max-calls "
+            f"{args.max_calls}: the run will stop early at the budget (scoring val and test "
+            f"at the start alone takes about {setup_calls} calls, which {fits})"
+        )
     if args.dry_run:
         for role, counts in forecast.by_role.items():
             console.print(f"  {role:9} {counts['calls']:6} calls  "
