@@ -57,7 +57,7 @@ TYPED_EDITS = (  # the example with `solve` returning an int: its reply is const
     ("fn last_int(text: str) -> int = std.parse.last_int\n", ""),
     ("node reply = solve(question)\nnode pred = last_int(reply)", "node pred = solve(question)"),
 )
-GUARD_KINDS = ("leak", "empty", "unchanged", "duplicate", "too_long")
+GUARD_KINDS = ("leak", "empty", "unchanged", "duplicate", "too_long", "not_prose")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
