@@ -82,3 +82,27 @@ def test_eval_uses_the_lock_file_unless_told_not_to(
     assert "Count CAREFULLY." in systems[0]
     assert "Count CAREFULLY." not in systems[1] and "Answer the question." in systems[1]
     assert "using trained values" in err and "instruction" in err
+
+
+def test_backward_prompt_is_cut_to_fit_the_engine_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rt_helpers import is_backward
+
+    from adf.runtime.context import estimate_messages
+    from adf.runtime.protocol import Message
+
+    monkeypatch.chdir(tmp_path)
+    source = SOURCE.replace("max_tokens: 64 }", "max_tokens: 64, context: 700 }")
+    (tmp_path / "count.adf").write_text(source)
+    long_question = "apple " * 400  # far more than the 700-token context can show
+    (tmp_path / "d.jsonl").write_text(json.dumps({"question": long_question, "answer": 5}) + "\n")
+    with FakeServer(responder(lambda r: "Answer: 3")) as server:
+        assert main(["backward", "count.adf", "--data", "d.jsonl", "--no-cache",
+                     "--api-base", f"student={server.base_url}"]) == 0
+        reviews = [r for r in server.requests if is_backward(r)]
+    assert len(reviews) == 1
+    messages = [Message(m["role"], m["content"]) for m in reviews[0]["messages"]]
+    assert "left out to fit the context" in messages[-1].content
+    assert "Question: apple" in messages[-1].content  # the head of the sample's input stays
+    assert estimate_messages(messages) + reviews[0]["max_tokens"] <= 700

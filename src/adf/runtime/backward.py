@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ import attrs
 from adf.plan.schema import ModelDecl, Node, NodeKind, Plan
 from adf.prompts import load as load_prompt
 from adf.runtime.backward_reply import parse_reply
+from adf.runtime.context import CHARS_PER_TOKEN, estimate_messages, known_context
 from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
 from adf.runtime.protocol import ChatRequest, Message, ModelClient, ModelError
 from adf.runtime.requests import build_request
@@ -342,20 +344,53 @@ def backward_request(
     via = _unique(step for g in arrived for step in g.via)
     if via:
         feedback += "\n(Its answer was passed on through " + " -> ".join(via) + ".)"
-    user = fill(load_prompt("backward_user"), {
-        "node": node.id,
-        "prompt": _show_messages(trace.messages),
-        "output": trace.raw or "(empty)",
-        "feedback": feedback,
-        "targets": "\n".join(targets),
-        "keys": ", ".join(json.dumps(k) for k in keys),
-    })
-    messages = (Message("system", load_prompt("backward_system")), Message("user", user))
     model = context.engine or plan.model(node.llm.model)
-    return build_request(
-        model, messages, node=node.id, sample=context.sample.sample.id, purpose="backward",
-        json_schema=reply_schema(list(keys)), max_tokens=80 * len(keys) + 40,
-    )
+    shown = _show_messages(trace.messages)
+
+    def request_with(prompt: str) -> ChatRequest:
+        user = fill(load_prompt("backward_user"), {
+            "node": node.id,
+            "prompt": prompt,
+            "output": trace.raw or "(empty)",
+            "feedback": feedback,
+            "targets": "\n".join(targets),
+            "keys": ", ".join(json.dumps(k) for k in keys),
+        })
+        messages = (Message("system", load_prompt("backward_system")), Message("user", user))
+        return build_request(
+            model, messages, node=node.id, sample=context.sample.sample.id, purpose="backward",
+            json_schema=reply_schema(list(keys)), max_tokens=80 * len(keys) + 40,
+        )
+
+    request = request_with(shown)
+    overflow = _overflow(request, model)
+    return request if overflow <= 0 else request_with(fit_shown_prompt(shown, overflow))
+
+
+def _overflow(request: ChatRequest, model: ModelDecl) -> int:
+    """Tokens by which prompt + reply cap exceed the backward model's context (<= 0: fits)."""
+    declared = dict(model.options).get("context")
+    window = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
+    window = window or known_context(model.model)
+    if window is None:
+        return 0
+    return estimate_messages(request.messages) + (request.max_tokens or 0) - window
+
+
+def fit_shown_prompt(shown: str, overflow_tokens: int) -> str:
+    """Cut the middle of the reviewed prompt so the review fits the context.
+
+    The head (instructions) and the tail (this sample's input) matter most for
+    feedback; what is left out is said in place, never cut silently, so the
+    trace of the call shows the trim.
+    """
+    cut = math.ceil((overflow_tokens + 8) * CHARS_PER_TOKEN) + 120  # room for the marker
+    keep = max(len(shown) - cut, 0)
+    head = shown[: keep // 2]
+    tail = shown[len(shown) - (keep - keep // 2):] if keep else ""
+    left_out = len(shown) - len(head) - len(tail)
+    marker = f"[... {left_out} characters of this prompt left out to fit the context ...]"
+    return f"{head}\n{marker}\n{tail}"
 
 
 def reply_schema(keys: Sequence[str]) -> str:
