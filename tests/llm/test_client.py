@@ -266,6 +266,15 @@ def test_cost_known_for_priced_models(recorder: Any) -> None:
     assert rec.accounting.total.unpriced == 1
 
 
+def test_the_local_model_costs_nothing(recorder: Any) -> None:
+    rec = recorder()
+    with FakeServer("an answer") as srv:
+        local = ask(srv.base_url, model="openai/local", extra=(("local_model", "smol.gguf:1"),))
+        reply = run(rec.client.complete(local))
+    assert reply.cost_usd == 0.0
+    assert rec.accounting.total.cost_usd == 0.0 and rec.accounting.total.unpriced == 0
+
+
 def test_accounting_summary_line(recorder: Any) -> None:
     rec = recorder()
     with FakeServer("four", faults=FaultPlan(at={0: Fault("500")})) as srv:

@@ -38,7 +38,7 @@ def cache_key(request: ChatRequest) -> str:
     GGUF file's identity) is keyed by that identity instead of `api_base`,
     whose port changes from run to run.
     """
-    local = any(k == "local_model" for k, _ in request.extra)
+    local = request.is_local
     payload = {
         "v": KEY_VERSION,
         "model": request.model,

@@ -458,7 +458,7 @@ class LiteLLMClient:
             text=text,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            cost_usd=self._cost(request.model, response),
+            cost_usd=0.0 if request.is_local else self._cost(request.model, response),
             cached=False,
             latency_s=time.perf_counter() - started,
             retries=retries,
@@ -466,6 +466,7 @@ class LiteLLMClient:
         )
 
     def _cost(self, model: str, response: Any) -> float | None:
+        """Dollars for a reply where litellm knows the model's price, else None (unknown)."""
         priced = self._priced.get(model)
         if priced is None:
             try:
@@ -623,3 +624,4 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
         if secret and secret != NO_KEY and len(secret) >= 4:
             text = text.replace(secret, "***")
     return text
+

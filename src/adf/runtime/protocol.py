@@ -39,6 +39,12 @@ class ChatRequest:
     purpose: Purpose = "forward"
     sample: str = ""  # sample id, for traces
 
+    @property
+    def is_local(self) -> bool:
+        """Bound for adf's own llama.cpp server (its resolution marks `extra`): free, and
+        cached by model file rather than by the server's changing port."""
+        return any(key == "local_model" for key, _ in self.extra)
+
 
 @attrs.frozen
 class ChatReply:
