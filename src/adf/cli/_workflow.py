@@ -12,9 +12,10 @@ or I/O), so each command prints one clear line instead of a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from adf.cli._args import positive_int
 if TYPE_CHECKING:
     from adf.plan.schema import Plan
     from adf.runtime.accounting import Accounting
+    from adf.runtime.data import DataSet
     from adf.runtime.models import ModelSession
 
 
@@ -70,6 +72,25 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which split of a data directory (train, val, test)")
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="use only the first N rows")
+
+
+def run_command(name: str, work: Coroutine[Any, Any, int]) -> int:
+    """Run a command's async body; an expected failure is one line on stderr and its status."""
+    try:
+        return asyncio.run(work)
+    except CliError as exc:
+        print(f"adfc {name}: {exc.message}", file=sys.stderr)
+        return exc.status
+
+
+def load_dataset(workflow: Workflow, args: argparse.Namespace) -> DataSet:
+    """The rows named by `--data`/`--split`/`--limit`, typed by the workflow's plan."""
+    from adf.runtime.data import DataError, load_data
+
+    try:
+        return load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit)
+    except DataError as exc:
+        raise CliError(str(exc), 2) from None
 
 
 def data_path(args: argparse.Namespace) -> str:

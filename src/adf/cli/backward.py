@@ -11,18 +11,17 @@ optimizer would see. `--json` prints the feedback records as JSON.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import sys
 
 from adf.cli._workflow import (
     CliError,
     add_data_arguments,
     add_model_arguments,
     bind_functions,
-    data_path,
+    load_dataset,
     load_workflow,
     open_session,
+    run_command,
 )
 
 
@@ -40,16 +39,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_backward(args))
-    except CliError as exc:
-        print(f"adfc backward: {exc.message}", file=sys.stderr)
-        return exc.status
+    return run_command("backward", _backward(args))
 
 
 async def _backward(args: argparse.Namespace) -> int:
     from adf.cli._report import backward_json, print_backward, usage_line
-    from adf.runtime.data import DataError, load_data
     from adf.runtime.engine import ModelUnavailable, backward, evaluate
 
     workflow = load_workflow(args.file, use_lock=not args.no_lock)
@@ -59,10 +53,7 @@ async def _backward(args: argparse.Namespace) -> int:
         known = ", ".join(m.name for m in workflow.plan.models)
         raise CliError(f"--backward-model {args.backward_model!r} is not a declared model "
                        f"(declared: {known})", 2)
-    try:
-        dataset = load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit)
-    except DataError as exc:
-        raise CliError(str(exc), 2) from None
+    dataset = load_dataset(workflow, args)
     bindings = bind_functions(workflow)
     async with open_session(workflow, args) as opened:
         client = opened.session.client

@@ -13,7 +13,6 @@ does not compile, its code cannot be loaded or the model is unreachable,
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
@@ -23,10 +22,11 @@ from adf.cli._workflow import (
     add_data_arguments,
     add_model_arguments,
     bind_functions,
-    data_path,
+    load_dataset,
     load_workflow,
     open_session,
     plural,
+    run_command,
 )
 
 
@@ -41,23 +41,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_eval(args))
-    except CliError as exc:
-        print(f"adfc eval: {exc.message}", file=sys.stderr)
-        return exc.status
+    return run_command("eval", _eval(args))
 
 
 async def _eval(args: argparse.Namespace) -> int:
     from adf.cli._report import eval_json, print_eval
-    from adf.runtime.data import DataError, load_data
     from adf.runtime.engine import ModelUnavailable, evaluate
 
     workflow = load_workflow(args.file, use_lock=not args.no_lock)
-    try:
-        dataset = load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit)
-    except DataError as exc:
-        raise CliError(str(exc), 2) from None
+    dataset = load_dataset(workflow, args)
     bindings = bind_functions(workflow)
     if not dataset.samples:
         raise CliError(f"{dataset.path}: no usable rows "

@@ -11,9 +11,7 @@ adds each prompt and reply; `--json` prints everything as JSON). Exit status:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import sys
 from typing import Any
 
 from adf.cli._workflow import (
@@ -22,6 +20,7 @@ from adf.cli._workflow import (
     bind_functions,
     load_workflow,
     open_session,
+    run_command,
 )
 
 
@@ -36,11 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(_run(args))
-    except CliError as exc:
-        print(f"adfc run: {exc.message}", file=sys.stderr)
-        return exc.status
+    return run_command("run", _run(args))
 
 
 def read_row(text: str) -> dict[str, Any]:
