@@ -40,6 +40,7 @@ from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.resolve import Scope
 from adf.compiler.typecheck import Typing, bind_args
+from adf.diagnostics import Span
 from adf.plan.schema import Binding, FnSpec, LlmSpec, LoopInfo, Node, TemplatePart, Type
 
 
@@ -288,21 +289,8 @@ class _Unroller:
         for i, item in enumerate(expr.items):
             source = self._expr(item, f"{stem}.{i}", T.STR)
             node_stem = stem if i == len(expr.items) - 1 else f"{stem}.append{i}"
-            node_id = self._id(node_stem)
-            self._append(
-                Node(
-                    node_id,
-                    "fn",
-                    node_stem,
-                    self.step,
-                    self.loop,
-                    (Binding("items", acc), Binding("item", source)),
-                    list_type,
-                    item.span,
-                    fn=FnSpec("std.op.append", "std.op.append"),
-                )
-            )
-            acc = node_id
+            bindings = (Binding("items", acc), Binding("item", source))
+            acc = self._builtin(node_stem, "std.op.append", bindings, list_type, item.span)
         return acc
 
     def _add(self, expr: ast.Add, stem: str, want: Type | None) -> str:
@@ -314,24 +302,23 @@ class _Unroller:
             result = T.add_result(acc_type, self._type_of(right))
             out_type = result if isinstance(result, Type) else T.ANY
             node_stem = stem if i == len(terms) - 1 else f"{stem}.sum{i}"
-            node_id = self._id(node_stem)
             term_span = terms[i].span
             span = attrs.evolve(expr.span, end_line=term_span.end_line, end_col=term_span.end_col)
-            self._append(
-                Node(
-                    node_id,
-                    "fn",
-                    node_stem,
-                    self.step,
-                    self.loop,
-                    (Binding("left", acc), Binding("right", right)),
-                    out_type,
-                    span,
-                    fn=FnSpec("std.op.add", "std.op.add"),
-                )
-            )
-            acc, acc_type = node_id, out_type
+            bindings = (Binding("left", acc), Binding("right", right))
+            acc = self._builtin(node_stem, "std.op.add", bindings, out_type, span)
+            acc_type = out_type
         return acc
+
+    def _builtin(
+        self, stem: str, ref: str, bindings: tuple[Binding, ...], type_: Type, span: Span
+    ) -> str:
+        """Append a call of the stdlib operator `ref` that the source wrote as syntax."""
+        node_id = self._id(stem)
+        self._append(
+            Node(node_id, "fn", stem, self.step, self.loop, bindings, type_, span,
+                 fn=FnSpec(ref, ref))
+        )
+        return node_id
 
     def _append(self, node: Node) -> None:
         self.nodes.append(node)
