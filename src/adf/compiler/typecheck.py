@@ -733,21 +733,9 @@ class _Checker:
             )
 
     def _train(self, decl: ast.TrainDecl) -> None:
-        seen: dict[str, ast.Option] = {}
+        self._repeated([o.name for o in decl.options], "training option")
         for option in decl.options:
             name = option.name.name
-            if name in seen:
-                self.diags.append(
-                    diag(
-                        "E0212",
-                        f"the training option `{name}` is given twice",
-                        option.name.span,
-                        "repeated option",
-                        secondary=[Label(seen[name].name.span, "first given here")],
-                        help="keep one of them",
-                    )
-                )
-            seen[name] = option
             close = (
                 suggest(name, ROLES)
                 if name not in ROLES and isinstance(option.value, ast.Ref)
