@@ -48,12 +48,8 @@ def coerce(value: Any, type_: Type) -> Any:
         case "any":
             return value
         case "str":
-            if isinstance(value, str):
-                return value
-            if isinstance(value, bool):
-                return "true" if value else "false"
-            if isinstance(value, int | float):
-                return _number_text(value)
+            if isinstance(value, str | bool | int | float):
+                return render(value)  # scalars read as text the way prompts show them
             return _fail(value, type_)
         case "int":
             if isinstance(value, bool):
