@@ -20,8 +20,12 @@ def _reference(value: Any) -> Any:
     """The encoding the plan format specifies, written plainly (no caches)."""
     if isinstance(value, EnvRef):
         return {"$env": value.name}
-    if attrs.has(type(value)):
-        return {f.name: _reference(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if attrs.has(type(value)):  # fields marked omit_default are left out at their default
+        return {
+            f.name: _reference(getattr(value, f.name))
+            for f in attrs.fields(type(value))
+            if not (f.metadata.get("omit_default") and getattr(value, f.name) == f.default)
+        }
     if isinstance(value, tuple):
         return [_reference(item) for item in value]
     return value
@@ -39,6 +43,13 @@ def test_bytes_equal_the_plain_encoding(path: pathlib.Path) -> None:
     expected = msgpack.packb({"magic": "adf-plan", **_reference(plan)}, use_bin_type=True)
     assert encode_plan(plan) == expected
     assert decode_plan(expected) == plan
+
+
+def test_fields_new_in_format_2_are_left_out_at_their_default() -> None:
+    plan = _compiled(EXAMPLES[0])
+    raw = msgpack.unpackb(encode_plan(plan), raw=False)
+    assert "objectives" not in raw and all("field" not in node for node in raw["nodes"])
+    assert raw["format_version"] == 2
 
 
 def _corrupt(plan: Plan, edit: Any) -> bytes:

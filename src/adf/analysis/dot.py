@@ -20,6 +20,7 @@ _SHAPES = {
     "llm": 'shape=box, style=filled, fillcolor="#d0ebff"',
     "fn": 'shape=box, style="rounded,filled", fillcolor="#ebfbee"',
     "const": 'shape=box, style="rounded,dashed"',
+    "field": 'shape=box, style="rounded,filled", fillcolor="#f3f0ff"',
     "loss": 'shape=doubleoctagon, style=filled, fillcolor="#ffe3e3"',
     "output": "shape=plaintext",
 }

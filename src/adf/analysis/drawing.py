@@ -24,7 +24,7 @@ from adf.analysis.graphview import build_view, vertex_id
 from adf.analysis.reachability import compute_reachability
 from adf.plan.schema import Plan
 
-VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "loss", "output"]
+VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
 
 

@@ -14,7 +14,7 @@ The layout
 - `model`/`train` options stay on one line as `{ a: 1, b: 2 }`, or one per
   line when the source already spread them over several lines; the same
   holds for `[...]`, `(...)` and records (`{name: str}`, written tight);
-- single spaces around `=`, `->`, `+` and after `,` and `:`; none inside
+- single spaces around `=`, `->`, `+`, `*` and after `,` and `:`; none inside
   brackets, before `,`/`:`/`)`, around `.` and `..`, or before a call's `(`;
 - comments keep their place: a comment alone on its line stays alone at the
   current indentation, a trailing comment stays after its code, two spaces
@@ -40,7 +40,7 @@ _TOKEN = re.compile(
     r"|(?P<COMMENT>#[^\n]*)"
     r"|(?P<NUMBER>-?[0-9]+(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)?)"
     r"|(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<PUNCT>\.\.|->|[{}\[\](),:=+.])"
+    r"|(?P<PUNCT>\.\.|->|[{}\[\](),:=+.*])"
     r"|(?P<SPACE>[ \t\f\r\n]+)"
 )
 _OPEN = {"{": "}", "[": "]", "(": ")"}

@@ -167,6 +167,8 @@ def _unreached_loss(
             labels.append(Label(node.span, f"`{node.name}` calls `{node.llm.function}`, which {why}"))
         elif node.kind == "fn" and node.fn is not None:
             labels.append(Label(node.span, f"`{node.name}` is computed by `{node.fn.function}`"))
+        elif node.kind == "field":
+            labels.append(Label(node.span, f"`{node.name}` is the field `{node.field}` of a record"))
         else:
             labels.append(Label(node.span, f"`{node.name}` is a constant"))
         current = next((s for s in view.sources(node.id) if s in view.nodes), None)

@@ -131,6 +131,8 @@ def compute_sizes(view: GraphView, rows: Iterable[Mapping[str, Any]] | None = No
             values[node.id] = reply
         elif node.kind == "fn":
             values[node.id] = _fn_tokens(node, args)
+        elif node.kind == "field":
+            values[node.id] = min(args.get("record", 0), type_tokens(node.output_type))
         else:
             values[node.id] = estimate_tokens(node.value_json or "")
     return Sizes(values=values, prompts=prompts, replies=replies, measured=frozenset(measured))

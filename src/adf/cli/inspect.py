@@ -65,6 +65,8 @@ def execute(args: argparse.Namespace) -> int:
             what = f"llm {n.llm.function}({args_text}) using {n.llm.model}"
         elif n.kind == "fn" and n.fn is not None:
             what = f"fn {n.fn.ref}({args_text})"
+        elif n.kind == "field":
+            what = f"field {n.inputs[0].source}.{n.field}"
         else:
             what = f"const {n.value_json}"
         out.append(f"  {n.id:<16} {what} -> {n.output_type}   [{n.span.line}:{n.span.col}]")
@@ -72,6 +74,10 @@ def execute(args: argparse.Namespace) -> int:
     out += [
         f"  {loss.name} = {loss.metric}({loss.pred}, {loss.target}) {options(loss.options)}".rstrip()
         for loss in plan.losses
+    ]
+    out += [
+        f"  {o.name} = " + " + ".join(f"{t.weight:g} * {t.loss}" for t in o.terms)
+        for o in plan.objectives
     ]
     out.append("outputs: " + ", ".join(f"{o.name} <- {o.source}" for o in plan.outputs))
     print("\n".join(out))

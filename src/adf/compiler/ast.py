@@ -148,7 +148,16 @@ class Add(_Repr):
     span: Span
 
 
-Expr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit | Ref | Call | Add
+@attrs.frozen(repr=False, slots=False)
+class FieldAccess(_Repr):
+    """`value.field`: one field of a record value (`verdict.label`)."""
+
+    value: Expr
+    field: Ident
+    span: Span
+
+
+Expr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit | Ref | Call | Add | FieldAccess
 LiteralExpr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit
 
 
@@ -313,6 +322,25 @@ class LossDecl(_Repr):
 
 
 @attrs.frozen(repr=False, slots=False)
+class WeightedLoss(_Repr):
+    """One term of an objective: `0.7 * em` (a bare `em` has weight 1)."""
+
+    weight: float
+    weight_span: Span | None
+    loss: Ident
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class ObjectiveDecl(_Repr):
+    """`loss total = 0.7 * em + 0.3 * f1`: a weighted sum of other losses."""
+
+    name: Ident
+    terms: tuple[WeightedLoss, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
 class OutputDecl(_Repr):
     name: Ident
     span: Span
@@ -330,6 +358,7 @@ Decl = (
     | Assign
     | LoopDecl
     | LossDecl
+    | ObjectiveDecl
     | OutputDecl
 )
 

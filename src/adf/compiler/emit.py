@@ -52,6 +52,7 @@ def emit_plan(
     functions: list[schema.FunctionDecl] = []
     losses: list[schema.Loss] = []
     outputs: list[schema.Output] = []
+    objectives: list[schema.Objective] = []
     train: ast.TrainDecl | None = None
     first_llm_model: str | None = None
     extra_nodes: list[schema.Node] = []
@@ -100,6 +101,12 @@ def emit_plan(
                         decl.span,
                     )
                 )
+            case ast.ObjectiveDecl():
+                objectives.append(schema.Objective(
+                    decl.name.name,
+                    tuple(schema.ObjectiveTerm(t.loss.name, t.weight) for t in decl.terms),
+                    decl.span,
+                ))
             case ast.OutputDecl():
                 outputs.append(
                     schema.Output(decl.name.name, unrolled.final[decl.name.name], decl.span)
@@ -120,6 +127,7 @@ def emit_plan(
         losses=tuple(losses),
         outputs=tuple(outputs),
         training=_training(train, first_llm_model),
+        objectives=tuple(objectives),
     )
 
 

@@ -4,7 +4,8 @@ Takes source text and a name (or a path); gives a `CompileResult`. The
 passes run in this order, each a function from the previous results to new
 results plus diagnostics:
 
-    parse -> resolve -> build_graph -> typecheck -> bind_functions -> unroll -> emit_plan
+    parse -> resolve -> build_graph -> typecheck -> bind_functions -> check_objectives
+        -> unroll -> emit_plan
 
 Syntax errors stop the pipeline (there is no program to check). Otherwise
 every checking pass runs, so one run reports the errors of all phases;
@@ -63,6 +64,7 @@ def compile_source(
 
 def _compile(text: str, name: str, base_dir: str | None, plan: bool) -> CompileResult:
     from adf.compiler.graph import build_graph
+    from adf.compiler.objectives import check_objectives
     from adf.compiler.pybind import bind_functions
     from adf.compiler.resolve import resolve
     from adf.compiler.typecheck import typecheck
@@ -82,7 +84,7 @@ def _compile(text: str, name: str, base_dir: str | None, plan: bool) -> CompileR
         graph, d2 = build_graph(program, scope)
         typing, d3 = typecheck(program, scope, graph)
         d4 = bind_functions(program, typing, base_dir)
-        found += [*d1, *d2, *d3, *d4]
+        found += [*d1, *d2, *d3, *d4, *check_objectives(program, scope)]
         if plan and not any(d.is_error for d in found):
             from adf.compiler.emit import emit_plan
             from adf.compiler.unroll import unroll

@@ -113,7 +113,7 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
                 for stmt in decl.body:
                     if isinstance(stmt, ast.NodeDecl):
                         declare(stmt.name, "node", stmt, decl.name.name)
-            case ast.LossDecl():
+            case ast.LossDecl() | ast.ObjectiveDecl():
                 declare(decl.name, "loss", decl)
             case _:
                 pass
@@ -478,6 +478,8 @@ def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:
                 stack.extend(reversed(items))
             case ast.RecordLit(fields=fields):
                 stack.extend(value for _, value in reversed(fields))
+            case ast.FieldAccess(value=value):
+                stack.append(value)
             case _:
                 pass
 

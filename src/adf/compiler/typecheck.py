@@ -357,6 +357,8 @@ class _Checker:
                 return self.values.get(name)
             case ast.Call():
                 return self._call(expr)
+            case ast.FieldAccess():
+                return self._field(expr)
             case ast.Add(terms=terms):
                 result: Type | None = self.infer(terms[0], expected)
                 previous = terms[0]
@@ -533,6 +535,23 @@ class _Checker:
             if arg is not None and problem != "twice":
                 self.infer(arg.value, None)
         return sig.returns
+
+    def _field(self, expr: ast.FieldAccess) -> Type | None:
+        record = self.infer(expr.value, None)
+        found = T.field_type(record, expr.field.name)
+        if found is not False:
+            return found
+        name = expr.field.name
+        fields = [n for n, _ in record.fields] if record is not None else []
+        if record is not None and record.kind == "record":
+            message, label = f"`{record}` has no field `{name}`", "no such field"
+            help_ = suggest(name, fields) or f"its fields: {', '.join(fields)}"
+        else:
+            message, label = f"`{name}` is read from a value of type `{record}`, which has no fields", "not a record"
+            help_ = "only records have fields: declare the llm's output as a record, e.g. `-> {label: str, reason: str}`"
+        self.diags.append(diag("E0230", message, expr.field.span, label,
+                               secondary=[Label(expr.value.span, f"this is `{record}`")], help=help_))
+        return None
 
     # --- declarations --------------------------------------------------------------
     def _llm(self, decl: ast.LlmDecl, returns: Type | None) -> None:
@@ -782,7 +801,7 @@ class _Checker:
             return
         types = [self.infer(a.value, None) for a in positional]
         for arg in positional:
-            if isinstance(arg.value, ast.Call | ast.Add):
+            if isinstance(arg.value, ast.Call | ast.Add | ast.FieldAccess):
                 self.diags.append(
                     diag(
                         "E0214",

@@ -10,6 +10,7 @@ every check involving `None` passes silently (no cascades).
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from adf.compiler import ast
 from adf.plan.schema import Type
@@ -75,6 +76,21 @@ def add_result(left: Type | None, right: Type | None) -> Type | bool | None:
             return left
         if assignable(left, right):
             return right
+    return False
+
+
+def field_type(record: Type | None, name: str) -> Type | Literal[False] | None:
+    """The type of `record.name`; None when unknown, False when there is no such field.
+
+    An open record (a Python dict annotation, no fields listed) or `any`
+    gives `any`: the field is looked up when the workflow runs.
+    """
+    if record is None:
+        return None
+    if record.kind == "any" or (record.kind == "record" and not record.fields):
+        return ANY
+    if record.kind == "record":
+        return dict(record.fields).get(name, False)
     return False
 
 

@@ -24,6 +24,8 @@ Node ids
   after the loop's last step.
 - A loop variable `hop` used in the body is a const node `hop@t` holding `t`.
 - A loss argument that is an expression is `LOSS.I`.
+- `record.name` is a `field` node (`Node.field` = `name`) reading the
+  record's id; `node a = b.c` makes the field node `a`.
 - `node a = b` (a bare name) creates no node: `a` stands for `b`'s id.
 Names cannot contain `.` or `@`, so these ids never collide with user names.
 Parameters are not nodes: every step's llm node refers to the same param.
@@ -189,6 +191,8 @@ class _Unroller:
                 return self._call(expr, stem)
             case ast.Add():
                 return self._add(expr, stem, want)
+            case ast.FieldAccess():
+                return self._field(expr, stem)
             case ast.ListLit() if T.literal_type(expr) is None:
                 return self._build_list(expr, stem)
             case _:
@@ -267,6 +271,17 @@ class _Unroller:
                     fn=FnSpec(call.func.name, fn_ref(fn.target)),
                 )
             )
+        return node_id
+
+    def _field(self, expr: ast.FieldAccess, stem: str) -> str:
+        """`record.name`: a `field` node reading one field of its one input."""
+        source = self._expr(expr.value, f"{stem}.0", None)
+        found = T.field_type(self._type_of(source), expr.field.name)
+        node_id = self._id(stem)
+        self._append(
+            Node(node_id, "field", stem, self.step, self.loop, (Binding("record", source),),
+                 found or T.ANY, expr.span, field=expr.field.name)
+        )
         return node_id
 
     def _build_list(self, expr: ast.ListLit, stem: str) -> str:

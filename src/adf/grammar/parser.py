@@ -694,12 +694,25 @@ class _Builder:
     def on_loss_decl(self, kept: list[Any], span: Span) -> ast.LossDecl:
         return ast.LossDecl(_ident(kept[0]), kept[1], _wrapped(kept, "call_args"), span)
 
+    def on_objective_decl(self, kept: list[Any], span: Span) -> ast.ObjectiveDecl:
+        return ast.ObjectiveDecl(_ident(kept[0]), tuple(kept[1:]), span)
+
+    def on_weighted(self, kept: list[Any], span: Span) -> ast.WeightedLoss:
+        weight: ast.IntLit | ast.FloatLit = kept[0]
+        return ast.WeightedLoss(float(weight.value), weight.span, _ident(kept[1]), span)
+
+    def on_unweighted(self, kept: list[Any], span: Span) -> ast.WeightedLoss:
+        return ast.WeightedLoss(1.0, None, _ident(kept[0]), span)
+
     def on_output_decl(self, kept: list[Any], span: Span) -> ast.OutputDecl:
         return ast.OutputDecl(_ident(kept[0]), span)
 
     # --- expressions --------------------------------------------------------------
     def on_add(self, kept: list[Any], span: Span) -> ast.Add:
         return ast.Add(tuple(kept), span)
+
+    def on_field_access(self, kept: list[Any], span: Span) -> ast.FieldAccess:
+        return ast.FieldAccess(kept[0], _ident(kept[1]), span)
 
     def on_ref(self, kept: list[Any], span: Span) -> ast.Ref:
         return ast.Ref(kept[0].value, span)

@@ -129,10 +129,17 @@ def validate_plan(plan: Plan) -> None:
             raise PlanError(f"corrupt plan: fn node {node.id!r} has no fn spec")
         elif node.kind == "const" and node.value_json is None:
             raise PlanError(f"corrupt plan: const node {node.id!r} has no value")
+        elif node.kind == "field" and (node.field is None or len(node.inputs) != 1):
+            raise PlanError(f"corrupt plan: field node {node.id!r} needs a field name and one input")
     for loss in plan.losses:
         for source in (loss.pred, loss.target):
             if source not in seen:
                 raise PlanError(f"corrupt plan: loss {loss.name!r} reads unknown value {source!r}")
+    loss_names = {loss.name for loss in plan.losses}
+    for objective in plan.objectives:
+        for term in objective.terms:
+            if term.loss not in loss_names:
+                raise PlanError(f"corrupt plan: objective {objective.name!r} combines unknown loss {term.loss!r}")
     for output in plan.outputs:
         if output.source not in seen:
             raise PlanError(f"corrupt plan: output {output.name!r} reads unknown value {output.source!r}")
@@ -155,9 +162,12 @@ def _fresh(name: str, seen: set[str]) -> None:
 # type hints, decoders) cached on first use: a 50k-node plan holds over a million
 # values, so nothing per value may ask attrs or typing again.
 
-# class -> (its field names in order, a getter of all their values at once);
+# class -> (its field names in order, a getter of all their values at once,
+# the fields left out while they hold their default: name -> default);
 # attrs classes only, never EnvRef
-_CLASSES: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
+_CLASSES: dict[
+    type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], Mapping[str, Any]]
+] = {}
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -169,7 +179,13 @@ def _encode(value: Any) -> Any:
         return [item if type(item) in _SCALARS else _encode(item) for item in value]
     known = _CLASSES.get(cls)
     if known is not None:
-        names, getter = known
+        names, getter, omit = known
+        if omit:
+            return {
+                name: item if type(item) in _SCALARS else _encode(item)
+                for name, item in zip(names, getter(value), strict=True)
+                if name not in omit or item != omit[name]
+            }
         return {
             name: item if type(item) in _SCALARS else _encode(item)
             for name, item in zip(names, getter(value), strict=True)
@@ -185,7 +201,8 @@ def _encode_other(value: Any) -> Any:
         names = tuple(f.name for f in attrs.fields(cls))
         get = operator.attrgetter(*names) if names else (lambda _: ())
         getter = get if len(names) != 1 else (lambda obj: (get(obj),))
-        _CLASSES[cls] = (names, getter)
+        omit = {f.name: f.default for f in attrs.fields(cls) if f.metadata.get("omit_default")}
+        _CLASSES[cls] = (names, getter, omit)
         return _encode(value)
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
@@ -283,6 +300,12 @@ def _class_decoder(cls: type) -> _Decoder:
     decoders: list[tuple[str, bool, Any, _Decoder]] = []
     # `cls(*values)` in field order is right only for plain fields
     in_order = all(f.init and not f.kw_only and f.alias == f.name for f in fields)
+    # how many fields at the end may be left out of the encoding (`OMIT_DEFAULT`)
+    trailing_omitted = 0
+    for f in reversed(fields):
+        if not f.metadata.get("omit_default"):
+            break
+        trailing_omitted += 1
 
     def decode(raw: Any, where: _Where) -> Any:
         if type(raw) is not dict and not isinstance(raw, Mapping):
@@ -292,14 +315,19 @@ def _class_decoder(cls: type) -> _Decoder:
         if not names.issuperset(raw):
             unknown = sorted(set(raw) - names)
             raise PlanError(f"corrupt plan: {_path(where)} has unknown field {unknown[0]!r}")
-        if in_order and len(raw) == len(decoders):  # every field present (the usual case): pass them in order
-            return cls(
-                *[
-                    value if type(value) is scalar else field_decoder(value, (where, name))
-                    for name, _, scalar, field_decoder in decoders
-                    for value in (raw[name],)
-                ]
-            )
+        if in_order and len(decoders) - trailing_omitted <= len(raw) <= len(decoders):
+            # every field present, but for trailing ones left out at their default
+            # (the usual case): pass them in order
+            try:
+                return cls(
+                    *[
+                        value if type(value) is scalar else field_decoder(value, (where, name))
+                        for name, _, scalar, field_decoder in decoders[: len(raw)]
+                        for value in (raw[name],)
+                    ]
+                )
+            except KeyError:
+                pass  # another field is missing: the slow path says which
         values: dict[str, Any] = {}
         for name, required, scalar, field_decoder in decoders:
             if name in raw:

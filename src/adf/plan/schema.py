@@ -26,11 +26,17 @@ import attrs
 
 from adf.diagnostics import Span
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+# A field marked with `OMIT_DEFAULT` is left out of the encoded plan while it
+# holds its default value, so a program that uses none of the constructs a
+# format version added compiles to the same bytes as before (but for the
+# version number).
+OMIT_DEFAULT = {"omit_default": True}
 
 TypeKind = Literal["str", "int", "float", "bool", "list", "enum", "record", "any"]
 ParamKind = Literal["prompt", "demos"]
-NodeKind = Literal["llm", "fn", "const"]
+NodeKind = Literal["llm", "fn", "const", "field"]
 PartKind = Literal["param", "text"]
 
 
@@ -156,6 +162,7 @@ class Node:
     llm: LlmSpec | None = None
     fn: FnSpec | None = None
     value_json: str | None = None
+    field: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `field` nodes
 
 
 @attrs.frozen
@@ -167,6 +174,24 @@ class Loss:
     pred: str
     target: str
     options: tuple[tuple[str, OptionValue], ...]
+    span: Span
+
+
+@attrs.frozen
+class ObjectiveTerm:
+    loss: str
+    weight: float
+
+
+@attrs.frozen
+class Objective:
+    """`loss NAME = w1 * a + w2 * b`: a weighted sum of metric losses (weights add up to 1).
+
+    A loss that an objective combines counts towards the sample's score
+    only through it."""
+
+    name: str
+    terms: tuple[ObjectiveTerm, ...]
     span: Span
 
 
@@ -219,6 +244,7 @@ class Plan:
     losses: tuple[Loss, ...]
     outputs: tuple[Output, ...]
     training: Training | None
+    objectives: tuple[Objective, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:

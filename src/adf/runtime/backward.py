@@ -20,6 +20,8 @@ does with it is decided by `RULES[node.kind]`:
   a trainable parameter (a JSON object; read tolerantly).
 - `fn`: the feedback passes through unchanged to its inputs.
 - `const`: nothing.
+- `field`: the feedback goes to the record's producer, prefixed with the
+  name of the field it is about.
 
 Feedback only travels towards nodes from which a trainable parameter can be
 reached, so no call is spent on a branch that cannot learn, frozen
@@ -238,8 +240,8 @@ def seeds(graph: Graph, result: SampleResult, threshold: float) -> list[tuple[st
     out: list[tuple[str, Gradient]] = []
     plan_losses = {loss.name: loss for loss in graph.plan.losses}
     for offset, loss in enumerate(result.losses):
-        if loss.score >= threshold:
-            continue
+        if loss.score >= threshold or loss.name not in plan_losses:
+            continue  # met, or an objective: its failing losses seed on their own
         pred = plan_losses[loss.name].pred
         if pred in graph.index:
             out.append((pred, Gradient(loss.message, f"loss {loss.name}", base + offset,
@@ -265,6 +267,19 @@ async def _fn_rule(
     step = f"{node.id} ({node.fn.ref.removeprefix('py:')})"
     via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
     return Propagation(inputs=tuple((s, g.text) for s in sources for g in arrived), via=via)
+
+
+async def _field_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback on one field goes to the record's producer, saying which field it is about."""
+    source = node.inputs[0].source
+    if source not in context.graph.carries:
+        return Propagation()
+    step = f"{node.id} (the field `{node.field}`)"
+    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    note = f"About the field `{node.field}` of this output: "
+    return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
 
 
 async def _llm_rule(
@@ -306,6 +321,7 @@ RULES: dict[NodeKind, Rule] = {
     "llm": _llm_rule,
     "fn": _fn_rule,
     "const": _const_rule,
+    "field": _field_rule,
 }
 
 

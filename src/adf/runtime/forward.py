@@ -33,7 +33,7 @@ from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
 from adf.runtime.protocol import ModelClient, ModelError
 from adf.runtime.requests import build_request
-from adf.runtime.scoring import failed_loss, score_loss
+from adf.runtime.scoring import failed_loss, score_loss, score_objectives
 from adf.runtime.structured import output_schema, read_structured
 from adf.runtime.template import ParamValue, render_messages
 from adf.runtime.trace import (
@@ -105,6 +105,8 @@ async def _run_node(
                              value=json.loads(node.value_json))
         case "fn":
             return await _run_fn(node, args, bindings)
+        case "field":
+            return _run_field(node, args["record"])
         case "llm":
             return await _run_llm(plan, node, args, sample, client, params, structured)
 
@@ -125,6 +127,18 @@ async def _run_fn(node: Node, args: dict[str, Any], bindings: Bindings) -> NodeT
     if isinstance(value, ValueFailure):
         return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs,
                          error=f"{node.fn.function} returned a wrong type: {value.message}")
+    return NodeTrace(node.id, node.name, node.kind, node.step, "ok", inputs, value=value)
+
+
+def _run_field(node: Node, record: Any) -> NodeTrace:
+    inputs = (("record", record),)
+    if not isinstance(record, dict) or node.field not in record:
+        return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs,
+                         error=f"{describe(record)} has no field {node.field!r}")
+    value = coerce(record[node.field], node.output_type)
+    if isinstance(value, ValueFailure):
+        return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs,
+                         error=f"the field {node.field!r} has a wrong type: {value.message}")
     return NodeTrace(node.id, node.name, node.kind, node.step, "ok", inputs, value=value)
 
 
@@ -198,6 +212,7 @@ def _finish(
         else:
             reason = error or SampleError("input", f"no value for {loss.pred!r}")
             losses.append(failed_loss(loss, targets.get(loss.target, values[loss.target]), reason))
+    losses = score_objectives(plan.objectives, losses)
     return SampleResult(sample, traces, outputs, tuple(losses), error)
 
 
@@ -210,7 +225,7 @@ def _first_error(plan: Plan, traces: tuple[NodeTrace, ...]) -> SampleError | Non
             if message.startswith("model call failed"):
                 return SampleError("model", message, node.id)
             return SampleError("parse", message, node.id)
-        if node.kind == "fn":
+        if node.kind in ("fn", "field"):
             return SampleError("function", message, node.id)
         return SampleError("input", message, node.id)
     return None

@@ -14,7 +14,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from adf.plan.schema import EnvRef, Loss
+import attrs
+
+from adf.plan.schema import EnvRef, Loss, Objective
 from adf.runtime.trace import LossResult, SampleError
 from adf.runtime.values import describe
 
@@ -46,6 +48,32 @@ def failed_loss(loss: Loss, target: Any, error: SampleError) -> LossResult:
         f"The expected answer is {describe(target)}."
     )
     return LossResult(loss.name, loss.metric, 0.0, message, None, target, error.message)
+
+
+def score_objectives(
+    objectives: tuple[Objective, ...], losses: list[LossResult]
+) -> list[LossResult]:
+    """`losses` with each combined loss marked `part_of` its objectives, then one
+    result per objective whose losses were all scored: the weighted sum of their
+    scores, with the messages of the losses it lost points on."""
+    if not objectives:
+        return losses
+    scored = {loss.name: loss for loss in losses}
+    owners: dict[str, list[str]] = {}
+    combined: list[LossResult] = []
+    for objective in objectives:
+        parts = [(scored.get(t.loss), t.weight) for t in objective.terms]
+        for term in objective.terms:
+            owners.setdefault(term.loss, []).append(objective.name)
+        if any(part is None for part, _ in parts):
+            continue  # a loss had no target in this sample: the objective is not scored
+        score = min(1.0, max(0.0, sum(p.score * w for p, w in parts if p is not None)))
+        lost = [f"{p.name} (weight {w:g}): {p.message}" for p, w in parts if p is not None and p.score < 1.0]
+        message = " ".join(lost) if lost else "Every loss of this objective is met."
+        combined.append(LossResult(objective.name, "objective", score, message))
+    marked = [attrs.evolve(loss, part_of=tuple(owners[loss.name])) if loss.name in owners else loss
+              for loss in losses]
+    return marked + combined
 
 
 def _message(pred: Any, target: Any, score: float, loss: Loss, explanation: str) -> str:

@@ -81,6 +81,7 @@ class LossResult:
     pred: Any = None
     target: Any = None
     error: str | None = None  # the metric itself failed, or the prediction was never made
+    part_of: tuple[str, ...] = ()  # the objectives that combine this loss (it counts through them)
 
 
 @attrs.frozen
@@ -93,10 +94,13 @@ class SampleResult:
 
     @property
     def score(self) -> float | None:
-        """Mean of the loss scores; None when nothing was scored (no targets or no losses)."""
-        if not self.losses:
+        """Mean of the loss scores; None when nothing was scored (no targets or no losses).
+
+        A loss that an objective combines counts only through the objective."""
+        counted = [loss.score for loss in self.losses if not loss.part_of]
+        if not counted:
             return None
-        return sum(loss.score for loss in self.losses) / len(self.losses)
+        return sum(counted) / len(counted)
 
     def node(self, node_id: str) -> NodeTrace:
         for trace in self.nodes:
