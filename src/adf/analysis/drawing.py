@@ -24,7 +24,7 @@ from adf.analysis.graphview import build_view, vertex_id
 from adf.analysis.reachability import compute_reachability
 from adf.plan.schema import Plan
 
-VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "loss", "output"]
+VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
 
 
@@ -100,8 +100,13 @@ def build_drawing(plan: Plan) -> Drawing:
             detail = f"llm {node.llm.function} using {node.llm.model}"
         elif node.fn is not None:
             detail = f"fn {node.fn.function} = {node.fn.ref}"
+        elif node.kind == "field":
+            detail = f"field .{node.field}"
+        elif node.kind == "select":
+            detail = f"select on {node.inputs[0].source}"
         else:
             detail = f"const {node.value_json}"
+        detail += "".join(f" when {g.source} in {{{', '.join(g.cases)}}}" for g in node.when)
         vertices.append(Vertex(node.id, node.kind, node.id, f"{detail} -> {node.output_type}",
                                depth[node.id], group, node.id in reach.gradient_nodes))
         for source in view.sources(node.id):

@@ -67,9 +67,12 @@ def execute(args: argparse.Namespace) -> int:
             what = f"fn {n.fn.ref}({args_text})"
         elif n.kind == "field":
             what = f"field {n.inputs[0].source}.{n.field}"
+        elif n.kind == "select":
+            what = f"select({args_text})"
         else:
             what = f"const {n.value_json}"
-        out.append(f"  {n.id:<16} {what} -> {n.output_type}   [{n.span.line}:{n.span.col}]")
+        when = "".join(f" when {g.source} in {{{', '.join(g.cases)}}}" for g in n.when)
+        out.append(f"  {n.id:<16} {what} -> {n.output_type}{when}   [{n.span.line}:{n.span.col}]")
     out.append("losses:")
     out += [
         f"  {loss.name} = {loss.metric}({loss.pred}, {loss.target}) {options(loss.options)}".rstrip()

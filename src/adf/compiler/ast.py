@@ -157,7 +157,38 @@ class FieldAccess(_Repr):
     span: Span
 
 
-Expr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit | Ref | Call | Add | FieldAccess
+@attrs.frozen(repr=False, slots=False)
+class IfExpr(_Repr):
+    """`if cond then a else b`: only the chosen branch runs."""
+
+    cond: Expr
+    then: Expr
+    other: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class MatchArm(_Repr):
+    """`LABEL => expr` (`_ => expr` takes every label no other arm names)."""
+
+    label: Ident
+    value: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class MatchExpr(_Repr):
+    """`match subject { A => a, B => b }` over an enum: only the matching arm runs."""
+
+    subject: Expr
+    arms: tuple[MatchArm, ...]
+    span: Span
+
+
+Expr = (
+    StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit | Ref | Call | Add | FieldAccess
+    | IfExpr | MatchExpr
+)
 LiteralExpr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit
 
 

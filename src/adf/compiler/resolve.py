@@ -480,6 +480,11 @@ def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:
                 stack.extend(value for _, value in reversed(fields))
             case ast.FieldAccess(value=value):
                 stack.append(value)
+            case ast.IfExpr(cond=cond, then=then, other=other):
+                stack.extend((other, then, cond))
+            case ast.MatchExpr(subject=subject, arms=arms):
+                stack.extend(arm.value for arm in reversed(arms))
+                stack.append(subject)
             case _:
                 pass
 

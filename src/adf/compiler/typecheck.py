@@ -27,6 +27,7 @@ from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import ROLES, Scope
+from adf.compiler.routing import infer_if, infer_match
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.plan.schema import Type
 from adf.stdlib.signatures import METRICS
@@ -359,6 +360,10 @@ class _Checker:
                 return self._call(expr)
             case ast.FieldAccess():
                 return self._field(expr)
+            case ast.IfExpr():
+                return infer_if(expr, self.infer, self.diags)
+            case ast.MatchExpr():
+                return infer_match(expr, self.infer, self.diags)
             case ast.Add(terms=terms):
                 result: Type | None = self.infer(terms[0], expected)
                 previous = terms[0]
@@ -801,7 +806,7 @@ class _Checker:
             return
         types = [self.infer(a.value, None) for a in positional]
         for arg in positional:
-            if isinstance(arg.value, ast.Call | ast.Add | ast.FieldAccess):
+            if isinstance(arg.value, ast.Call | ast.Add | ast.FieldAccess | ast.IfExpr | ast.MatchExpr):
                 self.diags.append(
                     diag(
                         "E0214",

@@ -26,6 +26,10 @@ Node ids
 - A loss argument that is an expression is `LOSS.I`.
 - `record.name` is a `field` node (`Node.field` = `name`) reading the
   record's id; `node a = b.c` makes the field node `a`.
+- `if c then a else b` and `match x { A => a, _ => b }` become a `select`
+  node OWNER reading `cond` (OWNER.0) and one `case:LABEL` per branch
+  (OWNER.1, OWNER.2, ...); the nodes written inside a branch carry a
+  `Guard` (`Node.when`): they run only when the condition takes that branch.
 - `node a = b` (a bare name) creates no node: `a` stands for `b`'s id.
 Names cannot contain `.` or `@`, so these ids never collide with user names.
 Parameters are not nodes: every step's llm node refers to the same param.
@@ -41,9 +45,19 @@ from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.resolve import Scope
+from adf.compiler.routing import WILDCARD, join, labels
 from adf.compiler.typecheck import Typing, bind_args
 from adf.diagnostics import Span
-from adf.plan.schema import Binding, FnSpec, LlmSpec, LoopInfo, Node, TemplatePart, Type
+from adf.plan.schema import (
+    Binding,
+    FnSpec,
+    Guard,
+    LlmSpec,
+    LoopInfo,
+    Node,
+    TemplatePart,
+    Type,
+)
 
 
 @attrs.frozen
@@ -85,6 +99,7 @@ class _Unroller:
         self.loop: str | None = None
         self.step: int | None = None
         self.local: dict[str, str] = {}
+        self.guards: list[Guard] = []  # the branches being unrolled, outermost first
 
     def run(self) -> None:
         for name, symbol in self.scope.symbols.items():
@@ -193,6 +208,11 @@ class _Unroller:
                 return self._add(expr, stem, want)
             case ast.FieldAccess():
                 return self._field(expr, stem)
+            case ast.IfExpr():
+                branches = ((("true",), expr.then), (("false",), expr.other))
+                return self._select(expr.cond, branches, stem, want, expr.span)
+            case ast.MatchExpr():
+                return self._match(expr, stem, want)
             case ast.ListLit() if T.literal_type(expr) is None:
                 return self._build_list(expr, stem)
             case _:
@@ -284,6 +304,49 @@ class _Unroller:
         )
         return node_id
 
+    def _match(self, expr: ast.MatchExpr, stem: str, want: Type | None) -> str:
+        cond = self._expr(expr.subject, f"{stem}.0", None)
+        named = [arm.label.name for arm in expr.arms if arm.label.name != WILDCARD]
+        cond_type = self._type_of(cond)
+        rest = tuple(v for v in (labels(cond_type) if cond_type else ()) if v not in named)
+        branches = tuple(
+            ((rest if arm.label.name == WILDCARD else (arm.label.name,)), arm.value)
+            for arm in expr.arms
+        )
+        return self._select_from(cond, branches, stem, want, expr.span,
+                                 tuple(arm.label.name for arm in expr.arms))
+
+    def _select(
+        self, cond_expr: ast.Expr, branches: tuple[tuple[tuple[str, ...], ast.Expr], ...],
+        stem: str, want: Type | None, span: Span,
+    ) -> str:
+        cond = self._expr(cond_expr, f"{stem}.0", T.BOOL)
+        return self._select_from(cond, branches, stem, want, span, tuple(c[0] for c, _ in branches))
+
+    def _select_from(
+        self, cond: str, branches: tuple[tuple[tuple[str, ...], ast.Expr], ...], stem: str,
+        want: Type | None, span: Span, names: tuple[str, ...],
+    ) -> str:
+        """The branches' nodes, each guarded by its cases, then the `select` node."""
+        bindings = [Binding("cond", cond)]
+        types: list[Type | None] = []
+        for i, ((cases, value), name) in enumerate(zip(branches, names, strict=True)):
+            self.guards.append(Guard(cond, cases))
+            try:
+                source = self._expr(value, f"{stem}.{i + 1}", want)
+            finally:
+                self.guards.pop()
+            bindings.append(Binding(f"case:{name}", source))
+            types.append(self._type_of(source))
+        out: Type | None = types[0]
+        for found in types[1:]:
+            joined = join(out, found)
+            out = joined if isinstance(joined, Type) else None
+        node_id = self._id(stem)
+        self._append(Node(node_id, "select", stem, self.step, self.loop, tuple(bindings),
+                          want or out or T.ANY, span))
+        return node_id
+
     def _build_list(self, expr: ast.ListLit, stem: str) -> str:
         """`[a, "b"]` with computed items: `[]` then one `std.op.append` per item."""
         list_type = T.list_of(T.STR)
@@ -336,6 +399,8 @@ class _Unroller:
         return node_id
 
     def _append(self, node: Node) -> None:
+        if self.guards:
+            node = attrs.evolve(node, when=tuple(self.guards))
         self.nodes.append(node)
         self.types[node.id] = node.output_type
 

@@ -714,6 +714,22 @@ class _Builder:
     def on_field_access(self, kept: list[Any], span: Span) -> ast.FieldAccess:
         return ast.FieldAccess(kept[0], _ident(kept[1]), span)
 
+    def on_if_expr(self, kept: list[Any], span: Span) -> ast.IfExpr:
+        return ast.IfExpr(kept[0], kept[1], kept[2], span)
+
+    def on_match_expr(self, kept: list[Any], span: Span) -> ast.MatchExpr:
+        return ast.MatchExpr(kept[0], tuple(kept[1:]), span)
+
+    def on_match_arm(self, kept: list[Any], span: Span) -> ast.MatchArm:
+        return ast.MatchArm(kept[0], kept[1], span)
+
+    def on_case_name(self, kept: list[Any], span: Span) -> ast.Ident:
+        return _ident(kept[0])
+
+    def on_case_text(self, kept: list[Any], span: Span) -> ast.Ident:
+        text: ast.StrLit = kept[0]
+        return ast.Ident(text.value, text.span)
+
     def on_ref(self, kept: list[Any], span: Span) -> ast.Ref:
         return ast.Ref(kept[0].value, span)
 

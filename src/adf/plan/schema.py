@@ -36,7 +36,7 @@ OMIT_DEFAULT = {"omit_default": True}
 
 TypeKind = Literal["str", "int", "float", "bool", "list", "enum", "record", "any"]
 ParamKind = Literal["prompt", "demos"]
-NodeKind = Literal["llm", "fn", "const", "field"]
+NodeKind = Literal["llm", "fn", "const", "field", "select"]
 PartKind = Literal["param", "text"]
 
 
@@ -148,8 +148,20 @@ class FnSpec:
 
 
 @attrs.frozen
+class Guard:
+    """A node runs only when the value `source` is one of `cases` (`true`, `false`
+    or enum labels); otherwise it is not taken: it does not run and costs nothing."""
+
+    source: str
+    cases: tuple[str, ...]
+
+
+@attrs.frozen
 class Node:
-    """One call in the unrolled graph. `name` is the node's name without the time step."""
+    """One call in the unrolled graph. `name` is the node's name without the time step.
+
+    A `select` node passes on the value of the branch taken: its inputs are
+    `cond` and one `case:LABEL` per branch (`case:_` takes the other labels)."""
 
     id: str
     kind: NodeKind
@@ -163,6 +175,8 @@ class Node:
     fn: FnSpec | None = None
     value_json: str | None = None
     field: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `field` nodes
+    # all must hold for the node to run (nodes written inside a branch)
+    when: tuple[Guard, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
 
 
 @attrs.frozen

@@ -20,6 +20,9 @@ does with it is decided by `RULES[node.kind]`:
   a trainable parameter (a JSON object; read tolerantly).
 - `fn`: the feedback passes through unchanged to its inputs.
 - `const`: nothing.
+- `select`: the feedback goes to the branch the sample took, and to the
+  condition that chose it (saying which branch it chose); untaken branches
+  never ran and get nothing.
 - `field`: the feedback goes to the record's producer, prefixed with the
   name of the field it is about.
 
@@ -45,6 +48,7 @@ from adf.plan.schema import ModelDecl, Node, NodeKind, Plan
 from adf.prompts import load as load_prompt
 from adf.runtime.backward_reply import parse_reply
 from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
+from adf.runtime.routing import case_key, chosen
 from adf.runtime.template import ParamValue, fill, render_param
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
 from adf.runtime.usage import Usage
@@ -206,7 +210,7 @@ async def backward_sample(context: Context, sample_index: int, threshold: float)
         if not arrived or node.id not in graph.carries:
             continue
         trace = result.nodes[index]
-        if trace.status == "skipped":
+        if trace.status in ("skipped", "untaken"):
             continue
         ordered = tuple(sorted(arrived, key=lambda g: g.origin_index))
         propagation = await RULES[node.kind](context, node, trace, ordered)
@@ -282,6 +286,22 @@ async def _field_rule(
     return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
 
 
+async def _select_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback goes to the branch taken, and to the condition that chose it."""
+    cond = dict(trace.inputs).get("cond")
+    taken = chosen(node, cond)
+    label = case_key(cond)
+    step = f"{node.id} (the branch `{label}`)"
+    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    out = [(taken, g.text) for g in arrived]
+    note = f"This value chose the branch `{label}`, whose result was judged: "
+    out += [(node.inputs[0].source, note + g.text) for g in arrived]
+    carries = context.graph.carries
+    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
+
+
 async def _llm_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
@@ -322,6 +342,7 @@ RULES: dict[NodeKind, Rule] = {
     "fn": _fn_rule,
     "const": _const_rule,
     "field": _field_rule,
+    "select": _select_rule,
 }
 
 

@@ -33,6 +33,7 @@ from adf.llm.requests import build_request
 from adf.plan.schema import Node, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
+from adf.runtime.routing import not_taken, select
 from adf.runtime.scoring import failed_loss, score_loss, score_objectives
 from adf.runtime.structured import output_schema, read_structured
 from adf.runtime.template import ParamValue, render_messages
@@ -60,7 +61,8 @@ async def run_sample(
     tasks: dict[str, asyncio.Task[NodeTrace]] = {}
     try:
         for node in plan.nodes:
-            deps = tuple(tasks[b.source] for b in node.inputs if b.source in tasks)
+            sources = (*(b.source for b in node.inputs), *(g.source for g in node.when))
+            deps = tuple(tasks[s] for s in dict.fromkeys(sources) if s in tasks)
             tasks[node.id] = asyncio.create_task(
                 _run_node(plan, node, deps, known, sample, client, params, bindings,
                           structured)
@@ -84,7 +86,15 @@ async def _run_node(
     structured: bool,
 ) -> NodeTrace:
     upstream = {t.node: t for t in await asyncio.gather(*deps)} if deps else {}
+    if node.when:
+        untaken = not_taken(node, upstream, known)
+        if untaken is not None:
+            return untaken
+    if node.kind == "select":
+        return select(node, upstream, known)
     blocked = [t.node for t in upstream.values() if t.status != "ok"]
+    if any(upstream[b].status == "untaken" for b in blocked):
+        return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")
     if blocked:
         return NodeTrace(node.id, node.name, node.kind, node.step, "skipped",
                          error=f"not run: {blocked[0]} did not produce a value")

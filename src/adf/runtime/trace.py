@@ -20,7 +20,8 @@ from adf.llm.protocol import ChatReply, Message
 from adf.plan.schema import NodeKind
 from adf.runtime.data import Sample
 
-NodeStatus = Literal["ok", "failed", "skipped"]
+# "untaken": written inside a branch the sample did not take; never ran, cost nothing
+NodeStatus = Literal["ok", "failed", "skipped", "untaken"]
 # How an llm node's reply was read:
 #   "text"     free text by design (a `str` output, or structured outputs switched off);
 #              the tolerant text parser read it
