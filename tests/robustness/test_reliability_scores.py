@@ -13,9 +13,9 @@ import optim_task as task
 import pytest
 
 from adf.cli.main import main
+from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
 from adf.runtime.bindings import bind
-from adf.runtime.llm import LiteLLMClient, RetryPolicy
 from adf.testing.fake_server import FakeServer, FaultPlan
 
 
