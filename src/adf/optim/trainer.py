@@ -31,23 +31,19 @@ from typing import Any
 
 import attrs
 
+from adf.llm.catalogue import bound_tokens, context_window, honours_schema, role_model
 from adf.llm.protocol import ModelClient, ModelError
 from adf.llm.requests import build_request
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
-from adf.optim.context import approx_tokens
 from adf.optim.gate import gate, mean
 from adf.optim.lockfile import value_to_json
 from adf.optim.models import (
     RelabeledClient,
     backward_calls,
-    context_window,
-    default_model,
     forward_calls,
-    honours_schema,
     param_token_limit,
-    role_model,
     with_model,
 )
 from adf.optim.report import unified_diff, write_report
@@ -151,7 +147,7 @@ class Trainer:
         self.train_by_id = {s.id: s for s in splits.train}
         self.fwd = forward_calls(plan)
         self.bwd = backward_calls(plan)
-        self.optimizer_model = role_model(plan, "optimizer") or default_model(plan)
+        self.optimizer_model = role_model(plan, "optimizer") or plan.models[0]
         self.backward_model = role_model(plan, "backward")
         self.teacher_model = role_model(plan, "teacher")
         node_models = {n.llm.model for n in plan.nodes if n.llm is not None}
@@ -438,7 +434,7 @@ class Trainer:
                 failed_attempts=tuple(failed),
             )
             room = self.limits_by_param.get(name, 256)
-            reply_tokens = min(room, max(3 * approx_tokens(current), 60)) + 120
+            reply_tokens = min(room, max(3 * bound_tokens(current), 60)) + 120
             built = build_prompt(data, context_tokens=self.context, reply_tokens=reply_tokens,
                                  json_mode=self.json_mode)
             entry: dict[str, Any] = {"param": name, "kind": "prompt", "attempt": attempt,
