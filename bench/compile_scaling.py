@@ -2,8 +2,9 @@
 how long `adfc check` takes against a bare Python start.
 
 Part 1: generated programs whose plans have about 1k, 10k and 50k nodes
-(chains and fan-in of llm and fn calls, nested calls, `+` chains, and loops
-of 4 steps with a state). For each size, best of `--repeat` runs of
+(chains and fan-in of llm and fn calls, nested calls, `+` chains, record
+field access, a `match` with guarded branches, an objective, and loops of
+3 steps with a state). For each size, best of `--repeat` runs of
   - Lark: `lark.Lark(adf.lark, parser="lalr", lexer="contextual").parse`
     (the parser object is built once, outside the timing);
   - compile: `compile_source` (parse, resolve, graph, types, bindings,
@@ -61,11 +62,15 @@ Second: {b}"""
 }
 fn strip(text: str) -> str = std.parse.strip
 fn first(text: str) -> str = std.parse.first_line
+llm judge(a: str) -> {label: enum{yes, no}, note: str} using m {
+  system: [inst]
+  user: "J: {a}"
+}
 '''
 
 
 def program(target_nodes: int) -> str:
-    """A program whose plan has about `target_nodes` nodes, in blocks of 18."""
+    """A program whose plan has about `target_nodes` nodes, in blocks of 24."""
     lines = [HEADER]
     prev = "q"
     i = 0
@@ -78,16 +83,22 @@ def program(target_nodes: int) -> str:
         lines.append(f"node {b}c = combine({b}a, first({b}b))")
         lines.append(f'node {b}d = {b}c + "\\n" + {b}b')
         lines.append(f"node {b}e = ask({b}d)")
+        # 6 nodes of language v2: a record call, a `match` on one of its fields
+        # (the field, a guarded call, a guarded field, the select)
+        lines.append(f"node {b}j = judge({b}e)")
+        lines.append(f"node {b}m = match {b}j.label {{ yes => ask({b}e), no => {b}j.note }}")
         # 10 more: the state's initial value, then 3 steps of (an add, a call, the update)
         lines.append(f'state {b}s: str = ""')
         lines.append(f"loop {b}l in 0..3 {{")
-        lines.append(f"  node {b}r = ask({b}s + {b}e)")
+        lines.append(f"  node {b}r = ask({b}s + {b}m)")
         lines.append(f"  {b}s = {b}s + {b}r")
         lines.append("}")
         prev = f"{b}s"
-        nodes += 8 + 1 + 3 * 3
+        nodes += 8 + 6 + 1 + 3 * 3
         i += 1
     lines.append(f"loss acc = std.loss.exact_match({prev}, t)")
+    lines.append(f"loss overlap = std.loss.f1({prev}, t)")
+    lines.append("loss total = 0.5 * acc + 0.5 * overlap")
     lines.append(f"output {prev}")
     return "\n".join(lines) + "\n"
 

@@ -21,10 +21,10 @@ from rt_helpers import client, engine_reply, is_backward
 from rt_plans import model
 
 from adf.compiler.pipeline import compile_source
+from adf.plan.routing import chosen
 from adf.plan.schema import Plan
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
-from adf.runtime.routing import chosen
 from adf.runtime.trace import SampleResult
 from adf.testing.fake_server import FakeServer, Request, last_user
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from adf.analysis.branchcost import CostRange, branch_range, has_branches
 from adf.analysis.deadcode import live_values
 from adf.analysis.graphview import GraphView, build_view
 from adf.analysis.reachability import compute_reachability
@@ -45,7 +46,10 @@ MAX_ERRORS = 2  # failing samples drawn per step for the backward pass
 MAX_PASSED = 2  # passing samples drawn with them for the minibatch check
 
 ASSUMPTIONS = (
-    "forward: one call per llm node per sample, dead nodes included",
+    "forward: one call per llm node per sample, dead nodes included; a node inside an "
+    "`if`/`match` branch runs only when its branch is taken, so the forward and backward "
+    "totals count every branch (the upper bound) and the range line gives the bounds and the expectation with every "
+    "label equally likely",
     "backward: only failed samples (at most 2 drawn per step); one backward-engine call per "
     "llm node on a path from a trainable parameter to a loss; prompt = the node's prompt and "
     f"reply, the downstream feedback and {BACKWARD_OVERHEAD} tokens of instructions; reply = "
@@ -150,6 +154,8 @@ class CostEstimate:
     inputs: tuple[InputSize, ...]
     roles: tuple[tuple[str, str], ...]
     assumptions: tuple[str, ...] = ASSUMPTIONS
+    # per sample, forward: (calls, tokens) as intervals when branches make them vary
+    branches: tuple[CostRange, CostRange] | None = None
 
 
 def estimate_cost(
@@ -222,7 +228,16 @@ def estimate_cost(
             for d in (*plan.inputs, *plan.targets)
         ),
         roles=roles,
+        branches=_branches(plan, nodes),
     )
+
+
+def _branches(plan: Plan, nodes: list[NodeCost]) -> tuple[CostRange, CostRange] | None:
+    if not has_branches(plan):
+        return None
+    calls = branch_range(plan, {c.node_id: 1.0 for c in nodes})
+    tokens = branch_range(plan, {c.node_id: float(c.forward.tokens) for c in nodes})
+    return calls, tokens
 
 
 def _role(plan: Plan, role: Role) -> str | None:

@@ -21,6 +21,7 @@ import attrs
 
 from adf.analysis.config import LintConfig
 from adf.analysis.context import check_context
+from adf.analysis.deadbranch import check_dead_branches
 from adf.analysis.deadcode import check_dead_code
 from adf.analysis.graphview import build_view
 from adf.analysis.loopsize import check_loop_sizes
@@ -38,6 +39,7 @@ def run_lints(plan: Plan, file: str, config: LintConfig) -> list[Diagnostic]:
     sizes = compute_sizes(view)
     diagnostics = check_reachability(view, reach, file)
     diagnostics += check_dead_code(view, file)
+    diagnostics += check_dead_branches(view, file)
     diagnostics += check_loop_sizes(view, sizes, config.limits, file)
     diagnostics += check_context(view, sizes, reach, file)
     return diagnostics

@@ -14,17 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from adf.plan.routing import case_key, chosen
 from adf.plan.schema import Node
 from adf.runtime.trace import NodeTrace
-
-WILDCARD = "case:_"
-
-
-def case_key(value: Any) -> str:
-    """How a condition's value names its branch: `true`/`false` or the enum label."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _value(source: str, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> tuple[bool, Any, str]:
@@ -47,12 +39,6 @@ def not_taken(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str,
         if case_key(value) not in guard.cases:
             return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")
     return None
-
-
-def chosen(node: Node, cond: Any) -> str:
-    """The id of the source whose value the `select` node passes on for this condition."""
-    bindings = {b.name: b.source for b in node.inputs}
-    return bindings.get(f"case:{case_key(cond)}", bindings.get(WILDCARD, ""))
 
 
 def select(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> NodeTrace:

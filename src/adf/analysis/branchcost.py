@@ -1,0 +1,75 @@
+"""The forward cost of one sample when branches make it vary: an interval.
+
+Takes a `Plan` and a weight per node (1 per llm call, or its tokens); gives
+a `CostRange`: the least and the most a sample can cost and the expectation
+when every label of a condition is equally likely. Nodes written inside a
+branch (`Node.when`) count only when their branch is taken; nodes outside
+branches always count.
+
+The guards of a plan form a tree (a nested branch's guard extends its outer
+branch's); each condition contributes the cheapest, the dearest and the
+mean of its labels' subtrees. The same condition tested in two places is
+treated as two choices, so the bounds stay sound (never tighter than the
+truth) while the walk stays linear in the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from adf.plan.schema import Guard, Plan, Type
+
+
+@attrs.frozen
+class CostRange:
+    low: float
+    high: float
+    expected: float
+
+    @property
+    def fixed(self) -> bool:
+        return self.low == self.high
+
+
+_Item = tuple[tuple[Guard, ...], float]
+
+
+def branch_range(plan: Plan, weights: Mapping[str, float]) -> CostRange:
+    """The range of the summed `weights` of the nodes one sample runs."""
+    types = {node.id: node.output_type for node in plan.nodes}
+    items = [(node.when, weights.get(node.id, 0.0)) for node in plan.nodes]
+    return _subtree(items, 0, types)
+
+
+def has_branches(plan: Plan) -> bool:
+    return any(node.when for node in plan.nodes)
+
+
+def _subtree(items: Sequence[_Item], depth: int, types: Mapping[str, Type]) -> CostRange:
+    base = sum(weight for when, weight in items if len(when) == depth)
+    deeper: dict[str, list[_Item]] = {}
+    for when, weight in items:
+        if len(when) > depth:
+            deeper.setdefault(when[depth].source, []).append((when, weight))
+    low = high = expected = base
+    for source, mine in deeper.items():
+        labels = _labels(types.get(source), mine, depth)
+        outcomes = [
+            _subtree([(w, x) for w, x in mine if label in w[depth].cases], depth + 1, types)
+            for label in labels
+        ]
+        low += min(o.low for o in outcomes)
+        high += max(o.high for o in outcomes)
+        expected += sum(o.expected for o in outcomes) / len(outcomes)
+    return CostRange(low, high, expected)
+
+
+def _labels(cond: Type | None, items: Sequence[_Item], depth: int) -> list[str]:
+    """Every value the condition can take: its type's labels, else those the guards name."""
+    if cond is not None and cond.kind == "bool":
+        return ["true", "false"]
+    if cond is not None and cond.kind == "enum" and cond.values:
+        return list(cond.values)
+    return list(dict.fromkeys(case for when, _ in items for case in when[depth].cases))
