@@ -9,7 +9,9 @@ reachability of its plan. Nothing here runs user code: the compiler reads
 `py "module:function"` sources without importing them.
 
 `Analyses` caches by text: a request for a version already analysed (or an
-undo back to an earlier text) costs a dictionary lookup.
+undo back to an earlier text) costs a dictionary lookup. A new text is
+parsed incrementally (`adf.lsp.incremental`): only the declarations an edit
+touched are parsed again.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from adf.compiler import ast
 from adf.compiler.pipeline import CompileResult, compile_source
 from adf.compiler.typecheck import Typing
 from adf.diagnostics import Diagnostic
+from adf.lsp.incremental import Pieces, parse_incrementally
 from adf.lsp.index import Index, build_index
 
 
@@ -41,10 +44,18 @@ class Semantics:
 class Analysis:
     """Everything known about one text of one file; the parts besides diagnostics are lazy."""
 
-    def __init__(self, path: str, text: str, config: LintConfig, problems: tuple[Diagnostic, ...]):
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        config: LintConfig,
+        problems: tuple[Diagnostic, ...],
+        parsed: ast.Program | None = None,
+    ):
         self.path = path
         self.text = text
-        self.result: CompileResult = compile_source(text, path)
+        self.parsed = parsed
+        self.result: CompileResult = compile_source(text, path, parsed=parsed)
         found = (
             lint_plan(self.result.plan, path, text, config, self.result.diagnostics)
             if self.result.plan is not None
@@ -60,7 +71,7 @@ class Analysis:
         from adf.compiler.typecheck import typecheck
         from adf.grammar.parser import parse
 
-        program, _ = parse(self.text)
+        program = self.parsed if self.parsed is not None else parse(self.text)[0]
         if program is None:
             return None
         scope, _ = resolve(program)
@@ -85,6 +96,7 @@ class Analyses:
         self._size = size
         self._cache: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
         self._last_parsed: dict[str, Semantics] = {}
+        self._pieces: dict[str, Pieces] = {}
 
     def get(self, path: str, text: str) -> Analysis:
         key = (path, text)
@@ -93,7 +105,8 @@ class Analyses:
             self._cache.move_to_end(key)
             return found
         config, problems = load_lint_config(path)
-        analysis = Analysis(path, text, config, problems)
+        parsed, self._pieces[path] = parse_incrementally(text, self._pieces.get(path, {}))
+        analysis = Analysis(path, text, config, problems, parsed)
         self._cache[key] = analysis
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
@@ -111,3 +124,4 @@ class Analyses:
         for key in [k for k in self._cache if k[0] == path]:
             del self._cache[key]
         self._last_parsed.pop(path, None)
+        self._pieces.pop(path, None)

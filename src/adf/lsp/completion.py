@@ -30,13 +30,16 @@ KEYWORDS = (
     "env", "true", "false", "enum", "system", "user",
 )
 TYPES = ("str", "int", "float", "bool", "list", "enum")
-# The options a model declaration understands; any other option goes to the provider as is.
+# The options a model declaration understands (README, "Choosing models"); any other option
+# goes to the provider as is.
 MODEL_OPTIONS: dict[str, str] = {
     "temperature": "sampling temperature (0 for deterministic replies)",
     "max_tokens": "the most tokens a reply may have",
     "context": "the model's context window in tokens (checked by the context lints)",
     "api_base": "the provider's URL, e.g. a local server",
     "api_key": 'the API key, always as `env("VARIABLE")`',
+    "timeout": "seconds one call may take",
+    "structured": '"json_schema", "json_object" or "none": how to ask for schema-constrained replies',
 }
 _ROLE_DOC = {
     "backward": "the model that writes textual feedback",

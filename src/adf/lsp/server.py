@@ -1,20 +1,24 @@
 """`adfc lsp`: the language server, over stdio, built on pygls.
 
-Takes LSP messages; gives diagnostics as the user types (debounced: changes
-that arrive while a check waits or runs are folded into one check of the
-newest text), hover, go to definition, references, highlights, rename,
-completion, document symbols, formatting, folding, semantic tokens and
-quick fixes. Each feature is a thin handler: the work is done by the pure
+Takes LSP messages; gives diagnostics as the user types, hover, go to
+definition, references, highlights, rename, completion, document symbols,
+formatting, folding, semantic tokens and quick fixes.
+
+Diagnostics are debounced: changes that arrive while a check waits or runs
+are folded into one check of the newest text, and a version that is already
+outdated when its check ends is not published. The wait after a change is
+the `debounceMs` initialization option (default 20 ms) but never longer than
+the document's last check took: waiting only pays when it saves a check that
+costs more than the wait. Each feature is a thin handler: the work is done by the pure
 modules beside this one (`analysis`, `index`, `hover`, `completion`,
 `outline`, `actions`) on the cached `Analysis` of the document's text.
-
-Initialization options: `{"debounceMs": 20}` sets the wait after a change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -64,6 +68,7 @@ class AdfServer(LanguageServer):
         self.analyses = Analyses()
         self.debounce = DEBOUNCE_S
         self.pending: dict[str, asyncio.Task[None]] = {}
+        self.cost: dict[str, float] = {}  # seconds the last check of each document took
         self.published_elsewhere: dict[str, set[str]] = {}
 
     # --- documents ------------------------------------------------------------
@@ -90,9 +95,12 @@ class AdfServer(LanguageServer):
 
     # --- diagnostics ----------------------------------------------------------
     def schedule(self, uri: str, delay: float) -> None:
+        """Check `uri` after `delay`, but never wait longer than its last check took:
+        waiting only pays when it saves a check that costs more than the wait."""
         task = self.pending.get(uri)
         if task is not None and not task.done():
             return  # the waiting check reads the newest text when it runs
+        delay = min(delay, self.cost.get(uri, delay))
         self.pending[uri] = asyncio.ensure_future(self._check_later(uri, delay))
 
     async def _check_later(self, uri: str, delay: float) -> None:
@@ -100,7 +108,9 @@ class AdfServer(LanguageServer):
         while uri in self.workspace.text_documents:
             doc = self.document(uri)
             version = doc.version
+            start = time.perf_counter()
             self.analysis(uri)  # the check itself
+            self.cost[uri] = time.perf_counter() - start
             await asyncio.sleep(0)  # let changes that arrived meanwhile be applied
             if uri not in self.workspace.text_documents:
                 return
@@ -142,6 +152,7 @@ class AdfServer(LanguageServer):
         if task is not None:
             task.cancel()
         self.analyses.forget(_path(uri))
+        self.cost.pop(uri, None)
         for other in self.published_elsewhere.pop(uri, set()):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(other, []))
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
