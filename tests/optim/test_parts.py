@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from adf.compiler.pipeline import compile_source
+from adf.llm.protocol import ChatReply, ChatRequest, Message
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import (
     CheckpointError,
@@ -31,7 +32,6 @@ from adf.optim.writeback import quote_prompt, rewrite_source, write_back
 from adf.plan.schema import Demo, Plan
 from adf.runtime.data import Sample
 from adf.runtime.feedback import Feedback
-from adf.runtime.protocol import ChatReply, ChatRequest, Message
 from adf.runtime.template import ParamValue
 
 SOURCE = '''# header comment
@@ -290,14 +290,3 @@ def test_token_budget_stops_new_calls_once_spent() -> None:
 
     asyncio.run(go())
     assert inner.calls == 2
-
-
-def test_static_fit_check_flags_a_too_small_context() -> None:
-    from adf.optim.fit_check import optimizer_fits
-
-    small = compiled(SOURCE.replace('model m = "openai/x"', 'model m = "openai/x" { context: 300 }'))
-    fits = {f.param: f for f in optimizer_fits(small)}
-    assert set(fits) == {"instruction", "style"}
-    assert not fits["instruction"].fits and fits["instruction"].needed > 300
-    roomy = compiled(SOURCE.replace('model m = "openai/x"', 'model m = "openai/x" { context: 8000 }'))
-    assert all(f.fits for f in optimizer_fits(roomy))

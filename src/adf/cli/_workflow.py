@@ -24,10 +24,10 @@ import attrs
 from adf.cli._args import positive_int
 
 if TYPE_CHECKING:
+    from adf.llm.accounting import Accounting
+    from adf.llm.models import ModelSession
     from adf.plan.schema import Plan
-    from adf.runtime.accounting import Accounting
     from adf.runtime.data import DataSet
-    from adf.runtime.models import ModelSession
 
 
 class CliError(Exception):
@@ -72,6 +72,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which split of a data directory (train, val, test)")
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="use only the first N rows")
+    parser.add_argument("--strict-data", action="store_true",
+                        help="stop at the first bad data row instead of skipping it")
 
 
 def run_command(name: str, work: Coroutine[Any, Any, int]) -> int:
@@ -88,7 +90,8 @@ def load_dataset(workflow: Workflow, args: argparse.Namespace) -> DataSet:
     from adf.runtime.data import DataError, load_data
 
     try:
-        return load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit)
+        return load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit,
+                         strict=args.strict_data)
     except DataError as exc:
         raise CliError(str(exc), 2) from None
 
@@ -165,10 +168,10 @@ class Opened:
 @asynccontextmanager
 async def open_session(workflow: Workflow, args: argparse.Namespace) -> AsyncIterator[Opened]:
     """Resolve the models (overrides applied), start the local server if needed."""
-    from adf.runtime.accounting import Accounting
-    from adf.runtime.cache import DEFAULT_PATH, ReplyCache
-    from adf.runtime.calltrace import JsonlTraceWriter, TraceSink
-    from adf.runtime.models import ModelConfigError, open_models, parse_overrides, resolve_models
+    from adf.llm.accounting import Accounting
+    from adf.llm.cache import DEFAULT_PATH, ReplyCache
+    from adf.llm.calltrace import JsonlTraceWriter, TraceSink
+    from adf.llm.models import ModelConfigError, open_models, parse_overrides, resolve_models
 
     try:
         overrides = parse_overrides(args.model, args.api_base)
