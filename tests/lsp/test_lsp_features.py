@@ -123,7 +123,7 @@ async def test_rename_keeps_placeholders_and_keyword_arguments_in_sync(
 ) -> None:
     source = (
         'model m = "local"\ninput q: str\n'
-        'llm ask(question: str) -> str { user: """Q: {question}\nagain { question }""" }\n'
+        'llm ask(question: str) -> str { user: """Q: {question}\nagain {question}""" }\n'
         "node a = ask(question: q)\nnode b = ask(a)\noutput b\n"
     )
     doc = Doc(client, tmp_path / "r.adf", source)

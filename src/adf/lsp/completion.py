@@ -48,7 +48,7 @@ _ROLE_DOC = {
 }
 
 _STD = re.compile(r"std(?:\.[A-Za-z_]*)*$")
-_TEMPLATE_HOLE = re.compile(r"\{\s*[A-Za-z_0-9]*$")
+_TEMPLATE_HOLE = re.compile(r"(?<!\{)\{[A-Za-z_0-9]*$")
 _LEXEME = re.compile(r'"""(?:[^"\\]|\\[\s\S]|"(?!""))*(?:"""|$)|"(?:[^"\\\n]|\\.)*(?:"|$)|#[^\n]*')
 
 

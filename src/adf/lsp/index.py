@@ -13,15 +13,13 @@ Two scopes exist, as in the language:
   in its signature and used by `{name}` placeholders in its templates and by
   keyword arguments of calls to it (`solve(question: q)`).
 
-Placeholders are found with the template rule of the type checker: `{name}`
-(spaces inside the braces allowed) names an argument, `{{` and `}}` are
-literal braces.
+Placeholders are read with the one template grammar (`adf.plan.placeholders`)
+that the checker and the renderer use.
 """
 
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Iterator
 from typing import Literal
 
@@ -30,13 +28,13 @@ import attrs
 from adf.compiler import ast
 from adf.compiler.resolve import walk
 from adf.diagnostics import Span
+from adf.plan.placeholders import scan
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss", "arg"
 ]
 Key = tuple[str, str]
 
-_HOLE = re.compile(r"\{\{|\}\}|\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
 
 @attrs.frozen
@@ -92,12 +90,10 @@ def placeholders(lit: ast.StrLit) -> Iterator[tuple[str, Span]]:
     if not raw:
         return
     quote = 3 if raw.startswith('"""') else 1
-    body = raw[quote:-quote]
-    for match in _HOLE.finditer(body):
-        if match.group(1) is None:
-            continue
-        start = quote + match.start(1)
-        yield match.group(1), _inner(lit, start, start + len(match.group(1)))
+    for piece in scan(raw[quote:-quote]):
+        if piece.kind == "hole":
+            start = quote + piece.start + 1
+            yield piece.value, _inner(lit, start, start + len(piece.value))
 
 
 def _inner(lit: ast.StrLit, start: int, end: int) -> Span:
