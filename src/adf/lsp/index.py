@@ -114,6 +114,7 @@ _KIND_OF: dict[type, SymbolKind] = {
     ast.NodeDecl: "node",
     ast.StateDecl: "state",
     ast.LossDecl: "loss",
+    ast.ObjectiveDecl: "loss",
 }
 
 
@@ -157,7 +158,7 @@ class _Builder:
                         self._define(decl.name.name, param.name, "arg", param)
                 case (
                     ast.ModelDecl() | ast.ParamDecl() | ast.NodeDecl() | ast.StateDecl()
-                    | ast.LossDecl()
+                    | ast.LossDecl() | ast.ObjectiveDecl()
                 ):
                     self._define("", decl.name, _KIND_OF[type(decl)], decl)
                 case ast.TrainDecl() | ast.Assign() | ast.OutputDecl():
@@ -198,6 +199,9 @@ class _Builder:
                     for arg in decl.args:
                         if arg.name is None:  # keywords are the metric's options
                             self._expr(arg.value)
+                case ast.ObjectiveDecl():
+                    for term in decl.terms:
+                        self._use("", term.loss.name, term.loss.span)
                 case ast.OutputDecl():
                     self._use("", decl.name.name, decl.name.span)
                 case ast.DataDecl() | ast.FnDecl():
