@@ -43,7 +43,7 @@ def test_cost_report_shows_the_range() -> None:
     estimate = estimate_cost(plan_of(SOURCE))
     assert estimate.forward.calls == 5  # the upper bound counts every branch
     text = render_cost(estimate, "b.adf")
-    assert "branches: a sample makes 1 to 3 calls (expected 2.2)" in text
+    assert "branches and early exits: a sample makes 1 to 3 calls (expected 2.2)" in text
 
 
 def test_programs_without_branches_have_no_range() -> None:

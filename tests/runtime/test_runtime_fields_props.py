@@ -9,23 +9,20 @@ dozen by default; the language-v2 bar of 500 is run with
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
-from typing import Any
 
 import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rt_helpers import client, engine_reply, is_backward
-from rt_plans import model
+from rt_direct import run_both
+from rt_helpers import engine_reply, is_backward
 
 from adf.compiler.pipeline import compile_source
 from adf.plan.schema import Node, Plan
 from adf.runtime.data import Sample
-from adf.runtime.engine import backward, evaluate
-from adf.testing.fake_server import FakeServer, Request, last_user
+from adf.testing.fake_server import Request, last_user
 
 EXAMPLES = int(os.environ.get("ADF_V2_EXAMPLES", "25"))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
@@ -108,15 +105,6 @@ SAMPLES = [Sample(f"s{i}", (("question", f"question {i}"),), (("answer", "never"
            for i in range(2)]
 
 
-def run(workflow: Plan) -> tuple[Any, Any, list[Request]]:
-    with FakeServer(respond) as server:
-        bound = attrs.evolve(workflow, models=(model("m", server.base_url),))
-        result = asyncio.run(evaluate(bound, SAMPLES, client(concurrency=4)))
-        before = server.request_count
-        grads = asyncio.run(backward(bound, result, client(concurrency=4)))
-        return result, grads, server.requests[before:]
-
-
 def ancestors(workflow: Plan, node_id: str) -> list[Node]:
     by_id = {n.id: n for n in workflow.nodes}
     seen: set[str] = set()
@@ -141,7 +129,8 @@ def trainable_in(workflow: Plan, node: Node) -> list[str]:
 @given(field_programs())
 def test_field_feedback_reaches_the_record_producer_naming_the_field(program: Program) -> None:
     workflow = compiled(program)
-    result, grads, requests = run(workflow)
+    done = run_both(workflow, SAMPLES, respond, keep_requests=True)
+    result, grads, requests = done.result, done.grads, done.backward_texts
     assert all(s.error is None for s in result.samples)
     assert all(s.score == 0.0 for s in result.samples)
     upstream = ancestors(workflow, workflow.losses[0].pred)
@@ -154,8 +143,7 @@ def test_field_feedback_reaches_the_record_producer_naming_the_field(program: Pr
     # every backward review of an llm whose record reached the loss only through a
     # field node is told which field the feedback is about
     fields = {n.inputs[0].source: n.field for n in upstream if n.kind == "field"}
-    for request in requests:
-        text = last_user(request)
+    for text in requests:
         step = text.split("# The step: ", 1)[1].split()[0]
         if step in fields and workflow.node(step).output_type.kind == "record":
             assert "About the field `" in text
@@ -168,7 +156,7 @@ def test_objective_scores_are_the_weighted_sum_and_components_count_through_it(
     program: Program,
 ) -> None:
     workflow = compiled(program)
-    result, _, _ = run(workflow)
+    result = run_both(workflow, SAMPLES, respond).result
     for sample in result.samples:
         losses = {loss.name: loss for loss in sample.losses}
         if workflow.objectives:

@@ -9,24 +9,19 @@ and the condition that chose it) and nothing in an untaken branch.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
-from typing import Any
 
-import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rt_helpers import client, engine_reply, is_backward
-from rt_plans import model
+from rt_direct import run_both
+from rt_helpers import engine_reply, is_backward
+from rt_paths import executed_path, trainable
 
 from adf.compiler.pipeline import compile_source
-from adf.plan.routing import chosen
 from adf.plan.schema import Plan
 from adf.runtime.data import Sample
-from adf.runtime.engine import backward, evaluate
-from adf.runtime.trace import SampleResult
-from adf.testing.fake_server import FakeServer, Request, last_user
+from adf.testing.fake_server import Request, last_user
 
 EXAMPLES = int(os.environ.get("ADF_V2_EXAMPLES", "25"))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
@@ -97,44 +92,6 @@ SAMPLES = [Sample(f"s{i}", (("question", f"question {i}"),), (("answer", "never"
            for i in range(3)]
 
 
-def run(workflow: Plan) -> tuple[Any, Any, int, int]:
-    with FakeServer(respond) as server:
-        bound = attrs.evolve(workflow, models=(model("m", server.base_url),))
-        result = asyncio.run(evaluate(bound, SAMPLES, client(concurrency=4)))
-        forward_requests = server.request_count
-        grads = asyncio.run(backward(bound, result, client(concurrency=4)))
-        return result, grads, forward_requests, server.request_count - forward_requests
-
-
-def executed_path(workflow: Plan, sample: SampleResult, start: str) -> list[str]:
-    """Node ids feedback may reach from `start`: through a select, only the
-    branch it took and its condition."""
-    traces = {t.node: t for t in sample.nodes}
-    by_id = {n.id: n for n in workflow.nodes}
-    seen: list[str] = []
-    stack = [start]
-    while stack:
-        current = stack.pop()
-        if current in seen or current not in by_id or traces[current].status != "ok":
-            continue
-        seen.append(current)
-        node = by_id[current]
-        if node.kind == "select":
-            cond = dict(traces[current].inputs)["cond"]
-            stack += [node.inputs[0].source, chosen(node, cond)]
-        else:
-            stack += [b.source for b in node.inputs]
-    return seen
-
-
-def trainable(workflow: Plan, node_id: str) -> list[str]:
-    node = workflow.node(node_id)
-    frozen = {p.name for p in workflow.params if p.frozen}
-    if node.llm is None:
-        return []
-    return [p.param for p in node.llm.system if p.kind == "param" and p.param not in frozen]
-
-
 def compiled(source: str) -> Plan:
     result = compile_source(source, "gen.adf")
     assert result.plan is not None, [d.message for d in result.diagnostics]
@@ -145,7 +102,8 @@ def compiled(source: str) -> Plan:
 @given(routed_programs())
 def test_untaken_branches_do_not_run_and_feedback_follows_the_taken_path(source: str) -> None:
     workflow = compiled(source)
-    result, grads, forward_requests, _ = run(workflow)
+    done = run_both(workflow, SAMPLES, respond)
+    result, grads, forward_requests = done.result, done.grads, done.forward_requests
     ran = 0
     for sample in result.samples:
         assert sample.error is None and sample.score == 0.0
@@ -170,7 +128,7 @@ def test_untaken_branches_do_not_run_and_feedback_follows_the_taken_path(source:
 @given(routed_programs())
 def test_routed_feedback_keeps_time_order(source: str) -> None:
     workflow = compiled(source)
-    _, grads, _, _ = run(workflow)
+    grads = run_both(workflow, SAMPLES, respond).grads
     index = {n.id: i for i, n in enumerate(workflow.nodes)}
     for items in grads.by_param().values():
         for sample in SAMPLES:

@@ -10,7 +10,9 @@ The guards of a plan form a tree (a nested branch's guard extends its outer
 branch's); each condition contributes the cheapest, the dearest and the
 mean of its labels' subtrees. The same condition tested in two places is
 treated as two choices, so the bounds stay sound (never tighter than the
-truth) while the walk stays linear in the plan.
+truth) while the walk stays linear in the plan. A step of an `until` loop
+is guarded by the previous step's condition, so the expectation counts each
+later step as run half the time (a simplification; the bounds are exact).
 """
 
 from __future__ import annotations

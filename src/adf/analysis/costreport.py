@@ -31,10 +31,10 @@ def render_cost(estimate: CostEstimate, file: str) -> str:
     if estimate.branches is not None:
         calls, tokens = estimate.branches
         if calls.fixed and tokens.fixed:
-            out.append(f"  branches: every sample makes {calls.low:g} calls (~{tokens.low:g} tokens); "
+            out.append(f"  branches and early exits: every sample makes {calls.low:g} calls (~{tokens.low:g} tokens); "
                        "untaken branches cost nothing")
         else:
-            out.append(f"  branches: a sample makes {calls.low:g} to {calls.high:g} calls "
+            out.append(f"  branches and early exits: a sample makes {calls.low:g} to {calls.high:g} calls "
                        f"(expected {calls.expected:.1f}) and uses {tokens.low:g} to {tokens.high:g} "
                        f"tokens (expected {tokens.expected:.0f}); untaken branches cost nothing")
     out.append(f"per failed sample, backward pass: {_usage(estimate.backward)}")

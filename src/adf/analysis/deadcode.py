@@ -22,15 +22,20 @@ from adf.plan.schema import Node
 
 
 def live_values(view: GraphView) -> set[str]:
-    """Every value id from which an output or a loss (prediction or target) is reachable."""
+    """Every value id from which an output or a loss (prediction or target) is reachable,
+    or that decides whether such a node runs (a branch condition, an `until`)."""
     plan = view.plan
     live = {o.source for o in plan.outputs}
     for loss in plan.losses:
         live.add(loss.pred)
         live.add(loss.target)
+    untils = {(loop.name, loop.until) for loop in plan.loops if loop.until is not None}
     for node in reversed(plan.nodes):
+        if (node.loop, node.name) in untils:
+            live.add(node.id)  # the loop's own stop condition, computed at every step
         if node.id in live:
             live.update(view.sources(node.id))
+            live.update(guard.source for guard in node.when)  # what decides whether it runs
     return live
 
 

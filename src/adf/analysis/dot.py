@@ -22,6 +22,7 @@ _SHAPES = {
     "const": 'shape=box, style="rounded,dashed"',
     "field": 'shape=box, style="rounded,filled", fillcolor="#f3f0ff"',
     "select": 'shape=diamond, style=filled, fillcolor="#fff9db"',
+    "last": 'shape=invhouse, style=filled, fillcolor="#fff9db"',
     "loss": 'shape=doubleoctagon, style=filled, fillcolor="#ffe3e3"',
     "output": "shape=plaintext",
 }

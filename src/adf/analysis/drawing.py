@@ -24,7 +24,7 @@ from adf.analysis.graphview import build_view, vertex_id
 from adf.analysis.reachability import compute_reachability
 from adf.plan.schema import Plan
 
-VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "loss", "output"]
+VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
 
 
@@ -104,6 +104,8 @@ def build_drawing(plan: Plan) -> Drawing:
             detail = f"field .{node.field}"
         elif node.kind == "select":
             detail = f"select on {node.inputs[0].source}"
+        elif node.kind == "last":
+            detail = "the step the loop stopped at"
         else:
             detail = f"const {node.value_json}"
         detail += "".join(f" when {g.source} in {{{', '.join(g.cases)}}}" for g in node.when)

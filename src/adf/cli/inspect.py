@@ -57,7 +57,8 @@ def execute(args: argparse.Namespace) -> int:
     out.append("inputs:  " + ", ".join(f"{d.name}: {d.type} <- {d.field!r}" for d in plan.inputs))
     out.append("targets: " + ", ".join(f"{d.name}: {d.type} <- {d.field!r}" for d in plan.targets))
     for loop in plan.loops:
-        out.append(f"loop {loop.name}: {loop.bound} steps, body {', '.join(loop.body)}")
+        until = f", until {loop.until}" if loop.until else ""
+        out.append(f"loop {loop.name}: {loop.bound} steps{until}, body {', '.join(loop.body)}")
     out.append(f"nodes ({len(plan.nodes)}, in order):")
     for n in plan.nodes:
         args_text = ", ".join(f"{b.name}={b.source}" for b in n.inputs)
@@ -69,6 +70,8 @@ def execute(args: argparse.Namespace) -> int:
             what = f"field {n.inputs[0].source}.{n.field}"
         elif n.kind == "select":
             what = f"select({args_text})"
+        elif n.kind == "last":
+            what = f"last run of ({args_text})"
         else:
             what = f"const {n.value_json}"
         when = "".join(f" when {g.source} in {{{', '.join(g.cases)}}}" for g in n.when)

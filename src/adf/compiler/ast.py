@@ -336,11 +336,25 @@ class Assign(_Repr):
 
 @attrs.frozen(repr=False, slots=False)
 class LoopDecl(_Repr):
+    """`loop NAME in A..B until DONE { ... }`. A bound written as a name is in
+    `bound_names` (its value, once the constants are bound, in `start`/`end`)."""
+
     name: Ident
     start: int
     end: int
     range_span: Span
     body: tuple[NodeDecl | Assign, ...]
+    span: Span
+    bound_names: tuple[Ident | None, Ident | None] = (None, None)
+    until: Ident | None = None
+
+
+@attrs.frozen(repr=False, slots=False)
+class ConstDecl(_Repr):
+    """`const NAME = INT`: a named integer, usable as a loop bound."""
+
+    name: Ident
+    value: int
     span: Span
 
 
@@ -388,6 +402,7 @@ Decl = (
     | StateDecl
     | Assign
     | LoopDecl
+    | ConstDecl
     | LossDecl
     | ObjectiveDecl
     | OutputDecl

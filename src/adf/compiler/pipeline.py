@@ -4,8 +4,8 @@ Takes source text and a name (or a path); gives a `CompileResult`. The
 passes run in this order, each a function from the previous results to new
 results plus diagnostics:
 
-    parse -> resolve -> build_graph -> typecheck -> bind_functions -> check_objectives
-        -> unroll -> emit_plan
+    parse -> bind_constants -> resolve -> build_graph -> typecheck -> bind_functions
+        -> check_objectives -> check_until -> unroll -> emit_plan
 
 Syntax errors stop the pipeline (there is no program to check). Otherwise
 every checking pass runs, so one run reports the errors of all phases;
@@ -77,6 +77,7 @@ def _compile(
     text: str, name: str, base_dir: str | None, plan: bool, parsed: ast.Program | None
 ) -> CompileResult:
     from adf.compiler.graph import build_graph
+    from adf.compiler.loops import bind_constants, check_until
     from adf.compiler.objectives import check_objectives
     from adf.compiler.pybind import bind_functions
     from adf.compiler.resolve import resolve
@@ -93,11 +94,14 @@ def _compile(
     found: list[Diagnostic] = list(diags)
     result: Plan | None = None
     if program is not None:
+        program, d0 = bind_constants(program)
+        found += d0
         scope, d1 = resolve(program)
         graph, d2 = build_graph(program, scope)
         typing, d3 = typecheck(program, scope, graph)
         d4 = bind_functions(program, typing, base_dir)
-        found += [*d1, *d2, *d3, *d4, *check_objectives(program, scope)]
+        found += [*d1, *d2, *d3, *d4, *check_objectives(program, scope),
+                  *check_until(program, scope, typing)]
         if plan and not any(d.is_error for d in found):
             from adf.compiler.emit import emit_plan
             from adf.compiler.unroll import unroll

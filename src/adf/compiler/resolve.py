@@ -26,7 +26,8 @@ from adf.diagnostics import Diagnostic, Label, Span
 from adf.stdlib.signatures import FUNCTIONS, METRICS
 
 SymbolKind = Literal[
-    "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss"
+    "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss",
+    "const",
 ]
 VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar"})
 SECTIONS = ("system", "user")
@@ -67,6 +68,7 @@ _WHAT = {
     "state": "a state",
     "loopvar": "a loop variable",
     "loss": "a loss",
+    "const": "a constant",
 }
 
 
@@ -115,6 +117,8 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
                         declare(stmt.name, "node", stmt, decl.name.name)
             case ast.LossDecl() | ast.ObjectiveDecl():
                 declare(decl.name, "loss", decl)
+            case ast.ConstDecl():
+                declare(decl.name, "const", decl)
             case _:
                 pass
     checker = _Checker(symbols, diags)
@@ -232,6 +236,7 @@ class _Checker:
             "fn": f"call it: `{name}(...)`",
             "model": "models are named by `using` in an llm declaration",
             "loss": "losses are scores for training; they cannot feed other nodes",
+            "const": "constants are loop bounds: `loop hop in 0..NAME { ... }`",
         }.get(symbol.kind, "")
         self.diags.append(
             diag(

@@ -100,6 +100,8 @@ class _Unroller:
         self.step: int | None = None
         self.local: dict[str, str] = {}
         self.guards: list[Guard] = []  # the branches being unrolled, outermost first
+        # values of `until` loops read after the loop: name -> (its step ids, span)
+        self.lasts: dict[str, tuple[tuple[str, ...], Span]] = {}
 
     def run(self) -> None:
         for name, symbol in self.scope.symbols.items():
@@ -115,6 +117,13 @@ class _Unroller:
         for name, symbol in self.scope.symbols.items():
             if symbol.kind == "state" and name not in self.final:
                 self.final[name] = self._state_value(name)  # read only by outputs or losses
+        for decl in self.program.decls:  # outputs and losses read `until` loops' values too
+            read = [decl.name.name] if isinstance(decl, ast.OutputDecl) else [
+                a.value.name for a in decl.args if isinstance(a.value, ast.Ref)
+            ] if isinstance(decl, ast.LossDecl) else []
+            for name in read:
+                if name in self.lasts:
+                    self._last(name)
 
     def _loop(self, item: OrderedLoop) -> None:
         decl = item.decl
@@ -122,9 +131,12 @@ class _Unroller:
         updated = [s.name.name for s in item.body if isinstance(s, ast.Assign)]
         versions = {name: self._state_value(name) for name in updated}
         body_names: list[str] = []
+        steps: dict[str, list[str]] = {}  # name -> its id at each step (`until` loops)
+        done: str | None = None  # the `until` node's id in the previous step
         for step in range(decl.start, decl.end):
             self.loop, self.step = loop, step
             self.local = dict(versions)
+            self.guards = [Guard(done, ("false",))] if done is not None else []
             first = len(self.nodes)
             for stmt in item.body:
                 if isinstance(stmt, ast.NodeDecl):
@@ -141,10 +153,18 @@ class _Unroller:
             for stmt in item.body:
                 if isinstance(stmt, ast.NodeDecl):
                     self.final[stmt.name.name] = self.local[stmt.name.name]
-        self.loop, self.step, self.local = None, None, {}
+            if decl.until is not None:
+                done = self.local.get(decl.until.name)
+                for name in (*(s.name.name for s in item.body if isinstance(s, ast.NodeDecl)), *updated):
+                    steps.setdefault(name, []).append(
+                        versions[name] if name in versions else self.local[name])
+        self.loop, self.step, self.local, self.guards = None, None, {}, []
         for name, version in versions.items():
             self.final[name] = version
-        self.loops.append(LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span))
+        for name, ids in steps.items():  # after an early exit: the step the loop stopped at
+            self.lasts[name] = (tuple(ids), decl.span)
+        until = decl.until.name if decl.until is not None else None
+        self.loops.append(LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span, until))
 
     # --- values ---------------------------------------------------------------
     def _id(self, stem: str) -> str:
@@ -175,6 +195,8 @@ class _Unroller:
     def _ref(self, name: str) -> str:
         if name in self.local:
             return self.local[name]
+        if name in self.lasts:
+            return self._last(name)
         symbol = self.scope.symbols[name]
         if symbol.kind == "loopvar":
             node_id = self._id(name)
@@ -302,6 +324,16 @@ class _Unroller:
             Node(node_id, "field", stem, self.step, self.loop, (Binding("record", source),),
                  found or T.ANY, expr.span, field=expr.field.name)
         )
+        return node_id
+
+    def _last(self, name: str) -> str:
+        """The `last` node `NAME.last` over a value's copies in an `until` loop (made once)."""
+        ids, span = self.lasts.pop(name)
+        node_id = f"{name}.last"
+        bindings = tuple(Binding(f"step{i}", source) for i, source in enumerate(ids))
+        self._append(Node(node_id, "last", name, None, None, bindings,
+                          self._type_of(ids[-1]) or T.ANY, span))
+        self.final[name] = node_id
         return node_id
 
     def _match(self, expr: ast.MatchExpr, stem: str, want: Type | None) -> str:

@@ -44,6 +44,7 @@ _DECL_KEYWORDS = (
     "node",
     "state",
     "loop",
+    "const",
     "loss",
     "output",
 )
@@ -674,10 +675,19 @@ class _Builder:
     def on_assign(self, kept: list[Any], span: Span) -> ast.Assign:
         return ast.Assign(_ident(kept[0]), kept[1], span)
 
+    def on_const_decl(self, kept: list[Any], span: Span) -> ast.ConstDecl:
+        return ast.ConstDecl(_ident(kept[0]), self._int(kept[1]), span)
+
+    def on_until(self, kept: list[Any], span: Span) -> _Wrap:
+        return _Wrap("until", (_ident(kept[0]),))
+
     def on_loop_decl(self, kept: list[Any], span: Span) -> ast.LoopDecl:
         start, end = kept[1], kept[2]
         range_span = Span(start.line, start.col, end.end_line, end.end_col)
-        bounds = [_loop_bound(tok) for tok in (start, end)]
+        names = tuple(_ident(tok) if tok.type == "NAME" else None for tok in (start, end))
+        until = _wrapped(kept, "until")
+        body = tuple(k for k in kept[3:] if not isinstance(k, _Wrap))
+        bounds = [_loop_bound(tok) if tok.type == "INT" else 0 for tok in (start, end)]
         if None in bounds:
             self.diagnostics.append(
                 _syntax(
@@ -689,7 +699,8 @@ class _Builder:
                 )
             )
         first, last = (b if b is not None else 0 for b in bounds)
-        return ast.LoopDecl(_ident(kept[0]), first, last, range_span, tuple(kept[3:]), span)
+        return ast.LoopDecl(_ident(kept[0]), first, last, range_span, body, span,
+                            (names[0], names[1]), until[0] if until else None)
 
     def on_loss_decl(self, kept: list[Any], span: Span) -> ast.LossDecl:
         return ast.LossDecl(_ident(kept[0]), kept[1], _wrapped(kept, "call_args"), span)

@@ -36,7 +36,7 @@ OMIT_DEFAULT = {"omit_default": True}
 
 TypeKind = Literal["str", "int", "float", "bool", "list", "enum", "record", "any"]
 ParamKind = Literal["prompt", "demos"]
-NodeKind = Literal["llm", "fn", "const", "field", "select"]
+NodeKind = Literal["llm", "fn", "const", "field", "select", "last"]
 PartKind = Literal["param", "text"]
 
 
@@ -161,7 +161,9 @@ class Node:
     """One call in the unrolled graph. `name` is the node's name without the time step.
 
     A `select` node passes on the value of the branch taken: its inputs are
-    `cond` and one `case:LABEL` per branch (`case:_` takes the other labels)."""
+    `cond` and one `case:LABEL` per branch (`case:_` takes the other labels).
+    A `last` node gives the value of its last input that was computed: after
+    an `until` loop, a state or body node reads the step the loop stopped at."""
 
     id: str
     kind: NodeKind
@@ -227,10 +229,13 @@ class FunctionDecl:
 
 @attrs.frozen
 class LoopInfo:
+    """`until` names the body node whose `true` ends the loop after its step."""
+
     name: str
     bound: int
     body: tuple[str, ...]
     span: Span
+    until: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)
 
 
 @attrs.frozen

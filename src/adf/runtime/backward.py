@@ -23,6 +23,8 @@ does with it is decided by `RULES[node.kind]`:
 - `select`: the feedback goes to the branch the sample took, and to the
   condition that chose it (saying which branch it chose); untaken branches
   never ran and get nothing.
+- `last`: the feedback goes to the step an `until` loop stopped at; the
+  steps after it never ran and get nothing.
 - `field`: the feedback goes to the record's producer, prefixed with the
   name of the field it is about.
 
@@ -302,6 +304,18 @@ async def _select_rule(
     return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
 
 
+async def _last_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback on a loop's final value goes to the step the loop stopped at."""
+    taken = dict((b.name, b.source) for b in node.inputs).get(trace.inputs[0][0]) if trace.inputs else None
+    if taken is None or taken not in context.graph.carries:
+        return Propagation()
+    step = f"{node.id} (step {taken})"
+    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    return Propagation(inputs=tuple((taken, g.text) for g in arrived), via=via)
+
+
 async def _llm_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
@@ -343,6 +357,7 @@ RULES: dict[NodeKind, Rule] = {
     "const": _const_rule,
     "field": _field_rule,
     "select": _select_rule,
+    "last": _last_rule,
 }
 
 

@@ -35,7 +35,7 @@ from adf.llm.requests import build_request
 from adf.plan.schema import Node, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
-from adf.runtime.routing import not_taken, select
+from adf.runtime.routing import last_run, not_taken, select
 from adf.runtime.scoring import failed_loss, score_loss, score_objectives
 from adf.runtime.structured import output_schema, read_structured
 from adf.runtime.template import ParamValue, render_messages
@@ -94,6 +94,8 @@ async def _run_node(
             return untaken
     if node.kind == "select":
         return select(node, upstream, known)
+    if node.kind == "last":
+        return last_run(node, upstream)
     blocked = [t.node for t in upstream.values() if t.status != "ok"]
     if any(upstream[b].status == "untaken" for b in blocked):
         return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")

@@ -3,7 +3,8 @@
 Takes a node and the traces of the nodes it reads; gives the node's trace
 when routing decides it: `not_taken` says whether a guarded node (written
 inside a branch) is left out, `select` passes on the value of the branch
-the condition took. A node that is not taken has status `untaken`: it never
+the condition took, `last_run` the value of the step an `until` loop
+stopped at. A node that is not taken has status `untaken`: it never
 ran, made no model call and costs nothing, and the backward pass does not
 visit it. A condition that failed makes its branches `skipped` like any
 other node after a failure.
@@ -56,3 +57,16 @@ def select(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, An
         return NodeTrace(node.id, node.name, node.kind, node.step, "skipped", inputs,
                          error=f"not run: {source or 'no branch'} did not produce a value")
     return NodeTrace(node.id, node.name, node.kind, node.step, "ok", inputs, value=value)
+
+
+def last_run(node: Node, upstream: Mapping[str, NodeTrace]) -> NodeTrace:
+    """The value of the last step that ran (its binding is the trace's one input)."""
+    for binding in reversed(node.inputs):
+        trace = upstream.get(binding.source)
+        if trace is not None and trace.status == "ok":
+            return NodeTrace(node.id, node.name, node.kind, node.step, "ok",
+                             ((binding.name, trace.value),), value=trace.value)
+        if trace is not None and trace.status != "untaken":
+            break  # the step failed: so does the value after the loop
+    return NodeTrace(node.id, node.name, node.kind, node.step, "skipped",
+                     error="not run: the loop produced no value")

@@ -1,0 +1,77 @@
+"""Where the language-v2 property tests send their model calls.
+
+By default through the real path: litellm to the fake OpenAI server over
+HTTP. With `ADF_V2_TRANSPORT=direct` the same responder is called in
+process instead (no HTTP, no litellm), which makes the large runs of the
+routing properties (`ADF_V2_EXAMPLES=500`) affordable on a small machine;
+the forward and backward passes under test are the same either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+from rt_helpers import client
+from rt_plans import model
+
+from adf.llm.protocol import ChatReply, ChatRequest
+from adf.plan.schema import Plan
+from adf.runtime.data import Sample
+from adf.runtime.engine import backward, evaluate
+from adf.testing.fake_server import FakeServer, Request, last_user
+
+DIRECT = os.environ.get("ADF_V2_TRANSPORT", "") == "direct"
+
+
+class DirectClient:
+    """A `ModelClient` that hands each request to a fake-server responder in process."""
+
+    def __init__(self, respond: Callable[[Request], Any]) -> None:
+        self.respond = respond
+        self.count = 0
+        self.texts: list[str] = []  # the last user message of each request
+
+    async def complete(self, request: ChatRequest) -> ChatReply:
+        self.count += 1
+        body = {"model": request.model,
+                "messages": [{"role": m.role, "content": m.content} for m in request.messages]}
+        self.texts.append(last_user(body))
+        return ChatReply(str(self.respond(body)), 1, 1, 0.0, False, 0.0)
+
+
+@attrs.frozen
+class Run:
+    result: Any
+    grads: Any
+    forward_requests: int
+    backward_requests: int
+    backward_texts: tuple[str, ...]  # the last user message of each backward request
+
+
+def run_both(workflow: Plan, samples: list[Sample], respond: Callable[[Request], Any],
+             keep_requests: bool = False) -> Run:
+    """Forward then backward over `samples`, counting the requests of each pass."""
+    if DIRECT:
+        direct = DirectClient(respond)
+        result = asyncio.run(evaluate(workflow, samples, direct))
+        forward = direct.count
+        grads = asyncio.run(backward(workflow, result, direct))
+        return Run(result, grads, forward, direct.count - forward, tuple(direct.texts[forward:]))
+    with _server(respond) as url:
+        bound = attrs.evolve(workflow, models=(model("m", url[0]),))
+        result = asyncio.run(evaluate(bound, samples, client(concurrency=4)))
+        forward = url[1].request_count
+        grads = asyncio.run(backward(bound, result, client(concurrency=4)))
+        texts = tuple(last_user(r) for r in url[1].requests[forward:]) if keep_requests else ()
+        return Run(result, grads, forward, url[1].request_count - forward, texts)
+
+
+@contextmanager
+def _server(respond: Callable[[Request], Any]) -> Iterator[tuple[str, FakeServer]]:
+    with FakeServer(respond) as server:
+        yield server.base_url, server

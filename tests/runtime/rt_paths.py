@@ -1,0 +1,39 @@
+"""The path feedback may take through one sample's trace: the oracle of the routing properties."""
+
+from __future__ import annotations
+
+from adf.plan.routing import chosen
+from adf.plan.schema import Plan
+from adf.runtime.trace import SampleResult
+
+
+def executed_path(workflow: Plan, sample: SampleResult, start: str) -> list[str]:
+    """Node ids feedback may reach from `start`, over nodes that ran: through a
+    `select` only the branch it took and its condition, through a `last` only
+    the step the loop stopped at."""
+    traces = {t.node: t for t in sample.nodes}
+    by_id = {n.id: n for n in workflow.nodes}
+    seen: list[str] = []
+    stack = [start]
+    while stack:
+        current = stack.pop()
+        if current in seen or current not in by_id or traces[current].status != "ok":
+            continue
+        seen.append(current)
+        node, trace = by_id[current], traces[current]
+        if node.kind == "select":
+            stack += [node.inputs[0].source, chosen(node, dict(trace.inputs)["cond"])]
+        elif node.kind == "last":
+            taken = trace.inputs[0][0]
+            stack += [b.source for b in node.inputs if b.name == taken]
+        else:
+            stack += [b.source for b in node.inputs]
+    return seen
+
+
+def trainable(workflow: Plan, node_id: str) -> list[str]:
+    node = workflow.node(node_id)
+    frozen = {p.name for p in workflow.params if p.frozen}
+    if node.llm is None:
+        return []
+    return [p.param for p in node.llm.system if p.kind == "param" and p.param not in frozen]
