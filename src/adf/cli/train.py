@@ -141,7 +141,9 @@ def format_event(kind: str, data: Mapping[str, Any], steps: int) -> str | None:
                 f"val {f(data.get('val_score'))}  "
                 f"[green]accepted {data.get('accepted', 0)}[/] "
                 f"[red]rejected {data.get('rejected', 0)}[/]  "
-                f"calls {data.get('calls', 0)}  tokens {data.get('tokens', 0)}{dollars}{stopped}")
+                f"calls {data.get('calls', 0)} (requests {data.get('requests', 0)}, "
+                f"retries {data.get('retries', 0)}, failed {data.get('failures', 0)})  "
+                f"tokens {data.get('tokens', 0)}{dollars}{stopped}")
     if kind == "proposal":
         verdict = data.get("verdict", "")
         colour = "green" if verdict == "accepted" else "red"

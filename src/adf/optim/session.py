@@ -248,8 +248,9 @@ def _finish(console: Any, args: argparse.Namespace, path: str, base_plan: Plan, 
     if outcome.stopped_by:
         console.print(f"[yellow]stopped early:[/] {outcome.stopped_by}")
     usage = outcome.report["usage"]
-    console.print(f"model calls {usage['calls']} ({usage['cache_hits']} from cache), "
-                  f"tokens {usage['tokens']}")
+    console.print(f"model calls {usage['calls']} ({usage['cache_hits']} from cache, "
+                  f"{usage['requests']} provider requests, {usage['retries']} retries, "
+                  f"{usage['failures']} failed), tokens {usage['tokens']}")
     console.print(f"report: {outcome.report_html}")
     if state.phase != "done":
         return 1
