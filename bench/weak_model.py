@@ -109,7 +109,6 @@ def typed(path: str) -> Any:
 
 
 async def train_one(config: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    from adf.optim.session import compile_program
     from adf.optim.trainer import Splits, Trainer, TrainSettings
     from adf.runtime.accounting import Accounting
     from adf.runtime.bindings import bind
@@ -117,10 +116,11 @@ async def train_one(config: str, args: argparse.Namespace, folder: Path) -> dict
     from adf.runtime.calltrace import MemoryTrace
     from adf.runtime.data import load_data
     from adf.runtime.models import open_models, resolve_models
+    from adf.workflow import ProgramErrors, compile_program
 
     compiled = compile_program(args.file) if not config.startswith("typed") else typed(args.file)
-    if isinstance(compiled, str):
-        raise SystemExit(compiled)
+    if isinstance(compiled, ProgramErrors):
+        raise SystemExit(compiled.text)
     plan = compiled if config.endswith("on") else with_structured_off(compiled)
     data = os.path.join(os.path.dirname(os.path.abspath(args.file)), "data")
     splits = Splits(

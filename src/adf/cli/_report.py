@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from adf.cli._workflow import plural
+from adf.cli._command import plural
 
 if TYPE_CHECKING:
     from adf.plan.schema import Plan
