@@ -21,10 +21,10 @@ import attrs
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 
 if TYPE_CHECKING:
+    from adf.llm.accounting import Accounting
+    from adf.llm.calltrace import TraceSink
+    from adf.llm.models import ModelOverrides, ModelSession, ResolvedModel
     from adf.plan.schema import Plan
-    from adf.runtime.accounting import Accounting
-    from adf.runtime.calltrace import TraceSink
-    from adf.runtime.models import ModelOverrides, ModelSession, ResolvedModel
 
 
 @attrs.frozen
@@ -55,7 +55,7 @@ class Opened:
 
 def resolve(plan: Plan, options: RunOptions) -> Resolved:
     """The model each declared name calls, overrides applied."""
-    from adf.runtime.models import ModelConfigError, parse_overrides, resolve_models
+    from adf.llm.models import ModelConfigError, parse_overrides, resolve_models
 
     try:
         overrides = parse_overrides(options.models, options.api_bases)
@@ -67,10 +67,10 @@ def resolve(plan: Plan, options: RunOptions) -> Resolved:
 @asynccontextmanager
 async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened]:
     """Resolve the models, open cache and trace file, start the local server if needed."""
-    from adf.runtime.accounting import Accounting
-    from adf.runtime.cache import DEFAULT_PATH, ReplyCache
-    from adf.runtime.calltrace import JsonlTraceWriter
-    from adf.runtime.models import open_models
+    from adf.llm.accounting import Accounting
+    from adf.llm.cache import DEFAULT_PATH, ReplyCache
+    from adf.llm.calltrace import JsonlTraceWriter
+    from adf.llm.models import open_models
 
     resolved = resolve(plan, options)
     accounting = Accounting()
