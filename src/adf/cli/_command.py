@@ -21,7 +21,7 @@ from adf.workflow.errors import WorkflowError
 
 if TYPE_CHECKING:
     from adf.runtime.data import DataSet
-    from adf.workflow import RunOptions, Workflow
+    from adf.workflow import Loaded, RunOptions
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +85,7 @@ def print_error(name: str, exc: WorkflowError) -> None:
     print(f"adfc {name}: {exc.message}", file=sys.stderr)
 
 
-def load(path: str, *, use_lock: bool = True) -> Workflow:
+def load(path: str, *, use_lock: bool = True) -> Loaded:
     """The workflow at `path`; notes on its lock file go to stderr."""
     from adf.workflow import load_workflow
 
@@ -100,7 +100,7 @@ def load(path: str, *, use_lock: bool = True) -> Workflow:
     return workflow
 
 
-def load_data(workflow: Workflow, args: argparse.Namespace) -> DataSet:
+def load_data(workflow: Loaded, args: argparse.Namespace) -> DataSet:
     """The rows named by `--data`/`--split`/`--limit`."""
     from adf.workflow import load_dataset
 

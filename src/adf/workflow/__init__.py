@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 from adf.workflow.load import (
+    Loaded,
     ProgramErrors,
-    Workflow,
     bind_functions,
     compile_program,
     compile_text,
@@ -30,10 +30,10 @@ from adf.workflow.models import Opened, RunOptions, open_workflow, resolve
 __all__ = [
     "FAILED",
     "USAGE",
+    "Loaded",
     "Opened",
     "ProgramErrors",
     "RunOptions",
-    "Workflow",
     "WorkflowError",
     "bind_functions",
     "compile_program",

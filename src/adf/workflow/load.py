@@ -1,7 +1,7 @@
 """Compile or load a workflow and apply its lock file.
 
 Takes a path (a `.adf` source, compiled in memory, or a compiled `.plan`);
-gives a `Workflow`: the plan to run (with the lock file's trained values
+gives a `Loaded` workflow: the plan to run (with the lock file's trained values
 unless `use_lock` is false), the plan as written in the source, the
 directory its `py` bindings are imported from, and what the lock file did
 (applied and stale entries) so that each entry point can report it in its
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 @attrs.frozen
-class Workflow:
+class Loaded:
     plan: Plan  # what runs: the source's plan with the lock applied
     base_dir: str  # where `py` bindings are imported from
     file: str
@@ -68,12 +68,12 @@ def compile_text(text: str, near: str) -> Plan | None:
     return result.plan if result.ok else None
 
 
-def load_workflow(path: str, *, use_lock: bool = True) -> Workflow:
+def load_workflow(path: str, *, use_lock: bool = True) -> Loaded:
     """Compile a `.adf` in memory or load a `.plan`.
 
     A `.adf` with a lock file beside it (written by `adfc train`) runs with the
     trained values unless `use_lock` is false; stale entries are kept in
-    `Workflow.lock` for the caller to name.
+    `Loaded.lock` for the caller to name.
     """
     if not os.path.exists(path):
         raise WorkflowError(f"cannot read {path}: no such file", USAGE)
@@ -85,16 +85,16 @@ def load_workflow(path: str, *, use_lock: bool = True) -> Workflow:
             plan = load_plan(path)
         except PlanError as exc:
             raise WorkflowError(str(exc), USAGE) from None
-        return Workflow(plan, base_dir, path, plan)
+        return Loaded(plan, base_dir, path, plan)
     compiled = compile_program(path)
     if isinstance(compiled, ProgramErrors):
         count = compiled.count
         raise WorkflowError(f"{path}: {count} error{'s' if count != 1 else ''}; nothing was run",
                             FAILED, details=compiled.text)
     if not use_lock:
-        return Workflow(compiled, base_dir, path, compiled)
+        return Loaded(compiled, base_dir, path, compiled)
     locked = apply_lock(compiled, path)
-    return Workflow(locked.plan, base_dir, path, compiled, locked)
+    return Loaded(locked.plan, base_dir, path, compiled, locked)
 
 
 def apply_lock(plan: Plan, path: str) -> LockResult:
@@ -107,7 +107,7 @@ def apply_lock(plan: Plan, path: str) -> LockResult:
         raise WorkflowError(f"{exc} (use --no-lock to ignore it)", USAGE) from None
 
 
-def bind_functions(workflow: Workflow) -> Bindings:
+def bind_functions(workflow: Loaded) -> Bindings:
     """The workflow's `py` functions, imported from its directory."""
     from adf.runtime.bindings import BindError, bind
 
@@ -118,7 +118,7 @@ def bind_functions(workflow: Workflow) -> Bindings:
 
 
 def load_dataset(
-    workflow: Workflow, data: str | None = None, *, split: str | None = None,
+    workflow: Loaded, data: str | None = None, *, split: str | None = None,
     limit: int | None = None,
 ) -> DataSet:
     """The rows of `data` (default: the `data/` folder next to the workflow), typed by its plan."""

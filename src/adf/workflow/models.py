@@ -38,6 +38,7 @@ class RunOptions:
     concurrency: int = 8  # samples and model calls in flight at once
     timeout_s: float = 120.0  # per model call
     trace: str | None = None  # append one JSON line per model call here
+    retries: int | None = None  # retries of a failed model call; None: the client's default
 
 
 @attrs.frozen
@@ -70,6 +71,7 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
     from adf.llm.accounting import Accounting
     from adf.llm.cache import DEFAULT_PATH, ReplyCache
     from adf.llm.calltrace import JsonlTraceWriter
+    from adf.llm.client import RetryPolicy
     from adf.llm.models import open_models
 
     resolved = resolve(plan, options)
@@ -87,7 +89,9 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
     try:
         async with open_models(resolved.models, cache=cache, sinks=sinks,
                                concurrency=options.concurrency,
-                               timeout_s=options.timeout_s) as session:
+                               timeout_s=options.timeout_s,
+                               retry=None if options.retries is None
+                               else RetryPolicy(max_retries=options.retries)) as session:
             # the session's models know where the local server listens, once started
             effective = attrs.evolve(plan, models=tuple(
                 session.models[m.name].effective_decl() for m in plan.models))
