@@ -57,6 +57,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which split of a data directory (train, val, test)")
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="use only the first N rows")
+    parser.add_argument("--strict-data", action="store_true",
+                        help="stop at the first bad data row instead of skipping it")
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
@@ -104,7 +106,8 @@ def load_data(workflow: Loaded, args: argparse.Namespace) -> DataSet:
     """The rows named by `--data`/`--split`/`--limit`."""
     from adf.workflow import load_dataset
 
-    return load_dataset(workflow, args.data, split=args.split, limit=args.limit)
+    return load_dataset(workflow, args.data, split=args.split, limit=args.limit,
+                        strict=args.strict_data)
 
 
 def plural(count: int, word: str) -> str:

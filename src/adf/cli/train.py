@@ -37,6 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--train-limit", type=int, metavar="N")
     data.add_argument("--val-limit", type=int, metavar="N")
     data.add_argument("--test-limit", type=int, metavar="N", help="0 skips the test split")
+    data.add_argument("--strict-data", action="store_true",
+                      help="stop at the first bad data row instead of skipping it")
     run = parser.add_argument_group("training")
     run.add_argument("--steps", type=int, default=4, metavar="N")
     run.add_argument("--batch-size", type=int, default=4, metavar="N")
@@ -81,7 +83,7 @@ def train_options(args: argparse.Namespace) -> TrainOptions:
     return TrainOptions(
         data=args.data, train_split=args.train_split, val_split=args.val_split,
         test_split=args.test_split, train_limit=args.train_limit, val_limit=args.val_limit,
-        test_limit=args.test_limit, steps=args.steps, batch_size=args.batch_size,
+        test_limit=args.test_limit, strict_data=args.strict_data, steps=args.steps, batch_size=args.batch_size,
         proposals=args.proposals, demo_proposals=args.demo_proposals, seed=args.seed,
         threshold=args.threshold, accept_ties=args.accept_ties, concurrency=args.concurrency,
         max_steps=args.max_steps, max_calls=args.max_calls, max_tokens=args.max_tokens,
@@ -124,6 +126,10 @@ def _train(console: Any, args: argparse.Namespace, prepared: Prepared) -> int:
             console.print(f"[yellow]lock entry {name} not used:[/] {escape(why)}")
     for note in prepared.splits.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
+    for bad in prepared.splits.bad_rows[:10]:
+        console.print(f"  bad row {bad.where}: {bad.message}", markup=False)
+    if len(prepared.splits.bad_rows) > 10:
+        console.print(f"  ... and {len(prepared.splits.bad_rows) - 10} more in the report")
     forecast, splits = prepared.forecast, prepared.splits
     dollars = f", about ${forecast.usd:.4f}" if forecast.usd is not None else ""
     console.print(
@@ -208,6 +214,8 @@ def format_event(kind: str, data: Mapping[str, Any], steps: int) -> str | None:
         cost = data.get("cost_usd") or 0.0
         dollars = f"  ${cost:.4f}" if cost else ""
         stopped = f"  [yellow]{data['stopped']}[/]" if data.get("stopped") else ""
+        if data.get("call_failed"):
+            stopped += f"  [yellow]not scored {data['call_failed']} (model calls failed)[/]"
         return (f"[bold]step {data['step']}/{steps}[/]  train {f(data.get('train_score'))}  "
                 f"val {f(data.get('val_score'))}  "
                 f"[green]accepted {data.get('accepted', 0)}[/] "

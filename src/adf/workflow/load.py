@@ -119,13 +119,17 @@ def bind_functions(workflow: Loaded) -> Bindings:
 
 def load_dataset(
     workflow: Loaded, data: str | None = None, *, split: str | None = None,
-    limit: int | None = None,
+    limit: int | None = None, strict: bool = False,
 ) -> DataSet:
-    """The rows of `data` (default: the `data/` folder next to the workflow), typed by its plan."""
+    """The rows of `data` (default: the `data/` folder next to the workflow), typed by its plan.
+
+    A bad row is skipped and listed in `DataSet.bad_rows`; with `strict`, it stops the load.
+    """
     from adf.runtime.data import DataError, load_data
 
     try:
-        return load_data(workflow.plan, data_path(workflow.file, data), split=split, limit=limit)
+        return load_data(workflow.plan, data_path(workflow.file, data), split=split, limit=limit,
+                         strict=strict)
     except DataError as exc:
         raise WorkflowError(str(exc), USAGE) from None
 

@@ -48,6 +48,7 @@ class TrainOptions:
     train_limit: int | None = None
     val_limit: int | None = None
     test_limit: int | None = None  # 0 skips the test split
+    strict_data: bool = False  # stop at the first bad row instead of skipping it
     steps: int = 4
     batch_size: int = 4
     proposals: int = 3
@@ -160,28 +161,31 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
                     settings, splits, forecast)
 
 
-def _load(plan: Plan, folder: str, split: str, limit: int | None) -> tuple[Sample, ...]:
-    from adf.runtime.data import load_data
-
-    return load_data(plan, folder, split=split, limit=limit).samples
-
-
 def load_splits(plan: Plan, folder: str, options: TrainOptions, seed: int) -> Splits:
-    """The train, val and test samples; without a val split a quarter of train is held out."""
+    """The train, val and test samples, every bad row of every split, and notes on gaps.
+
+    Without a val split, a quarter of the training samples is held out for validation.
+    """
     from adf.optim.trainer import Splits
-    from adf.runtime.data import DataError, resolve_path
+    from adf.runtime.data import BadRow, DataError, load_data, resolve_path
 
     if not os.path.isdir(folder):
         raise WorkflowError(f"data folder {folder} not found (use --data DIR)", USAGE)
     notes: list[str] = []
+    bad: list[BadRow] = []
+
+    def load(split: str, limit: int | None) -> tuple[Sample, ...]:
+        data = load_data(plan, folder, split=split, limit=limit, strict=options.strict_data)
+        bad.extend(data.bad_rows)
+        return data.samples
+
     try:
-        train = _load(plan, folder, options.train_split, options.train_limit)
+        train = load(options.train_split, options.train_limit)
         if not train:
             raise WorkflowError(
                 f"the {options.train_split} split in {folder} has no usable rows", USAGE)
         try:
             resolve_path(folder, options.val_split)
-            val = _load(plan, folder, options.val_split, options.val_limit)
         except DataError:
             order = list(train)
             random.Random(seed).shuffle(order)
@@ -190,16 +194,22 @@ def load_splits(plan: Plan, folder: str, options: TrainOptions, seed: int) -> Sp
             train = tuple(s for s in train if s not in set(order[:cut]))
             notes.append(f"no {options.val_split} split: held out {len(val)} training samples "
                          "for validation")
+        else:
+            val = load(options.val_split, options.val_limit)
         test: tuple[Sample, ...] = ()
         if options.test_limit != 0:
             try:
                 resolve_path(folder, options.test_split)
-                test = _load(plan, folder, options.test_split, options.test_limit)
             except DataError:
                 notes.append(f"no {options.test_split} split: test scores are not reported")
+            else:
+                test = load(options.test_split, options.test_limit)
     except DataError as exc:
         raise WorkflowError(str(exc), USAGE) from None
-    return Splits(tuple(train), tuple(val), test, tuple(notes))
+    if bad:
+        notes.append(f"{len(bad)} bad data row{'s' if len(bad) != 1 else ''} skipped "
+                     "(listed in the report; --strict-data stops at the first)")
+    return Splits(tuple(train), tuple(val), test, tuple(notes), tuple(bad))
 
 
 def latest_run(stem: str, root: str = "runs") -> str | None:
