@@ -45,7 +45,9 @@ def test_steps_after_the_first_are_guarded_by_the_previous_condition() -> None:
     assert plan.node("q@1").when == (Guard("done@0", ("false",)),)
     assert plan.node("notes@2").when == (Guard("done@1", ("false",)),)
     last = plan.node("notes.last")
-    assert last.kind == "last" and [b.source for b in last.inputs] == ["notes@0", "notes@1", "notes@2"]
+    assert last.kind == "last" and [(b.name, b.source) for b in last.inputs] == [
+        ("step0", "notes@0"), ("step1", "notes@1"), ("step2", "notes@2"),
+        ("until0", "done@0"), ("until1", "done@1"), ("until2", "done@2")]
     assert [b.source for b in plan.node("pred").inputs] == ["question", "notes.last"]
     assert decode_plan(encode_plan(plan)) == plan
 

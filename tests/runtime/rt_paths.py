@@ -10,7 +10,7 @@ from adf.runtime.trace import SampleResult
 def executed_path(workflow: Plan, sample: SampleResult, start: str) -> list[str]:
     """Node ids feedback may reach from `start`, over nodes that ran: through a
     `select` only the branch it took and its condition, through a `last` only
-    the step the loop stopped at."""
+    the step the loop stopped at and the condition computed in it."""
     traces = {t.node: t for t in sample.nodes}
     by_id = {n.id: n for n in workflow.nodes}
     seen: list[str] = []
@@ -23,9 +23,10 @@ def executed_path(workflow: Plan, sample: SampleResult, start: str) -> list[str]
         node, trace = by_id[current], traces[current]
         if node.kind == "select":
             stack += [node.inputs[0].source, chosen(node, dict(trace.inputs)["cond"])]
-        elif node.kind == "last":
+        elif node.kind == "last":  # the step it stopped at, and that step's condition
             taken = trace.inputs[0][0]
-            stack += [b.source for b in node.inputs if b.name == taken]
+            until = "until" + taken.removeprefix("step")
+            stack += [b.source for b in node.inputs if b.name in (taken, until)]
         else:
             stack += [b.source for b in node.inputs]
     return seen

@@ -101,7 +101,7 @@ class _Unroller:
         self.local: dict[str, str] = {}
         self.guards: list[Guard] = []  # the branches being unrolled, outermost first
         # values of `until` loops read after the loop: name -> (its step ids, span)
-        self.lasts: dict[str, tuple[tuple[str, ...], Span]] = {}
+        self.lasts: dict[str, tuple[tuple[str, ...], tuple[str, ...], Span]] = {}
 
     def run(self) -> None:
         for name, symbol in self.scope.symbols.items():
@@ -132,6 +132,7 @@ class _Unroller:
         versions = {name: self._state_value(name) for name in updated}
         body_names: list[str] = []
         steps: dict[str, list[str]] = {}  # name -> its id at each step (`until` loops)
+        dones: list[str] = []  # the `until` node's id at each step
         done: str | None = None  # the `until` node's id in the previous step
         for step in range(decl.start, decl.end):
             self.loop, self.step = loop, step
@@ -155,6 +156,7 @@ class _Unroller:
                     self.final[stmt.name.name] = self.local[stmt.name.name]
             if decl.until is not None:
                 done = self.local.get(decl.until.name)
+                dones.append(done or "")
                 for name in (*(s.name.name for s in item.body if isinstance(s, ast.NodeDecl)), *updated):
                     steps.setdefault(name, []).append(
                         versions[name] if name in versions else self.local[name])
@@ -162,7 +164,7 @@ class _Unroller:
         for name, version in versions.items():
             self.final[name] = version
         for name, ids in steps.items():  # after an early exit: the step the loop stopped at
-            self.lasts[name] = (tuple(ids), decl.span)
+            self.lasts[name] = (tuple(ids), tuple(dones), decl.span)
         until = decl.until.name if decl.until is not None else None
         self.loops.append(LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span, until))
 
@@ -327,10 +329,12 @@ class _Unroller:
         return node_id
 
     def _last(self, name: str) -> str:
-        """The `last` node `NAME.last` over a value's copies in an `until` loop (made once)."""
-        ids, span = self.lasts.pop(name)
+        """The `last` node `NAME.last` over a value's copies in an `until` loop (made once):
+        `stepI` reads the value at step I, `untilI` the condition computed in that step."""
+        ids, dones, span = self.lasts.pop(name)
         node_id = f"{name}.last"
         bindings = tuple(Binding(f"step{i}", source) for i, source in enumerate(ids))
+        bindings += tuple(Binding(f"until{i}", done) for i, done in enumerate(dones) if done)
         self._append(Node(node_id, "last", name, None, None, bindings,
                           self._type_of(ids[-1]) or T.ANY, span))
         self.final[name] = node_id

@@ -23,8 +23,9 @@ does with it is decided by `RULES[node.kind]`:
 - `select`: the feedback goes to the branch the sample took, and to the
   condition that chose it (saying which branch it chose); untaken branches
   never ran and get nothing.
-- `last`: the feedback goes to the step an `until` loop stopped at; the
-  steps after it never ran and get nothing.
+- `last`: the feedback goes to the step an `until` loop stopped at and to
+  the condition that stopped it there; the steps after it never ran and get
+  nothing.
 - `field`: the feedback goes to the record's producer, prefixed with the
   name of the field it is about.
 
@@ -304,13 +305,21 @@ async def _select_rule(
 async def _last_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
-    """Feedback on a loop's final value goes to the step the loop stopped at."""
-    taken = dict((b.name, b.source) for b in node.inputs).get(trace.inputs[0][0]) if trace.inputs else None
-    if taken is None or taken not in context.graph.carries:
+    """Feedback on a loop's final value goes to the step the loop stopped at, and to
+    that step's `until` condition, which decided to stop there."""
+    sources = {b.name: b.source for b in node.inputs}
+    name = trace.inputs[0][0] if trace.inputs else ""
+    taken = sources.get(name)
+    if taken is None:
         return Propagation()
+    done = sources.get("until" + name.removeprefix("step"))
     step = f"{node.id} (step {taken})"
     via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
-    return Propagation(inputs=tuple((taken, g.text) for g in arrived), via=via)
+    out = [(taken, g.text) for g in arrived]
+    note = "The loop stopped after this step; the result after the loop was judged: "
+    out += [(done, note + g.text) for g in arrived if done is not None]
+    carries = context.graph.carries
+    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
 
 
 async def _llm_rule(

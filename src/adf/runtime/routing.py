@@ -61,7 +61,7 @@ def select(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, An
 
 def last_run(node: Node, upstream: Mapping[str, NodeTrace]) -> NodeTrace:
     """The value of the last step that ran (its binding is the trace's one input)."""
-    for binding in reversed(node.inputs):
+    for binding in reversed([b for b in node.inputs if b.name.startswith("step")]):
         trace = upstream.get(binding.source)
         if trace is not None and trace.status == "ok":
             return NodeTrace(node.id, node.name, node.kind, node.step, "ok",

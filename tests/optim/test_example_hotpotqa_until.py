@@ -1,0 +1,97 @@
+"""The early-exit HotpotQA example trains on the fake server, and its hop loop
+stops at the first hop whose passages the scripted model calls sufficient."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from pathlib import Path
+
+import attrs
+import pytest
+from optim_task import backward_reply, is_backward, is_optimizer
+
+from adf.cli.main import main
+from adf.compiler.pipeline import compile_file
+from adf.llm.client import LiteLLMClient
+from adf.runtime.data import Sample
+from adf.runtime.engine import evaluate
+from adf.testing.fake_server import FakeServer, Request, last_user, system_text
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hotpotqa_until"
+CUE = "Copy the last word of the question."
+_CURRENT = re.compile(r"<current>\n(.*?)\n</current>", re.S)
+
+
+def answer(request: Request) -> str:
+    text, system = last_user(request), system_text(request)
+    if "Say whether the passages" in system:
+        return "true"
+    if "Write one short search query" in system:
+        return text.split("Question: ", 1)[1].split("\n", 1)[0]
+    question = text.split("Question: ", 1)[1].split("\n", 1)[0]
+    return question.rstrip("?").split()[-1] if CUE in system else "unknown"
+
+
+def optimizer(request: Request) -> str:
+    match = _CURRENT.search(last_user(request))
+    current = match.group(1) if match else ""
+    value = f"{current} {CUE}" if "Answer the question using only" in current and CUE not in current else current
+    return f"<reasoning>The answer is the last word.</reasoning>\n<proposed_value>{value}</proposed_value>"
+
+
+def respond(request: Request) -> str:
+    if is_backward(request):
+        return backward_reply(request)
+    if is_optimizer(request):
+        return optimizer(request)
+    return answer(request)
+
+
+ROWS = [("Which river flows through Paris?", "Paris"), ("Name the capital city Berlin?", "Berlin"),
+        ("Who wrote about Hamlet?", "Hamlet"), ("Which team plays in Chicago?", "Chicago")]
+
+
+def project(folder: Path) -> Path:
+    data = folder / "data"
+    data.mkdir(parents=True)
+    (data / "corpus.jsonl").symlink_to((EXAMPLE / "data" / "corpus.jsonl").resolve())
+    for split in ("train", "val", "test"):
+        with (data / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
+            for i, (question, answer_) in enumerate(ROWS):
+                handle.write(json.dumps({"id": f"{split}{i}", "question": question, "answer": answer_}) + "\n")
+    shutil.copy((EXAMPLE / "retrieval.py").resolve(), folder / "retrieval.py")
+    source = folder / "hotpotqa_until.adf"
+    source.write_text((EXAMPLE / "hotpotqa_until.adf").read_text(encoding="utf-8"), encoding="utf-8")
+    return source
+
+
+def test_the_hop_loop_stops_early(tmp_path: Path) -> None:
+    source = project(tmp_path / "proj")
+    plan = compile_file(str(source)).plan
+    assert plan is not None
+    with FakeServer(respond) as server:
+        model = plan.models[0]
+        options = (("api_base", server.base_url), ("temperature", 0))
+        bound = attrs.evolve(plan, models=(attrs.evolve(model, model="openai/fake", options=options),))
+        samples = [Sample("s0", (("question", ROWS[0][0]),), (("answer", ROWS[0][1]),))]
+        result = asyncio.run(evaluate(bound, samples, LiteLLMClient(), base_dir=str(tmp_path / "proj")))
+    (sample,) = result.samples
+    status = {t.node: t.status for t in sample.nodes}
+    assert status["query@0"] == "ok" and status["enough@0"] == "ok"
+    assert status["query@1"] == "untaken" and status["query@2"] == "untaken"
+    assert server.request_count == 3  # one hop (query, enough) and the answer
+
+
+def test_hotpotqa_until_example_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = project(tmp_path / "proj")
+    with FakeServer(respond) as server:
+        code = main(["train", str(source), "--model", "student=openai/fake",
+                     "--api-base", f"student={server.base_url}", "--steps", "2", "--seed", "0",
+                     "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--quiet"])
+    assert code == 0
+    lock = json.loads((tmp_path / "proj" / "hotpotqa_until.adf.lock").read_text())
+    assert CUE in lock["params"]["answer_instruction"]["value"]
