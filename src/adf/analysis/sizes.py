@@ -69,7 +69,7 @@ def type_tokens(type_: Type) -> int:
 
 def reply_tokens(view: GraphView, node: Node) -> int:
     assert node.llm is not None
-    limit = positive_int(dict(view.plan.model(node.llm.model).options).get("max_tokens"))
+    limit = positive_int(dict(node.llm.bind(view.plan.model(node.llm.model)).options).get("max_tokens"))
     if limit is not None:
         return limit
     return _REPLY_DEFAULTS.get(node.output_type.kind, 256)

@@ -280,6 +280,7 @@ class LlmDecl(_Repr):
     model: Ident | None
     sections: tuple[Section, ...]
     span: Span
+    model_options: tuple[Option, ...] = ()  # `using m(temperature: 0.9)`: this llm's own
 
 
 @attrs.frozen(repr=False, slots=False)

@@ -19,9 +19,9 @@ from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.resolve import ROLES, Scope
 from adf.compiler.typecheck import Typing
-from adf.compiler.unroll import Unrolled, canonical_json, fn_ref
+from adf.compiler.unroll import Unrolled, canonical_json, fn_ref, plan_options
 from adf.plan import schema
-from adf.plan.schema import FORMAT_VERSION, EnvRef, OptionValue
+from adf.plan.schema import FORMAT_VERSION, OptionValue
 
 
 def _sha256_hex(data: bytes) -> str:
@@ -61,7 +61,7 @@ def emit_plan(
             case ast.ModelDecl():
                 models.append(
                     schema.ModelDecl(
-                        decl.name.name, decl.model.value, _options(decl.options), decl.span
+                        decl.name.name, decl.model.value, plan_options(decl.options), decl.span
                     )
                 )
             case ast.TrainDecl():
@@ -129,19 +129,6 @@ def emit_plan(
         training=_training(train, first_llm_model),
         objectives=tuple(objectives),
     )
-
-
-def _options(options: tuple[ast.Option, ...]) -> tuple[tuple[str, OptionValue], ...]:
-    out: list[tuple[str, OptionValue]] = []
-    for option in options:
-        value = option.value
-        if isinstance(value, ast.EnvCall):
-            out.append((option.name.name, EnvRef(value.var.value)))
-        elif isinstance(value, ast.Ref):
-            out.append((option.name.name, value.name))
-        else:
-            out.append((option.name.name, value.value))
-    return tuple(out)
 
 
 def _scalar(expr: ast.Expr) -> OptionValue:
@@ -216,7 +203,7 @@ def _training(train: ast.TrainDecl | None, default: str | None) -> schema.Traini
             if option.name.name in ROLES and isinstance(option.value, ast.Ref):
                 roles[option.name.name] = option.value.name
             elif option.name.name not in ROLES:
-                options.extend(_options((option,)))
+                options.extend(plan_options((option,)))
     backward = roles.get("backward", roles.get("optimizer", default))
     optimizer = roles.get("optimizer", roles.get("backward", default))
     if backward is None or optimizer is None:

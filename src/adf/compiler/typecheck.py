@@ -560,6 +560,7 @@ class _Checker:
 
     # --- declarations --------------------------------------------------------------
     def _llm(self, decl: ast.LlmDecl, returns: Type | None) -> None:
+        self._model_options(decl.model_options)
         if returns is not None and not T.parseable(returns):
             self.diags.append(
                 diag(

@@ -50,11 +50,13 @@ from adf.compiler.typecheck import Typing, bind_args
 from adf.diagnostics import Span
 from adf.plan.schema import (
     Binding,
+    EnvRef,
     FnSpec,
     Guard,
     LlmSpec,
     LoopInfo,
     Node,
+    OptionValue,
     TemplatePart,
     Type,
 )
@@ -75,6 +77,20 @@ def unroll(program: ast.Program, scope: Scope, typing: Typing, graph: Graph) -> 
 
 def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def plan_options(options: tuple[ast.Option, ...]) -> tuple[tuple[str, OptionValue], ...]:
+    """Options as the plan stores them: `env("X")` stays an `EnvRef`, a name its text."""
+    out: list[tuple[str, OptionValue]] = []
+    for option in options:
+        value = option.value
+        if isinstance(value, ast.EnvCall):
+            out.append((option.name.name, EnvRef(value.var.value)))
+        elif isinstance(value, ast.Ref):
+            out.append((option.name.name, value.name))
+        else:
+            out.append((option.name.name, value.value))
+    return tuple(out)
 
 
 def fn_ref(target: ast.FnTarget) -> str:
@@ -285,6 +301,7 @@ class _Unroller:
                     self.scope.llm_models[call.func.name],
                     parts.get("system", ()),
                     parts.get("user", ()),
+                    plan_options(decl.model_options),
                 )
                 self.specs[call.func.name] = spec
             self._append(

@@ -623,11 +623,12 @@ class _Builder:
         using = _wrapped(kept, "using")
         sections = tuple(k for k in rest[1:] if isinstance(k, ast.Section))
         return ast.LlmDecl(
-            _ident(kept[0]), params, returns, using[0] if using else None, sections, span
+            _ident(kept[0]), params, returns, using[0] if using else None, sections, span,
+            tuple(using[1:]),
         )
 
     def on_using(self, kept: list[Any], span: Span) -> _Wrap:
-        return _Wrap("using", (_ident(kept[0]),))
+        return _Wrap("using", (_ident(kept[0]), *kept[1:]))
 
     def on_arg_list(self, kept: list[Any], span: Span) -> _Wrap:
         return _Wrap("args", tuple(kept))

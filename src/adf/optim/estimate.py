@@ -61,7 +61,7 @@ def forward_tokens(plan: Plan, samples: Sequence[Sample]) -> tuple[int, int]:
     for node in plan.nodes:
         if node.llm is None:
             continue
-        model = plan.model(node.llm.model)
+        model = node.llm.bind(plan.model(node.llm.model))
         completion += int(reply_cap(model) * REPLY_SHARE)
         sizes = []
         for sample in probe or [None]:

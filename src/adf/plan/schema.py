@@ -133,10 +133,22 @@ class TemplatePart:
 
 @attrs.frozen
 class LlmSpec:
+    """`options` (from `using MODEL(name: value)`) replace the model's options of the
+    same name for this function's calls."""
+
     function: str
     model: str
     system: tuple[TemplatePart, ...]
     user: tuple[TemplatePart, ...]
+    options: tuple[tuple[str, OptionValue], ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+
+    def bind(self, model: ModelDecl) -> ModelDecl:
+        """The model as this function calls it: its options with this function's on top."""
+        if not self.options:
+            return model
+        mine = dict(self.options)
+        kept = tuple((k, v) for k, v in model.options if k not in mine)
+        return attrs.evolve(model, options=kept + self.options)
 
 
 @attrs.frozen

@@ -168,7 +168,7 @@ async def _run_llm(
     assert node.llm is not None
     inputs = tuple(args.items())
     messages = render_messages(node.llm, params, args)
-    model = plan.model(node.llm.model)
+    model = node.llm.bind(plan.model(node.llm.model))
     schema = output_schema(node.output_type) if structured else None
     request = build_request(model, messages, node=node.id, sample=sample.id, purpose="forward",
                             json_schema=schema)
