@@ -789,7 +789,7 @@ class _Checker:
                     positional[0].span,
                     f"`{types[0]}`",
                     secondary=[Label(positional[1].span, f"`{types[1]}`")],
-                    help="convert the prediction to the target's type first (e.g. with `std.parse.last_int`)",
+                    help=_compare_help(types[0], types[1]),
                 )
             )
         allowed = METRICS.get(decl.metric.name, {}) if isinstance(decl.metric, ast.StdRef) else None
@@ -892,3 +892,16 @@ def _malformed_placeholder(text: str, span: Span) -> Diagnostic:
         "not a placeholder",
         help="placeholders look like `{argument}`; write `{{` and `}}` for literal braces",
     )
+
+
+def _compare_help(pred: Type | None, target: Type | None) -> str:
+    """How to make a loss's two sides comparable, for the pair of kinds at hand."""
+    kinds = {pred.kind if pred else "", target.kind if target else ""}
+    if "record" in kinds:
+        return "a metric compares two scalar values: declare the llm's result as the target's type, or take one field out with an `fn` bound to Python"
+    if pred is not None and pred.kind == "str" and target is not None and target.kind in ("int", "float"):
+        entry = "last_int" if target.kind == "int" else "last_number"
+        return f"parse the prediction first: `fn parse(text: str) -> {target.kind} = std.parse.{entry}`"
+    if "list" in kinds:
+        return "a metric compares two single values: join the list with `std.text.join`, or compare one item"
+    return f"make both sides the same type (the target is `{target}`)"
