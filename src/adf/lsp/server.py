@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import traceback
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -65,7 +66,7 @@ _SYMBOL_KIND = {
 class AdfServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("adf", __version__)
-        self.analyses = Analyses()
+        self.analyses = Analyses(size=8)
         self.debounce = DEBOUNCE_S
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.cost: dict[str, float] = {}  # seconds the last check of each document took
@@ -109,7 +110,17 @@ class AdfServer(LanguageServer):
             doc = self.document(uri)
             version = doc.version
             start = time.perf_counter()
-            self.analysis(uri)  # the check itself
+            try:
+                self.analysis(uri)  # the check itself
+            except Exception:  # a bug in adf: say so, and keep serving
+                self.window_log_message(
+                    types.LogMessageParams(
+                        types.MessageType.Error,
+                        f"adf: internal error while checking {uri} (a bug in adf, please "
+                        f"report it):\n{traceback.format_exc()}",
+                    )
+                )
+                return
             self.cost[uri] = time.perf_counter() - start
             await asyncio.sleep(0)  # let changes that arrived meanwhile be applied
             if uri not in self.workspace.text_documents:
