@@ -62,6 +62,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="rewrite the trained literals in FILE (comments are kept)")
     out.add_argument("--out", metavar="DIR", help="run folder (default: runs/NAME-TIMESTAMP)")
     out.add_argument("--no-lock", action="store_true", help="ignore FILE.lock; start from FILE")
+    out.add_argument("--force", action="store_true",
+                     help="replace FILE.lock even if this run did not start from it")
     out.add_argument("--quiet", action="store_true", help="no per-step progress")
     models = parser.add_argument_group("models")
     models.add_argument("--model", action="append", default=[], metavar="NAME=MODEL")

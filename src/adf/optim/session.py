@@ -18,10 +18,22 @@ import os
 from typing import Any
 
 import attrs
+from rich.markup import escape
 
 from adf.optim.budget import Limits
 from adf.optim.estimate import estimate_training
-from adf.optim.lockfile import LockError, apply_lock_verbose, plan_hash, write_lock
+from adf.optim.lockfile import (
+    LockBase,
+    LockConflict,
+    LockError,
+    apply_lock_verbose,
+    load_lock_base,
+    lock_digest,
+    plan_hash,
+    save_lock_base,
+    write_lock_guarded,
+)
+from adf.optim.runlock import FolderBusy, hold_folder, unwritable
 from adf.optim.trainer import Splits, Trainer, TrainError, TrainSettings, values_changed
 from adf.optim.writeback import WriteBackError, write_back
 from adf.plan.schema import Plan
@@ -124,7 +136,7 @@ def settings_of(args: argparse.Namespace) -> TrainSettings:
 def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
     from rich.console import Console
 
-    from adf.cli.train import format_event, latest_run, new_run_dir
+    from adf.cli.train import latest_run, new_run_dir
     from adf.llm.models import ModelConfigError, parse_overrides, resolve_models
 
     console = Console(highlight=False)
@@ -134,6 +146,7 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
     except ModelConfigError as exc:
         raise UsageError(str(exc)) from None
     start_plan = base_plan
+    start_lock = LockBase(lock_digest(path), not args.no_lock)  # read before it is applied
     if not args.no_lock and not args.resume:  # a resumed run takes its values from the checkpoint
         try:
             locked = apply_lock_verbose(base_plan, path)
@@ -180,15 +193,54 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
         console.print("assumptions: " + "; ".join(forecast.assumptions))
         return 0
     stem = os.path.splitext(os.path.basename(path))[0]
+    run_dir = args.out or (latest_run(stem) if args.resume else new_run_dir(stem))
+    _check_run_dir(args, run_dir)
+    assert run_dir is not None
+    problem = unwritable(_outputs(args, path, run_dir))
+    if problem is not None:
+        raise UsageError(f"{problem} (checked before any model call: nothing was spent)")
+    try:
+        with hold_folder(run_dir):
+            _check_run_dir(args, run_dir)  # another run may have filled it while we waited
+            if args.resume:
+                lock_base = load_lock_base(run_dir, path)
+            else:
+                lock_base = start_lock
+                save_lock_base(run_dir, lock_base)
+            return _train_in(console, args, path, base_plan, start_plan, resolved, overrides,
+                             settings, splits, forecast, run_dir, lock_base)
+    except FolderBusy as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_run_dir(args: argparse.Namespace, run_dir: str | None) -> None:
     if args.resume:
-        run_dir = args.out or latest_run(stem)
         if run_dir is None or not os.path.isfile(os.path.join(run_dir, "checkpoint.json")):
             raise UsageError("no run to resume (no checkpoint found; give --out DIR)")
     else:
-        run_dir = args.out or new_run_dir(stem)
+        assert run_dir is not None
         if os.path.isfile(os.path.join(run_dir, "checkpoint.json")):
             raise UsageError(f"{run_dir} already holds a run; use --resume or another --out")
-    os.makedirs(run_dir, exist_ok=True)
+
+
+def _outputs(args: argparse.Namespace, path: str, run_dir: str) -> list[tuple[str, str]]:
+    """Every folder training writes to: checked writable before any budget is spent."""
+    from adf.llm.cache import DEFAULT_PATH
+
+    places = [("run folder", run_dir),
+              ("lock file", os.path.dirname(os.path.abspath(path)))]
+    if not args.no_cache:
+        places.append(("reply cache", os.path.dirname(os.path.abspath(args.cache or DEFAULT_PATH))))
+    return places
+
+
+def _train_in(console: Any, args: argparse.Namespace, path: str, base_plan: Plan,
+              start_plan: Plan, resolved: Any, overrides: Any, settings: TrainSettings,
+              splits: Splits, forecast: Any, run_dir: str, lock_base: LockBase) -> int:
+    """Train in `run_dir` (held by this process), then write the lock file."""
+    from adf.cli.interrupt import exit_status, resume_command, stop_signals
+    from adf.cli.train import format_event
+
     identity = hashlib.sha256(
         (plan_hash(base_plan) + repr(overrides)
          + repr(attrs.asdict(attrs.evolve(settings, steps=0, limits=Limits())))).encode()
@@ -223,19 +275,24 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
             return await trainer.run(resume=args.resume)
 
     console.print(f"run folder: {run_dir}")
+    seen = None
     try:
-        outcome = asyncio.run(run())
+        with stop_signals() as seen:
+            outcome = asyncio.run(run())
     except KeyboardInterrupt:
-        trainer = holder.get("trainer")
-        if trainer is not None:
-            from adf.optim.report import write_report
+        assert seen is not None
+        _interrupted(console, args, run_dir, holder.get("trainer"), seen.name)
+        return exit_status(seen)
+    except OSError as exc:
+        from adf.optim.runlock import describe_os_error
 
-            report = trainer.build_report()
-            report["status"] = f"interrupted after step {trainer.state.step}"
-            write_report(run_dir, report)
-        console.print(f"\ninterrupted: the checkpoint in {run_dir} keeps every finished step; "
-                      f"continue with: adfc train {path} --resume --out {run_dir}")
-        return 130
+        where = f" {exc.filename}" if exc.filename else f" in {run_dir}"
+        console.print(f"[red]training stopped:[/] cannot write{escape(where)}: "
+                      f"{describe_os_error(exc)}; the last checkpoint keeps every finished "
+                      f"step; once there is room, continue with: "
+                      f"{escape(resume_command(args, run_dir))}",
+                      soft_wrap=True)
+        return 2
     except TrainError as exc:
         console.print(f"[red]training failed:[/] {exc}")
         return 1
@@ -246,10 +303,35 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
             console.print(f"[red]cannot load the program's functions:[/] {exc}")
             return 1
         raise
-    return _finish(console, args, path, base_plan, outcome)
+    return _finish(console, args, path, base_plan, outcome, run_dir, lock_base)
 
 
-def _finish(console: Any, args: argparse.Namespace, path: str, base_plan: Plan, outcome: Any) -> int:
+def _interrupted(console: Any, args: argparse.Namespace, run_dir: str, trainer: Trainer | None,
+                 signal_name: str) -> None:
+    """Keep a report, then say how to go on: resume from the checkpoint, or start again."""
+    from adf.cli.interrupt import resume_command
+    from adf.optim.runlock import describe_os_error
+
+    if trainer is not None:
+        from adf.optim.report import write_report
+
+        report = trainer.build_report()
+        report["status"] = f"interrupted ({signal_name}) after step {trainer.state.step}"
+        try:
+            write_report(run_dir, report)
+        except OSError as exc:
+            console.print(f"[yellow]no report written:[/] {describe_os_error(exc)}")
+    if os.path.isfile(os.path.join(run_dir, "checkpoint.json")):
+        console.print(f"\ninterrupted ({signal_name}): the checkpoint in {run_dir} keeps every "
+                      f"finished step; continue with: {resume_command(args, run_dir)}",
+                      markup=False, soft_wrap=True)
+    else:
+        console.print(f"\ninterrupted ({signal_name}) before the first checkpoint: nothing to "
+                      "resume; run the same command again to start over", soft_wrap=True)
+
+
+def _finish(console: Any, args: argparse.Namespace, path: str, base_plan: Plan, outcome: Any,
+            run_dir: str, lock_base: LockBase) -> int:
     state = outcome.state
     scores = outcome.report["scores"]
 
@@ -274,7 +356,23 @@ def _finish(console: Any, args: argparse.Namespace, path: str, base_plan: Plan, 
     if not changed:
         console.print("no parameter changed: no lock file written")
         return 0
-    lock = write_lock(path, base_plan, trainable, info)
+    from adf.cli.interrupt import resume_command
+    from adf.optim.runlock import describe_os_error
+
+    try:
+        lock, lock_base = write_lock_guarded(path, base_plan, trainable, info, lock_base,
+                                             force=args.force)
+    except LockConflict as exc:
+        console.print(f"[yellow]{escape(str(exc))}.[/] This run's values are kept in "
+                      f"{escape(outcome.report_json)}; to write them over it: "
+                      f"{escape(resume_command(args, run_dir, force=True))}", soft_wrap=True)
+        return 1
+    except OSError as exc:
+        console.print(f"[red]cannot write the lock file:[/] {describe_os_error(exc)}. "
+                      f"The trained values are kept in {escape(outcome.report_json)}; once it "
+                      f"can be written: {escape(resume_command(args, run_dir))}",
+                      soft_wrap=True)
+        return 1
     console.print(f"lock file: {lock} ({', '.join(sorted(changed))})")
     if args.write:
         source_values = {p.name: (p.value if p.kind == "prompt" else p.demos)
@@ -291,5 +389,5 @@ def _finish(console: Any, args: argparse.Namespace, path: str, base_plan: Plan, 
             with open(path, encoding="utf-8") as handle:
                 fresh = compile_text(handle.read(), path)
             if fresh is not None:
-                write_lock(path, fresh, trainable, info)
+                write_lock_guarded(path, fresh, trainable, info, lock_base, force=True)
     return 0
