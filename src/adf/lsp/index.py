@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, assert_never
 
 import attrs
 
@@ -31,7 +31,8 @@ from adf.diagnostics import Span
 from adf.plan.placeholders import scan
 
 SymbolKind = Literal[
-    "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss", "arg"
+    "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss", "arg",
+    "const",
 ]
 Key = tuple[str, str]
 
@@ -161,8 +162,12 @@ class _Builder:
                     | ast.LossDecl() | ast.ObjectiveDecl()
                 ):
                     self._define("", decl.name, _KIND_OF[type(decl)], decl)
+                case ast.ConstDecl():
+                    self._define("", decl.name, "const", decl)
                 case ast.TrainDecl() | ast.Assign() | ast.OutputDecl():
                     pass
+                case _:
+                    assert_never(decl)
 
     def use_all(self, program: ast.Program) -> None:
         for decl in program.decls:
@@ -190,6 +195,9 @@ class _Builder:
                 case ast.Assign():
                     self._assign(decl)
                 case ast.LoopDecl():
+                    for bound in (*decl.bound_names, decl.until):
+                        if bound is not None:
+                            self._use("", bound.name, bound.span)
                     for stmt in decl.body:
                         if isinstance(stmt, ast.NodeDecl):
                             self._expr(stmt.value)
@@ -204,8 +212,10 @@ class _Builder:
                         self._use("", term.loss.name, term.loss.span)
                 case ast.OutputDecl():
                     self._use("", decl.name.name, decl.name.span)
-                case ast.DataDecl() | ast.FnDecl():
+                case ast.DataDecl() | ast.FnDecl() | ast.ConstDecl():
                     pass
+                case _:
+                    assert_never(decl)
 
     def _options(self, options: tuple[ast.Option, ...]) -> None:
         for option in options:

@@ -10,7 +10,7 @@ into LSP types.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, assert_never
 
 import attrs
 
@@ -34,6 +34,7 @@ _TOKEN_TYPE: dict[SymbolKind, str] = {
     "state": "variable",
     "loopvar": "variable",
     "loss": "event",
+    "const": "variable",
 }
 
 
@@ -86,11 +87,15 @@ def outline(program: ast.Program) -> list[Outline]:
             case ast.ParamDecl():
                 detail = f"param {decl.kind}" + (" frozen" if decl.frozen else "")
                 found.append(Outline(decl.name.name, "param", decl.span, decl.name.span, detail))
-            case ast.ModelDecl() | ast.NodeDecl() | ast.StateDecl() | ast.LossDecl():
+            case ast.ModelDecl() | ast.NodeDecl() | ast.StateDecl() | ast.LossDecl() | ast.ObjectiveDecl():
                 kind = _DECL_KIND[type(decl)]
                 found.append(Outline(decl.name.name, kind, decl.span, decl.name.span, kind))
+            case ast.ConstDecl():
+                found.append(Outline(decl.name.name, "const", decl.span, decl.name.span, f"const {decl.value}"))
             case ast.TrainDecl() | ast.Assign() | ast.OutputDecl():
                 pass
+            case _:
+                assert_never(decl)
     return found
 
 
@@ -99,6 +104,7 @@ _DECL_KIND: dict[type, SymbolKind] = {
     ast.NodeDecl: "node",
     ast.StateDecl: "state",
     ast.LossDecl: "loss",
+    ast.ObjectiveDecl: "loss",
 }
 
 
