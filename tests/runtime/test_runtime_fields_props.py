@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rt_direct import run_both
 from rt_helpers import engine_reply, is_backward
+from rt_paths import executed_path, trainable
 
 from adf.compiler.pipeline import compile_source
-from adf.plan.schema import Node, Plan
+from adf.plan.schema import Plan
 from adf.runtime.data import Sample
 from adf.testing.fake_server import Request, last_user
 
@@ -105,26 +106,6 @@ SAMPLES = [Sample(f"s{i}", (("question", f"question {i}"),), (("answer", "never"
            for i in range(2)]
 
 
-def ancestors(workflow: Plan, node_id: str) -> list[Node]:
-    by_id = {n.id: n for n in workflow.nodes}
-    seen: set[str] = set()
-    stack = [node_id]
-    while stack:
-        current = stack.pop()
-        if current in seen or current not in by_id:
-            continue
-        seen.add(current)
-        stack += [b.source for b in by_id[current].inputs]
-    return [n for n in workflow.nodes if n.id in seen]
-
-
-def trainable_in(workflow: Plan, node: Node) -> list[str]:
-    frozen = {p.name for p in workflow.params if p.frozen}
-    if node.llm is None:
-        return []
-    return [p.param for p in node.llm.system if p.kind == "param" and p.param not in frozen]
-
-
 @PROPERTY
 @given(field_programs())
 def test_field_feedback_reaches_the_record_producer_naming_the_field(program: Program) -> None:
@@ -133,8 +114,8 @@ def test_field_feedback_reaches_the_record_producer_naming_the_field(program: Pr
     result, grads, requests = done.result, done.grads, done.backward_texts
     assert all(s.error is None for s in result.samples)
     assert all(s.score == 0.0 for s in result.samples)
-    upstream = ancestors(workflow, workflow.losses[0].pred)
-    expected = {p for node in upstream for p in trainable_in(workflow, node)}
+    upstream = [workflow.node(i) for i in executed_path(workflow, result.samples[0], workflow.losses[0].pred)]
+    expected = {p for node in upstream for p in trainable(workflow, node.id)}
     for sample in SAMPLES:
         assert {f.param for f in grads.feedback if f.sample == sample.id} == expected
     assert {f.node for f in grads.feedback} <= {n.id for n in upstream}
