@@ -38,6 +38,8 @@ STYLE = """
 .vertex.llm rect { fill: #d0ebff; }
 .vertex.fn rect { fill: #ebfbee; rx: 10; }
 .vertex.const rect { fill: #ffffff; rx: 10; stroke-dasharray: 2 2; }
+.vertex.field rect { fill: #f3f0ff; rx: 10; }
+.vertex.select rect, .vertex.last rect { fill: #fff9db; rx: 4; stroke-dasharray: 6 2; }
 .vertex.loss rect { fill: #ffe3e3; }
 .vertex.output rect { fill: #f8f9fa; }
 .vertex.grad rect { stroke: #d9480f; stroke-width: 2.5; }
