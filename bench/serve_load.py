@@ -4,14 +4,18 @@ Starts the fake OpenAI server in a child process with 50 ms latency, then
 sends 5,000 requests from 200 concurrent clients (aiohttp, one connection
 each) twice:
 
-- baseline: each request is a chat completion posted straight to the fake
-  model (the same endpoint the workflow calls), so it measures what a
-  client pays for one model call at this concurrency on this machine;
+- direct (the baseline): each request is a chat completion posted straight
+  to the fake model with aiohttp (the endpoint the workflow calls), so it
+  measures what one model call costs at this concurrency on this machine;
+- litellm: the same chat completions through `litellm.acompletion` in this
+  process (what a Python application calling the model without adf pays);
 - served: each request is `POST /v1/call` to `adfc serve` (a child process:
   uvicorn, the workflow's one llm node, litellm) on a one-node workflow
   whose model is pointed at the same fake server.
 
-Questions differ per request, so neither the reply cache (off) nor the
+The fake model answers `{"answer": "DESC"}`, the constrained reply the
+workflow asks for, so every served request is one model call. Questions
+differ per request, so neither the reply cache (off) nor the
 client's in-flight de-duplication answers any of them. Reports errors,
 throughput and p50/p99 latency of both, and the ratios served/baseline
 (goals: 0 errors, p50 <= 1.2x, throughput >= 0.8x). Client, server and fake
@@ -56,6 +60,7 @@ node label = classify(question)
 output label
 '''
 
+REPLY = json.dumps({"answer": "DESC"})
 Send = Callable[[aiohttp.ClientSession, int], Awaitable[bool]]
 
 
@@ -98,6 +103,21 @@ def direct(base_url: str) -> Send:
         async with session.post(url, json=body, headers={"Authorization": "Bearer x"}) as reply:
             data = await reply.json()
             return reply.status == 200 and bool(data["choices"][0]["message"]["content"])
+
+    return send
+
+
+def through_litellm(base_url: str) -> Send:
+    from adf.llm.client import LiteLLMClient
+
+    litellm = LiteLLMClient()._load()
+
+    async def send(_session: aiohttp.ClientSession, index: int) -> bool:
+        reply = await litellm.acompletion(
+            model="openai/bench", api_base=base_url, api_key="x", max_tokens=16,
+            temperature=0, messages=[{"role": "system", "content": "Classify the question."},
+                                     {"role": "user", "content": f"Question: item {index}?"}])
+        return bool(reply.choices[0].message.content)
 
     return send
 
@@ -145,12 +165,14 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, \
-            FakeServerProcess(latency_s=args.latency, reply="DESC") as model:
+            FakeServerProcess(latency_s=args.latency, reply=REPLY) as model:
         flow = Path(folder) / "classify.adf"
         flow.write_text(FLOW, encoding="utf-8")
         warm = min(args.requests, args.clients)
         asyncio.run(load(direct(model.base_url), warm, args.clients))
         baseline = asyncio.run(load(direct(model.base_url), args.requests, args.clients))
+        asyncio.run(load(through_litellm(model.base_url), warm, args.clients))
+        library = asyncio.run(load(through_litellm(model.base_url), args.requests, args.clients))
         proc, base = start_server(flow, model.base_url, args.clients)
         try:
             asyncio.run(load(served(base), warm, args.clients))
@@ -158,23 +180,31 @@ def main() -> int:
         finally:
             proc.terminate()
             proc.wait(30)
-    ratios = {"throughput": round(through["throughput_rps"] / baseline["throughput_rps"], 3),
-              "p50": round(through["p50_ms"] / baseline["p50_ms"], 3),
-              "p99": round(through["p99_ms"] / baseline["p99_ms"], 3)}
+    ratios = ratio(through, baseline)
     result = {"settings": {"requests": args.requests, "clients": args.clients,
                            "latency_s": args.latency, "cpus": os.cpu_count()},
-              "direct": baseline, "served": through, "served_over_direct": ratios}
+              "direct": baseline, "litellm": library, "served": through,
+              "served_over_direct": ratios, "served_over_litellm": ratio(through, library)}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{args.requests} requests, {args.clients} clients, fake model latency "
           f"{1000 * args.latency:g} ms, {os.cpu_count()} CPUs")
-    for name, row in (("direct", baseline), ("served", through)):
+    for name, row in (("direct", baseline), ("litellm", library), ("served", through)):
         print(f"  {name:7} errors {row['errors']:4}  {row['throughput_rps']:8.1f} req/s  "
               f"p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms")
     print(f"  served/direct: throughput {ratios['throughput']:.2f}x, p50 {ratios['p50']:.2f}x, "
           f"p99 {ratios['p99']:.2f}x")
+    other = result["served_over_litellm"]
+    print(f"  served/litellm: throughput {other['throughput']:.2f}x, p50 {other['p50']:.2f}x, "
+          f"p99 {other['p99']:.2f}x")
     return 0
+
+
+def ratio(row: dict[str, Any], base: dict[str, Any]) -> dict[str, float]:
+    return {"throughput": round(row["throughput_rps"] / base["throughput_rps"], 3),
+            "p50": round(row["p50_ms"] / base["p50_ms"], 3),
+            "p99": round(row["p99_ms"] / base["p99_ms"], 3)}
 
 
 if __name__ == "__main__":

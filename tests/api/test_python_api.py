@@ -145,3 +145,28 @@ def test_load_failures_are_workflow_errors(tmp_path: Path) -> None:
     with pytest.raises(adf.WorkflowError) as failed:
         adf.load(str(broken))
     assert failed.value.status == 1 and "error" in failed.value.details
+
+
+def test_the_local_models_server_starts_once_for_many_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adf.local import server as local
+
+    starts: list[str] = []
+    real_start = local.LocalServer.start
+
+    def counted(self: local.LocalServer) -> None:
+        starts.append("start")
+        real_start(self)
+
+    monkeypatch.setattr(local.LocalServer, "start", counted)
+    source = workflow_copy(tmp_path)
+    source.write_text(source.read_text().replace('"openai/test"', '"local"'))
+    with FakeServer(answer) as server:
+        monkeypatch.setenv("ADF_LOCAL_API_BASE", server.base_url)  # "local" answered here
+        with adf.load(str(source), cache=False) as wf:
+            teams = [wf(**TICKET).output["team"] for _ in range(3)]
+            assert server.request_count == 3
+        assert starts == ["start"]  # held across the three calls, released by `with`
+        adf.load(str(source), cache=False)(**TICKET)
+    assert teams == ["db"] * 3 and starts == ["start", "start"]

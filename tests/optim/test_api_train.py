@@ -7,17 +7,10 @@ from pathlib import Path
 
 import optim_task as task
 import pytest
+from test_cli_train import make_project as project
 
 import adf
 from adf.testing.fake_server import FakeServer
-
-
-def project(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    source = folder / "count.adf"
-    source.write_text(task.ADF_SOURCE.format(base="http://127.0.0.1:9/v1"), encoding="utf-8")
-    task.write_data(str(folder / "data"))
-    return source
 
 
 def test_evaluate_then_train_then_serve_the_trained_value(

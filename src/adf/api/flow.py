@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -42,6 +42,8 @@ class Workflow:
         self._loaded = loaded
         self.options = options
         self._bindings: Bindings | None = None
+        self._local: AbstractContextManager[Any] | None = None  # the local server, kept
+        self._local_checked = False
 
     @classmethod
     def load(
@@ -93,6 +95,18 @@ class Workflow:
         if retries is not None:
             changes["retries"] = retries
         return Workflow(self._loaded, attrs.evolve(self.options, **changes))
+
+    def close(self) -> None:
+        """Let the local model's server stop (when no other workflow holds it)."""
+        local, self._local, self._local_checked = self._local, None, False
+        if local is not None:
+            local.__exit__(None, None, None)
+
+    def __enter__(self) -> Workflow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- what it is ---------------------------------------------------------------
 
@@ -164,9 +178,14 @@ class Workflow:
     async def session(self) -> AsyncIterator[Session]:
         """Models, cache and local server held open for many calls."""
         from adf.workflow import bind_functions, open_workflow
+        from adf.workflow.models import hold_local_server
 
         if self._bindings is None:
             self._bindings = bind_functions(self._loaded)
+        if not self._local_checked:  # keep a local server running across calls
+            self._local = await asyncio.to_thread(hold_local_server, self._loaded.plan,
+                                                  self.options)
+            self._local_checked = True
         async with open_workflow(self._loaded.plan, self.options) as opened:
             yield Session(opened, self._bindings, self.options.concurrency)
 

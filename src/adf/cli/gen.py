@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from adf.api.codegen import python_client
-    from adf.cli._command import load, print_error
+    from adf.cli._command import load, print_error, write_output
     from adf.optim.lockfile import plan_hash
     from adf.workflow import WorkflowError
     from adf.workflow.signature import signature
@@ -45,14 +45,7 @@ def execute(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"adfc gen: {exc}", file=sys.stderr)
         return 1
-    if args.output is None:
-        sys.stdout.write(text)
-        return 0
-    try:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        print(f"adfc gen: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output}", file=sys.stderr)
-    return 0
+    status = write_output("gen", args.output, text)
+    if status == 0 and args.output is not None:
+        print(f"wrote {args.output}", file=sys.stderr)
+    return status

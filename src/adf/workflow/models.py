@@ -13,8 +13,8 @@ settings, and the usage accounting of every call made through it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -104,6 +104,29 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
         cache.close()
         if writer is not None:
             writer.close()
+
+
+def hold_local_server(plan: Plan, options: RunOptions) -> AbstractContextManager[Any] | None:
+    """Start (or join) adf's local server for `plan`'s models and keep it running.
+
+    Gives the entered hold, to be exited when done, or None when no model is
+    local. While it is held, every `open_workflow` of the same models reuses
+    the running server instead of starting one per call.
+    """
+    from adf.llm.catalogue import DEFAULT_LOCAL_CONTEXT
+    from adf.llm.models import default_local_server
+
+    needing = [m for m in resolve(plan, options).models.values() if m.needs_local_server]
+    if not needing:
+        return None
+    hold = default_local_server(max((m.context or DEFAULT_LOCAL_CONTEXT) for m in needing))
+    try:
+        hold.__enter__()
+    except Exception as exc:
+        if _is_local_start_failure(exc):
+            raise WorkflowError(f"the local model could not start: {exc}", FAILED) from None
+        raise
+    return hold
 
 
 def _is_local_start_failure(exc: Exception) -> bool:
