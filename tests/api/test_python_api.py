@@ -106,7 +106,7 @@ def test_model_failure_raises_call_error_with_code_and_trace(tmp_path: Path) -> 
             wf(**TICKET)
         (failed,) = wf.batch([TICKET])
     assert caught.value.code == "model_failed" and caught.value.node == "pred"
-    assert caught.value.result is not None and caught.value.result.usage.failed == 1
+    assert caught.value.result is not None and caught.value.result.usage.failures == 1
     assert failed.error is not None and failed.error.code == "model_failed"
 
 
@@ -126,10 +126,10 @@ def test_overrides_and_cache_settings_in_code(tmp_path: Path,
     with FakeServer(answer) as one, FakeServer(answer) as two:
         monkeypatch.setenv("ADF_API_BASE_M", one.base_url)
         wf = adf.load(source, cache=cache)
-        assert wf(**TICKET).usage.cached == 0
-        assert wf(**TICKET).usage.cached == 1  # the second call is answered by the cache
+        assert wf(**TICKET).usage.cache_hits == 0
+        assert wf(**TICKET).usage.cache_hits == 1  # the second call is answered by the cache
         other = wf.configure(api_bases={"m": two.base_url}, cache=False)
-        assert other(**TICKET).usage.cached == 0
+        assert other(**TICKET).usage.cache_hits == 0
         assert (one.request_count, two.request_count) == (1, 1)
         renamed = wf.configure(models={"m": "openai/other"}, cache=False)
         assert renamed(**TICKET).trace[0].call is not None

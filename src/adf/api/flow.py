@@ -15,6 +15,7 @@ Everything goes through `adf.workflow`; litellm loads on the first call.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,6 +27,8 @@ from adf.workflow.signature import InputError, Problem, Signature, check_inputs,
 
 if TYPE_CHECKING:
     from adf.api.result import CallResult, Evaluation, Trained
+    from adf.llm.calltrace import CallTrace
+    from adf.llm.usage import Usage
     from adf.plan.schema import Plan
     from adf.runtime.bindings import Bindings
     from adf.workflow import Opened
@@ -186,8 +189,9 @@ class Workflow:
             self._local = await asyncio.to_thread(hold_local_server, self._loaded.plan,
                                                   self.options)
             self._local_checked = True
-        async with open_workflow(self._loaded.plan, self.options) as opened:
-            yield Session(opened, self._bindings, self.options.concurrency)
+        usage = _UsageBySample()
+        async with open_workflow(self._loaded.plan, self.options, sinks=[usage]) as opened:
+            yield Session(opened, self._bindings, self.options.concurrency, usage)
 
     # --- evaluating and training ----------------------------------------------------
 
@@ -223,6 +227,7 @@ class Workflow:
         from adf.workflow.training import (
             TrainingRun,
             TrainOptions,
+            hold_run,
             prepare_training,
             run_folder,
             save_trained,
@@ -236,9 +241,10 @@ class Workflow:
             raise WorkflowError(f"unknown training option: {exc}", 2) from None
         prepared = prepare_training(self.path, train_options, self.options)
         run_dir = run_folder(prepared)
-        outcome = _sync(TrainingRun(prepared, run_dir, on_event).run(), "train")
-        done = outcome.state.phase == "done"
-        saved = save_trained(prepared, outcome, write=write) if done else None
+        with hold_run(prepared, run_dir) as lock_base:
+            outcome = _sync(TrainingRun(prepared, run_dir, on_event).run(), "train")
+            done = outcome.state.phase == "done"
+            saved = save_trained(prepared, outcome, lock_base, write=write) if done else None
         return Trained(
             outcome.report, run_dir, str(outcome.report.get("status", "")),
             saved.lock_file if saved else None, saved.changed if saved else (),
@@ -249,10 +255,13 @@ class Workflow:
 class Session:
     """An open workflow: calls share one model client, cache and local server."""
 
-    def __init__(self, opened: Opened, bindings: Bindings, concurrency: int) -> None:
+    def __init__(self, opened: Opened, bindings: Bindings, concurrency: int,
+                 usage: _UsageBySample) -> None:
         self.opened = opened
         self.bindings = bindings
         self.concurrency = concurrency
+        self._usage = usage
+        self._count = itertools.count(1)
 
     async def warm(self) -> None:
         """Load the model-call library now, in a worker thread, not on the first call."""
@@ -261,6 +270,12 @@ class Session:
     async def call(self, inputs: Mapping[str, Any], *, sample_id: str = "call") -> CallResult:
         """Run one call; a failed call is a `CallResult` whose `error` is set."""
         return await self._run(check_inputs(self.opened.plan, inputs), sample_id)
+
+    @property
+    def usage(self) -> Usage:
+        """Every model call made through this session so far."""
+        total: Usage = self.opened.accounting.total
+        return total
 
     async def batch(self, rows: Iterable[Mapping[str, Any]], *, concurrency: int | None = None,
                     on_progress: Progress | None = None) -> list[CallResult]:
@@ -283,12 +298,14 @@ class Session:
         from adf.api.errors import CallError, code_of
         from adf.api.result import CallResult
         from adf.runtime.engine import run_one
-        from adf.runtime.usage import Usage
 
-        sample = await run_one(self.opened.plan, row, self.opened.session.client,
-                               bindings=self.bindings, sample_id=sample_id)
+        key = f"{sample_id} #{next(self._count)}"  # the usage sink tells calls apart by it
+        try:
+            sample = await run_one(self.opened.plan, row, self.opened.session.client,
+                                   bindings=self.bindings, sample_id=key)
+        finally:
+            usage = self._usage.take(key)
         error = sample.error
-        usage = Usage.of(sample.calls(), failed=int(error is not None and error.kind == "model"))
         result = CallResult(dict(sample.outputs), usage, sample)
         if error is None:
             return result
@@ -296,6 +313,24 @@ class Session:
         result = attrs.evolve(result, error=failure)
         failure.result = result
         return result
+
+
+class _UsageBySample:
+    """A trace sink that adds up each call's model usage by its sample id."""
+
+    def __init__(self) -> None:
+        self._by_sample: dict[str, Usage] = {}
+
+    def __call__(self, record: CallTrace) -> None:
+        from adf.llm.usage import Usage
+
+        self._by_sample[record.sample] = (self._by_sample.get(record.sample, Usage())
+                                          + Usage.of_trace(record))
+
+    def take(self, sample: str) -> Usage:
+        from adf.llm.usage import Usage
+
+        return self._by_sample.pop(sample, Usage())
 
 
 def _check_rows(plan: Plan, rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:

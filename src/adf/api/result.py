@@ -17,10 +17,9 @@ import attrs
 
 if TYPE_CHECKING:
     from adf.api.errors import CallError
-    from adf.llm.accounting import Tally
+    from adf.llm.usage import Usage
     from adf.runtime.engine import EvalResult
     from adf.runtime.trace import NodeTrace, SampleResult
-    from adf.runtime.usage import Usage
 
 
 @attrs.frozen
@@ -42,7 +41,8 @@ class CallResult:
     @property
     def cost_usd(self) -> float | None:
         """Dollars spent by this call's model calls; None when no price is known."""
-        return self.usage.cost_usd
+        cost: float | None = self.usage.cost_usd
+        return cost
 
     @property
     def output(self) -> Any:
@@ -69,7 +69,7 @@ class CallResult:
 @attrs.frozen
 class Evaluation:
     result: EvalResult  # per-sample results, scores, failures
-    usage: Tally  # every model call of the run, cache hits and failures included
+    usage: Usage  # every model call of the run, cache hits and failures included
     data: str  # the data file read
 
     @property

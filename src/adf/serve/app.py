@@ -148,13 +148,13 @@ def build_app(workflow: Workflow, settings: ServeSettings | None = None) -> Star
                            f"{service.settings.max_batch} per batch")
         results = await service.admit(_session(service).batch(items))
         trace = _wants_trace(request)
-        from adf.runtime.usage import Usage
+        from adf.llm.usage import Usage
 
         total = sum((r.usage for r in results), Usage())
         return _reply(service, {
             "results": [_error_json(_failure_of(r)) if r.error is not None
                         else _result_json(r, trace) for r in results],
-            "usage": attrs.asdict(total)})
+            "usage": total.to_json()})
 
     async def describe(_request: Request) -> Response:
         sig = workflow.signature
@@ -248,7 +248,7 @@ def _failure_of(result: CallResult) -> _Failure:
 
 
 def _result_json(result: CallResult, trace: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {"outputs": dict(result.outputs), "usage": attrs.asdict(result.usage)}
+    data: dict[str, Any] = {"outputs": dict(result.outputs), "usage": result.usage.to_json()}
     if trace:
         data["trace"] = result.trace_json()
     return data

@@ -30,8 +30,9 @@ def openapi_document(sig: Signature, *, title: str, version: str, plan_hash: str
 
     usage = {"type": "object", "properties": {
         name: {"type": "integer"} for name in
-        ("calls", "cached", "failed", "prompt_tokens", "completion_tokens", "retries")}
-        | {"cost_usd": {"type": ["number", "null"]}}}
+        ("calls", "requests", "retries", "failures", "cache_hits", "prompt_tokens",
+         "completion_tokens", "tokens", "unpriced")}
+        | {"cost_usd": {"type": ["number", "null"]}, "latency_s": {"type": "number"}}}
     error = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"], "properties": {
             "code": {"type": "string", "enum": sorted({c for cs in errors.values() for c in cs})},

@@ -12,7 +12,7 @@ settings, and the usage accounting of every call made through it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +66,12 @@ def resolve(plan: Plan, options: RunOptions) -> Resolved:
 
 
 @asynccontextmanager
-async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened]:
-    """Resolve the models, open cache and trace file, start the local server if needed."""
+async def open_workflow(plan: Plan, options: RunOptions, *,
+                        sinks: Iterable[TraceSink] = ()) -> AsyncIterator[Opened]:
+    """Resolve the models, open cache and trace file, start the local server if needed.
+
+    `sinks` receive every call's trace besides the accounting and the trace file.
+    """
     from adf.llm.accounting import Accounting
     from adf.llm.cache import DEFAULT_PATH, ReplyCache
     from adf.llm.calltrace import JsonlTraceWriter
@@ -76,7 +80,7 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
 
     resolved = resolve(plan, options)
     accounting = Accounting()
-    sinks: list[TraceSink] = [accounting]
+    receivers: list[TraceSink] = [accounting, *sinks]
     writer = None
     if options.trace:
         try:
@@ -84,10 +88,10 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
         except OSError as exc:
             raise WorkflowError(f"cannot write trace {options.trace}: {exc.strerror}",
                                 USAGE) from None
-        sinks.append(writer)
+        receivers.append(writer)
     cache = ReplyCache(options.cache or DEFAULT_PATH, enabled=options.use_cache)
     try:
-        async with open_models(resolved.models, cache=cache, sinks=sinks,
+        async with open_models(resolved.models, cache=cache, sinks=receivers,
                                concurrency=options.concurrency,
                                timeout_s=options.timeout_s,
                                retry=None if options.retries is None
