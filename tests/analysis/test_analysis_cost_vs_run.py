@@ -17,7 +17,7 @@ from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user
 
-PROGRAM = """model student = "openai/fake" {{ api_base: "{base}", api_key: "x", max_tokens: 32 }}
+PROGRAM = """model student = "openai/fake" {{ api_base: "{base}", max_tokens: 32 }}
 train {{ backward: student, optimizer: student }}
 param instruction: prompt = "Answer with a number."
 param hop_prompt: prompt = "Ask a follow-up question."
