@@ -38,6 +38,7 @@ DECLARATION_KEYWORDS = (
     "node",
     "state",
     "loop",
+    "const",
     "loss",
     "output",
 )
