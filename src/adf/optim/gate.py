@@ -4,12 +4,17 @@ Takes an evaluation function (samples, values -> per-sample scores), the
 candidate values, the minibatch with the current values' scores on it, the
 validation samples and the current validation score; gives a `GateResult`:
 accepted or not, the scores seen and why. The minibatch is checked first
-(cheap); only a candidate that beats the current value there is evaluated
-on the validation split, in fixed-size chunks, stopping as soon as even a
-perfect score on the remaining samples could not win. With `ties=True` a
-candidate that equals the current validation score (after a strict
-minibatch gain) is accepted too, which keeps small validation sets from
-freezing training.
+(cheap): a candidate that scores worse there is rejected; one that ties
+earns a validation check too. On a minibatch of 2-4 samples a tie is the
+common case (a change that fixes a validation pattern the drawn failures do
+not show, a change that helps only together with another, any change once
+the minibatch is all correct), and refusing ties would make such
+rejections certain. Validation runs in fixed-size chunks, stopping as soon
+as even a perfect score on the remaining samples could not win. With
+`ties=True` a candidate that equals the current validation score is
+accepted too, which keeps small validation sets from freezing training.
+`minibatch_strict=True` restores the old rule (a strict minibatch gain
+before any validation), for comparison.
 """
 
 from __future__ import annotations
@@ -49,12 +54,13 @@ async def gate(
     *,
     chunk: int = 8,
     ties: bool = False,
+    minibatch_strict: bool = False,
 ) -> GateResult:
     before = mean(minibatch_scores)
     if minibatch:
         after_scores = await score(minibatch, candidate)
         after = mean(after_scores)
-        if after <= before:
+        if after < before or (minibatch_strict and after <= before):
             return GateResult(False, f"no gain on the minibatch ({before:.2f} -> {after:.2f})",
                               before, after, None, 0)
     else:

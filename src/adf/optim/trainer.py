@@ -31,12 +31,10 @@ from typing import Any
 
 import attrs
 
-from adf.llm.protocol import ModelClient, ModelError
-from adf.llm.requests import build_request
+from adf.llm.protocol import ModelClient
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
-from adf.optim.context import approx_tokens
 from adf.optim.gate import gate, mean
 from adf.optim.lockfile import value_to_json
 from adf.optim.models import (
@@ -50,22 +48,14 @@ from adf.optim.models import (
     role_model,
     with_model,
 )
+from adf.optim.prompt_step import PromptStep, Proposer, Strategy, tried_key, view_of
 from adf.optim.report import unified_diff, write_report
 from adf.optim.state import ParamValue, TrainState
-from adf.optim.tgd import (
-    HistoryEntry,
-    OptimizerInput,
-    RejectedProposal,
-    build_prompt,
-    judge_reply,
-    schema_text,
-)
 from adf.plan.schema import Demo, Plan
 from adf.runtime.backward import BackwardResult, backward_batch
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
-from adf.runtime.feedback import Feedback
 from adf.runtime.trace import SampleResult
 
 EventSink = Callable[[str, Mapping[str, Any]], None]
@@ -90,6 +80,9 @@ class TrainSettings:
     concurrency: int = 8
     val_chunk: int = 8
     accept_ties: bool = False
+    strategy: Strategy = "joint"  # how proposals for several prompts are gated (prompt_step.py)
+    fill_batches: int = 2  # extra batches a step draws while its pool holds no failure
+    minibatch_strict: bool = False  # old gate: a strict minibatch gain before validation
     backward_all: bool = False  # naive baseline: backward on every batch sample, passing or not
     limits: Limits = attrs.field(factory=Limits)
 
@@ -158,6 +151,8 @@ class Trainer:
             p.name: param_token_limit(plan, p.name, p.value) for p in self.trainable
             if p.kind == "prompt"
         }
+        self.proposer = Proposer(self.client, self.meter, self.optimizer_model, self.json_mode,
+                                 self.context)
         self.state = TrainState()
         self.started = time.perf_counter()
         self.wall_before = 0.0
@@ -178,6 +173,9 @@ class Trainer:
         for param in self.trainable:
             state.history[param.name] = []
             state.tried[param.name] = []
+            if param.kind == "demos":
+                found = demo_opt.labeled(self.plan, param.name, self.splits.train)
+                state.demo_pool[param.name] = [c.to_json() for c in found]
         return state
 
     def resume_state(self) -> TrainState:
@@ -260,6 +258,10 @@ class Trainer:
         work = self.state.copy()
         val = await self._scores(self.splits.val, work.values)
         work.val_before = work.val_score = mean(val) if val else None
+        for param in self.trainable:  # the optimizer sees where it started from
+            if param.kind == "prompt":
+                work.history[param.name] = [{"value": param.value, "val": work.val_score or 0.0,
+                                             "step": 0}]
         if self.splits.test:
             test = await self._scores(self.splits.test, work.values)
             work.test_before = mean(test)
@@ -335,44 +337,39 @@ class Trainer:
         result = await self._eval(batch, work.values)
         record["batch"] = [s.id for s in batch]
         record["train_score"] = result.score
+        known = {r.sample.id: r for r in result.samples}
         work.pool = work.pool.add((r.sample.id, _score(r)) for r in result.samples)
-        record["errors"] = sum(1 for r in result.samples if _score(r) < self.settings.threshold)
+        for _ in range(self.settings.fill_batches):  # an all-correct batch: look further
+            if work.pool.errors():
+                break
+            more = await self._eval(self._next_batch(work), work.values)
+            known.update({r.sample.id: r for r in more.samples})
+            work.pool = work.pool.add((r.sample.id, _score(r)) for r in more.samples)
+            record["batch"] += [r.sample.id for r in more.samples]
+            work.count("fill_batches")
+        record["errors"] = sum(1 for r in known.values() if _score(r) < self.settings.threshold)
         errors, passed = work.pool.draw(work.rng, self.settings.max_errors, self.settings.max_passed)
         record["drawn_errors"], record["drawn_passed"] = errors, passed
-        known = {r.sample.id: r for r in result.samples}
         self._collect_demos(work, list(known.values()), {})
-        if not errors:
-            work.count("steps_without_errors")
-            if self.settings.backward_all:
-                await self._backward(work, list(result.samples), 1.01)
-            return
-        missing = [self.by_id[i] for i in errors if i not in known]
-        if missing:
-            again = await self._eval(missing, work.values)
-            known.update({r.sample.id: r for r in again.samples})
-        failing = [known[i] for i in errors]
-        walked, threshold = failing, self.settings.threshold
-        if self.settings.backward_all:
-            walked = failing + [r for r in result.samples if r.sample.id not in errors]
-            threshold = 1.01  # every sample gets a backward pass
-        grads = await self._backward(work, walked, threshold)
-        record["backward_calls"] = grads.calls
-        record["backward_failures"] = len(grads.failures)
-        work.count("backward_failures", len(grads.failures))
-        feedback = grads.by_param()
-        record["feedback"] = {k: len(v) for k, v in feedback.items()}
         mini_ids = errors + passed
         mini = [self.by_id[i] for i in mini_ids]
         pool_scores = dict(work.pool.entries)
         mini_scores = [pool_scores.get(i, 0.0) for i in mini_ids]
-        for param in self.trainable:
-            if param.kind != "prompt" or param.name not in feedback:
-                continue
-            gained = await self._optimize_prompt(work, record, param.name, param.description,
-                                                 feedback[param.name], mini, mini_scores)
-            if gained is not None:
-                mini_scores = gained
-        if self.teacher_model is not None and any(p.kind == "demos" for p in self.trainable):
+        failing: list[SampleResult] = []
+        if not errors:
+            work.count("steps_without_errors")
+            if self.settings.backward_all:
+                await self._backward(work, list(result.samples), 1.01)
+        else:
+            missing = [self.by_id[i] for i in errors if i not in known]
+            if missing:
+                again = await self._eval(missing, work.values)
+                known.update({r.sample.id: r for r in again.samples})
+            failing = [known[i] for i in errors]
+            mini_scores = await self._prompts(work, record, failing, known, passed, mini,
+                                              mini_scores, result.samples)
+        if self.teacher_model is not None and failing and any(
+                p.kind == "demos" for p in self.trainable):
             teacher = await self._teach(work, failing)
             self._collect_demos(work, [], teacher, failing)
         for param in self.trainable:
@@ -381,6 +378,31 @@ class Trainer:
                                                     mini, mini_scores)
                 if gained is not None:
                     mini_scores = gained
+
+    async def _prompts(
+        self, work: TrainState, record: dict[str, Any], failing: list[SampleResult],
+        known: Mapping[str, SampleResult], passed: list[str], mini: list[Sample],
+        mini_scores: list[float], batch: Sequence[SampleResult],
+    ) -> list[float]:
+        walked, threshold = failing, self.settings.threshold
+        if self.settings.backward_all:
+            drawn = {r.sample.id for r in failing}
+            walked = failing + [r for r in batch if r.sample.id not in drawn]
+            threshold = 1.01  # every sample gets a backward pass
+        grads = await self._backward(work, walked, threshold)
+        record["backward_calls"] = grads.calls
+        record["backward_failures"] = len(grads.failures)
+        work.count("backward_failures", len(grads.failures))
+        feedback = grads.by_param()
+        record["feedback"] = {k: len(v) for k, v in feedback.items()}
+        shown = [i for i in passed if i in known]
+        shown += [i for i, r in known.items()
+                  if i not in shown and _score(r) >= self.settings.threshold][:2 - len(shown)]
+        step = PromptStep(
+            self, work, record, feedback, {r.sample.id: view_of(r) for r in failing},
+            tuple(view_of(known[i]) for i in shown), mini, mini_scores,
+            proposals=self.settings.proposals, history=self.settings.history)
+        return await step.run(self.settings.strategy)
 
     async def _backward(self, work: TrainState, results: list[SampleResult],
                         threshold: float) -> BackwardResult:
@@ -392,118 +414,22 @@ class Trainer:
         finally:
             self.meter.release()
 
-    # --- text proposals ------------------------------------------------------------
+    # --- the gate --------------------------------------------------------------------
 
-    async def _optimize_prompt(
-        self, work: TrainState, record: dict[str, Any], name: str, description: str,
-        feedback: tuple[Feedback, ...], mini: list[Sample], mini_scores: list[float],
-    ) -> list[float] | None:
-        rejected: list[RejectedProposal] = []
-        failed: list[str] = []
-        for attempt in range(1, self.settings.proposals + 1):
-            current = work.values[name]
-            assert isinstance(current, str)
-            data = OptimizerInput(
-                name=name,
-                description=description,
-                value=current,
-                peers=self._peers(work, name),
-                feedback=feedback,
-                history=tuple(HistoryEntry(h["value"], h["val"], h["step"])
-                              for h in work.history[name][-self.settings.history:]),
-                rejected=tuple(rejected),
-                steps_without_gain=work.steps_without_gain,
-                failed_attempts=tuple(failed),
-            )
-            room = self.limits_by_param.get(name, 256)
-            reply_tokens = min(room, max(3 * approx_tokens(current), 60)) + 120
-            built = build_prompt(data, context_tokens=self.context, reply_tokens=reply_tokens,
-                                 json_mode=self.json_mode)
-            entry: dict[str, Any] = {"param": name, "kind": "prompt", "attempt": attempt,
-                                     "before": current, "value": None}
-            if built.trims:
-                trims = [t.describe() for t in built.trims]
-                entry["trims"] = trims
-                record["trims"].append({"param": name, "attempt": attempt, "trims": trims})
-                work.count("prompt_trims")
-            if not built.fits:
-                self._reject(work, record, entry, "too_long_prompt",
-                             "the optimizer prompt does not fit the optimizer's context")
-                return None
-            request = build_request(
-                self.optimizer_model, built.messages, node=f"optimizer:{name}",
-                purpose="optimizer", json_schema=schema_text() if self.json_mode else None,
-                max_tokens=reply_tokens,
-            )
-            self.meter.reserve(1)
-            try:
-                reply = await self.client.complete(request)
-            except ModelError as exc:
-                self._reject(work, record, entry, "model_error", f"optimizer call failed: {exc.reason}")
-                failed.append("the call failed")
-                continue
-            finally:
-                self.meter.release()
-            verdict = judge_reply(reply.text, data, seen=work.tried[name],
-                                  max_tokens=self.limits_by_param.get(name))
-            if verdict.proposal is not None:
-                entry["value"] = verdict.proposal.value
-                entry["reasoning"] = verdict.proposal.reasoning
-                entry["form"] = verdict.proposal.form
-            entry["structured"] = reply.structured
-            if verdict.rejection is not None:
-                self._reject(work, record, entry, verdict.rejection.kind, verdict.rejection.detail)
-                if verdict.proposal is not None:
-                    rejected.append(RejectedProposal(verdict.proposal.value,
-                                                     verdict.rejection.kind))
-                else:
-                    failed.append(verdict.rejection.detail)
-                continue
-            assert verdict.proposal is not None
-            value = verdict.proposal.value
-            work.tried[name] = (work.tried[name] + [value])[-50:]
-            outcome = await self._gate(work, name, value, mini, mini_scores, entry)
-            if outcome is not None:
-                record["proposals"].append(entry)
-                return outcome
-            rejected.append(RejectedProposal(value, entry["reason"]))
-            record["proposals"].append(entry)
-        return None
-
-    def _peers(self, work: TrainState, name: str) -> tuple[tuple[str, str], ...]:
-        from adf.runtime.template import render_param
-
-        peers: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for node in self.plan.nodes:
-            if node.llm is None:
-                continue
-            parts = (*node.llm.system, *node.llm.user)
-            if not any(p.kind == "param" and p.param == name for p in parts):
-                continue
-            for part in parts:
-                if part.kind == "param" and part.param != name and part.param not in seen:
-                    seen.add(part.param)
-                    text = render_param(work.values[part.param])
-                    if text.strip():
-                        peers.append((part.param, text))
-        return tuple(peers)
-
-    def _reject(self, work: TrainState, record: dict[str, Any], entry: dict[str, Any],
-                kind: str, detail: str) -> None:
+    def reject(self, work: TrainState, record: dict[str, Any], entry: dict[str, Any],
+               kind: str, detail: str) -> None:
         entry.update({"verdict": "rejected", "rejection": kind, "reason": detail,
                       "evaluated": False})
         work.count(f"rejected_{kind}")
         record["proposals"].append(entry)
         self.on_event("proposal", entry)
 
-    async def _gate(
-        self, work: TrainState, name: str, value: ParamValue, mini: list[Sample],
-        mini_scores: list[float], entry: dict[str, Any],
+    async def gate_values(
+        self, work: TrainState, changes: Mapping[str, ParamValue], mini: list[Sample],
+        mini_scores: list[float], entries: Sequence[dict[str, Any]],
     ) -> list[float] | None:
-        """Gate a candidate; on acceptance update `work` and return its minibatch scores."""
-        candidate = dict(work.values)
-        candidate[name] = value
+        """Gate changed values; on acceptance update `work` and return their minibatch scores."""
+        candidate = {**work.values, **changes}
         seen_scores: dict[str, list[float]] = {}
 
         async def score(samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
@@ -514,38 +440,46 @@ class Trainer:
 
         result = await gate(score, candidate, mini, mini_scores, self.splits.val,
                             work.val_score if work.val_score is not None else 0.0,
-                            chunk=self.settings.val_chunk, ties=self.settings.accept_ties)
-        entry.update({
-            "evaluated": True,
-            "minibatch": [result.minibatch_before, result.minibatch_after],
-            "val": result.val_after,
-            "val_evaluated": result.val_evaluated,
-            "stopped_early": result.stopped_early,
-            "reason": result.reason,
-        })
+                            chunk=self.settings.val_chunk, ties=self.settings.accept_ties,
+                            minibatch_strict=self.settings.minibatch_strict)
+        for entry in entries:
+            entry.update({
+                "evaluated": True,
+                "minibatch": [result.minibatch_before, result.minibatch_after],
+                "val": result.val_after,
+                "val_evaluated": result.val_evaluated,
+                "stopped_early": result.stopped_early,
+                "reason": result.reason,
+                "verdict": "accepted" if result.accepted else "rejected",
+            })
+        if result.val_evaluated:  # validated against these values: a repeat would be a duplicate
+            for name, value in changes.items():
+                key = tried_key(work.values, name, str(value) if isinstance(value, str)
+                                else repr(value_to_json(value)))
+                work.tried[name] = ([*work.tried.get(name, []), key])[-50:]
         if not result.accepted:
-            entry["verdict"] = "rejected"
-            entry["rejection"] = "gate"
-            work.count("rejected_gate")
-            self.on_event("proposal", entry)
+            for entry in entries:
+                entry["rejection"] = "gate"
+                work.count("rejected_gate")
+                self.on_event("proposal", entry)
             return None
-        entry["verdict"] = "accepted"
-        if isinstance(value, str):
-            entry["diff"] = unified_diff(str(work.values[name]), value, name)
         before_val = work.val_score
-        before_json = value_to_json(work.values[name])
-        work.values[name] = value
+        for entry, (name, value) in zip(entries, changes.items(), strict=True):
+            if isinstance(value, str):
+                entry["diff"] = unified_diff(str(work.values[name]), value, name)
+            if name in work.history and not work.history[name]:
+                work.history[name].append({"value": value_to_json(work.values[name]),
+                                           "val": before_val or 0.0, "step": work.step})
+        work.values.update(changes)
         if result.val_after is not None:
             work.val_score = result.val_after
-        if name in work.history:
-            if not work.history[name]:
-                work.history[name].append({"value": before_json,
-                                           "val": before_val or 0.0, "step": work.step})
-            work.history[name].append({"value": value_to_json(value),
-                                       "val": work.val_score or 0.0, "step": work.step + 1})
+        for entry, (name, value) in zip(entries, changes.items(), strict=True):
+            if name in work.history:
+                work.history[name].append({"value": value_to_json(value),
+                                           "val": work.val_score or 0.0, "step": work.step + 1})
+            work.count("accepted")
+            self.on_event("proposal", entry)
         work.pool = work.pool.cleared()
-        work.count("accepted")
-        self.on_event("proposal", entry)
         return seen_scores.get("mini", list(mini_scores))
 
     # --- demos ---------------------------------------------------------------------
@@ -588,15 +522,15 @@ class Trainer:
             demos, sources = picked
             entry["value"] = value_to_json(demos)
             entry["from_samples"] = list(sources)
-            key = repr(value_to_json(demos))
+            key = tried_key(work.values, name, repr(value_to_json(demos)))
             if key in work.tried.setdefault(name, []):
-                self._reject(work, record, entry, "duplicate", "this demo set was already tried")
+                self.reject(work, record, entry, "duplicate",
+                            "this demo set was already scored on validation")
                 continue
-            work.tried[name] = (work.tried[name] + [key])[-50:]
             used = set(sources)
             keep = [i for i, s in enumerate(mini) if s.id not in used]
-            outcome = await self._gate(work, name, demos, [mini[i] for i in keep],
-                                       [mini_scores[i] for i in keep], entry)
+            outcome = await self.gate_values(work, {name: demos}, [mini[i] for i in keep],
+                                             [mini_scores[i] for i in keep], [entry])
             record["proposals"].append(entry)
             if outcome is not None:
                 return None

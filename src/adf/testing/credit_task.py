@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from adf.runtime.protocol import ChatReply, ChatRequest
+from adf.llm.protocol import ChatReply, ChatRequest
 from adf.testing.fake_server import Request, estimate_tokens, last_user, system_text
 
 HARM = "SKIP CHECKS"
