@@ -72,6 +72,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which split of a data directory (train, val, test)")
     parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
                         help="use only the first N rows")
+    parser.add_argument("--strict-data", action="store_true",
+                        help="stop at the first bad data row instead of skipping it")
 
 
 def run_command(name: str, work: Coroutine[Any, Any, int]) -> int:
@@ -88,7 +90,8 @@ def load_dataset(workflow: Workflow, args: argparse.Namespace) -> DataSet:
     from adf.runtime.data import DataError, load_data
 
     try:
-        return load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit)
+        return load_data(workflow.plan, data_path(args), split=args.split, limit=args.limit,
+                         strict=args.strict_data)
     except DataError as exc:
         raise CliError(str(exc), 2) from None
 

@@ -43,7 +43,7 @@ def execute(args: argparse.Namespace) -> int:
 
 
 async def _backward(args: argparse.Namespace) -> int:
-    from adf.cli._report import backward_json, print_backward, usage_line
+    from adf.cli._report import backward_json, print_backward, print_bad_rows, usage_line
     from adf.runtime.engine import ModelUnavailable, backward, evaluate
 
     workflow = load_workflow(args.file, use_lock=not args.no_lock)
@@ -70,10 +70,13 @@ async def _backward(args: argparse.Namespace) -> int:
         data = backward_json(grads)
         data["score"] = result.score
         data["usage"] = tally.to_json()
+        data["bad_row_details"] = [{"where": b.where, "message": b.message}
+                                   for b in dataset.bad_rows]
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         score = "n/a" if result.score is None else f"{result.score:.4f}"
         print(f"forward: {len(result.samples)} samples, score {score}")
         print_backward(opened.plan, grads, show=args.show)
+        print_bad_rows(dataset.bad_rows, args.show)
         print("\n" + usage_line(tally))
     return 0

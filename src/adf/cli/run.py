@@ -34,23 +34,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result and trace as JSON")
 
 
+_MAX_INPUT = 64_000_000  # bytes of one --input row read from a file
+
+
 def execute(args: argparse.Namespace) -> int:
     return run_command("run", _run(args))
 
 
 def read_row(text: str) -> dict[str, Any]:
+    from adf.runtime.data import parse_row
+
+    raw = text.encode("utf-8", "surrogatepass")
     if text.startswith("@"):
         try:
-            with open(text[1:], encoding="utf-8") as handle:
-                text = handle.read()
+            with open(text[1:], "rb") as handle:
+                raw = handle.read(_MAX_INPUT + 1)
         except OSError as exc:
             raise CliError(f"cannot read {text[1:]}: {exc.strerror}", 2) from None
-    try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"--input is not valid JSON: {exc.msg} (column {exc.colno})", 2) from None
-    if not isinstance(row, dict):
-        raise CliError(f"--input must be a JSON object, found {type(row).__name__}", 2)
+        if len(raw) > _MAX_INPUT:
+            raise CliError(f"{text[1:]} is over {_MAX_INPUT // 1_000_000} MB; --input takes "
+                           "one row", 2)
+        raw = raw.removeprefix(b"\xef\xbb\xbf").strip()
+    row = parse_row(raw)
+    if isinstance(row, str):
+        raise CliError(f"--input: {row}", 2)
     return row
 
 

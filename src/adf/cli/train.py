@@ -35,6 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--train-limit", type=int, metavar="N")
     data.add_argument("--val-limit", type=int, metavar="N")
     data.add_argument("--test-limit", type=int, metavar="N", help="0 skips the test split")
+    data.add_argument("--strict-data", action="store_true",
+                      help="stop at the first bad data row instead of skipping it")
     run = parser.add_argument_group("training")
     run.add_argument("--steps", type=int, default=4, metavar="N")
     run.add_argument("--batch-size", type=int, default=4, metavar="N")
@@ -137,6 +139,8 @@ def format_event(kind: str, data: Mapping[str, Any], steps: int) -> str | None:
         cost = data.get("cost_usd") or 0.0
         dollars = f"  ${cost:.4f}" if cost else ""
         stopped = f"  [yellow]{data['stopped']}[/]" if data.get("stopped") else ""
+        if data.get("call_failed"):
+            stopped += f"  [yellow]not scored {data['call_failed']} (model calls failed)[/]"
         return (f"[bold]step {data['step']}/{steps}[/]  train {f(data.get('train_score'))}  "
                 f"val {f(data.get('val_score'))}  "
                 f"[green]accepted {data.get('accepted', 0)}[/] "

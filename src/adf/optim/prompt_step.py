@@ -28,10 +28,11 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from adf.llm.catalogue import bound_tokens
 from adf.llm.protocol import ModelClient, ModelError
 from adf.llm.requests import build_request
 from adf.optim.budget import Meter
-from adf.optim.context import Trim, approx_tokens
+from adf.optim.context import Trim
 from adf.optim.guard import Rejection
 from adf.optim.proposal import Proposal
 from adf.optim.state import ParamValue, TrainState
@@ -103,7 +104,7 @@ class Proposer:
 
     async def ask(self, data: OptimizerInput, seen: Sequence[str]) -> Attempt:
         room = data.max_tokens or 256
-        reply_tokens = min(room, max(2 * approx_tokens(data.value), 120)) + 200
+        reply_tokens = min(room, max(2 * bound_tokens(data.value), 120)) + 200
         built = build_prompt(data, context_tokens=self.context, reply_tokens=reply_tokens,
                              json_mode=self.json_mode)
         if not built.fits:

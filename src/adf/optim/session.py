@@ -25,7 +25,7 @@ from adf.optim.lockfile import LockError, apply_lock_verbose, plan_hash, write_l
 from adf.optim.trainer import Splits, Trainer, TrainError, TrainSettings, values_changed
 from adf.optim.writeback import WriteBackError, write_back
 from adf.plan.schema import Plan
-from adf.runtime.data import DataError, Sample, load_data, resolve_path
+from adf.runtime.data import BadRow, DataError, Sample, load_data, resolve_path
 
 
 class UsageError(Exception):
@@ -58,22 +58,25 @@ def compile_text(text: str, near: str) -> Plan | None:
     return result.plan if result.ok else None
 
 
-def _load(plan: Plan, folder: str, split: str, limit: int | None) -> tuple[Sample, ...]:
-    data = load_data(plan, folder, split=split, limit=limit)
-    return data.samples
-
-
 def load_splits(plan: Plan, folder: str, args: argparse.Namespace, seed: int) -> Splits:
+    """The train, val and test samples, every bad row of every split, and notes on gaps."""
     if not os.path.isdir(folder):
         raise UsageError(f"data folder {folder} not found (use --data DIR)")
     notes: list[str] = []
+    bad: list[BadRow] = []
+    strict = bool(getattr(args, "strict_data", False))
+
+    def load(split: str, limit: int | None) -> tuple[Sample, ...]:
+        data = load_data(plan, folder, split=split, limit=limit, strict=strict)
+        bad.extend(data.bad_rows)
+        return data.samples
+
     try:
-        train = _load(plan, folder, args.train_split, args.train_limit)
+        train = load(args.train_split, args.train_limit)
         if not train:
             raise UsageError(f"the {args.train_split} split in {folder} has no usable rows")
         try:
             resolve_path(folder, args.val_split)
-            val = _load(plan, folder, args.val_split, args.val_limit)
         except DataError:
             import random
 
@@ -84,16 +87,22 @@ def load_splits(plan: Plan, folder: str, args: argparse.Namespace, seed: int) ->
             train = tuple(s for s in train if s not in set(order[:cut]))
             notes.append(f"no {args.val_split} split: held out {len(val)} training samples "
                          "for validation")
+        else:
+            val = load(args.val_split, args.val_limit)
         test: tuple[Sample, ...] = ()
         if args.test_limit != 0:
             try:
                 resolve_path(folder, args.test_split)
-                test = _load(plan, folder, args.test_split, args.test_limit)
             except DataError:
                 notes.append(f"no {args.test_split} split: test scores are not reported")
+            else:
+                test = load(args.test_split, args.test_limit)
     except DataError as exc:
         raise UsageError(str(exc)) from None
-    return Splits(tuple(train), tuple(val), test, tuple(notes))
+    if bad:
+        notes.append(f"{len(bad)} bad data row{'s' if len(bad) != 1 else ''} skipped "
+                     "(listed in the report; --strict-data stops at the first)")
+    return Splits(tuple(train), tuple(val), test, tuple(notes), tuple(bad))
 
 
 def settings_of(args: argparse.Namespace) -> TrainSettings:
@@ -140,6 +149,10 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
     splits = load_splits(start_plan, folder, args, settings.seed)
     for note in splits.notes:
         console.print(f"[yellow]note:[/] {note}")
+    for bad in splits.bad_rows[:10]:
+        console.print(f"  bad row {bad.where}: {bad.message}", markup=False)
+    if len(splits.bad_rows) > 10:
+        console.print(f"  ... and {len(splits.bad_rows) - 10} more in the report")
     forecast = estimate_training(
         start_plan, splits.train, len(splits.val), len(splits.test), steps=settings.steps,
         batch_size=settings.batch_size, proposals=settings.proposals,

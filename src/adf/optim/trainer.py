@@ -31,6 +31,7 @@ from typing import Any
 
 import attrs
 
+from adf.llm.catalogue import context_window, honours_schema, role_model
 from adf.llm.protocol import ModelClient
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
@@ -40,12 +41,8 @@ from adf.optim.lockfile import value_to_json
 from adf.optim.models import (
     RelabeledClient,
     backward_calls,
-    context_window,
-    default_model,
     forward_calls,
-    honours_schema,
     param_token_limit,
-    role_model,
     with_model,
 )
 from adf.optim.prompt_step import PromptStep, Proposer, Strategy, tried_key, view_of
@@ -54,7 +51,7 @@ from adf.optim.state import ParamValue, TrainState
 from adf.plan.schema import Demo, Plan
 from adf.runtime.backward import BackwardResult, backward_batch
 from adf.runtime.bindings import Bindings
-from adf.runtime.data import Sample
+from adf.runtime.data import BadRow, Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
 from adf.runtime.trace import SampleResult
 
@@ -93,6 +90,7 @@ class Splits:
     val: tuple[Sample, ...]
     test: tuple[Sample, ...]
     notes: tuple[str, ...] = ()
+    bad_rows: tuple[BadRow, ...] = ()  # rows of any split that could not be used
 
 
 @attrs.frozen
@@ -106,6 +104,11 @@ class TrainOutcome:
 
 def _score(result: SampleResult) -> float:
     return result.score if result.score is not None else 0.0
+
+
+def _scored(results: Sequence[SampleResult]) -> list[SampleResult]:
+    """The results that count: a sample whose model call failed for good is left out."""
+    return [r for r in results if not r.call_failed]
 
 
 class Trainer:
@@ -138,7 +141,7 @@ class Trainer:
         self.train_by_id = {s.id: s for s in splits.train}
         self.fwd = forward_calls(plan)
         self.bwd = backward_calls(plan)
-        self.optimizer_model = role_model(plan, "optimizer") or default_model(plan)
+        self.optimizer_model = role_model(plan, "optimizer") or plan.models[0]
         self.backward_model = role_model(plan, "backward")
         self.teacher_model = role_model(plan, "teacher")
         node_models = {n.llm.model for n in plan.nodes if n.llm is not None}
@@ -156,6 +159,8 @@ class Trainer:
         self.state = TrainState()
         self.started = time.perf_counter()
         self.wall_before = 0.0
+        self.call_failed = 0  # samples left unscored because a model call failed for good
+        self.call_failed_counted = 0
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -242,17 +247,27 @@ class Trainer:
     ) -> EvalResult:
         self.meter.reserve(len(samples) * self.fwd)
         try:
-            return await evaluate(plan or self.plan, samples, client or self.client,
-                                  params=dict(values), bindings=self.bindings,
-                                  concurrency=self.settings.concurrency)
+            result = await evaluate(plan or self.plan, samples, client or self.client,
+                                    params=dict(values), bindings=self.bindings,
+                                    concurrency=self.settings.concurrency)
         finally:
             self.meter.release()
+        self.call_failed += len(result.call_failed())
+        return result
+
+    def _count_call_failed(self, work: TrainState) -> int:
+        """Samples left unscored since the last count; added to the run's counters."""
+        new = self.call_failed - self.call_failed_counted
+        self.call_failed_counted = self.call_failed
+        if new:
+            work.count("call_failed_samples", new)
+        return new
 
     async def _scores(self, samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
         if not samples:
             return []
         result = await self._eval(samples, values)
-        return [_score(r) for r in result.samples]
+        return [_score(r) for r in _scored(result.samples)]
 
     async def _setup(self) -> None:
         work = self.state.copy()
@@ -264,8 +279,9 @@ class Trainer:
                                              "step": 0}]
         if self.splits.test:
             test = await self._scores(self.splits.test, work.values)
-            work.test_before = mean(test)
+            work.test_before = mean(test) if test else None
         work.phase = "steps"
+        self._count_call_failed(work)
         self.commit(work)
         self.on_event("setup", {"val": work.val_before, "test": work.test_before})
 
@@ -274,11 +290,12 @@ class Trainer:
         if self.splits.test and work.test_after is None:
             try:
                 test = await self._scores(self.splits.test, work.values)
-                work.test_after = mean(test)
+                work.test_after = mean(test) if test else None
             except BudgetExceeded as exc:
                 work.status += f" (test not scored: {exc})"
         work.val_after = work.val_score
         work.phase = "done"
+        self._count_call_failed(work)
         self.commit(work)
         self.on_event("final", {"val": work.val_after, "test": work.test_after})
 
@@ -325,6 +342,7 @@ class Trainer:
             "step_calls": total.calls - before.calls,
             "step_tokens": total.tokens - before.tokens,
             "step_wall_s": round(time.perf_counter() - began, 3),
+            "call_failed": self._count_call_failed(work),
         })
         work.steps_without_gain = 0 if accepted else work.steps_without_gain + 1
         work.records.append(record)
@@ -337,14 +355,15 @@ class Trainer:
         result = await self._eval(batch, work.values)
         record["batch"] = [s.id for s in batch]
         record["train_score"] = result.score
-        known = {r.sample.id: r for r in result.samples}
-        work.pool = work.pool.add((r.sample.id, _score(r)) for r in result.samples)
+        known = {r.sample.id: r for r in _scored(result.samples)}
+        work.pool = work.pool.add((r.sample.id, _score(r)) for r in known.values())
         for _ in range(self.settings.fill_batches):  # an all-correct batch: look further
             if work.pool.errors():
                 break
             more = await self._eval(self._next_batch(work), work.values)
-            known.update({r.sample.id: r for r in more.samples})
-            work.pool = work.pool.add((r.sample.id, _score(r)) for r in more.samples)
+            counted = _scored(more.samples)
+            known.update({r.sample.id: r for r in counted})
+            work.pool = work.pool.add((r.sample.id, _score(r)) for r in counted)
             record["batch"] += [r.sample.id for r in more.samples]
             work.count("fill_batches")
         record["errors"] = sum(1 for r in known.values() if _score(r) < self.settings.threshold)
@@ -529,6 +548,8 @@ class Trainer:
                 continue
             used = set(sources)
             keep = [i for i, s in enumerate(mini) if s.id not in used]
+            if len(mini_scores) != len(mini):  # a failed call left a sample unscored
+                keep = []
             outcome = await self.gate_values(work, {name: demos}, [mini[i] for i in keep],
                                              [mini_scores[i] for i in keep], [entry])
             record["proposals"].append(entry)
@@ -572,7 +593,9 @@ class Trainer:
                          "backward_model": self.backward_model.name if self.backward_model else None,
                          "teacher_model": self.teacher_model.name if self.teacher_model else None},
             "data": {"train": len(self.splits.train), "val": len(self.splits.val),
-                     "test": len(self.splits.test), "notes": list(self.splits.notes)},
+                     "test": len(self.splits.test), "notes": list(self.splits.notes),
+                     "bad_rows": [{"where": b.where, "message": b.message}
+                                  for b in self.splits.bad_rows]},
             "scores": {"val_before": state.val_before, "val_after": state.val_after
                        if state.phase == "done" else state.val_score,
                        "test_before": state.test_before, "test_after": state.test_after},
@@ -581,6 +604,7 @@ class Trainer:
             "counters": counters,
             "leaks_rejected": counters.get("rejected_leak", 0),
             "unparseable": counters.get("rejected_unparseable", 0),
+            "call_failed": counters.get("call_failed_samples", 0),
             "truncated": counters.get("rejected_truncated", 0),
             "usage": {**self.meter.to_json(), "calls": total.calls, "tokens": total.tokens,
                       "cost_usd": round(total.cost_usd, 8), "cache_hits": total.cache_hits},

@@ -92,8 +92,14 @@ class SampleResult:
     error: SampleError | None
 
     @property
+    def call_failed(self) -> bool:
+        """A model call failed for good (after its retries): the sample is not scored."""
+        return self.error is not None and self.error.kind == "model" and not self.losses
+
+    @property
     def score(self) -> float | None:
-        """Mean of the loss scores; None when nothing was scored (no targets or no losses)."""
+        """Mean of the loss scores; None when nothing was scored (no targets, no losses, or
+        a model call that failed after its retries kept the prediction from being made)."""
         if not self.losses:
             return None
         return sum(loss.score for loss in self.losses) / len(self.losses)
