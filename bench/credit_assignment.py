@@ -25,6 +25,8 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+import attrs
+
 from adf.compiler.pipeline import compile_source
 from adf.optim.trainer import Splits, Trainer, TrainSettings
 from adf.runtime.bindings import bind
@@ -38,10 +40,14 @@ def _samples(items: list[dict[str, Any]]) -> tuple[Sample, ...]:
 
 
 def run_one(workflow: task.Workflow, seed: int, steps: int, wrong: float,
-            settings: dict[str, Any]) -> dict[str, Any]:
+            settings: dict[str, Any], start: int = 0) -> dict[str, Any]:
     result = compile_source(workflow.source.format(base="http://127.0.0.1:9"), "credit.adf")
     assert result.plan is not None, [d.message for d in result.diagnostics]
     plan = result.plan
+    given = list(workflow.owner.items())[:start]  # cues the initial prompts already hold
+    plan = attrs.evolve(plan, params=tuple(
+        attrs.evolve(p, value=" ".join([p.value, *(f"{c}." for c, o in given if o == p.name)]))
+        for p in plan.params))
     splits = Splits(_samples(task.rows(workflow, "t", 2)), _samples(task.rows(workflow, "v")),
                     _samples(task.rows(workflow, "x")))
     client = task.ScriptedClient(task.responder(workflow, wrong=wrong))
@@ -79,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--wrong", type=float, default=0.0)
     parser.add_argument("--workflows", default="one,two")
+    parser.add_argument("--start", type=int, default=0,
+                        help="cues the initial prompts already hold (a high-accuracy start)")
     parser.add_argument("--set", action="append", default=[],
                         help="a TrainSettings field, e.g. --set strategy=joint")
     parser.add_argument("--json")
@@ -89,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         settings[key] = json.loads(raw) if raw[:1] in "0123456789-[{tf" else raw
     out: dict[str, Any] = {}
     print(f"load average {os.getloadavg()[0]:.1f}; steps {args.steps}; wrong reviews "
-          f"{args.wrong:.2f}; settings {settings or 'defaults'}")
+          f"{args.wrong:.2f}; cues given {args.start}; settings {settings or 'defaults'}")
     for name in args.workflows.split(","):
         workflow = task.WORKFLOWS[name]
-        runs = [run_one(workflow, seed, args.steps, args.wrong, settings)
+        runs = [run_one(workflow, seed, args.steps, args.wrong, settings, args.start)
                 for seed in range(args.seeds)]
         out[name] = runs
         print(f"\n{name}-node workflow: {len(workflow.owner)} cues, val ceiling "

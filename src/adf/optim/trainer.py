@@ -78,7 +78,7 @@ class TrainSettings:
     val_chunk: int = 8
     accept_ties: bool = False
     strategy: Strategy = "joint"  # how proposals for several prompts are gated (prompt_step.py)
-    fill_batches: int = 2  # extra batches a step draws while its pool holds no failure
+    fill_batches: int = 1  # extra batches a step draws while its pool holds no failure
     minibatch_strict: bool = False  # old gate: a strict minibatch gain before validation
     backward_all: bool = False  # naive baseline: backward on every batch sample, passing or not
     limits: Limits = attrs.field(factory=Limits)
