@@ -36,6 +36,7 @@ from adf.llm.protocol import ModelClient
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
+from adf.optim.demo_step import collect_demos, propose_demos
 from adf.optim.gate import gate, mean
 from adf.optim.lockfile import value_to_json
 from adf.optim.models import (
@@ -369,7 +370,8 @@ class Trainer:
         record["errors"] = sum(1 for r in known.values() if _score(r) < self.settings.threshold)
         errors, passed = work.pool.draw(work.rng, self.settings.max_errors, self.settings.max_passed)
         record["drawn_errors"], record["drawn_passed"] = errors, passed
-        self._collect_demos(work, list(known.values()), {})
+        collect_demos(self.plan, self.trainable, work, list(known.values()), {},
+                      self.settings.threshold)
         mini_ids = errors + passed
         mini = [self.by_id[i] for i in mini_ids]
         pool_scores = dict(work.pool.entries)
@@ -390,11 +392,12 @@ class Trainer:
         if self.teacher_model is not None and failing and any(
                 p.kind == "demos" for p in self.trainable):
             teacher = await self._teach(work, failing)
-            self._collect_demos(work, [], teacher, failing)
+            collect_demos(self.plan, self.trainable, work, failing, teacher,
+                          self.settings.threshold)
         for param in self.trainable:
             if param.kind == "demos":
-                gained = await self._optimize_demos(work, record, param.name, param.max_demos,
-                                                    mini, mini_scores)
+                gained = await propose_demos(self, work, record, param.name, param.max_demos,
+                                             self.settings.demo_proposals, mini, mini_scores)
                 if gained is not None:
                     mini_scores = gained
 
@@ -510,52 +513,6 @@ class Trainer:
         result = await self._eval(samples, work.values, plan=teacher_plan,
                                   client=RelabeledClient(self.client, "teacher"))
         return {r.sample.id: r for r in result.samples}
-
-    def _collect_demos(self, work: TrainState, results: list[SampleResult],
-                       teacher: Mapping[str, SampleResult],
-                       failing: list[SampleResult] | None = None) -> None:
-        for param in self.trainable:
-            if param.kind != "demos":
-                continue
-            found = demo_opt.collect(self.plan, param.name, failing or results, teacher,
-                                     self.settings.threshold)
-            if teacher:
-                found = [c for c in found if c.source == "teacher"]
-            pool = [demo_opt.DemoCandidate.from_json(c) for c in work.demo_pool.get(param.name, [])]
-            merged = demo_opt.merge(pool, found)
-            work.demo_pool[param.name] = [c.to_json() for c in merged]
-
-    async def _optimize_demos(
-        self, work: TrainState, record: dict[str, Any], name: str, max_demos: int | None,
-        mini: list[Sample], mini_scores: list[float],
-    ) -> list[float] | None:
-        pool = [demo_opt.DemoCandidate.from_json(c) for c in work.demo_pool.get(name, [])]
-        for attempt in range(1, self.settings.demo_proposals + 1):
-            current = work.values[name]
-            assert isinstance(current, tuple)
-            picked = demo_opt.propose(work.rng, pool, max_demos or 3, current)
-            entry: dict[str, Any] = {"param": name, "kind": "demos", "attempt": attempt,
-                                     "before": value_to_json(current), "value": None}
-            if picked is None:
-                return None
-            demos, sources = picked
-            entry["value"] = value_to_json(demos)
-            entry["from_samples"] = list(sources)
-            key = tried_key(work.values, name, repr(value_to_json(demos)))
-            if key in work.tried.setdefault(name, []):
-                self.reject(work, record, entry, "duplicate",
-                            "this demo set was already scored on validation")
-                continue
-            used = set(sources)
-            keep = [i for i, s in enumerate(mini) if s.id not in used]
-            if len(mini_scores) != len(mini):  # a failed call left a sample unscored
-                keep = []
-            outcome = await self.gate_values(work, {name: demos}, [mini[i] for i in keep],
-                                             [mini_scores[i] for i in keep], [entry])
-            record["proposals"].append(entry)
-            if outcome is not None:
-                return None
-        return None
 
     # --- report --------------------------------------------------------------------
 
