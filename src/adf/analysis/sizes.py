@@ -35,6 +35,7 @@ import attrs
 
 from adf.analysis.graphview import GraphView
 from adf.llm.catalogue import MESSAGE_OVERHEAD, estimate_tokens, positive_int
+from adf.plan import placeholders
 from adf.plan.schema import DataDecl, Node, ParamDecl, Type
 
 _TYPE_DEFAULTS = {"str": 64, "int": 2, "float": 3, "bool": 1, "any": 64}
@@ -140,15 +141,15 @@ def param_tokens(param: ParamDecl, demo_size: int) -> int:
 
 
 def _text_tokens(text: str, args: Mapping[str, int]) -> int:
+    """Tokens of a template part: its literal text plus each filled placeholder's size."""
     total = 0
-    rest = text
-    for name, size in args.items():
-        hole = "{" + name + "}"
-        count = rest.count(hole)
-        if count:
-            total += count * size
-            rest = rest.replace(hole, "")
-    return total + estimate_tokens(rest)
+    rest: list[str] = []
+    for piece in placeholders.scan(text):
+        if piece.kind == "hole" and piece.value in args:
+            total += args[piece.value]
+        else:
+            rest.append(text[piece.start : piece.end] if piece.kind == "hole" else piece.value)
+    return total + estimate_tokens("".join(rest))
 
 
 def _fn_tokens(node: Node, args: Mapping[str, int]) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from adf.cli._workflow import plural
+from adf.cli._command import plural
 
 if TYPE_CHECKING:
     from adf.llm.accounting import Tally
@@ -128,25 +128,8 @@ def sample_json(sample: SampleResult, *, trace: bool) -> dict[str, Any]:
                    for loss in sample.losses],
     }
     if trace:
-        data["trace"] = [node_json(t) for t in sample.nodes]
+        data["trace"] = [t.to_json() for t in sample.nodes]
     return data
-
-
-def node_json(trace: NodeTrace) -> dict[str, Any]:
-    call = trace.call
-    return {
-        "node": trace.node, "kind": trace.kind, "step": trace.step, "status": trace.status,
-        "inputs": dict(trace.inputs),
-        "messages": [{"role": m.role, "content": m.content} for m in trace.messages],
-        "raw": trace.raw, "value": trace.value, "error": trace.error,
-        "reply_mode": trace.reply_mode,
-        "call": None if call is None else {
-            "model": call.model, "prompt_tokens": call.prompt_tokens,
-            "completion_tokens": call.completion_tokens, "cost_usd": call.cost_usd,
-            "cached": call.cached, "latency_s": round(call.latency_s, 4),
-            "retries": call.retries,
-        },
-    }
 
 
 def print_sample(sample: SampleResult, *, verbose: bool) -> None:

@@ -17,17 +17,16 @@ import json
 import sys
 from typing import Any
 
-from adf.cli._workflow import (
-    CliError,
+from adf.cli._command import (
     add_data_arguments,
     add_model_arguments,
-    bind_functions,
-    load_dataset,
-    load_workflow,
-    open_session,
+    load,
+    load_data,
     plural,
     run_command,
+    run_options,
 )
+from adf.workflow import WorkflowError, bind_functions, open_workflow
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +47,13 @@ async def _eval(args: argparse.Namespace) -> int:
     from adf.cli._report import eval_json, print_eval
     from adf.runtime.engine import ModelUnavailable, evaluate
 
-    workflow = load_workflow(args.file, use_lock=not args.no_lock)
-    dataset = load_dataset(workflow, args)
+    workflow = load(args.file, use_lock=not args.no_lock)
+    dataset = load_data(workflow, args)
     bindings = bind_functions(workflow)
     if not dataset.samples:
-        raise CliError(f"{dataset.path}: no usable rows "
+        raise WorkflowError(f"{dataset.path}: no usable rows "
                        f"({plural(len(dataset.bad_rows), 'bad row')})", 1)
-    async with open_session(workflow, args) as opened:
+    async with open_workflow(workflow.plan, run_options(args)) as opened:
         with _progress(len(dataset.samples), enabled=not args.json) as advance:
             try:
                 result = await evaluate(
@@ -62,7 +61,7 @@ async def _eval(args: argparse.Namespace) -> int:
                     concurrency=args.concurrency, on_sample=advance,
                 )
             except ModelUnavailable as exc:
-                raise CliError(f"model unavailable: {exc.reason}", 1) from None
+                raise WorkflowError(f"model unavailable: {exc.reason}", 1) from None
         tally = opened.accounting.total
     result = _with_bad_rows(result, dataset.bad_rows)
     if args.json:

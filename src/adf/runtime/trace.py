@@ -62,6 +62,23 @@ class NodeTrace:
     call: CallInfo | None = None
     reply_mode: ReplyMode | None = None  # llm nodes that got a reply; see `ReplyMode`
 
+    def to_json(self) -> dict[str, Any]:
+        """This node's trace as JSON-ready data (what `adfc run --json` and the API show)."""
+        call = self.call
+        return {
+            "node": self.node, "kind": self.kind, "step": self.step, "status": self.status,
+            "inputs": dict(self.inputs),
+            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
+            "raw": self.raw, "value": self.value, "error": self.error,
+            "reply_mode": self.reply_mode,
+            "call": None if call is None else {
+                "model": call.model, "prompt_tokens": call.prompt_tokens,
+                "completion_tokens": call.completion_tokens, "cost_usd": call.cost_usd,
+                "cached": call.cached, "latency_s": round(call.latency_s, 4),
+                "retries": call.retries,
+            },
+        }
+
 
 @attrs.frozen
 class SampleError:
