@@ -56,7 +56,7 @@ def run_one(workflow: task.Workflow, seed: int, steps: int, wrong: float,
                           folder, bind(plan), plan_hash="bench")
         outcome = asyncio.run(trainer.run())
     state = outcome.state
-    vals = [state.val_before or 0.0] + [r.get("val_score") or 0.0 for r in _records(state)]
+    vals = [state.val_before or 0.0] + [r.val_score or 0.0 for r in state.records]
     return {
         "seed": seed,
         "cues": task.cues_found(workflow, state.values),
@@ -70,13 +70,6 @@ def run_one(workflow: task.Workflow, seed: int, steps: int, wrong: float,
         "train_tokens": sum(v for k, v in client.tokens.items()),
         "values": {k: str(v) for k, v in state.values.items()},
     }
-
-
-def _records(state: Any) -> list[dict[str, Any]]:
-    out = []
-    for record in state.records:
-        out.append(record if isinstance(record, dict) else record.to_json())
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -178,22 +178,22 @@ def test_joint_proposals_find_every_cue_across_nodes(tmp_path: Path) -> None:
     outcome, _ = _train(task.TWO, tmp_path)
     assert task.cues_found(task.TWO, outcome.state.values) == 4
     assert outcome.state.val_score == pytest.approx(task.ceiling(task.TWO))
-    proposals = [p for r in outcome.state.records for p in r["proposals"]]
-    assert any(p.get("joint") and p["verdict"] == "accepted" for p in proposals)
+    proposals = [p for r in outcome.state.records for p in r.proposals]
+    assert any(p.joint and p.verdict == "accepted" for p in proposals)
 
 
 def test_cleared_parameters_get_no_optimizer_call(tmp_path: Path) -> None:
     outcome, client = _train(task.ONE, tmp_path, steps=5)
     assert outcome.state.counters.get("skipped_cleared", 0) > 0
-    asked = [p["param"] for r in outcome.state.records for p in r["proposals"]]
+    asked = [p.param for r in outcome.state.records for p in r.proposals]
     assert client.calls["optimizer"] == len(asked)
 
 
 def test_wrong_reviews_leave_no_harm_behind(tmp_path: Path) -> None:
     outcome, _ = _train(task.ONE, tmp_path, steps=6, wrong=0.4)
     assert not any(task.HARM in str(v) for v in outcome.state.values.values())
-    proposals = [p for r in outcome.state.records for p in r["proposals"]]
-    assert any(task.HARM in str(p.get("value")) for p in proposals), "no harmful advice was tried"
+    proposals = [p for r in outcome.state.records for p in r.proposals]
+    assert any(task.HARM in str(p.value) for p in proposals), "no harmful advice was tried"
     assert (outcome.state.val_score or 0) > (outcome.state.val_before or 0)
 
 
@@ -204,8 +204,8 @@ def test_an_all_correct_batch_draws_more_until_it_finds_a_failure(tmp_path: Path
     outcome, _ = _train(task.ONE, tmp_path, steps=1, batch_size=4, train=plain + hard,
                         fill_batches=2)
     record = outcome.state.records[0]
-    assert len(record["batch"]) > 4 and "u0" in record["batch"]
-    assert record["proposals"], "no proposal in a step whose first batch was all correct"
+    assert len(record.batch) > 4 and "u0" in record.batch
+    assert record.proposals, "no proposal in a step whose first batch was all correct"
     none, _ = _train(task.ONE, tmp_path / "off", steps=1, batch_size=4, train=plain + hard,
                      fill_batches=0)
-    assert none.state.records[0]["batch"] != record["batch"] or not none.state.records[0]["proposals"]
+    assert none.state.records[0].batch != record.batch or not none.state.records[0].proposals

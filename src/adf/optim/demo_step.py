@@ -12,26 +12,25 @@ only once it was scored on validation against the same other values.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from adf.optim import demos as demo_opt
 from adf.optim.lockfile import value_to_json
 from adf.optim.prompt_step import tried_key
+from adf.optim.records import ProposalRecord, StepRecord
 from adf.optim.state import ParamValue, TrainState
 from adf.plan.schema import ParamDecl, Plan
 from adf.runtime.data import Sample
 from adf.runtime.trace import SampleResult
 
-Entry = dict[str, Any]
-
 
 class DemoHost(Protocol):
-    def reject(self, work: TrainState, record: Entry, entry: Entry, kind: str,
+    def reject(self, work: TrainState, record: StepRecord, entry: ProposalRecord, kind: str,
                detail: str) -> None: ...
 
     async def gate_values(self, work: TrainState, changes: Mapping[str, ParamValue],
                           mini: list[Sample], mini_scores: list[float],
-                          entries: Sequence[Entry]) -> list[float] | None: ...
+                          entries: Sequence[ProposalRecord]) -> list[float] | None: ...
 
 
 def collect_demos(plan: Plan, params: Sequence[ParamDecl], work: TrainState,
@@ -50,7 +49,7 @@ def collect_demos(plan: Plan, params: Sequence[ParamDecl], work: TrainState,
 
 
 async def propose_demos(
-    host: DemoHost, work: TrainState, record: Entry, name: str, max_demos: int | None,
+    host: DemoHost, work: TrainState, record: StepRecord, name: str, max_demos: int | None,
     attempts: int, mini: list[Sample], mini_scores: list[float],
 ) -> list[float] | None:
     """Up to `attempts` demo sets for `name`; the minibatch scores after an acceptance."""
@@ -62,9 +61,8 @@ async def propose_demos(
         if picked is None:
             return None
         demos, sources = picked
-        entry: Entry = {"param": name, "kind": "demos", "attempt": attempt,
-                        "before": value_to_json(current), "value": value_to_json(demos),
-                        "from_samples": list(sources)}
+        entry = ProposalRecord(name, "demos", attempt, value_to_json(current),
+                               value_to_json(demos), from_samples=list(sources))
         key = tried_key(work.values, name, repr(value_to_json(demos)))
         if key in work.tried.setdefault(name, []):
             host.reject(work, record, entry, "duplicate",
@@ -76,7 +74,7 @@ async def propose_demos(
             keep = []
         gained = await host.gate_values(work, {name: demos}, [mini[i] for i in keep],
                                         [mini_scores[i] for i in keep], [entry])
-        record["proposals"].append(entry)
+        record.proposals.append(entry)
         if gained is not None:
             return None  # scores of a minibatch without the demos' sources: not comparable
     return None

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import attrs
 
@@ -35,6 +35,7 @@ from adf.optim.budget import Meter
 from adf.optim.context import Trim
 from adf.optim.guard import Rejection
 from adf.optim.proposal import Proposal
+from adf.optim.records import ProposalRecord, StepRecord, TrimRecord
 from adf.optim.state import ParamValue, TrainState
 from adf.optim.tgd import (
     HistoryEntry,
@@ -54,7 +55,6 @@ from adf.runtime.trace import SampleResult
 from adf.runtime.values import render
 
 Strategy = Literal["sequential", "joint"]
-Entry = dict[str, Any]
 
 
 @attrs.frozen
@@ -132,19 +132,19 @@ class StepHost(Protocol):
     proposer: Proposer
     limits_by_param: dict[str, int]
 
-    def reject(self, work: TrainState, record: Entry, entry: Entry, kind: str,
+    def reject(self, work: TrainState, record: StepRecord, entry: ProposalRecord, kind: str,
                detail: str) -> None: ...
 
     async def gate_values(self, work: TrainState, changes: Mapping[str, ParamValue],
                           mini: list[Sample], mini_scores: list[float],
-                          entries: Sequence[Entry]) -> list[float] | None: ...
+                          entries: Sequence[ProposalRecord]) -> list[float] | None: ...
 
 
 @attrs.define
 class PromptStep:
     host: StepHost
     work: TrainState
-    record: Entry
+    record: StepRecord
     feedback: Mapping[str, tuple[Feedback, ...]]
     views: Mapping[str, SampleView]
     passing: tuple[SampleView, ...]
@@ -180,7 +180,7 @@ class PromptStep:
 
     async def _joint(self, names: list[str]) -> list[str]:
         """Gate one proposal per parameter together; the names still open afterwards."""
-        found: dict[str, tuple[str, Entry]] = {}
+        found: dict[str, tuple[str, ProposalRecord]] = {}
         for name in names:
             got = await self._usable(name)
             if got is not None:
@@ -188,20 +188,20 @@ class PromptStep:
         if len(found) > 1:
             entries = [entry for _, entry in found.values()]
             for entry in entries:
-                entry["joint"] = sorted(found)
+                entry.joint = sorted(found)
             changes = {name: value for name, (value, _) in found.items()}
             gained = await self.host.gate_values(self.work, changes, self.mini, self.mini_scores,
                                                  entries)
-            self.record["proposals"].extend(entries)
+            self.record.proposals.extend(entries)
             if gained is not None:
                 self.mini_scores = gained
                 self.done.update(found)
                 return []
             for name, (value, entry) in found.items():
-                self.rejected.setdefault(name, []).append(RejectedProposal(value, entry["reason"]))
-            found = {k: (v, dict(e, joint=None)) for k, (v, e) in found.items()}
+                self.rejected.setdefault(name, []).append(RejectedProposal(value, entry.reason))
+            found = {k: (v, attrs.evolve(e, joint=None)) for k, (v, e) in found.items()}
         for name, (value, entry) in found.items():
-            if self.work.values[name] == entry["before"]:
+            if self.work.values[name] == entry.before:
                 await self._gate_one(name, value, entry)
         return names
 
@@ -213,35 +213,35 @@ class PromptStep:
             if await self._gate_one(name, *got):
                 return
 
-    async def _gate_one(self, name: str, value: str, entry: Entry) -> bool:
-        entry.pop("joint", None)
+    async def _gate_one(self, name: str, value: str, entry: ProposalRecord) -> bool:
+        entry.joint = None
         gained = await self.host.gate_values(self.work, {name: value}, self.mini,
                                              self.mini_scores, [entry])
-        self.record["proposals"].append(entry)
+        self.record.proposals.append(entry)
         if gained is not None:
             self.mini_scores = gained
             self.done.add(name)
             return True
-        self.rejected.setdefault(name, []).append(RejectedProposal(value, entry["reason"]))
+        self.rejected.setdefault(name, []).append(RejectedProposal(value, entry.reason))
         return False
 
-    async def _usable(self, name: str) -> tuple[str, Entry] | None:
+    async def _usable(self, name: str) -> tuple[str, ProposalRecord] | None:
         """The next screened proposal for `name` within its attempts, or None."""
         while self.attempts.get(name, 0) < self.proposals:
             attempt_no = self.attempts[name] = self.attempts.get(name, 0) + 1
             data = self._input(name)
             seen = seen_values(self.work.tried.get(name, []), self.work.values, name)
             attempt = await self.host.proposer.ask(data, seen)
-            entry: Entry = {"param": name, "kind": "prompt", "attempt": attempt_no,
-                            "before": data.value, "value": None, "structured": attempt.structured}
+            entry = ProposalRecord(name, "prompt", attempt_no, data.value,
+                                   structured=attempt.structured)
             if attempt.trims:
                 trims = [t.describe() for t in attempt.trims]
-                entry["trims"] = trims
-                self.record["trims"].append({"param": name, "attempt": attempt_no, "trims": trims})
+                entry.trims = trims
+                self.record.trims.append(TrimRecord(name, attempt_no, trims))
                 self.work.count("prompt_trims")
             if attempt.proposal is not None:
-                entry.update(value=attempt.proposal.value, reasoning=attempt.proposal.reasoning,
-                             form=attempt.proposal.form)
+                entry.value = attempt.proposal.value
+                entry.reasoning, entry.form = attempt.proposal.reasoning, attempt.proposal.form
             if attempt.error == "too_long_prompt":
                 self.host.reject(self.work, self.record, entry, "too_long_prompt",
                                  "the optimizer prompt does not fit the optimizer's context")

@@ -47,6 +47,7 @@ from adf.optim.models import (
     with_model,
 )
 from adf.optim.prompt_step import PromptStep, Proposer, Strategy, tried_key, view_of
+from adf.optim.records import ProposalRecord, StepRecord
 from adf.optim.report import unified_diff, write_report
 from adf.optim.state import ParamValue, TrainState
 from adf.plan.schema import Demo, Plan
@@ -320,42 +321,38 @@ class Trainer:
         number = work.step + 1
         began = time.perf_counter()
         calls_before = self.meter.total()
-        record: dict[str, Any] = {"step": number, "proposals": [], "trims": []}
+        record = StepRecord(number)
         try:
             await self._step_body(work, record)
         except BudgetExceeded as exc:
-            record["stopped"] = str(exc)
+            record.stopped = str(exc)
             self._close_step(work, record, calls_before, began)
             raise
         self._close_step(work, record, calls_before, began)
 
-    def _close_step(self, work: TrainState, record: dict[str, Any], before: Any,
+    def _close_step(self, work: TrainState, record: StepRecord, before: Any,
                     began: float) -> None:
         total = self.meter.total()
-        accepted = sum(1 for p in record["proposals"] if p["verdict"] == "accepted")
-        record.update({
-            "accepted": accepted,
-            "rejected": len(record["proposals"]) - accepted,
-            "val_score": work.val_score,
-            "calls": total.calls,
-            "tokens": total.tokens,
-            "cost_usd": round(total.cost_usd, 8),
-            "step_calls": total.calls - before.calls,
-            "step_tokens": total.tokens - before.tokens,
-            "step_wall_s": round(time.perf_counter() - began, 3),
-            "call_failed": self._count_call_failed(work),
-        })
+        accepted = sum(1 for p in record.proposals if p.verdict == "accepted")
+        record.accepted, record.rejected = accepted, len(record.proposals) - accepted
+        record.val_score = work.val_score
+        record.calls, record.tokens = total.calls, total.tokens
+        record.cost_usd = round(total.cost_usd, 8)
+        record.step_calls = total.calls - before.calls
+        record.step_tokens = total.tokens - before.tokens
+        record.step_wall_s = round(time.perf_counter() - began, 3)
+        record.call_failed = self._count_call_failed(work)
         work.steps_without_gain = 0 if accepted else work.steps_without_gain + 1
         work.records.append(record)
         work.step += 1
         self.commit(work)
-        self.on_event("step", record)
+        self.on_event("step", record.to_json())
 
-    async def _step_body(self, work: TrainState, record: dict[str, Any]) -> None:
+    async def _step_body(self, work: TrainState, record: StepRecord) -> None:
         batch = self._next_batch(work)
         result = await self._eval(batch, work.values)
-        record["batch"] = [s.id for s in batch]
-        record["train_score"] = result.score
+        record.batch = [s.id for s in batch]
+        record.train_score = result.score
         known = {r.sample.id: r for r in _scored(result.samples)}
         work.pool = work.pool.add((r.sample.id, _score(r)) for r in known.values())
         for _ in range(self.settings.fill_batches):  # an all-correct batch: look further
@@ -365,11 +362,11 @@ class Trainer:
             counted = _scored(more.samples)
             known.update({r.sample.id: r for r in counted})
             work.pool = work.pool.add((r.sample.id, _score(r)) for r in counted)
-            record["batch"] += [r.sample.id for r in more.samples]
+            record.batch += [r.sample.id for r in more.samples]
             work.count("fill_batches")
-        record["errors"] = sum(1 for r in known.values() if _score(r) < self.settings.threshold)
+        record.errors = sum(1 for r in known.values() if _score(r) < self.settings.threshold)
         errors, passed = work.pool.draw(work.rng, self.settings.max_errors, self.settings.max_passed)
-        record["drawn_errors"], record["drawn_passed"] = errors, passed
+        record.drawn_errors, record.drawn_passed = errors, passed
         collect_demos(self.plan, self.trainable, work, list(known.values()), {},
                       self.settings.threshold)
         mini_ids = errors + passed
@@ -402,7 +399,7 @@ class Trainer:
                     mini_scores = gained
 
     async def _prompts(
-        self, work: TrainState, record: dict[str, Any], failing: list[SampleResult],
+        self, work: TrainState, record: StepRecord, failing: list[SampleResult],
         known: Mapping[str, SampleResult], passed: list[str], mini: list[Sample],
         mini_scores: list[float], batch: Sequence[SampleResult],
     ) -> list[float]:
@@ -412,11 +409,11 @@ class Trainer:
             walked = failing + [r for r in batch if r.sample.id not in drawn]
             threshold = 1.01  # every sample gets a backward pass
         grads = await self._backward(work, walked, threshold)
-        record["backward_calls"] = grads.calls
-        record["backward_failures"] = len(grads.failures)
+        record.backward_calls = grads.calls
+        record.backward_failures = len(grads.failures)
         work.count("backward_failures", len(grads.failures))
         feedback = grads.by_param()
-        record["feedback"] = {k: len(v) for k, v in feedback.items()}
+        record.feedback = {k: len(v) for k, v in feedback.items()}
         shown = [i for i in passed if i in known]
         shown += [i for i, r in known.items()
                   if i not in shown and _score(r) >= self.settings.threshold][:2 - len(shown)]
@@ -438,17 +435,16 @@ class Trainer:
 
     # --- the gate --------------------------------------------------------------------
 
-    def reject(self, work: TrainState, record: dict[str, Any], entry: dict[str, Any],
+    def reject(self, work: TrainState, record: StepRecord, entry: ProposalRecord,
                kind: str, detail: str) -> None:
-        entry.update({"verdict": "rejected", "rejection": kind, "reason": detail,
-                      "evaluated": False})
+        entry.reject(kind, detail)
         work.count(f"rejected_{kind}")
-        record["proposals"].append(entry)
-        self.on_event("proposal", entry)
+        record.proposals.append(entry)
+        self.on_event("proposal", entry.to_json())
 
     async def gate_values(
         self, work: TrainState, changes: Mapping[str, ParamValue], mini: list[Sample],
-        mini_scores: list[float], entries: Sequence[dict[str, Any]],
+        mini_scores: list[float], entries: Sequence[ProposalRecord],
     ) -> list[float] | None:
         """Gate changed values; on acceptance update `work` and return their minibatch scores."""
         candidate = {**work.values, **changes}
@@ -465,15 +461,11 @@ class Trainer:
                             chunk=self.settings.val_chunk, ties=self.settings.accept_ties,
                             minibatch_strict=self.settings.minibatch_strict)
         for entry in entries:
-            entry.update({
-                "evaluated": True,
-                "minibatch": [result.minibatch_before, result.minibatch_after],
-                "val": result.val_after,
-                "val_evaluated": result.val_evaluated,
-                "stopped_early": result.stopped_early,
-                "reason": result.reason,
-                "verdict": "accepted" if result.accepted else "rejected",
-            })
+            entry.evaluated, entry.reason = True, result.reason
+            entry.minibatch = [result.minibatch_before, result.minibatch_after]
+            entry.val, entry.val_evaluated = result.val_after, result.val_evaluated
+            entry.stopped_early = result.stopped_early
+            entry.verdict = "accepted" if result.accepted else "rejected"
         if result.val_evaluated:  # validated against these values: a repeat would be a duplicate
             for name, value in changes.items():
                 key = tried_key(work.values, name, str(value) if isinstance(value, str)
@@ -481,14 +473,14 @@ class Trainer:
                 work.tried[name] = ([*work.tried.get(name, []), key])[-50:]
         if not result.accepted:
             for entry in entries:
-                entry["rejection"] = "gate"
+                entry.rejection = "gate"
                 work.count("rejected_gate")
-                self.on_event("proposal", entry)
+                self.on_event("proposal", entry.to_json())
             return None
         before_val = work.val_score
         for entry, (name, value) in zip(entries, changes.items(), strict=True):
             if isinstance(value, str):
-                entry["diff"] = unified_diff(str(work.values[name]), value, name)
+                entry.diff = unified_diff(str(work.values[name]), value, name)
             if name in work.history and not work.history[name]:
                 work.history[name].append({"value": value_to_json(work.values[name]),
                                            "val": before_val or 0.0, "step": work.step})
@@ -500,7 +492,7 @@ class Trainer:
                 work.history[name].append({"value": value_to_json(value),
                                            "val": work.val_score or 0.0, "step": work.step + 1})
             work.count("accepted")
-            self.on_event("proposal", entry)
+            self.on_event("proposal", entry.to_json())
         work.pool = work.pool.cleared()
         return seen_scores.get("mini", list(mini_scores))
 
@@ -556,7 +548,7 @@ class Trainer:
             "scores": {"val_before": state.val_before, "val_after": state.val_after
                        if state.phase == "done" else state.val_score,
                        "test_before": state.test_before, "test_after": state.test_after},
-            "steps": state.records,
+            "steps": [r.to_json() for r in state.records],
             "params": params,
             "counters": counters,
             "leaks_rejected": counters.get("rejected_leak", 0),
