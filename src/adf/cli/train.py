@@ -184,8 +184,9 @@ def _finish(console: Any, args: argparse.Namespace, prepared: Prepared, outcome:
     if outcome.stopped_by:
         console.print(f"[yellow]stopped early:[/] {outcome.stopped_by}")
     usage = outcome.report["usage"]
-    console.print(f"model calls {usage['calls']} ({usage['cache_hits']} from cache), "
-                  f"tokens {usage['tokens']}")
+    console.print(f"model calls {usage['calls']} ({usage['cache_hits']} from cache, "
+                  f"{usage['requests']} provider requests, {usage['retries']} retries, "
+                  f"{usage['failures']} failed), tokens {usage['tokens']}")
     console.print(f"report: {outcome.report_html}")
     if outcome.state.phase != "done":
         return 1
@@ -220,7 +221,9 @@ def format_event(kind: str, data: Mapping[str, Any], steps: int) -> str | None:
                 f"val {f(data.get('val_score'))}  "
                 f"[green]accepted {data.get('accepted', 0)}[/] "
                 f"[red]rejected {data.get('rejected', 0)}[/]  "
-                f"calls {data.get('calls', 0)}  tokens {data.get('tokens', 0)}{dollars}{stopped}")
+                f"calls {data.get('calls', 0)} (requests {data.get('requests', 0)}, "
+                f"retries {data.get('retries', 0)}, failed {data.get('failures', 0)})  "
+                f"tokens {data.get('tokens', 0)}{dollars}{stopped}")
     if kind == "proposal":
         verdict = data.get("verdict", "")
         colour = "green" if verdict == "accepted" else "red"

@@ -98,9 +98,12 @@ class StepRecord:
     accepted: int = 0
     rejected: int = 0
     val_score: float | None = None
-    calls: int = 0
+    calls: int = 0  # the run's totals so far
+    requests: int = 0
+    retries: int = 0
+    failures: int = 0
     tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = None  # None: a model without a known price
     step_calls: int = 0
     step_tokens: int = 0
     step_wall_s: float = 0.0

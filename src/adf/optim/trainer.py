@@ -337,7 +337,9 @@ class Trainer:
         record.accepted, record.rejected = accepted, len(record.proposals) - accepted
         record.val_score = work.val_score
         record.calls, record.tokens = total.calls, total.tokens
-        record.cost_usd = round(total.cost_usd, 8)
+        record.requests, record.retries = total.requests, total.retries
+        record.failures = total.failures
+        record.cost_usd = total.to_json()["cost_usd"]
         record.step_calls = total.calls - before.calls
         record.step_tokens = total.tokens - before.tokens
         record.step_wall_s = round(time.perf_counter() - began, 3)
@@ -555,8 +557,7 @@ class Trainer:
             "unparseable": counters.get("rejected_unparseable", 0),
             "call_failed": counters.get("call_failed_samples", 0),
             "truncated": counters.get("rejected_truncated", 0),
-            "usage": {**self.meter.to_json(), "calls": total.calls, "tokens": total.tokens,
-                      "cost_usd": round(total.cost_usd, 8), "cache_hits": total.cache_hits},
+            "usage": {**self.meter.to_json(), **total.to_json()},
             "estimate": estimate,
             "resumes": state.resumes,
             "wall_s": round(self.wall_before + time.perf_counter() - self.started, 3),
