@@ -95,6 +95,15 @@ def test_ordinary_instructions_are_not_leaks(text: str) -> None:
     assert find_leak(text, meta_text(), ["Answer."]) is None
 
 
+def test_code_is_not_a_prompt_but_prose_with_a_colon_is() -> None:
+    from adf.optim.guard import is_prose
+
+    assert not is_prose("```python\nimport json\ndef instruction(input):\n    return {")
+    assert not is_prose("def solve(q):\n    return count(q)")
+    assert is_prose("Count the items.\nFinish with: Answer: <integer>")
+    assert is_prose("If the list names a kind, count only that kind.")
+
+
 def test_parroted_meta_prompt_is_still_a_leak() -> None:
     meta = meta_text()
     assert find_leak("Fix the failures: examples the current text gets right stay right.",

@@ -10,10 +10,10 @@ evaluated, else a `Rejection` whose `kind` is one of:
   its meta-prompt and that text is then tried as the new prompt);
 - `empty`, `unchanged`, `duplicate` (already evaluated this run), `too_long`
   (would not fit the task model's context);
-- `not_prose`: fewer than two words, or mostly digits and punctuation
-  (weak optimizers emit fragments like `.0.1`; such a value can win a tiny
-  validation set by making the task model stop early, but it is not a
-  prompt anyone would review and keep).
+- `not_prose`: fewer than two words, mostly digits and punctuation, or
+  program code (weak optimizers emit fragments like `.0.1` or a Python
+  function; such a value can win a tiny validation set by chance, but it is
+  not a prompt anyone would review and keep).
 
 The leak test is lexical and deterministic: a tag of the optimizer format,
 a copy of its listing format, or a run of consecutive words of the fixed
@@ -43,6 +43,8 @@ RejectionKind = Literal[
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+_CODE_LINE = re.compile(r"\s*(def |class |import |from \S+ import |return\b|"
+                        r"[A-Za-z_][\w.]*\s*=\s*\S|[{}\[\]()]+;?\s*$)")
 _TAG = re.compile(r"<\s*/?\s*(proposed[\s_\-]?value|reasoning|feedback|history|current)\s*>", re.I)
 
 
@@ -104,9 +106,14 @@ def find_leak(
 
 
 def is_prose(text: str) -> bool:
-    """At least two words of letters, and letters make up at least half of the visible text."""
+    """At least two words of letters, letters make up at least half of the visible text, and
+    it is not program code (a fenced block, or mostly lines like `def f(x):`, `return {`)."""
     visible = [c for c in text if not c.isspace()]
     letters = sum(c.isalpha() for c in visible)
+    lines = [line for line in text.splitlines() if line.strip()]
+    code = sum(1 for line in lines if _CODE_LINE.match(line))
+    if "```" in text or (lines and code * 2 >= len(lines)):
+        return False
     return len(_LETTER_WORD.findall(text)) >= 2 and letters * 2 >= len(visible)
 
 
