@@ -14,6 +14,7 @@ import pytest
 from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.optim.budget import Limits
 from adf.optim.report import deterministic_view
+from adf.optim.step import StepRunner
 from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
 from adf.runtime.bindings import bind
 from adf.testing.fake_server import FakeServer, FaultPlan, system_text
@@ -139,7 +140,7 @@ async def _run_steps(trainer: Trainer, steps: int) -> int:
     trainer.state = trainer.fresh_state()
     await trainer._setup()
     for _ in range(steps):
-        await trainer._step()
+        await StepRunner(trainer).run()
     return trainer.state.step
 
 

@@ -36,26 +36,21 @@ from adf.llm.protocol import ModelClient
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
-from adf.optim.demo_step import collect_demos, propose_demos
-from adf.optim.gate import gate, mean
+from adf.optim.gate import mean
 from adf.optim.lockfile import value_to_json
 from adf.optim.models import (
-    RelabeledClient,
     backward_calls,
     forward_calls,
     param_token_limit,
-    with_model,
 )
-from adf.optim.prompt_step import PromptStep, Proposer, Strategy, tried_key, view_of
-from adf.optim.records import ProposalRecord, StepRecord
-from adf.optim.report import unified_diff, write_report
+from adf.optim.prompt_step import Proposer, Strategy
+from adf.optim.report import write_report
 from adf.optim.state import ParamValue, TrainState
+from adf.optim.step import StepRunner, score_of, scored
 from adf.plan.schema import Demo, Plan
-from adf.runtime.backward import BackwardResult, backward_batch
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import BadRow, Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
-from adf.runtime.trace import SampleResult
 
 EventSink = Callable[[str, Mapping[str, Any]], None]
 
@@ -102,15 +97,6 @@ class TrainOutcome:
     report_json: str
     report_html: str
     stopped_by: str | None
-
-
-def _score(result: SampleResult) -> float:
-    return result.score if result.score is not None else 0.0
-
-
-def _scored(results: Sequence[SampleResult]) -> list[SampleResult]:
-    """The results that count: a sample whose model call failed for good is left out."""
-    return [r for r in results if not r.call_failed]
 
 
 class Trainer:
@@ -221,7 +207,7 @@ class Trainer:
             if self.state.phase == "setup":
                 await self._setup()
             while self.state.phase == "steps" and self.state.step < self.settings.steps:
-                await self._step()
+                await StepRunner(self).run()
         except BudgetExceeded as exc:
             stopped = str(exc)
             self.on_event("stopped", {"reason": stopped})
@@ -243,7 +229,7 @@ class Trainer:
 
     # --- phases -----------------------------------------------------------------
 
-    async def _eval(
+    async def forward(
         self, samples: Sequence[Sample], values: Mapping[str, ParamValue],
         plan: Plan | None = None, client: ModelClient | None = None,
     ) -> EvalResult:
@@ -257,7 +243,7 @@ class Trainer:
         self.call_failed += len(result.call_failed())
         return result
 
-    def _count_call_failed(self, work: TrainState) -> int:
+    def count_call_failed(self, work: TrainState) -> int:
         """Samples left unscored since the last count; added to the run's counters."""
         new = self.call_failed - self.call_failed_counted
         self.call_failed_counted = self.call_failed
@@ -265,25 +251,25 @@ class Trainer:
             work.count("call_failed_samples", new)
         return new
 
-    async def _scores(self, samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
+    async def scores(self, samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
         if not samples:
             return []
-        result = await self._eval(samples, values)
-        return [_score(r) for r in _scored(result.samples)]
+        result = await self.forward(samples, values)
+        return [score_of(r) for r in scored(result.samples)]
 
     async def _setup(self) -> None:
         work = self.state.copy()
-        val = await self._scores(self.splits.val, work.values)
+        val = await self.scores(self.splits.val, work.values)
         work.val_before = work.val_score = mean(val) if val else None
         for param in self.trainable:  # the optimizer sees where it started from
             if param.kind == "prompt":
                 work.history[param.name] = [{"value": param.value, "val": work.val_score or 0.0,
                                              "step": 0}]
         if self.splits.test:
-            test = await self._scores(self.splits.test, work.values)
+            test = await self.scores(self.splits.test, work.values)
             work.test_before = mean(test) if test else None
         work.phase = "steps"
-        self._count_call_failed(work)
+        self.count_call_failed(work)
         self.commit(work)
         self.on_event("setup", {"val": work.val_before, "test": work.test_before})
 
@@ -291,224 +277,15 @@ class Trainer:
         work = self.state.copy()
         if self.splits.test and work.test_after is None:
             try:
-                test = await self._scores(self.splits.test, work.values)
+                test = await self.scores(self.splits.test, work.values)
                 work.test_after = mean(test) if test else None
             except BudgetExceeded as exc:
                 work.status += f" (test not scored: {exc})"
         work.val_after = work.val_score
         work.phase = "done"
-        self._count_call_failed(work)
+        self.count_call_failed(work)
         self.commit(work)
         self.on_event("final", {"val": work.val_after, "test": work.test_after})
-
-    def _next_batch(self, work: TrainState) -> list[Sample]:
-        size = min(self.settings.batch_size, len(self.splits.train))
-        out: list[str] = []
-        while len(out) < size:
-            if work.position >= len(work.order):
-                order = [s.id for s in self.splits.train]
-                work.rng.shuffle(order)
-                work.order, work.position = order, 0
-                work.epoch += 1
-            ident = work.order[work.position]
-            work.position += 1
-            if ident not in out:
-                out.append(ident)
-        return [self.train_by_id[i] for i in out]
-
-    async def _step(self) -> None:
-        work = self.state.copy()
-        number = work.step + 1
-        began = time.perf_counter()
-        calls_before = self.meter.total()
-        record = StepRecord(number)
-        try:
-            await self._step_body(work, record)
-        except BudgetExceeded as exc:
-            record.stopped = str(exc)
-            self._close_step(work, record, calls_before, began)
-            raise
-        self._close_step(work, record, calls_before, began)
-
-    def _close_step(self, work: TrainState, record: StepRecord, before: Any,
-                    began: float) -> None:
-        total = self.meter.total()
-        accepted = sum(1 for p in record.proposals if p.verdict == "accepted")
-        record.accepted, record.rejected = accepted, len(record.proposals) - accepted
-        record.val_score = work.val_score
-        record.calls, record.tokens = total.calls, total.tokens
-        record.requests, record.retries = total.requests, total.retries
-        record.failures = total.failures
-        record.cost_usd = total.to_json()["cost_usd"]
-        record.step_calls = total.calls - before.calls
-        record.step_tokens = total.tokens - before.tokens
-        record.step_wall_s = round(time.perf_counter() - began, 3)
-        record.call_failed = self._count_call_failed(work)
-        work.steps_without_gain = 0 if accepted else work.steps_without_gain + 1
-        work.records.append(record)
-        work.step += 1
-        self.commit(work)
-        self.on_event("step", record.to_json())
-
-    async def _step_body(self, work: TrainState, record: StepRecord) -> None:
-        batch = self._next_batch(work)
-        result = await self._eval(batch, work.values)
-        record.batch = [s.id for s in batch]
-        record.train_score = result.score
-        known = {r.sample.id: r for r in _scored(result.samples)}
-        work.pool = work.pool.add((r.sample.id, _score(r)) for r in known.values())
-        for _ in range(self.settings.fill_batches):  # an all-correct batch: look further
-            if work.pool.errors():
-                break
-            more = await self._eval(self._next_batch(work), work.values)
-            counted = _scored(more.samples)
-            known.update({r.sample.id: r for r in counted})
-            work.pool = work.pool.add((r.sample.id, _score(r)) for r in counted)
-            record.batch += [r.sample.id for r in more.samples]
-            work.count("fill_batches")
-        record.errors = sum(1 for r in known.values() if _score(r) < self.settings.threshold)
-        errors, passed = work.pool.draw(work.rng, self.settings.max_errors, self.settings.max_passed)
-        record.drawn_errors, record.drawn_passed = errors, passed
-        collect_demos(self.plan, self.trainable, work, list(known.values()), {},
-                      self.settings.threshold)
-        mini_ids = errors + passed
-        mini = [self.by_id[i] for i in mini_ids]
-        pool_scores = dict(work.pool.entries)
-        mini_scores = [pool_scores.get(i, 0.0) for i in mini_ids]
-        failing: list[SampleResult] = []
-        if not errors:
-            work.count("steps_without_errors")
-            if self.settings.backward_all:
-                await self._backward(work, list(result.samples), 1.01)
-        else:
-            missing = [self.by_id[i] for i in errors if i not in known]
-            if missing:
-                again = await self._eval(missing, work.values)
-                known.update({r.sample.id: r for r in again.samples})
-            failing = [known[i] for i in errors]
-            mini_scores = await self._prompts(work, record, failing, known, passed, mini,
-                                              mini_scores, result.samples)
-        if self.teacher_model is not None and failing and any(
-                p.kind == "demos" for p in self.trainable):
-            teacher = await self._teach(work, failing)
-            collect_demos(self.plan, self.trainable, work, failing, teacher,
-                          self.settings.threshold)
-        for param in self.trainable:
-            if param.kind == "demos":
-                gained = await propose_demos(self, work, record, param.name, param.max_demos,
-                                             self.settings.demo_proposals, mini, mini_scores)
-                if gained is not None:
-                    mini_scores = gained
-
-    async def _prompts(
-        self, work: TrainState, record: StepRecord, failing: list[SampleResult],
-        known: Mapping[str, SampleResult], passed: list[str], mini: list[Sample],
-        mini_scores: list[float], batch: Sequence[SampleResult],
-    ) -> list[float]:
-        walked, threshold = failing, self.settings.threshold
-        if self.settings.backward_all:
-            drawn = {r.sample.id for r in failing}
-            walked = failing + [r for r in batch if r.sample.id not in drawn]
-            threshold = 1.01  # every sample gets a backward pass
-        grads = await self._backward(work, walked, threshold)
-        record.backward_calls = grads.calls
-        record.backward_failures = len(grads.failures)
-        work.count("backward_failures", len(grads.failures))
-        feedback = grads.by_param()
-        record.feedback = {k: len(v) for k, v in feedback.items()}
-        shown = [i for i in passed if i in known]
-        shown += [i for i, r in known.items()
-                  if i not in shown and _score(r) >= self.settings.threshold][:2 - len(shown)]
-        step = PromptStep(
-            self, work, record, feedback, {r.sample.id: view_of(r) for r in failing},
-            tuple(view_of(known[i]) for i in shown), mini, mini_scores,
-            proposals=self.settings.proposals, history=self.settings.history)
-        return await step.run(self.settings.strategy)
-
-    async def _backward(self, work: TrainState, results: list[SampleResult],
-                        threshold: float) -> BackwardResult:
-        self.meter.reserve(len(results) * self.bwd)
-        try:
-            return await backward_batch(
-                self.plan, results, self.client, work.values, threshold=threshold,
-                engine=self.backward_model, concurrency=self.settings.concurrency)
-        finally:
-            self.meter.release()
-
-    # --- the gate --------------------------------------------------------------------
-
-    def reject(self, work: TrainState, record: StepRecord, entry: ProposalRecord,
-               kind: str, detail: str) -> None:
-        entry.reject(kind, detail)
-        work.count(f"rejected_{kind}")
-        record.proposals.append(entry)
-        self.on_event("proposal", entry.to_json())
-
-    async def gate_values(
-        self, work: TrainState, changes: Mapping[str, ParamValue], mini: list[Sample],
-        mini_scores: list[float], entries: Sequence[ProposalRecord],
-    ) -> list[float] | None:
-        """Gate changed values; on acceptance update `work` and return their minibatch scores."""
-        candidate = {**work.values, **changes}
-        seen_scores: dict[str, list[float]] = {}
-
-        async def score(samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
-            got = await self._scores(samples, values)
-            if samples is mini:
-                seen_scores["mini"] = got
-            return got
-
-        result = await gate(score, candidate, mini, mini_scores, self.splits.val,
-                            work.val_score if work.val_score is not None else 0.0,
-                            chunk=self.settings.val_chunk, ties=self.settings.accept_ties,
-                            minibatch_strict=self.settings.minibatch_strict)
-        for entry in entries:
-            entry.evaluated, entry.reason = True, result.reason
-            entry.minibatch = [result.minibatch_before, result.minibatch_after]
-            entry.val, entry.val_evaluated = result.val_after, result.val_evaluated
-            entry.stopped_early = result.stopped_early
-            entry.verdict = "accepted" if result.accepted else "rejected"
-        if result.val_evaluated:  # validated against these values: a repeat would be a duplicate
-            for name, value in changes.items():
-                key = tried_key(work.values, name, str(value) if isinstance(value, str)
-                                else repr(value_to_json(value)))
-                work.tried[name] = ([*work.tried.get(name, []), key])[-50:]
-        if not result.accepted:
-            for entry in entries:
-                entry.rejection = "gate"
-                work.count("rejected_gate")
-                self.on_event("proposal", entry.to_json())
-            return None
-        before_val = work.val_score
-        for entry, (name, value) in zip(entries, changes.items(), strict=True):
-            if isinstance(value, str):
-                entry.diff = unified_diff(str(work.values[name]), value, name)
-            if name in work.history and not work.history[name]:
-                work.history[name].append({"value": value_to_json(work.values[name]),
-                                           "val": before_val or 0.0, "step": work.step})
-        work.values.update(changes)
-        if result.val_after is not None:
-            work.val_score = result.val_after
-        for entry, (name, value) in zip(entries, changes.items(), strict=True):
-            if name in work.history:
-                work.history[name].append({"value": value_to_json(value),
-                                           "val": work.val_score or 0.0, "step": work.step + 1})
-            work.count("accepted")
-            self.on_event("proposal", entry.to_json())
-        work.pool = work.pool.cleared()
-        return seen_scores.get("mini", list(mini_scores))
-
-    # --- demos ---------------------------------------------------------------------
-
-    async def _teach(self, work: TrainState, failing: list[SampleResult]) -> dict[str, SampleResult]:
-        assert self.teacher_model is not None
-        teacher_plan = with_model(self.plan, self.teacher_model.name)
-        samples = [r.sample for r in failing]
-        result = await self._eval(samples, work.values, plan=teacher_plan,
-                                  client=RelabeledClient(self.client, "teacher"))
-        return {r.sample.id: r for r in result.samples}
-
-    # --- report --------------------------------------------------------------------
 
     def _finish(self, stopped: str | None) -> TrainOutcome:
         report = self.build_report()
