@@ -176,10 +176,14 @@ class Trainer:
 
         try:
             raw = load_checkpoint(self.run_dir, self.plan_hash)
+            state = TrainState.from_json(raw)
+            self.meter.load_json(state.meter)
+            missing = [p.name for p in self.plan.params if p.name not in state.values]
+            if missing:
+                raise CheckpointError(f"the checkpoint in {self.run_dir} has no value for "
+                                      f"{', '.join(missing)} (start a new run)")
         except CheckpointError as exc:
             raise TrainError(str(exc)) from None
-        state = TrainState.from_json(raw)
-        self.meter.load_json(state.meter)
         self.wall_before = float(raw.get("wall_s", 0.0))
         state.resumes.append({"from_step": state.step, "phase": state.phase})
         if state.phase in ("final", "done") and state.step < self.settings.steps:
