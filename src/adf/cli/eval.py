@@ -4,8 +4,9 @@ Takes a `.adf` or `.plan`, a jsonl file (or a directory plus `--split`) and
 run options; prints the score, per-loss scores, how many samples were
 correct, wrong or failed (with reasons), model calls, tokens, cost, cache
 hits and retries, with a progress bar on a terminal. `--json` prints one
-machine-readable object instead. Exit status: 0 when the evaluation ran
-(whatever the score, unless `--fail-under` is given), 1 when the workflow
+machine-readable object instead. `--executor ray[=ADDRESS]` runs the
+samples on Ray workers (see `adf.cli._executor`). Exit status: 0 when the
+evaluation ran (whatever the score, unless `--fail-under` is given), 1 when the workflow
 does not compile, its code cannot be loaded or the model is unreachable,
 2 for usage or unreadable files.
 """
@@ -17,6 +18,7 @@ import json
 import sys
 from typing import Any
 
+from adf.cli._executor import add_executor_arguments, executor_problem
 from adf.cli._workflow import (
     CliError,
     add_data_arguments,
@@ -33,6 +35,7 @@ from adf.cli._workflow import (
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     add_data_arguments(parser)
+    add_executor_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
     parser.add_argument("--show", type=int, default=10, metavar="N",
                         help="list at most N failed and N wrong samples (default 10)")
@@ -46,7 +49,10 @@ def execute(args: argparse.Namespace) -> int:
 
 async def _eval(args: argparse.Namespace) -> int:
     from adf.cli._report import eval_json, print_eval
+    from adf.runtime.cache import DEFAULT_PATH
     from adf.runtime.engine import ModelUnavailable, evaluate
+    from adf.runtime.executor import ExecutorError, ExecutorMissing
+    from adf.scale import open_executor
 
     workflow = load_workflow(args.file, use_lock=not args.no_lock)
     dataset = load_dataset(workflow, args)
@@ -54,15 +60,26 @@ async def _eval(args: argparse.Namespace) -> int:
     if not dataset.samples:
         raise CliError(f"{dataset.path}: no usable rows "
                        f"({plural(len(dataset.bad_rows), 'bad row')})", 1)
+    problem = executor_problem(args)
+    if problem is not None:
+        raise CliError(problem, 2)
     async with open_session(workflow, args) as opened:
+        client = opened.session.client
+        cache = None if args.no_cache else str(args.cache or DEFAULT_PATH)
         with _progress(len(dataset.samples), enabled=not args.json) as advance:
             try:
-                result = await evaluate(
-                    opened.plan, dataset.samples, opened.session.client, bindings=bindings,
-                    concurrency=args.concurrency, on_sample=advance,
-                )
+                with open_executor(args.executor, opened.plan, workflow.base_dir, client,
+                                   cache_path=cache, concurrency=args.concurrency,
+                                   timeout_s=args.timeout, workers=args.workers, rpm=args.rpm,
+                                   sinks=client.sinks) as executor:
+                    result = await evaluate(
+                        opened.plan, dataset.samples, client, bindings=bindings,
+                        concurrency=args.concurrency, on_sample=advance, executor=executor,
+                    )
             except ModelUnavailable as exc:
                 raise CliError(f"model unavailable: {exc.reason}", 1) from None
+            except ExecutorError as exc:
+                raise CliError(str(exc), 2 if isinstance(exc, ExecutorMissing) else 1) from None
         tally = opened.accounting.total
     result = _with_bad_rows(result, dataset.bad_rows)
     if args.json:

@@ -7,7 +7,9 @@ folder with `checkpoint.json`, `report.json` and `report.html`, a lock file
 changed), and with `--write` the trained literals written into the source.
 `--dry-run` prints the forecast of calls, tokens and dollars and stops.
 `--resume` continues the latest run of this file (or `--out DIR`) exactly
-where its last checkpoint left it. Ctrl-C keeps the last checkpoint and
+where its last checkpoint left it. `--executor ray[=ADDRESS]` scores the
+validation, minibatch and test samples on Ray workers; backward and
+optimizer calls stay here. Ctrl-C keeps the last checkpoint and
 says how to resume. Exit status: 0 done (also when a budget stopped the
 run), 1 diagnostics or failed training, 2 usage or I/O error, 130 interrupted.
 
@@ -23,6 +25,8 @@ import sys
 import time
 from collections.abc import Mapping
 from typing import Any
+
+from adf.cli._executor import add_executor_arguments, executor_problem
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     models.add_argument("--api-base", action="append", default=[], metavar="NAME=URL")
     models.add_argument("--no-cache", action="store_true", help="do not read or write the reply cache")
     models.add_argument("--cache", metavar="PATH", help="reply cache file (default .adf/cache.sqlite)")
+    add_executor_arguments(parser)
 
 
 def _fail(message: str, status: int = 2) -> int:
@@ -90,6 +95,9 @@ def _check_numbers(args: argparse.Namespace) -> str | None:
 
 def execute(args: argparse.Namespace) -> int:
     problem = _check_numbers(args)
+    if problem:
+        return _fail(problem)
+    problem = executor_problem(args)
     if problem:
         return _fail(problem)
     path = args.file

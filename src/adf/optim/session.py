@@ -26,6 +26,7 @@ from adf.optim.trainer import Splits, Trainer, TrainError, TrainSettings, values
 from adf.optim.writeback import WriteBackError, write_back
 from adf.plan.schema import Plan
 from adf.runtime.data import DataError, Sample, load_data, resolve_path
+from adf.runtime.executor import ExecutorError, ExecutorMissing
 
 
 class UsageError(Exception):
@@ -193,21 +194,28 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
         from adf.runtime.bindings import bind
         from adf.runtime.cache import DEFAULT_PATH, ReplyCache
         from adf.runtime.models import open_models
+        from adf.scale import open_executor
 
         cache = None if args.no_cache else ReplyCache(args.cache or DEFAULT_PATH)
         async with open_models(resolved, cache=cache, concurrency=settings.concurrency) as session:
             models = tuple(session.models[m.name].effective_decl() for m in start_plan.models)
             plan = attrs.evolve(start_plan, models=models)
-            bindings = bind(plan, os.path.dirname(os.path.abspath(path)))
-            trainer = Trainer(
-                plan, splits, session.client, settings, run_dir, bindings,
-                plan_hash=identity, on_event=on_event,
-                program={"source": os.path.basename(path), "source_hash": base_plan.source_hash,
-                         "plan_hash": plan_hash(base_plan)},
-                estimate=forecast.to_json(),
-            )
-            holder["trainer"] = trainer
-            return await trainer.run(resume=args.resume)
+            base_dir = os.path.dirname(os.path.abspath(path))
+            bindings = bind(plan, base_dir)
+            with open_executor(args.executor, plan, base_dir, session.client,
+                               cache_path=None if cache is None else str(cache.path),
+                               concurrency=settings.concurrency, workers=args.workers,
+                               rpm=args.rpm) as executor:
+                trainer = Trainer(
+                    plan, splits, session.client, settings, run_dir, bindings,
+                    plan_hash=identity, on_event=on_event,
+                    program={"source": os.path.basename(path),
+                             "source_hash": base_plan.source_hash,
+                             "plan_hash": plan_hash(base_plan)},
+                    estimate=forecast.to_json(), executor=executor,
+                )
+                holder["trainer"] = trainer
+                return await trainer.run(resume=args.resume)
 
     console.print(f"run folder: {run_dir}")
     try:
@@ -223,9 +231,9 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
         console.print(f"\ninterrupted: the checkpoint in {run_dir} keeps every finished step; "
                       f"continue with: adfc train {path} --resume --out {run_dir}")
         return 130
-    except TrainError as exc:
+    except (TrainError, ExecutorError) as exc:
         console.print(f"[red]training failed:[/] {exc}")
-        return 1
+        return 2 if isinstance(exc, ExecutorMissing) else 1
     except Exception as exc:
         from adf.runtime.bindings import BindError
 

@@ -63,6 +63,7 @@ from adf.runtime.backward import BackwardResult, backward_batch
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
+from adf.runtime.executor import Executor
 from adf.runtime.feedback import Feedback
 from adf.runtime.protocol import ModelClient, ModelError
 from adf.runtime.requests import build_request
@@ -129,8 +130,10 @@ class Trainer:
         on_event: EventSink | None = None,
         program: Mapping[str, Any] | None = None,
         estimate: Mapping[str, Any] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.plan = plan
+        self.executor = executor  # where forward passes over samples run (None: here)
         self.splits = splits
         self.settings = settings
         self.run_dir = run_dir
@@ -246,7 +249,7 @@ class Trainer:
         try:
             return await evaluate(plan or self.plan, samples, client or self.client,
                                   params=dict(values), bindings=self.bindings,
-                                  concurrency=self.settings.concurrency)
+                                  concurrency=self.settings.concurrency, executor=self.executor)
         finally:
             self.meter.release()
 
