@@ -36,9 +36,9 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from adf.runtime.cache import ReplyCache
-from adf.runtime.llm import LiteLLMClient, RetryPolicy, _load_litellm
-from adf.runtime.protocol import ChatRequest, Message
+from adf.llm.cache import ReplyCache
+from adf.llm.client import LiteLLMClient, RetryPolicy, _load_litellm
+from adf.llm.protocol import ChatRequest, Message
 from adf.testing.fake_process import FakeServerProcess
 
 MODEL = "openai/fake"
@@ -142,7 +142,7 @@ async def per_call_overhead(calls: int, rounds: int) -> float:
 
 def bookkeeping_us(folder: Path, calls: int = 1000) -> float:
     """CPU microseconds per call for the cache key, a missing lookup and an insert."""
-    from adf.runtime.cache import CachedReply, cache_key
+    from adf.llm.cache import CachedReply, cache_key
 
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         cache = ReplyCache(Path(tmp) / "bookkeeping.sqlite")

@@ -33,10 +33,10 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.compiler.pipeline import compile_source
+from adf.llm.client import LiteLLMClient
 from adf.optim.trainer import Splits, Trainer, TrainSettings
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
-from adf.runtime.llm import LiteLLMClient
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
 
 SOURCE = '''model m = "openai/fake" {{ api_base: "{base}", temperature: 0, max_tokens: 64 }}

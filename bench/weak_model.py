@@ -109,14 +109,14 @@ def typed(path: str) -> Any:
 
 
 async def train_one(config: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    from adf.llm.accounting import Accounting
+    from adf.llm.cache import ReplyCache
+    from adf.llm.calltrace import MemoryTrace
+    from adf.llm.models import open_models, resolve_models
     from adf.optim.session import compile_program
     from adf.optim.trainer import Splits, Trainer, TrainSettings
-    from adf.runtime.accounting import Accounting
     from adf.runtime.bindings import bind
-    from adf.runtime.cache import ReplyCache
-    from adf.runtime.calltrace import MemoryTrace
     from adf.runtime.data import load_data
-    from adf.runtime.models import open_models, resolve_models
 
     compiled = compile_program(args.file) if not config.startswith("typed") else typed(args.file)
     if isinstance(compiled, str):

@@ -11,9 +11,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.analysis.cost import estimate_cost
 from adf.compiler.pipeline import compile_source
+from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
-from adf.runtime.llm import LiteLLMClient, RetryPolicy
 from adf.testing.fake_server import FakeServer, Request, last_user
 
 PROGRAM = """model student = "openai/fake" {{ api_base: "{base}", api_key: "x", max_tokens: 32 }}

@@ -9,11 +9,11 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from adf.runtime.accounting import Accounting
-from adf.runtime.cache import ReplyCache
-from adf.runtime.calltrace import MemoryTrace
-from adf.runtime.llm import LiteLLMClient, RetryPolicy
-from adf.runtime.protocol import ChatRequest, Message
+from adf.llm.accounting import Accounting
+from adf.llm.cache import ReplyCache
+from adf.llm.calltrace import MemoryTrace
+from adf.llm.client import LiteLLMClient, RetryPolicy
+from adf.llm.protocol import ChatRequest, Message
 
 FAST = RetryPolicy(max_retries=4, base_s=0.001, max_delay_s=0.01, max_total_wait_s=5.0)
 

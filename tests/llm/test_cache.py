@@ -12,9 +12,9 @@ import attrs
 import pytest
 from llm_helpers import ask
 
-from adf.runtime.cache import CachedReply, ReplyCache, cache_key
-from adf.runtime.llm import LiteLLMClient, RetryPolicy
-from adf.runtime.protocol import ChatRequest, Message, ModelError
+from adf.llm.cache import CachedReply, ReplyCache, cache_key
+from adf.llm.client import LiteLLMClient, RetryPolicy
+from adf.llm.protocol import ChatRequest, Message, ModelError
 from adf.testing.fake_server import FakeServer, Fault, FaultPlan, last_user
 
 
@@ -124,7 +124,7 @@ def test_followers_share_the_leaders_failure(recorder: Any) -> None:
 
 WRITER = """
 import sys
-from adf.runtime.cache import CachedReply, ReplyCache
+from adf.llm.cache import CachedReply, ReplyCache
 cache = ReplyCache(sys.argv[1])
 for i in range(40):
     cache.put(f"{sys.argv[2]}-{i}", "m", CachedReply(f"text {i}", 1, 2, None, "none"))
@@ -144,7 +144,7 @@ def test_processes_share_the_file(tmp_path: Path) -> None:
 
 
 def test_unusable_cache_file_is_one_clear_error(tmp_path: Path) -> None:
-    from adf.runtime.cache import CacheError
+    from adf.llm.cache import CacheError
 
     bad = tmp_path / "not-a-db.sqlite"
     bad.write_bytes(b"this is not sqlite" * 100)
@@ -157,7 +157,7 @@ def test_unusable_cache_file_is_one_clear_error(tmp_path: Path) -> None:
 def test_failed_cache_write_keeps_the_reply(tmp_path: Path) -> None:
     class ReadOnly(ReplyCache):
         def put(self, key: str, model: str, reply: CachedReply) -> None:
-            from adf.runtime.cache import CacheError
+            from adf.llm.cache import CacheError
 
             raise CacheError("reply cache x: disk full")
 

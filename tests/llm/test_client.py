@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from llm_helpers import ask, dead_port
 
-from adf.runtime.llm import RetryPolicy, UnreachableError
-from adf.runtime.protocol import ChatReply, ModelError
+from adf.llm.client import RetryPolicy, UnreachableError
+from adf.llm.protocol import ChatReply, ModelError
 from adf.testing.fake_server import FakeReply, FakeServer, Fault, FaultPlan, last_user
 
 
@@ -59,7 +59,7 @@ def test_retry_after_is_honoured() -> None:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    from adf.runtime.llm import LiteLLMClient
+    from adf.llm.client import LiteLLMClient
 
     client = LiteLLMClient(retry=RetryPolicy(base_s=0.001), sleep=sleep, timeout_s=5)
     plan = FaultPlan(at={0: Fault("429", retry_after=1.5), 1: Fault("429", retry_after=None)})

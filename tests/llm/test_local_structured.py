@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 
 from adf.diagnostics import Span
+from adf.llm.cache import ReplyCache
+from adf.llm.calltrace import MemoryTrace
+from adf.llm.models import open_models, resolve_models
+from adf.llm.protocol import ChatReply, Message
 from adf.plan.schema import ModelDecl
-from adf.runtime.cache import ReplyCache
-from adf.runtime.calltrace import MemoryTrace
-from adf.runtime.models import open_models, resolve_models
-from adf.runtime.protocol import ChatReply, Message
 
 pytestmark = pytest.mark.local_model
 

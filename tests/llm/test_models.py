@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 
 from adf.diagnostics import Span
-from adf.plan.schema import EnvRef, ModelDecl, OptionValue
-from adf.runtime.cache import ReplyCache
-from adf.runtime.context import context_window, estimate_messages, estimate_tokens
-from adf.runtime.models import (
+from adf.llm.cache import ReplyCache
+from adf.llm.catalogue import context_window, estimate_messages, estimate_tokens
+from adf.llm.models import (
     ModelConfigError,
     ModelOverrides,
     open_models,
     parse_overrides,
     resolve_models,
 )
-from adf.runtime.protocol import Message
+from adf.llm.protocol import Message
+from adf.plan.schema import EnvRef, ModelDecl, OptionValue
 from adf.testing.fake_server import FakeServer
 
 SPAN = Span(1, 1, 1, 2)
@@ -119,7 +119,7 @@ def test_env_errors_name_the_variable() -> None:
 
 
 def test_effective_decl_applies_overrides() -> None:
-    from adf.runtime.requests import build_request
+    from adf.llm.requests import build_request
 
     resolved = resolve_models(
         [decl("m", "openai/a", temperature=0.5, api_key=EnvRef("K"), seed=3)],

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from llm_helpers import ask
 
-from adf.runtime.accounting import Accounting
-from adf.runtime.cache import ReplyCache
-from adf.runtime.calltrace import JsonlTraceWriter
-from adf.runtime.llm import LiteLLMClient, RetryPolicy
-from adf.runtime.protocol import ModelError
+from adf.llm.accounting import Accounting
+from adf.llm.cache import ReplyCache
+from adf.llm.calltrace import JsonlTraceWriter
+from adf.llm.client import LiteLLMClient, RetryPolicy
+from adf.llm.protocol import ModelError
 from adf.testing.fake_server import FakeReply, FakeServer, last_user
 
 KEY = "sk-adf-test-SECRET-7f3a9"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from adf.compiler.pipeline import compile_source
+from adf.llm.protocol import ChatReply, ChatRequest, Message
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import (
     CheckpointError,
@@ -31,7 +32,6 @@ from adf.optim.writeback import quote_prompt, rewrite_source, write_back
 from adf.plan.schema import Demo, Plan
 from adf.runtime.data import Sample
 from adf.runtime.feedback import Feedback
-from adf.runtime.protocol import ChatReply, ChatRequest, Message
 from adf.runtime.template import ParamValue
 
 SOURCE = '''# header comment

@@ -11,11 +11,11 @@ from typing import Any
 import optim_task as task
 import pytest
 
+from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.optim.budget import Limits
 from adf.optim.report import deterministic_view
 from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
 from adf.runtime.bindings import bind
-from adf.runtime.llm import LiteLLMClient, RetryPolicy
 from adf.testing.fake_server import FakeServer, system_text
 
 

@@ -10,10 +10,10 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.compiler.pipeline import compile_source
+from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.plan.schema import Plan
 from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, evaluate
-from adf.runtime.llm import LiteLLMClient, RetryPolicy
 
 TYPED = """
 model m = "openai/fake" {{ api_base: "{base}", temperature: 0.3, max_tokens: 77{options} }}

@@ -16,11 +16,11 @@ import pytest
 from rb_helpers import samples
 
 from adf.compiler.pipeline import compile_source
+from adf.llm.calltrace import MemoryTrace
+from adf.llm.models import open_models, resolve_models
+from adf.llm.requests import bound_strings
 from adf.plan.schema import Plan
-from adf.runtime.calltrace import MemoryTrace
 from adf.runtime.engine import EvalResult, evaluate
-from adf.runtime.models import open_models, resolve_models
-from adf.runtime.requests import bound_strings
 from adf.runtime.structured import output_schema
 
 pytestmark = pytest.mark.local_model

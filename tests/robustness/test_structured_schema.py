@@ -9,8 +9,8 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adf.llm.requests import bound_strings
 from adf.plan.schema import Type
-from adf.runtime.requests import bound_strings
 from adf.runtime.structured import output_schema, read_structured
 from adf.runtime.values import ValueFailure
 

@@ -12,7 +12,7 @@ from rt_helpers import client
 def warm_litellm() -> None:
     """One call before the tests: litellm's first call imports a lot (seconds on a busy
     machine), which must not count against the short timeouts some tests use."""
-    from adf.runtime.protocol import ChatRequest, Message
+    from adf.llm.protocol import ChatRequest, Message
     from adf.testing.fake_server import FakeServer
 
     with FakeServer("ok") as server:

@@ -10,7 +10,7 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from adf.runtime.llm import LiteLLMClient, RetryPolicy
+from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.testing.fake_server import FakeReply, Request, last_user, system_text
 
 _KEYS = re.compile(r"exactly these keys: (.*)")

@@ -89,8 +89,8 @@ def test_backward_prompt_is_cut_to_fit_the_engine_context(
 ) -> None:
     from rt_helpers import is_backward
 
-    from adf.runtime.context import estimate_messages
-    from adf.runtime.protocol import Message
+    from adf.llm.catalogue import estimate_messages
+    from adf.llm.protocol import Message
 
     monkeypatch.chdir(tmp_path)
     source = SOURCE.replace("max_tokens: 64 }", "max_tokens: 64, context: 700 }")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from adf.llm.protocol import Message
 from adf.plan.schema import Demo, LlmSpec, TemplatePart
-from adf.runtime.protocol import Message
 from adf.runtime.template import fill, render_messages
 
 

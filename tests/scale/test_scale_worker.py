@@ -11,12 +11,12 @@ import scale_task as task
 
 from adf.cli.main import main
 from adf.compiler.pipeline import compile_file
+from adf.llm.client import LiteLLMClient
 from adf.plan.schema import Plan
 from adf.runtime.bindings import bind
 from adf.runtime.data import load_data
 from adf.runtime.engine import evaluate
 from adf.runtime.executor import ExecutorSpec, SpecError
-from adf.runtime.llm import LiteLLMClient
 from adf.scale.limits import Allowance, ClusterLimits, GateService
 from adf.scale.shipping import ShippingError, plan_shipment
 from adf.scale.worker import ClientSettings, ShardJob, run_shard
@@ -39,6 +39,7 @@ def test_a_shard_gives_what_the_default_executor_gives_and_a_ledger_per_call(
         bindings = bind(plan, folder)
         here = asyncio.run(evaluate(plan, samples, LiteLLMClient(), bindings=bindings))
         job = ShardJob(0, samples, (), ClientSettings(str(tmp_path / "cache.sqlite")))
+        server.reset()
         service = GateService(ClusterLimits(concurrency=2))
         cold = asyncio.run(run_shard(plan, bindings, job, service))
         warm = asyncio.run(run_shard(plan, bindings, job, service))

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from adf.cli._workflow import plural
 
 if TYPE_CHECKING:
+    from adf.llm.accounting import Tally
     from adf.plan.schema import Plan
-    from adf.runtime.accounting import Tally
     from adf.runtime.backward import BackwardResult
     from adf.runtime.engine import EvalResult
     from adf.runtime.trace import NodeTrace, SampleResult

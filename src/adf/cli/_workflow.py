@@ -24,10 +24,10 @@ import attrs
 from adf.cli._args import positive_int
 
 if TYPE_CHECKING:
+    from adf.llm.accounting import Accounting
+    from adf.llm.models import ModelSession
     from adf.plan.schema import Plan
-    from adf.runtime.accounting import Accounting
     from adf.runtime.data import DataSet
-    from adf.runtime.models import ModelSession
 
 
 class CliError(Exception):
@@ -165,10 +165,10 @@ class Opened:
 @asynccontextmanager
 async def open_session(workflow: Workflow, args: argparse.Namespace) -> AsyncIterator[Opened]:
     """Resolve the models (overrides applied), start the local server if needed."""
-    from adf.runtime.accounting import Accounting
-    from adf.runtime.cache import DEFAULT_PATH, ReplyCache
-    from adf.runtime.calltrace import JsonlTraceWriter, TraceSink
-    from adf.runtime.models import ModelConfigError, open_models, parse_overrides, resolve_models
+    from adf.llm.accounting import Accounting
+    from adf.llm.cache import DEFAULT_PATH, ReplyCache
+    from adf.llm.calltrace import JsonlTraceWriter, TraceSink
+    from adf.llm.models import ModelConfigError, open_models, parse_overrides, resolve_models
 
     try:
         overrides = parse_overrides(args.model, args.api_base)

@@ -49,7 +49,7 @@ def execute(args: argparse.Namespace) -> int:
 
 async def _eval(args: argparse.Namespace) -> int:
     from adf.cli._report import eval_json, print_eval
-    from adf.runtime.cache import DEFAULT_PATH
+    from adf.llm.cache import DEFAULT_PATH
     from adf.runtime.engine import ModelUnavailable, evaluate
     from adf.runtime.executor import ExecutorError, ExecutorMissing
     from adf.scale import open_executor

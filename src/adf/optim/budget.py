@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from adf.runtime.protocol import ChatReply, ChatRequest, ModelClient
+from adf.llm.protocol import ChatReply, ChatRequest, ModelClient
 
 PURPOSES = ("forward", "backward", "optimizer", "teacher")
 

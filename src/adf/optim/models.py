@@ -15,9 +15,9 @@ import os
 
 import attrs
 
+from adf.llm.protocol import ChatReply, ChatRequest, ModelClient, Purpose
 from adf.optim.context import approx_tokens
 from adf.plan.schema import ModelDecl, Plan
-from adf.runtime.protocol import ChatReply, ChatRequest, ModelClient, Purpose
 
 LOCAL_MODEL = "openai/local"
 
@@ -47,7 +47,7 @@ def context_window(model: ModelDecl) -> int | None:
         return declared
     if model.model == LOCAL_MODEL or model.model == "local":
         return 2048
-    from adf.runtime.context import known_context
+    from adf.llm.catalogue import known_context
 
     return known_context(model.model)
 

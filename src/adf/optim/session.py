@@ -117,7 +117,7 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
     from rich.console import Console
 
     from adf.cli.train import format_event, latest_run, new_run_dir
-    from adf.runtime.models import ModelConfigError, parse_overrides, resolve_models
+    from adf.llm.models import ModelConfigError, parse_overrides, resolve_models
 
     console = Console(highlight=False)
     try:
@@ -191,9 +191,9 @@ def train(args: argparse.Namespace, path: str, base_plan: Plan) -> int:
             console.print(line)
 
     async def run() -> Any:
+        from adf.llm.cache import DEFAULT_PATH, ReplyCache
+        from adf.llm.models import open_models
         from adf.runtime.bindings import bind
-        from adf.runtime.cache import DEFAULT_PATH, ReplyCache
-        from adf.runtime.models import open_models
         from adf.scale import open_executor
 
         cache = None if args.no_cache else ReplyCache(args.cache or DEFAULT_PATH)

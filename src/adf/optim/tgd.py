@@ -22,12 +22,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
+from adf.llm.protocol import ChatRequest, Message
 from adf.optim.context import Section, Trim, approx_tokens, fit_sections
 from adf.optim.guard import MetaText, Rejection, RejectionKind, screen
 from adf.optim.proposal import PLACEHOLDER, PROPOSAL_SCHEMA, ParseFailure, Proposal, parse_proposal
 from adf.prompts import load
 from adf.runtime.feedback import Feedback
-from adf.runtime.protocol import ChatRequest, Message
 from adf.runtime.template import fill
 
 _SECTION_HEAD = re.compile(r"^\[([a-z_]+)\]\s*$")

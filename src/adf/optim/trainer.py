@@ -31,6 +31,8 @@ from typing import Any
 
 import attrs
 
+from adf.llm.protocol import ModelClient, ModelError
+from adf.llm.requests import build_request
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
@@ -65,8 +67,6 @@ from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
 from adf.runtime.executor import Executor
 from adf.runtime.feedback import Feedback
-from adf.runtime.protocol import ModelClient, ModelError
-from adf.runtime.requests import build_request
 from adf.runtime.trace import SampleResult
 
 EventSink = Callable[[str, Mapping[str, Any]], None]

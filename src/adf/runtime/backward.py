@@ -36,13 +36,13 @@ from typing import Any
 
 import attrs
 
+from adf.llm.catalogue import CHARS_PER_TOKEN, estimate_messages, known_context
+from adf.llm.protocol import ChatRequest, Message, ModelClient, ModelError
+from adf.llm.requests import build_request
 from adf.plan.schema import ModelDecl, Node, NodeKind, Plan
 from adf.prompts import load as load_prompt
 from adf.runtime.backward_reply import parse_reply
-from adf.runtime.context import CHARS_PER_TOKEN, estimate_messages, known_context
 from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
-from adf.runtime.protocol import ChatRequest, Message, ModelClient, ModelError
-from adf.runtime.requests import build_request
 from adf.runtime.template import ParamValue, fill, render_param
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
 from adf.runtime.usage import Usage

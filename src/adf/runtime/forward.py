@@ -28,11 +28,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from adf.llm.protocol import ModelClient, ModelError
+from adf.llm.requests import build_request
 from adf.plan.schema import Node, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
-from adf.runtime.protocol import ModelClient, ModelError
-from adf.runtime.requests import build_request
 from adf.runtime.scoring import failed_loss, score_loss
 from adf.runtime.structured import output_schema, read_structured
 from adf.runtime.template import ParamValue, render_messages

@@ -10,7 +10,7 @@ falls back to the tolerant text parser in `adf.runtime.values`).
 The schema root is always an object, because llama.cpp's server (adf's
 local model) needs one: records are asked for as they are, every other
 type is wrapped as `{"answer": ...}`. String fields get their `maxLength`
-when the request is built (`adf.runtime.requests.bound_strings`), sized to
+when the request is built (`adf.llm.requests.bound_strings`), sized to
 the reply's token cap.
 """
 

@@ -18,8 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from adf.llm.protocol import Message
 from adf.plan.schema import Demo, LlmSpec, TemplatePart
-from adf.runtime.protocol import Message
 from adf.runtime.values import render
 
 ParamValue = str | tuple[Demo, ...]

@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 import attrs
 
+from adf.llm.protocol import ChatReply, Message
 from adf.plan.schema import NodeKind
 from adf.runtime.data import Sample
-from adf.runtime.protocol import ChatReply, Message
 
 NodeStatus = Literal["ok", "failed", "skipped"]
 # How an llm node's reply was read:

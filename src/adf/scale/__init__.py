@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from adf.runtime.executor import ExecutorMissing
 
 if TYPE_CHECKING:
+    from adf.llm.calltrace import TraceSink
+    from adf.llm.protocol import ModelClient
     from adf.plan.schema import Plan
-    from adf.runtime.calltrace import TraceSink
     from adf.runtime.executor import Executor, ExecutorSpec
-    from adf.runtime.protocol import ModelClient
 
 
 @contextmanager

@@ -42,16 +42,16 @@ import ray
 from ray.exceptions import RayError, RayTaskError
 
 import adf
+from adf.llm.cache import CacheError, ReplyCache
+from adf.llm.calltrace import TraceSink
+from adf.llm.protocol import ModelClient
 from adf.optim.budget import BudgetedClient, Meter
 from adf.plan.codec import decode_plan, encode_plan
 from adf.plan.schema import Plan
 from adf.runtime.bindings import BindError, Bindings, bind
-from adf.runtime.cache import CacheError, ReplyCache
-from adf.runtime.calltrace import TraceSink
 from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable
 from adf.runtime.executor import ExecutorError, LocalExecutor
-from adf.runtime.protocol import ModelClient
 from adf.runtime.template import ParamValue
 from adf.runtime.trace import SampleResult
 from adf.runtime.usage import Usage

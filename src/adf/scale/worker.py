@@ -19,15 +19,15 @@ from typing import Protocol
 
 import attrs
 
+from adf.llm.cache import ReplyCache, cache_key
+from adf.llm.calltrace import CallTrace, MemoryTrace
+from adf.llm.client import LiteLLMClient
+from adf.llm.protocol import ChatReply, ChatRequest, Purpose
 from adf.optim.budget import BudgetExceeded
 from adf.plan.schema import Plan
 from adf.runtime.bindings import Bindings
-from adf.runtime.cache import ReplyCache, cache_key
-from adf.runtime.calltrace import CallTrace, MemoryTrace
 from adf.runtime.data import Sample
 from adf.runtime.engine import evaluate
-from adf.runtime.llm import LiteLLMClient
-from adf.runtime.protocol import ChatReply, ChatRequest, Purpose
 from adf.runtime.template import ParamValue
 from adf.runtime.trace import SampleResult
 from adf.runtime.usage import Usage

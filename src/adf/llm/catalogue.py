@@ -21,10 +21,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adf.runtime.protocol import Message
+from adf.llm.protocol import Message
 
 if TYPE_CHECKING:
-    from adf.runtime.models import ResolvedModel
+    from adf.llm.models import ResolvedModel
 
 CHARS_PER_TOKEN = 3.0
 MESSAGE_OVERHEAD = 4  # role markers and separators of one chat message

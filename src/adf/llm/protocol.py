@@ -4,7 +4,7 @@ Takes nothing; gives `ChatRequest`, `ChatReply`, `ModelClient` and
 `ModelError`. The forward pass, the backward engine, the optimizer and the
 demo teacher all speak only this protocol, so tests inject a client pointed
 at the fake OpenAI server and production uses the litellm-backed client in
-`adf.runtime.llm`. A request holds no secret: the API key is named by its
+`adf.llm.client`. A request holds no secret: the API key is named by its
 environment variable and read only at the moment of the call.
 """
 

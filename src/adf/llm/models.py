@@ -27,11 +27,11 @@ from typing import Protocol
 import attrs
 
 from adf.diagnostics import Span
+from adf.llm.cache import ReplyCache
+from adf.llm.calltrace import TraceSink
+from adf.llm.client import LOCAL_MODEL, LiteLLMClient, RetryPolicy
+from adf.llm.protocol import ChatRequest, Message, Purpose
 from adf.plan.schema import EnvRef, ModelDecl, OptionValue
-from adf.runtime.cache import ReplyCache
-from adf.runtime.calltrace import TraceSink
-from adf.runtime.llm import LOCAL_MODEL, LiteLLMClient, RetryPolicy
-from adf.runtime.protocol import ChatRequest, Message, Purpose
 
 LOCAL = "local"
 DEFAULT_LOCAL_CONTEXT = 2048
@@ -118,7 +118,7 @@ class ResolvedModel:
         )
 
     def effective_decl(self) -> ModelDecl:
-        """A `ModelDecl` with the overrides applied (for `adf.runtime.requests.build_request`)."""
+        """A `ModelDecl` with the overrides applied (for `adf.llm.requests.build_request`)."""
         options: list[tuple[str, OptionValue]] = []
         if self.api_base is not None:
             options.append(("api_base", self.api_base))

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from adf.runtime.calltrace import CallTrace
+from adf.llm.calltrace import CallTrace
 
 
 @attrs.frozen

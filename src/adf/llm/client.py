@@ -2,7 +2,7 @@
 
 Takes `ChatRequest`s; gives `ChatReply`s (or a `ModelError` with a one-line
 reason) through `LiteLLMClient.complete`, which adds, in this order: the
-reply cache (`adf.runtime.cache`), de-duplication of identical requests in
+reply cache (`adf.llm.cache`), de-duplication of identical requests in
 flight, a concurrency cap, a per-call timeout, and retries with exponential
 backoff and seeded jitter on 429 (honouring `Retry-After`), 5xx, timeouts,
 dropped connections, malformed and empty replies. Every call, answered or
@@ -48,9 +48,9 @@ from typing import Any
 
 import attrs
 
-from adf.runtime.cache import CachedReply, CacheError, ReplyCache, cache_key
-from adf.runtime.calltrace import CacheOutcome, CallTrace, SchemaForm, TraceSink
-from adf.runtime.protocol import ChatReply, ChatRequest, ModelError
+from adf.llm.cache import CachedReply, CacheError, ReplyCache, cache_key
+from adf.llm.calltrace import CacheOutcome, CallTrace, SchemaForm, TraceSink
+from adf.llm.protocol import ChatReply, ChatRequest, ModelError
 
 LOCAL_MODEL = "openai/local"
 NO_KEY = "adf-no-key"

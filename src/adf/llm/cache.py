@@ -22,7 +22,7 @@ from typing import Literal
 
 import attrs
 
-from adf.runtime.protocol import ChatRequest
+from adf.llm.protocol import ChatRequest
 
 DEFAULT_PATH = Path(".adf") / "cache.sqlite"
 KEY_VERSION = 1

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
-from adf.runtime.protocol import Message, Purpose
+from adf.llm.protocol import Message, Purpose
 
 CacheOutcome = Literal["hit", "dedup", "miss", "off"]
 SchemaForm = Literal["json_schema", "json_object", "none"]

@@ -8,7 +8,7 @@ dropped; other options travel in `extra`, an `env(...)` one as
 `("env.<option>", VARIABLE)`. Environment references are never resolved
 here: a secret only ever exists inside the client, at the moment of the call.
 Run-time overrides (`--model`, `--api-base`) are applied before, by giving a
-plan whose models are `adf.runtime.models.ResolvedModel.effective_decl()`.
+plan whose models are `adf.llm.models.ResolvedModel.effective_decl()`.
 
 A reply schema is bounded to the reply's token cap (`bound_strings`): every
 free `string` in it (no `maxLength`, `enum`, `const` or `pattern`) gets a
@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from adf.llm.protocol import ChatRequest, Message, Purpose
 from adf.plan.schema import EnvRef, ModelDecl
-from adf.runtime.protocol import ChatRequest, Message, Purpose
 
 _NOT_REQUEST_OPTIONS = frozenset({"context", "api_key", "api_base", "temperature", "max_tokens"})
 CHARS_PER_TOKEN = 3  # pessimistic: English text and JSON escapes take fewer tokens than this
