@@ -85,7 +85,9 @@ class RayExecutor:
         self.base_dir = base_dir
         self.started = started
         self.sinks = tuple(sinks)
-        self.runtime_env = shipment.runtime_env() or None  # per task: works on a joined Ray too
+        # Ray ships a folder only with the job (ray.init): on a Ray this process had already
+        # joined, the workers import from the source folder itself (one machine)
+        self.shipped = started and shipment.working_dir is not None
         self.workers = settings.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.governor: Any = ray.remote(num_cpus=0, max_concurrency=100_000)(
             GateService).remote(settings.limits)
@@ -104,10 +106,12 @@ class RayExecutor:
         if started:
             try:
                 ray.init(address=settings.address, num_cpus=settings.local_cpus,
-                         include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+                         runtime_env=shipment.runtime_env() or None, include_dashboard=False,
+                         logging_level="ERROR", log_to_driver=False)
             except (RayError, ConnectionError, ValueError, RuntimeError) as exc:
                 where = settings.address or "a local instance"
                 raise ExecutorError(f"cannot start Ray ({where}): {exc}") from None
+        _notices_to_stderr()
         executor = RayExecutor(settings, driver_client, shipment, base_dir, started=started,
                                sinks=sinks)
         try:
@@ -125,8 +129,8 @@ class RayExecutor:
         nodes = [n["NodeID"] for n in ray.nodes()
                  if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
         probes = [
-            _probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
-                           runtime_env=self.runtime_env).remote(plan_ref, self._bind_dir(), self.settings.client.cache_path, adf.__version__)
+            _probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
+            .remote(plan_ref, self._bind_dir(), self.settings.client.cache_path, adf.__version__)
             for node in nodes
         ]
         for node, problem in zip(nodes, ray.get(probes), strict=True):
@@ -199,14 +203,14 @@ class RayExecutor:
 
     def _bind_dir(self) -> str | None:
         """Where workers import `py` modules from: their working directory when shipped."""
-        return None if self.shipment.working_dir is not None else self.base_dir
+        return None if self.shipped else self.base_dir
 
     async def _run(self, plan_ref: Any, jobs: list[ShardJob],
                    on_sample: Callable[[SampleResult], None] | None) -> list[ShardOutcome]:
         queue = deque(jobs)
         running: dict[asyncio.Future[Any], Any] = {}
         outcomes: dict[int, ShardOutcome] = {}
-        task = _shard.options(max_retries=self.settings.max_retries, runtime_env=self.runtime_env)
+        task = _shard.options(max_retries=self.settings.max_retries)
         try:
             while queue or running:
                 while queue and len(running) < self.workers:
@@ -247,6 +251,24 @@ def _allowance(meter: Meter) -> Allowance:
         None if limits.max_tokens is None else limits.max_tokens - total.tokens,
         None if limits.max_usd is None else limits.max_usd - total.cost_usd,
     )
+
+
+def _notices_to_stderr() -> None:
+    """Ray prints cluster notices (a worker died...) on stdout, which is where adf prints
+    reports (`--json`): send them to stderr. Ray's private hook; left alone if it moved."""
+    try:
+        from ray._private import worker as ray_worker
+    except ImportError:
+        return
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "adf_stderr", False):
+        return
+
+    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+        original({**data, "is_err": True}, ignore_prefix)
+
+    to_stderr.adf_stderr = True  # type: ignore[attr-defined]
+    ray_worker.print_to_stdstream = to_stderr
 
 
 def _outcome(future: asyncio.Future[Any]) -> ShardOutcome:
