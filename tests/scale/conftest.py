@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,9 +47,12 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     ray_cli = str(Path(sys.executable).parent / "ray")
+    # its own temporary folder (short: Ray's socket paths must fit), so the head leaves no
+    # "current cluster" note in /tmp/ray for a later local start to find
+    temp = tempfile.mkdtemp(prefix="adfray")
     head = subprocess.Popen(
         [ray_cli, "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-         "--include-dashboard=false", "--disable-usage-stats"],
+         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     address = f"127.0.0.1:{port}"
@@ -70,3 +75,4 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
+        shutil.rmtree(temp, ignore_errors=True)

@@ -105,7 +105,8 @@ class RayExecutor:
         started = not ray.is_initialized()
         if started:
             try:
-                ray.init(address=settings.address, num_cpus=settings.local_cpus,
+                # "local": a new instance, never one found on this machine by chance
+                ray.init(address=settings.address or "local", num_cpus=settings.local_cpus,
                          runtime_env=shipment.runtime_env() or None, include_dashboard=False,
                          logging_level="ERROR", log_to_driver=False)
             except (RayError, ConnectionError, ValueError, RuntimeError) as exc:
