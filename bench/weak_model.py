@@ -113,14 +113,14 @@ async def train_one(config: str, args: argparse.Namespace, folder: Path) -> dict
     from adf.llm.cache import ReplyCache
     from adf.llm.calltrace import MemoryTrace
     from adf.llm.models import open_models, resolve_models
-    from adf.optim.session import compile_program
     from adf.optim.trainer import Splits, Trainer, TrainSettings
     from adf.runtime.bindings import bind
     from adf.runtime.data import load_data
+    from adf.workflow import ProgramErrors, compile_program
 
     compiled = compile_program(args.file) if not config.startswith("typed") else typed(args.file)
-    if isinstance(compiled, str):
-        raise SystemExit(compiled)
+    if isinstance(compiled, ProgramErrors):
+        raise SystemExit(compiled.text)
     plan = compiled if config.endswith("on") else with_structured_off(compiled)
     data = os.path.join(os.path.dirname(os.path.abspath(args.file)), "data")
     splits = Splits(

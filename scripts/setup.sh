@@ -61,14 +61,15 @@ fi
 VPY="$VENV/bin/python"
 python_ok "$VPY" || die "$VENV uses $("$VPY" --version 2>&1); adf needs >= 3.11 (remove $VENV)"
 
-# 2. adf itself, editable, with its dev tools; skipped when pyproject.toml is unchanged
+# 2. adf itself, editable, with its dev tools and the language server's packages (the lsp
+#    extra: `adfc lsp` and its end-to-end tests); skipped when pyproject.toml is unchanged
 STAMP="$VENV/.adf-setup"
 WANT="$(sha256sum pyproject.toml | cut -d' ' -f1) $ROOT"
-if [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ] && "$VPY" -c 'import adf, pytest, mypy, ruff' 2>/dev/null; then
+if [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ] && "$VPY" -c 'import adf, pytest, mypy, ruff, pygls, pytest_lsp' 2>/dev/null; then
   say "adf and dev tools already installed in $VENV"
 else
-  say "installing adf (editable) with dev tools into $VENV"
-  run "$VPY" -m pip install -e "$ROOT[dev]"
+  say "installing adf (editable) with dev tools and the lsp extra into $VENV"
+  run "$VPY" -m pip install -e "$ROOT[dev,lsp]"
   echo "$WANT" >"$STAMP"
 fi
 

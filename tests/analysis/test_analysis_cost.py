@@ -9,8 +9,8 @@ from analysis_plans import PlanBuilder, counting
 
 from adf.analysis.cost import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, Usage, estimate_cost
 from adf.analysis.graphview import build_view
-from adf.analysis.pricing import Price, lookup_prices
-from adf.analysis.sizes import compute_sizes, estimate_tokens, measure_rows
+from adf.analysis.sizes import compute_sizes, measure_rows
+from adf.llm.catalogue import Price, estimate_tokens, price
 
 
 def test_token_rule_of_thumb() -> None:
@@ -144,10 +144,10 @@ def test_prices_only_when_asked_and_local_is_free() -> None:
 
 @pytest.mark.slow  # imports litellm for its price table
 def test_known_remote_price_and_unknown_model() -> None:
-    prices = lookup_prices(["openai/gpt-4o-mini", "nobody/never-heard-of-it", "local"])
-    known = prices["openai/gpt-4o-mini"]
+    known = price("openai/gpt-4o-mini")
     assert known is not None and known.prompt > 0
-    assert prices["nobody/never-heard-of-it"] is None
+    assert price("nobody/never-heard-of-it") is None
+    assert price("local") == price("openai/local") == Price(0.0, 0.0)
     b = counting()
     b.models[0] = b.models[0].__class__("m", "nobody/never-heard-of-it", (), b.models[0].span)
     estimate = estimate_cost(b.build(), pricing=True)

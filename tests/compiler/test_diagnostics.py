@@ -70,7 +70,7 @@ CASES = [
     (
         "int flows to float",
         HEADER
-        + 'llm c(q: str) -> int { user: "{q}" }\nfn f(x: float) -> float = std.parse.last_number\n',
+        + 'llm c(q: str) -> int { user: "{q}" }\nfn f(text: float) -> float = std.parse.last_number\n',
         ["E0402"],
     ),
     (
@@ -100,8 +100,13 @@ CASES = [
         ["E0403"],
     ),
     (
-        "py binding wrong arity",
+        "py binding extra argument",
         HEADER + 'fn s(query: str, k: int) -> list[str] = py "retrieval:search"\n',
+        ["E0406"],
+    ),
+    (
+        "py binding missing argument",
+        HEADER + 'fn s() -> list[str] = py "retrieval:search"\n',
         ["E0401"],
     ),
     (

@@ -16,6 +16,7 @@ from adf.llm.cache import ReplyCache
 from adf.llm.calltrace import MemoryTrace
 from adf.llm.models import open_models, resolve_models
 from adf.llm.protocol import ChatReply, Message
+from adf.llm.requests import build_request
 from adf.plan.schema import ModelDecl
 
 pytestmark = pytest.mark.local_model
@@ -39,11 +40,12 @@ def test_local_model_answers_under_the_schema(tmp_path: Path) -> None:
 
     async def go() -> tuple[ChatReply, ChatReply, ChatReply]:
         async with open_models(models, cache=cache, sinks=[trace]) as session:
-            question = [Message("user", "I have 3 apples and buy 2 more. How many apples?")]
-            request = session.request("student", question, json_schema=json.dumps(SCHEMA))
+            question = (Message("user", "I have 3 apples and buy 2 more. How many apples?"),)
+            student = session.models["student"].effective_decl()
+            request = build_request(student, question, json_schema=json.dumps(SCHEMA))
             first = await session.client.complete(request)
             again = await session.client.complete(request)
-            plain = await session.client.complete(session.request("student", question))
+            plain = await session.client.complete(build_request(student, question))
             return first, again, plain
 
     first, again, plain = asyncio.run(go())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,13 @@ import pytest
 
 from adf.diagnostics import Span
 from adf.llm.cache import ReplyCache
-from adf.llm.catalogue import context_window, estimate_messages, estimate_tokens
+from adf.llm.catalogue import (
+    DEFAULT_LOCAL_CONTEXT,
+    bound_messages,
+    bound_tokens,
+    context_window,
+    estimate_tokens,
+)
 from adf.llm.models import (
     ModelConfigError,
     ModelOverrides,
@@ -21,6 +28,7 @@ from adf.llm.models import (
     resolve_models,
 )
 from adf.llm.protocol import Message
+from adf.llm.requests import build_request
 from adf.plan.schema import EnvRef, ModelDecl, OptionValue
 from adf.testing.fake_server import FakeServer
 
@@ -90,12 +98,14 @@ def test_local_model_and_options() -> None:
     assert (student.max_tokens, student.context) == (64, 2048)
     assert gpt.api_key_env == "OPENAI_API_KEY"
     assert gpt.extra == (("env.organization", "ORG_VAR"), ("top_p", 0.5))
-    request = gpt.request([Message("user", "q")], node="n", max_tokens=9)
-    assert (request.model, request.max_tokens, request.api_key_env) == (
+    request = build_request(gpt.effective_decl(), (Message("user", "q"),), node="n", max_tokens=9)
+    assert (request.model, request.max_tokens, request.api_key_env, request.node) == (
         "openai/gpt-4o-mini",
         9,
         "OPENAI_API_KEY",
+        "n",
     )
+    assert request.extra == (("env.organization", "ORG_VAR"), ("top_p", 0.5))
     # flag to local, and local pointed at an existing server
     over = ModelOverrides(models=(("gpt", "local"),), api_bases=(("student", "http://s/v1"),))
     moved = resolve_models(
@@ -119,22 +129,32 @@ def test_env_errors_name_the_variable() -> None:
 
 
 def test_effective_decl_applies_overrides() -> None:
-    from adf.llm.requests import build_request
-
     resolved = resolve_models(
         [decl("m", "openai/a", temperature=0.5, api_key=EnvRef("K"), seed=3)],
         ModelOverrides(models=(("m", "openai/b"),), api_bases=(("m", "http://x/v1"),)),
         environ={},
     )["m"]
     built = build_request(resolved.effective_decl(), (Message("user", "q"),))
-    mine = resolved.request([Message("user", "q")])
-    assert (built.model, built.api_base, built.temperature, built.api_key_env) == (
-        mine.model,
-        mine.api_base,
-        mine.temperature,
-        mine.api_key_env,
+    assert (built.model, built.api_base, built.temperature, built.api_key_env, built.extra) == (
+        "openai/b",
+        "http://x/v1",
+        0.5,
+        "K",
+        (("seed", 3),),
     )
-    assert built.model == "openai/b" and built.api_base == "http://x/v1"
+
+
+def test_the_one_builder_raises_the_cap_and_bounds_schema_strings() -> None:
+    """A caller's max_tokens only raises the declared cap; free strings fit the cap."""
+    resolved = resolve_models([decl("m", "openai/a", max_tokens=50)], environ={})["m"]
+    schema = json.dumps({"type": "object", "properties": {"a": {"type": "string"}}})
+    low = build_request(resolved.effective_decl(), (Message("user", "q"),), max_tokens=10)
+    high = build_request(
+        resolved.effective_decl(), (Message("user", "q"),), max_tokens=400, json_schema=schema
+    )
+    assert (low.max_tokens, high.max_tokens) == (50, 400)
+    assert high.json_schema is not None
+    assert json.loads(high.json_schema)["properties"]["a"]["maxLength"] > 16
 
 
 def test_open_models_starts_the_local_server_once() -> None:
@@ -160,7 +180,9 @@ def test_open_models_starts_the_local_server_once() -> None:
             async with open_models(
                 models, local_server=fake_local, local_identity=lambda: "tiny.gguf:1"
             ) as session:
-                reply = await session.client.complete(session.request("b", [Message("user", "hi")]))
+                reply = await session.client.complete(
+                    build_request(session.models["b"].effective_decl(), (Message("user", "hi"),))
+                )
                 return reply.text, session.models["c"].api_base
 
         text, other_base = asyncio.run(go())
@@ -179,9 +201,11 @@ def test_context_windows_and_estimates() -> None:
     assert context_window(models["s"]) == 2048
     assert context_window(models["g"]) == 128000
     assert context_window(models["u"]) is None
-    assert estimate_tokens("") == 0
-    assert estimate_tokens("abcdefg") == 3
-    assert estimate_messages([Message("user", "abcdefg")]) > estimate_tokens("abcdefg")
+    assert context_window(decl("l", "local")) == DEFAULT_LOCAL_CONTEXT
+    assert context_window(decl("d", "openai/x", context=999)) == 999
+    assert estimate_tokens("") == bound_tokens("") == 0
+    assert (estimate_tokens("abcdefg"), bound_tokens("abcdefg")) == (2, 3)
+    assert bound_messages([Message("user", "abcdefg")]) > bound_tokens("abcdefg")
 
 
 def test_local_replies_stay_cached_when_the_port_changes(tmp_path: Path) -> None:
@@ -197,7 +221,9 @@ def test_local_replies_stay_cached_when_the_port_changes(tmp_path: Path) -> None
             async with open_models(
                 models, cache=cache, local_server=fake_local, local_identity=lambda: "m.gguf:9"
             ) as session:
-                reply = await session.client.complete(session.request("s", [Message("user", "q")]))
+                reply = await session.client.complete(
+                    build_request(session.models["s"].effective_decl(), (Message("user", "q"),))
+                )
                 return reply.text, reply.cached
 
         return asyncio.run(go())

@@ -290,14 +290,3 @@ def test_token_budget_stops_new_calls_once_spent() -> None:
 
     asyncio.run(go())
     assert inner.calls == 2
-
-
-def test_static_fit_check_flags_a_too_small_context() -> None:
-    from adf.optim.fit_check import optimizer_fits
-
-    small = compiled(SOURCE.replace('model m = "openai/x"', 'model m = "openai/x" { context: 300 }'))
-    fits = {f.param: f for f in optimizer_fits(small)}
-    assert set(fits) == {"instruction", "style"}
-    assert not fits["instruction"].fits and fits["instruction"].needed > 300
-    roomy = compiled(SOURCE.replace('model m = "openai/x"', 'model m = "openai/x" { context: 8000 }'))
-    assert all(f.fits for f in optimizer_fits(roomy))

@@ -105,7 +105,7 @@ def test_clear_errors_not_tracebacks(workspace: Path, capsys: pytest.CaptureFixt
     assert main(["eval", plan_file, "--data", "data.jsonl", "--model", "nope=x"]) == 2
     assert "not declared" in capsys.readouterr().err
     assert main(["run", plan_file, "--input", "[1]"]) == 2
-    assert "must be a JSON object" in capsys.readouterr().err
+    assert "expected a JSON object, found an array" in capsys.readouterr().err
     assert main(["run", plan_file, "--input", "{}"]) == 2
     assert "missing field 'question'" in capsys.readouterr().err
     assert main(["eval", plan_file, "--data", "data.jsonl", "--no-cache"]) == 1

@@ -89,7 +89,7 @@ def test_backward_prompt_is_cut_to_fit_the_engine_context(
 ) -> None:
     from rt_helpers import is_backward
 
-    from adf.llm.catalogue import estimate_messages
+    from adf.llm.catalogue import bound_messages
     from adf.llm.protocol import Message
 
     monkeypatch.chdir(tmp_path)
@@ -105,4 +105,4 @@ def test_backward_prompt_is_cut_to_fit_the_engine_context(
     messages = [Message(m["role"], m["content"]) for m in reviews[0]["messages"]]
     assert "left out to fit the context" in messages[-1].content
     assert "Question: apple" in messages[-1].content  # the head of the sample's input stays
-    assert estimate_messages(messages) + reviews[0]["max_tokens"] <= 700
+    assert bound_messages(messages) + reviews[0]["max_tokens"] <= 700

@@ -53,3 +53,50 @@ def test_targets_optional_for_single_runs(tmp_path: Path) -> None:
     file.write_text('{"question": "q"}\n')
     loaded = load_data(counting_plan(), str(file), require_targets=False)
     assert loaded.samples[0].targets == ()
+
+
+def test_json_lines_rules_rows_end_at_newline_only_and_a_bom_is_skipped(tmp_path: Path) -> None:
+    file = tmp_path / "d.jsonl"
+    rows = [
+        '{"question": "a\u2028b\u2029c\u0085d", "answer": 1, "lab": "A"}',
+        '{"question": "second", "answer": 2, "lab": "B"}\r',
+    ]
+    file.write_bytes(b"\xef\xbb\xbf" + "\n".join(rows).encode("utf-8") + b"\n")
+    loaded = load_data(counting_plan(), str(file))
+    assert loaded.bad_rows == ()
+    assert [s.where for s in loaded.samples] == [f"{file}:1", f"{file}:2"]
+    assert loaded.samples[0].values()["question"] == "a\u2028b\u2029c\u0085d"
+
+
+def test_each_hostile_row_costs_one_row_with_its_line_and_reason(tmp_path: Path) -> None:
+    file = tmp_path / "d.jsonl"
+    good = b'{"question": "q", "answer": 1, "lab": "A"}'
+    lines = [
+        good,
+        b'{"question": "\xff\xfe", "answer": 1, "lab": "A"}',
+        b'{"question": "\\ud800", "answer": 1, "lab": "A"}',
+        b'{"question": ' + b"[" * 100_000 + b"]" * 100_000 + b', "answer": 1, "lab": "A"}',
+        b'{"question": ' + b"[" * 70 + b"]" * 70 + b', "answer": 1, "lab": "A"}',
+        b"[1, 2]",
+        good,
+    ]
+    file.write_bytes(b"\n".join(lines) + b"\n")
+    loaded = load_data(counting_plan(), str(file))
+    assert [s.where for s in loaded.samples] == [f"{file}:1", f"{file}:7"]
+    reasons = {b.where.rsplit(":", 1)[1]: b.message for b in loaded.bad_rows}
+    assert reasons["2"].startswith("not UTF-8: byte 0xff at column 15")
+    assert "lone surrogate" in reasons["3"]
+    assert "nested more than 64 levels" in reasons["4"]
+    assert "nested more than 64 levels" in reasons["5"]
+    assert reasons["6"] == "expected a JSON object, found an array"
+    with pytest.raises(DataError, match=rf"{file.name}:2: not UTF-8.*--strict-data"):
+        load_data(counting_plan(), str(file), strict=True)
+
+
+def test_a_data_path_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "d.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="not a regular file"):
+        load_data(counting_plan(), str(fifo))

@@ -10,7 +10,7 @@ from test_runtime_forward import counting
 
 from adf.runtime.data import Sample
 from adf.runtime.engine import ModelUnavailable, evaluate
-from adf.testing.fake_server import FakeServer, FaultPlan, last_user
+from adf.testing.fake_server import FakeServer, Fault, FaultPlan, last_user
 
 
 def answer(request: dict) -> str:  # type: ignore[type-arg]
@@ -52,3 +52,30 @@ def test_unreachable_server_stops_with_one_reason() -> None:
         asyncio.run(evaluate(workflow, samples, client(), concurrency=4))
     assert time.perf_counter() - started < 20
     assert "\n" not in caught.value.reason and caught.value.reason
+
+
+def test_a_call_that_fails_after_its_retries_is_neither_right_nor_wrong() -> None:
+    samples = [Sample(f"s{i}", (("question", f"How many apples? {i}"),), (("answer", i),))
+               for i in (1, 2, 4, 5)]
+    faults = FaultPlan(rate=1.0, kinds=("500",), seed=3)  # every request fails...
+
+    def always(request: dict) -> str:  # type: ignore[type-arg]
+        return f"Answer: {int(last_user(request).split()[-1].rstrip('?'))}"
+
+    with FakeServer(responder(always), faults=faults) as server:
+        workflow = counting(server.base_url)
+        result = asyncio.run(evaluate(workflow, samples, client(max_retries=1), concurrency=2,
+                                      abort_after=None))
+        requests = server.request_count
+    assert requests == 8  # one try and one retry per sample
+    assert all(s.call_failed and s.score is None for s in result.samples)
+    assert result.score is None  # nothing was scored, so no score: not 0.0
+    assert len(result.call_failed()) == 4
+    with FakeServer(responder(always), faults=FaultPlan(at={0: Fault("500"), 1: Fault("500")})) \
+            as server:
+        workflow = counting(server.base_url)
+        mixed = asyncio.run(evaluate(workflow, samples, client(max_retries=1), concurrency=1,
+                                     abort_after=None))
+    # the first sample never got an answer; the three others are all correct: score 1.0
+    assert [s.call_failed for s in mixed.samples] == [True, False, False, False]
+    assert mixed.score == 1.0

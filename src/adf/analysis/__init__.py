@@ -2,8 +2,8 @@
 
 Takes a `Plan` (the unrolled graph; a `.adf` source compiles to one, a
 `.plan` file decodes to one); gives diagnostics, estimates and drawings.
-Nothing here calls a model or imports the runtime; litellm is imported only
-to look up prices, and only when asked.
+Nothing here calls a model or imports the runtime; facts about a model
+(context window, token estimate, price) come from `adf.llm.catalogue`.
 
 - `lint.lint_plan`: every lint with the configuration applied; built from
   `reachability` (W0501-W0503), `deadcode` (W0504-W0510), `loopsize`
@@ -11,7 +11,7 @@ to look up prices, and only when asked.
 - `config` (`[tool.adf]` in pyproject.toml; W0520-W0521) and `suppress`
   (`# adf: allow CODE` comments; W0513);
 - `sizes` and `cost` (`adfc cost`, also for `adfc train --dry-run`),
-  `pricing`, `costreport`;
+  `costreport`;
 - `sarif` (SARIF 2.1.0 for code scanning);
 - `drawing`, `dot`, `svg`, `html` (`adfc graph`);
 - `fmt` (`adfc fmt`, the canonical layout).

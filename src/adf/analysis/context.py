@@ -12,8 +12,9 @@ Takes a `GraphView`, its `Sizes` and `Reachability`; gives diagnostics:
 - W0603 inside a loop, the prompt fits at the first time step but grows
   past the context at a later one (state accumulating step after step).
 
-Only models with a known window are checked: a declared `context:` option,
-or adf's `local` model (2048). One diagnostic per source node, however many
+Only models with a known window (`adf.llm.catalogue.context_window`: a
+declared `context:` option, adf's `local` model at 2048, or litellm's
+table) are checked. One diagnostic per source node, however many
 time steps it has.
 """
 
@@ -24,21 +25,23 @@ from adf.analysis.cost import (
     FEEDBACK_TOKENS,
     OPTIMIZER_OVERHEAD,
     REASONING_TOKENS,
-    role_model,
 )
 from adf.analysis.graphview import GraphView
 from adf.analysis.reachability import Reachability
-from adf.analysis.sizes import Sizes, context_window, estimate_tokens
+from adf.analysis.sizes import Sizes
 from adf.diagnostics import Diagnostic, Label, Severity, Span
+from adf.llm.catalogue import context_window as model_window
+from adf.llm.catalogue import estimate_tokens, role_model
 from adf.plan.schema import Node
 
 
 def check_context(view: GraphView, sizes: Sizes, reach: Reachability, file: str) -> list[Diagnostic]:
     diagnostics = _forward(view, sizes, file)
-    diagnostics += _backward(view, sizes, reach, role_model(view.plan, "backward"), file)
+    engine = role_model(view.plan, "backward")
+    diagnostics += _backward(view, sizes, reach, None if engine is None else engine.name, file)
     optimizer_model = role_model(view.plan, "optimizer")
     if optimizer_model is not None:
-        diagnostics += _optimizer(view, reach, optimizer_model, file)
+        diagnostics += _optimizer(view, reach, optimizer_model.name, file)
     return diagnostics
 
 
@@ -162,3 +165,8 @@ def _loop_label(view: GraphView, node: Node) -> tuple[Label, ...]:
         if loop.name == node.loop:
             return (Label(loop.span, f"loop `{loop.name}` runs {loop.bound} steps"),)
     return ()
+
+
+def context_window(view: GraphView, model: str) -> int | None:
+    """The context window of the model declared as `model`."""
+    return model_window(view.plan.model(model))

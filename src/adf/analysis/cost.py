@@ -10,8 +10,8 @@ samples that fail and so need a backward pass); gives a `CostEstimate`:
   (per training step) totals, kept separate so `adfc train --dry-run` can
   reuse them;
 - the whole training run by phase and model, and dollars where the price of
-  every model involved is known (litellm's price table, looked up only when
-  `pricing=True`; adf's `local` model is free).
+  every model involved is known (`adf.llm.catalogue.price`, looked up only
+  when `pricing=True`; adf's `local` model is free).
 
 Calls are exact for the forward pass (one per llm node; the runtime runs
 every node, dead ones included). Backward and optimizer counts follow the
@@ -28,9 +28,9 @@ import attrs
 
 from adf.analysis.deadcode import live_values
 from adf.analysis.graphview import GraphView, build_view
-from adf.analysis.pricing import Price, lookup_prices
 from adf.analysis.reachability import compute_reachability
-from adf.analysis.sizes import compute_sizes, estimate_tokens
+from adf.analysis.sizes import compute_sizes
+from adf.llm.catalogue import ROLES, Role, estimate_tokens, price, role_model
 from adf.plan.schema import Plan
 
 FEEDBACK_TOKENS = 100  # one piece of feedback: at most three sentences
@@ -192,7 +192,7 @@ def estimate_cost(
     roles = _roles(plan)
     forward_by_model: dict[str, Usage] = {}
     backward_by_model: dict[str, Usage] = {}
-    engine = role_model(plan, "backward")
+    engine = _role(plan, "backward")
     for cost in nodes:
         forward_by_model[cost.model] = forward_by_model.get(cost.model, Usage()) + cost.forward
         if cost.backward.calls:
@@ -225,26 +225,16 @@ def estimate_cost(
     )
 
 
-def role_model(plan: Plan, role: str) -> str | None:
-    """The declared model playing `role` ("backward", "optimizer", "teacher").
-
-    Without a `train` block the backward engine is each llm node's own model
-    (None here), the optimizer is the first llm's model and there is no teacher.
-    """
-    training = plan.training
-    if training is not None:
-        return {"backward": training.backward_model, "optimizer": training.optimizer_model,
-                "teacher": training.teacher_model}.get(role)
-    if role == "optimizer":
-        first = next((n.llm.model for n in plan.nodes if n.llm is not None), None)
-        return first if first is not None else (plan.models[0].name if plan.models else None)
-    return None
+def _role(plan: Plan, role: Role) -> str | None:
+    """The declared name of the model playing `role` (`adf.llm.catalogue.role_model`)."""
+    decl = role_model(plan, role)
+    return None if decl is None else decl.name
 
 
 def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
     found = []
-    for role in ("backward", "optimizer", "teacher"):
-        model = role_model(plan, role)
+    for role in ROLES:
+        model = _role(plan, role)
         if model is not None:
             found.append((role, model))
         elif role == "backward":
@@ -306,10 +296,10 @@ def _phases(
             phases.append(PhaseCost(phase, model, usage.times(count)))
     for model, usage in backward_by_model.items():
         phases.append(PhaseCost("backward", model, usage.times(s.steps * s.errors)))
-    optimizer_model = role_model(plan, "optimizer")
+    optimizer_model = _role(plan, "optimizer")
     if optimizer_model is not None:
         phases.append(PhaseCost("optimizer", optimizer_model, optimizer.times(s.steps)))
-    teacher_model = role_model(plan, "teacher")
+    teacher_model = _role(plan, "teacher")
     if teacher_model is not None:
         phases.append(PhaseCost("teacher demos", teacher_model, teacher.times(s.steps)))
     return [p for p in phases if p.usage.calls]
@@ -321,18 +311,17 @@ def _price(
     if not pricing:
         return tuple(phases), None, ()
     strings = {m.name: m.model for m in plan.models}
-    prices: Mapping[str, Price | None] = lookup_prices(sorted(set(strings.values())))
     priced: list[PhaseCost] = []
     unpriced: list[str] = []
     total = 0.0
     for phase in phases:
-        price = prices.get(strings.get(phase.model, ""))
-        if price is None:
+        known = price(strings[phase.model]) if phase.model in strings else None
+        if known is None:
             if phase.model not in unpriced:
                 unpriced.append(phase.model)
             priced.append(phase)
             continue
-        dollars = price.of(phase.usage.prompt_tokens, phase.usage.completion_tokens)
+        dollars = known.of(phase.usage.prompt_tokens, phase.usage.completion_tokens)
         total += dollars
         priced.append(attrs.evolve(phase, dollars=dollars))
     return tuple(priced), (None if unpriced else total), tuple(unpriced)

@@ -19,8 +19,9 @@ How values are sized
   its capacity `max` (training fills it), each demo as large as one call's
   inputs and reply.
 
-Tokens are counted as characters / 4, rounded up (the usual rule of thumb
-for English text and BPE tokenizers); estimates, not a tokenizer.
+Tokens are `adf.llm.catalogue.estimate_tokens` (characters / 4, rounded up,
+the usual rule of thumb for English text and BPE tokenizers); estimates, not
+a tokenizer.
 """
 
 from __future__ import annotations
@@ -33,19 +34,13 @@ from typing import Any
 import attrs
 
 from adf.analysis.graphview import GraphView
-from adf.plan.schema import DataDecl, Node, OptionValue, ParamDecl, Type
-
-CHARS_PER_TOKEN = 4
-MESSAGE_OVERHEAD = 4  # role markers and separators per chat message
-DEFAULT_LOCAL_CONTEXT = 2048  # the context adf's own local server is started with
+from adf.llm.catalogue import MESSAGE_OVERHEAD, estimate_tokens, positive_int
+from adf.plan import placeholders
+from adf.plan.schema import DataDecl, Node, ParamDecl, Type
 
 _TYPE_DEFAULTS = {"str": 64, "int": 2, "float": 3, "bool": 1, "any": 64}
 _REPLY_DEFAULTS = {"str": 256, "int": 32, "float": 32, "bool": 16, "enum": 16, "any": 256}
 _LIST_ITEMS = 3
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
 
 
 @attrs.frozen
@@ -72,28 +67,10 @@ def type_tokens(type_: Type) -> int:
             return _TYPE_DEFAULTS.get(type_.kind, 64)
 
 
-def model_option(view: GraphView, model: str, key: str) -> OptionValue | None:
-    for decl in view.plan.models:
-        if decl.name == model:
-            return dict(decl.options).get(key)
-    return None
-
-
-def context_window(view: GraphView, model: str) -> int | None:
-    """The model's declared `context:` option (the local model defaults to 2048)."""
-    value = model_option(view, model, "context")
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    for decl in view.plan.models:
-        if decl.name == model and decl.model == "local":
-            return DEFAULT_LOCAL_CONTEXT
-    return None
-
-
 def reply_tokens(view: GraphView, node: Node) -> int:
     assert node.llm is not None
-    limit = model_option(view, node.llm.model, "max_tokens")
-    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+    limit = positive_int(dict(view.plan.model(node.llm.model).options).get("max_tokens"))
+    if limit is not None:
         return limit
     return _REPLY_DEFAULTS.get(node.output_type.kind, 256)
 
@@ -164,15 +141,15 @@ def param_tokens(param: ParamDecl, demo_size: int) -> int:
 
 
 def _text_tokens(text: str, args: Mapping[str, int]) -> int:
+    """Tokens of a template part: its literal text plus each filled placeholder's size."""
     total = 0
-    rest = text
-    for name, size in args.items():
-        hole = "{" + name + "}"
-        count = rest.count(hole)
-        if count:
-            total += count * size
-            rest = rest.replace(hole, "")
-    return total + estimate_tokens(rest)
+    rest: list[str] = []
+    for piece in placeholders.scan(text):
+        if piece.kind == "hole" and piece.value in args:
+            total += args[piece.value]
+        else:
+            rest.append(text[piece.start : piece.end] if piece.kind == "hole" else piece.value)
+    return total + estimate_tokens("".join(rest))
 
 
 def _fn_tokens(node: Node, args: Mapping[str, int]) -> int:

@@ -1,8 +1,8 @@
 """`--executor local|ray[=ADDRESS]`, `--workers N`, `--rpm N` for `adfc eval` and `train`.
 
-Takes a parser (adds the options) or the parsed options (checks them: `--workers`
-and `--rpm` only mean something on Ray); the executor itself is opened by
-`adf.scale.open_executor`, which imports Ray only when asked for.
+Takes a parser; adds the options. They travel in `RunOptions`; the workflow
+layer checks them and opens the executor (`adf.workflow.executor`), importing
+Ray only when asked for.
 """
 
 from __future__ import annotations
@@ -33,12 +33,3 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--rpm", type=positive_int, default=None, metavar="N",
                        help="with --executor ray: at most N requests per minute per model "
                             "endpoint, all workers together")
-
-
-def executor_problem(args: argparse.Namespace) -> str | None:
-    """Why the executor options do not fit together, or None."""
-    if args.executor.is_local:
-        for flag in ("workers", "rpm"):
-            if getattr(args, flag) is not None:
-                return f"--{flag} needs --executor ray"
-    return None

@@ -7,14 +7,16 @@ happens here beyond counting: everything shown comes from the results.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from adf.cli._workflow import plural
+from adf.cli._command import plural
 
 if TYPE_CHECKING:
     from adf.llm.accounting import Tally
     from adf.plan.schema import Plan
     from adf.runtime.backward import BackwardResult
+    from adf.runtime.data import BadRow
     from adf.runtime.engine import EvalResult
     from adf.runtime.trace import NodeTrace, SampleResult
 
@@ -34,12 +36,15 @@ def usage_line(tally: Tally) -> str:
 
 
 def counts(result: EvalResult) -> dict[str, int]:
+    """Samples by outcome; `call_failed` (a model call failed after its retries, so the
+    sample is not scored) is part of `failed`."""
     correct = sum(1 for s in result.samples if s.error is None and s.score == 1.0)
     failed = len(result.errors())
     unscored = sum(1 for s in result.samples if s.score is None and s.error is None)
     wrong = len(result.samples) - correct - failed - unscored
     return {"samples": len(result.samples), "correct": correct, "wrong": wrong,
-            "failed": failed, "unscored": unscored, "bad_rows": len(result.bad_rows)}
+            "failed": failed, "call_failed": len(result.call_failed()), "unscored": unscored,
+            "bad_rows": len(result.bad_rows)}
 
 
 def print_eval(result: EvalResult, tally: Tally, *, file: str, data: str, show: int) -> None:
@@ -53,6 +58,9 @@ def print_eval(result: EvalResult, tally: Tally, *, file: str, data: str, show: 
     print(line)
     pieces = [plural(numbers["samples"], "sample"), f"{numbers['correct']} correct",
               f"{numbers['wrong']} wrong", f"{numbers['failed']} failed"]
+    if numbers["call_failed"]:
+        pieces[-1] += (f" ({numbers['call_failed']} not scored: a model call failed after "
+                       "its retries)")
     if numbers["unscored"]:
         pieces.append(f"{numbers['unscored']} unscored")
     if numbers["bad_rows"]:
@@ -76,11 +84,16 @@ def print_eval(result: EvalResult, tally: Tally, *, file: str, data: str, show: 
             message = " ".join(loss.message for loss in sample.losses if loss.score < 1.0)
             print(f"  {sample.sample.id}: {message}")
         _more(len(wrong), show)
-    if result.bad_rows:
-        print(f"\nbad rows ({len(result.bad_rows)}):")
-        for bad in result.bad_rows[:show]:
+    print_bad_rows(result.bad_rows, show)
+
+
+def print_bad_rows(bad_rows: Sequence[BadRow], show: int) -> None:
+    """The rows skipped as unusable, each with its file:line and reason."""
+    if bad_rows:
+        print(f"\nbad rows skipped ({len(bad_rows)}):")
+        for bad in bad_rows[:show]:
             print(f"  {bad.where}: {bad.message}")
-        _more(len(result.bad_rows), show)
+        _more(len(bad_rows), show)
 
 
 def _more(total: int, shown: int) -> None:
@@ -115,25 +128,8 @@ def sample_json(sample: SampleResult, *, trace: bool) -> dict[str, Any]:
                    for loss in sample.losses],
     }
     if trace:
-        data["trace"] = [node_json(t) for t in sample.nodes]
+        data["trace"] = [t.to_json() for t in sample.nodes]
     return data
-
-
-def node_json(trace: NodeTrace) -> dict[str, Any]:
-    call = trace.call
-    return {
-        "node": trace.node, "kind": trace.kind, "step": trace.step, "status": trace.status,
-        "inputs": dict(trace.inputs),
-        "messages": [{"role": m.role, "content": m.content} for m in trace.messages],
-        "raw": trace.raw, "value": trace.value, "error": trace.error,
-        "reply_mode": trace.reply_mode,
-        "call": None if call is None else {
-            "model": call.model, "prompt_tokens": call.prompt_tokens,
-            "completion_tokens": call.completion_tokens, "cost_usd": call.cost_usd,
-            "cached": call.cached, "latency_s": round(call.latency_s, 4),
-            "retries": call.retries,
-        },
-    }
 
 
 def print_sample(sample: SampleResult, *, verbose: bool) -> None:

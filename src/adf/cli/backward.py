@@ -13,16 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from adf.cli._workflow import (
-    CliError,
+from adf.cli._command import (
     add_data_arguments,
     add_model_arguments,
-    bind_functions,
-    load_dataset,
-    load_workflow,
-    open_session,
+    load,
+    load_data,
     run_command,
+    run_options,
 )
+from adf.workflow import WorkflowError, bind_functions, open_workflow
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,19 +42,19 @@ def execute(args: argparse.Namespace) -> int:
 
 
 async def _backward(args: argparse.Namespace) -> int:
-    from adf.cli._report import backward_json, print_backward, usage_line
+    from adf.cli._report import backward_json, print_backward, print_bad_rows, usage_line
     from adf.runtime.engine import ModelUnavailable, backward, evaluate
 
-    workflow = load_workflow(args.file, use_lock=not args.no_lock)
+    workflow = load(args.file, use_lock=not args.no_lock)
     if args.backward_model is not None and args.backward_model not in {
         m.name for m in workflow.plan.models
     }:
         known = ", ".join(m.name for m in workflow.plan.models)
-        raise CliError(f"--backward-model {args.backward_model!r} is not a declared model "
+        raise WorkflowError(f"--backward-model {args.backward_model!r} is not a declared model "
                        f"(declared: {known})", 2)
-    dataset = load_dataset(workflow, args)
+    dataset = load_data(workflow, args)
     bindings = bind_functions(workflow)
-    async with open_session(workflow, args) as opened:
+    async with open_workflow(workflow.plan, run_options(args)) as opened:
         client = opened.session.client
         try:
             result = await evaluate(opened.plan, dataset.samples, client, bindings=bindings,
@@ -64,16 +63,19 @@ async def _backward(args: argparse.Namespace) -> int:
                                    concurrency=args.concurrency,
                                    backward_model=args.backward_model)
         except ModelUnavailable as exc:
-            raise CliError(f"model unavailable: {exc.reason}", 1) from None
+            raise WorkflowError(f"model unavailable: {exc.reason}", 1) from None
         tally = opened.accounting.total
     if args.json:
         data = backward_json(grads)
         data["score"] = result.score
         data["usage"] = tally.to_json()
+        data["bad_row_details"] = [{"where": b.where, "message": b.message}
+                                   for b in dataset.bad_rows]
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         score = "n/a" if result.score is None else f"{result.score:.4f}"
         print(f"forward: {len(result.samples)} samples, score {score}")
         print_backward(opened.plan, grads, show=args.show)
+        print_bad_rows(dataset.bad_rows, args.show)
         print("\n" + usage_line(tally))
     return 0

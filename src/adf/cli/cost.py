@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any
 
 from adf.cli._args import fraction, positive_int, whole_number
@@ -42,13 +41,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from adf.analysis.cost import estimate_cost
-    from adf.cli._workflow import CliError, load_workflow
+    from adf.cli._command import load, print_error
+    from adf.workflow import WorkflowError
 
     try:
-        workflow = load_workflow(args.file)
+        workflow = load(args.file)
         rows, counts = _read_data(args.data, args.split) if args.data else (None, {})
-    except CliError as exc:
-        print(f"adfc cost: {exc.message}", file=sys.stderr)
+    except WorkflowError as exc:
+        print_error("cost", exc)
         return exc.status
     val_size = args.val_size if args.val_size is not None else counts.get("val", 50)
     test_size = args.test_size if args.test_size is not None else counts.get("test", 0)
@@ -86,11 +86,11 @@ def to_json(estimate: Any) -> dict[str, Any]:
 
 def _read_data(path: str, split: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Rows to size inputs from, and the sizes of a data directory's val and test splits."""
-    from adf.cli._workflow import CliError
+    from adf.workflow import WorkflowError
 
     counts: dict[str, int] = {}
     if not os.path.exists(path):
-        raise CliError(f"cannot read {path}: no such file or directory", 2)
+        raise WorkflowError(f"cannot read {path}: no such file or directory", 2)
     if os.path.isdir(path):
         for name in ("val", "test"):
             other = os.path.join(path, f"{name}.jsonl")
@@ -98,12 +98,12 @@ def _read_data(path: str, split: str) -> tuple[list[dict[str, Any]], dict[str, i
                 counts[name] = len(_rows(other))
         path = os.path.join(path, f"{split}.jsonl")
         if not os.path.isfile(path):
-            raise CliError(f"cannot read {path}: no such file", 2)
+            raise WorkflowError(f"cannot read {path}: no such file", 2)
     return _rows(path), counts
 
 
 def _rows(path: str) -> list[dict[str, Any]]:
-    from adf.cli._workflow import CliError
+    from adf.workflow import WorkflowError
 
     rows = []
     try:
@@ -116,7 +116,7 @@ def _rows(path: str) -> list[dict[str, Any]]:
                 if isinstance(row, dict):
                     rows.append(row)
     except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", 2) from None
+        raise WorkflowError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", 2) from None
     return rows
 
 

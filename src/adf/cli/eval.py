@@ -5,8 +5,8 @@ run options; prints the score, per-loss scores, how many samples were
 correct, wrong or failed (with reasons), model calls, tokens, cost, cache
 hits and retries, with a progress bar on a terminal. `--json` prints one
 machine-readable object instead. `--executor ray[=ADDRESS]` runs the
-samples on Ray workers (see `adf.cli._executor`). Exit status: 0 when the
-evaluation ran (whatever the score, unless `--fail-under` is given), 1 when the workflow
+samples on Ray workers (docs/scale.md). Exit status: 0 when the evaluation ran
+(whatever the score, unless `--fail-under` is given), 1 when the workflow
 does not compile, its code cannot be loaded or the model is unreachable,
 2 for usage or unreadable files.
 """
@@ -18,18 +18,18 @@ import json
 import sys
 from typing import Any
 
-from adf.cli._executor import add_executor_arguments, executor_problem
-from adf.cli._workflow import (
-    CliError,
+from adf.cli._command import (
     add_data_arguments,
     add_model_arguments,
-    bind_functions,
-    load_dataset,
-    load_workflow,
-    open_session,
+    load,
+    load_data,
     plural,
     run_command,
+    run_options,
 )
+from adf.cli._executor import add_executor_arguments
+from adf.workflow import WorkflowError, bind_functions, open_workflow
+from adf.workflow.executor import check_executor, open_run_executor
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,37 +49,27 @@ def execute(args: argparse.Namespace) -> int:
 
 async def _eval(args: argparse.Namespace) -> int:
     from adf.cli._report import eval_json, print_eval
-    from adf.llm.cache import DEFAULT_PATH
     from adf.runtime.engine import ModelUnavailable, evaluate
-    from adf.runtime.executor import ExecutorError, ExecutorMissing
-    from adf.scale import open_executor
 
-    workflow = load_workflow(args.file, use_lock=not args.no_lock)
-    dataset = load_dataset(workflow, args)
+    workflow = load(args.file, use_lock=not args.no_lock)
+    dataset = load_data(workflow, args)
     bindings = bind_functions(workflow)
     if not dataset.samples:
-        raise CliError(f"{dataset.path}: no usable rows "
+        raise WorkflowError(f"{dataset.path}: no usable rows "
                        f"({plural(len(dataset.bad_rows), 'bad row')})", 1)
-    problem = executor_problem(args)
-    if problem is not None:
-        raise CliError(problem, 2)
-    async with open_session(workflow, args) as opened:
-        client = opened.session.client
-        cache = None if args.no_cache else str(args.cache or DEFAULT_PATH)
+    options = run_options(args)
+    check_executor(options)
+    async with open_workflow(workflow.plan, options) as opened:
         with _progress(len(dataset.samples), enabled=not args.json) as advance:
             try:
-                with open_executor(args.executor, opened.plan, workflow.base_dir, client,
-                                   cache_path=cache, concurrency=args.concurrency,
-                                   timeout_s=args.timeout, workers=args.workers, rpm=args.rpm,
-                                   sinks=client.sinks) as executor:
+                with open_run_executor(opened, options, workflow.base_dir) as executor:
                     result = await evaluate(
-                        opened.plan, dataset.samples, client, bindings=bindings,
-                        concurrency=args.concurrency, on_sample=advance, executor=executor,
+                        opened.plan, dataset.samples, opened.session.client,
+                        bindings=bindings, concurrency=args.concurrency, on_sample=advance,
+                        executor=executor,
                     )
             except ModelUnavailable as exc:
-                raise CliError(f"model unavailable: {exc.reason}", 1) from None
-            except ExecutorError as exc:
-                raise CliError(str(exc), 2 if isinstance(exc, ExecutorMissing) else 1) from None
+                raise WorkflowError(f"model unavailable: {exc.reason}", 1) from None
         tally = opened.accounting.total
     result = _with_bad_rows(result, dataset.bad_rows)
     if args.json:

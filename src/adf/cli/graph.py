@@ -23,12 +23,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from adf.analysis.drawing import build_drawing
-    from adf.cli._workflow import CliError, load_workflow
+    from adf.cli._command import load, print_error
+    from adf.workflow import WorkflowError
 
     try:
-        workflow = load_workflow(args.file)
-    except CliError as exc:
-        print(f"adfc graph: {exc.message}", file=sys.stderr)
+        workflow = load(args.file)
+    except WorkflowError as exc:
+        print_error("graph", exc)
         return exc.status
     fmt = args.format or _guess(args.output)
     drawing = build_drawing(workflow.plan)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backward": ("adf.cli.backward", "show the feedback each parameter gets on failed samples"),
     "train": ("adf.cli.train", "train the workflow's parameters"),
     "local": ("adf.cli.local", "set up, start or check the local model"),
+    "lsp": ("adf.cli.lsp", "run the language server for editors (stdio)"),
 }
 
 

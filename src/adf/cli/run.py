@@ -14,14 +14,8 @@ import argparse
 import json
 from typing import Any
 
-from adf.cli._workflow import (
-    CliError,
-    add_model_arguments,
-    bind_functions,
-    load_workflow,
-    open_session,
-    run_command,
-)
+from adf.cli._command import add_model_arguments, load, run_command, run_options
+from adf.workflow import WorkflowError, bind_functions, open_workflow
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,23 +28,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result and trace as JSON")
 
 
+_MAX_INPUT = 64_000_000  # bytes of one --input row read from a file
+
+
 def execute(args: argparse.Namespace) -> int:
     return run_command("run", _run(args))
 
 
 def read_row(text: str) -> dict[str, Any]:
+    from adf.runtime.data import parse_row
+
+    raw = text.encode("utf-8", "surrogatepass")
     if text.startswith("@"):
         try:
-            with open(text[1:], encoding="utf-8") as handle:
-                text = handle.read()
+            with open(text[1:], "rb") as handle:
+                raw = handle.read(_MAX_INPUT + 1)
         except OSError as exc:
-            raise CliError(f"cannot read {text[1:]}: {exc.strerror}", 2) from None
-    try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"--input is not valid JSON: {exc.msg} (column {exc.colno})", 2) from None
-    if not isinstance(row, dict):
-        raise CliError(f"--input must be a JSON object, found {type(row).__name__}", 2)
+            raise WorkflowError(f"cannot read {text[1:]}: {exc.strerror}", 2) from None
+        if len(raw) > _MAX_INPUT:
+            raise WorkflowError(f"{text[1:]} is over {_MAX_INPUT // 1_000_000} MB; --input takes "
+                           "one row", 2)
+        raw = raw.removeprefix(b"\xef\xbb\xbf").strip()
+    row = parse_row(raw)
+    if isinstance(row, str):
+        raise WorkflowError(f"--input: {row}", 2)
     return row
 
 
@@ -60,13 +61,13 @@ async def _run(args: argparse.Namespace) -> int:
     from adf.runtime.engine import run_one
 
     row = read_row(args.input)
-    workflow = load_workflow(args.file, use_lock=not args.no_lock)
+    workflow = load(args.file, use_lock=not args.no_lock)
     bindings = bind_functions(workflow)
-    async with open_session(workflow, args) as opened:
+    async with open_workflow(workflow.plan, run_options(args)) as opened:
         try:
             result = await run_one(opened.plan, row, opened.session.client, bindings=bindings)
         except DataError as exc:
-            raise CliError(f"--input: {exc}", 2) from None
+            raise WorkflowError(f"--input: {exc}", 2) from None
         tally = opened.accounting.total
     if args.json:
         data = sample_json(result, trace=True)

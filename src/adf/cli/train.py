@@ -7,9 +7,7 @@ folder with `checkpoint.json`, `report.json` and `report.html`, a lock file
 changed), and with `--write` the trained literals written into the source.
 `--dry-run` prints the forecast of calls, tokens and dollars and stops.
 `--resume` continues the latest run of this file (or `--out DIR`) exactly
-where its last checkpoint left it. `--executor ray[=ADDRESS]` scores the
-validation, minibatch and test samples on Ray workers; backward and
-optimizer calls stay here. Ctrl-C keeps the last checkpoint and
+where its last checkpoint left it. Ctrl-C keeps the last checkpoint and
 says how to resume. Exit status: 0 done (also when a budget stopped the
 run), 1 diagnostics or failed training, 2 usage or I/O error, 130 interrupted.
 
@@ -19,14 +17,16 @@ Heavy modules (the runtime, litellm) are imported inside `execute`.
 from __future__ import annotations
 
 import argparse
-import glob
-import os
 import sys
-import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adf.cli._executor import add_executor_arguments, executor_problem
+from rich.markup import escape
+
+from adf.cli._executor import add_executor_arguments
+
+if TYPE_CHECKING:
+    from adf.workflow.training import Prepared, TrainOptions
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--train-limit", type=int, metavar="N")
     data.add_argument("--val-limit", type=int, metavar="N")
     data.add_argument("--test-limit", type=int, metavar="N", help="0 skips the test split")
+    data.add_argument("--strict-data", action="store_true",
+                      help="stop at the first bad data row instead of skipping it")
     run = parser.add_argument_group("training")
     run.add_argument("--steps", type=int, default=4, metavar="N")
     run.add_argument("--batch-size", type=int, default=4, metavar="N")
@@ -78,61 +80,131 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
-def _check_numbers(args: argparse.Namespace) -> str | None:
-    for name in ("steps", "batch_size", "proposals", "concurrency"):
-        if getattr(args, name) < 1:
-            return f"--{name.replace('_', '-')} must be at least 1"
-    for name in ("max_steps", "max_calls", "max_tokens", "train_limit", "val_limit", "test_limit"):
-        value = getattr(args, name)
-        if value is not None and value < 0:
-            return f"--{name.replace('_', '-')} must not be negative"
-    if args.max_usd is not None and args.max_usd < 0:
-        return "--max-usd must not be negative"
-    if args.demo_proposals < 0:
-        return "--demo-proposals must not be negative"
-    return None
+def train_options(args: argparse.Namespace) -> TrainOptions:
+    from adf.workflow.training import TrainOptions
+
+    return TrainOptions(
+        data=args.data, train_split=args.train_split, val_split=args.val_split,
+        test_split=args.test_split, train_limit=args.train_limit, val_limit=args.val_limit,
+        test_limit=args.test_limit, strict_data=args.strict_data, steps=args.steps, batch_size=args.batch_size,
+        proposals=args.proposals, demo_proposals=args.demo_proposals, seed=args.seed,
+        threshold=args.threshold, accept_ties=args.accept_ties, concurrency=args.concurrency,
+        max_steps=args.max_steps, max_calls=args.max_calls, max_tokens=args.max_tokens,
+        max_usd=args.max_usd, out=args.out, resume=args.resume, use_lock=not args.no_lock,
+    )
 
 
 def execute(args: argparse.Namespace) -> int:
-    problem = _check_numbers(args)
-    if problem:
-        return _fail(problem)
-    problem = executor_problem(args)
-    if problem:
-        return _fail(problem)
-    path = args.file
-    if not os.path.isfile(path):
-        return _fail(f"cannot read {path}: no such file")
-    from adf.optim import session as support
+    from rich.console import Console
 
-    compiled = support.compile_program(path)
-    if isinstance(compiled, str):
-        print(compiled, file=sys.stderr)
-        return 1
-    base_plan = compiled
-    if not [p for p in base_plan.params if not p.frozen]:
-        return _fail(f"{path} declares no trainable parameter: nothing to train", 1)
+    from adf.cli._command import run_options
+    from adf.workflow import WorkflowError
+    from adf.workflow.training import prepare_training
+
+    console = Console(highlight=False)
     try:
-        return support.train(args, path, base_plan)
-    except support.UsageError as exc:
-        return _fail(str(exc))
+        prepared = prepare_training(args.file, train_options(args), run_options(args))
+        return _train(console, args, prepared)
+    except WorkflowError as exc:
+        if exc.details:
+            print(exc.details, file=sys.stderr)
+            return exc.status
+        if exc.status == 1 and exc.message.startswith(("training failed", "cannot load")):
+            head, _, rest = exc.message.partition(": ")
+            console.print(f"[red]{head}:[/] {escape(rest)}")
+            return 1
+        return _fail(exc.message, exc.status)
 
 
-def latest_run(stem: str, root: str = "runs") -> str | None:
-    """The most recent run folder of `stem` that holds a checkpoint."""
-    candidates = sorted(glob.glob(os.path.join(root, f"{stem}-*")))
-    with_checkpoint = [c for c in candidates if os.path.isfile(os.path.join(c, "checkpoint.json"))]
-    return with_checkpoint[-1] if with_checkpoint else None
+def _train(console: Any, args: argparse.Namespace, prepared: Prepared) -> int:
+    import asyncio
+
+    from adf.workflow.training import TrainingRun, run_folder
+
+    lock = prepared.lock
+    if lock is not None:
+        if lock.applied:
+            console.print(f"starting from {lock.path}: {', '.join(lock.applied)}")
+        for name, why in lock.stale:
+            console.print(f"[yellow]lock entry {name} not used:[/] {escape(why)}")
+    for note in prepared.splits.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    for bad in prepared.splits.bad_rows[:10]:
+        console.print(f"  bad row {bad.where}: {bad.message}", markup=False)
+    if len(prepared.splits.bad_rows) > 10:
+        console.print(f"  ... and {len(prepared.splits.bad_rows) - 10} more in the report")
+    forecast, splits = prepared.forecast, prepared.splits
+    dollars = f", about ${forecast.usd:.4f}" if forecast.usd is not None else ""
+    console.print(
+        f"data: train {len(splits.train)}, val {len(splits.val)}, test {len(splits.test)}; "
+        f"forecast: about {forecast.calls} model calls, {forecast.tokens} tokens{dollars}"
+    )
+    if args.max_calls is not None and forecast.calls > args.max_calls:
+        fits = "fits" if prepared.setup_calls <= args.max_calls else "does not fit"
+        console.print(
+            f"[yellow]note:[/] the forecast ({forecast.calls} calls) is above --max-calls "
+            f"{args.max_calls}: the run will stop early at the budget (scoring val and test "
+            f"at the start alone takes about {prepared.setup_calls} calls, which {fits})"
+        )
+    if args.dry_run:
+        for role, counts in forecast.by_role.items():
+            console.print(f"  {role:9} {counts['calls']:6} calls  "
+                          f"{counts['prompt_tokens'] + counts['completion_tokens']:9} tokens")
+        console.print("assumptions: " + "; ".join(forecast.assumptions))
+        return 0
+    run_dir = run_folder(prepared)
+    steps = prepared.settings.steps
+
+    def on_event(kind: str, data: Mapping[str, Any]) -> None:
+        if args.quiet and kind in ("step", "proposal"):
+            return
+        line = format_event(kind, data, steps)
+        if line:
+            console.print(line)
+
+    job = TrainingRun(prepared, run_dir, on_event)
+    console.print(f"run folder: {run_dir}")
+    try:
+        outcome = asyncio.run(job.run())
+    except KeyboardInterrupt:
+        job.record_interrupt()
+        console.print(f"\ninterrupted: the checkpoint in {run_dir} keeps every finished step; "
+                      f"continue with: adfc train {prepared.path} --resume --out {run_dir}")
+        return 130
+    return _finish(console, args, prepared, outcome)
 
 
-def new_run_dir(stem: str, root: str = "runs") -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = os.path.join(root, f"{stem}-{stamp}")
-    candidate, n = base, 1
-    while os.path.exists(candidate):
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+def _finish(console: Any, args: argparse.Namespace, prepared: Prepared, outcome: Any) -> int:
+    from adf.workflow.training import save_trained
+
+    scores = outcome.report["scores"]
+
+    def f(value: Any) -> str:
+        return "–" if value is None else f"{value:.3f}"
+
+    console.print(f"validation {f(scores['val_before'])} -> {f(scores['val_after'])}; "
+                  f"test {f(scores['test_before'])} -> {f(scores['test_after'])}")
+    if outcome.stopped_by:
+        console.print(f"[yellow]stopped early:[/] {outcome.stopped_by}")
+    usage = outcome.report["usage"]
+    console.print(f"model calls {usage['calls']} ({usage['cache_hits']} from cache), "
+                  f"tokens {usage['tokens']}")
+    console.print(f"report: {outcome.report_html}")
+    if outcome.state.phase != "done":
+        return 1
+    saved = save_trained(prepared, outcome, write=args.write)
+    if saved.lock_file is None:
+        console.print("no parameter changed: no lock file written")
+        return 0
+    console.print(f"lock file: {saved.lock_file} ({', '.join(saved.changed)})")
+    if saved.write_error is not None:
+        console.print(f"[red]--write failed:[/] {escape(saved.write_error)}")
+        return 1
+    for name, why in saved.skipped:
+        console.print(f"[yellow]not written:[/] {name}: {escape(why)}")
+    if saved.written:
+        console.print(f"wrote {', '.join(saved.written)} into {prepared.path}")
+    return 0
 
 
 def format_event(kind: str, data: Mapping[str, Any], steps: int) -> str | None:
@@ -145,6 +217,8 @@ def format_event(kind: str, data: Mapping[str, Any], steps: int) -> str | None:
         cost = data.get("cost_usd") or 0.0
         dollars = f"  ${cost:.4f}" if cost else ""
         stopped = f"  [yellow]{data['stopped']}[/]" if data.get("stopped") else ""
+        if data.get("call_failed"):
+            stopped += f"  [yellow]not scored {data['call_failed']} (model calls failed)[/]"
         return (f"[bold]step {data['step']}/{steps}[/]  train {f(data.get('train_score'))}  "
                 f"val {f(data.get('val_score'))}  "
                 f"[green]accepted {data.get('accepted', 0)}[/] "

@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import TYPE_CHECKING
 
 import attrs
 
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 from adf.plan.schema import Plan
+
+if TYPE_CHECKING:
+    from adf.compiler import ast
 
 
 @attrs.frozen
@@ -42,7 +46,12 @@ class CompileResult:
 
 
 def compile_source(
-    text: str, name: str, base_dir: str | None = None, *, plan: bool = True
+    text: str,
+    name: str,
+    base_dir: str | None = None,
+    *,
+    plan: bool = True,
+    parsed: ast.Program | None = None,
 ) -> CompileResult:
     """Compile `text`; `name` labels diagnostics (its basename names the plan's source).
 
@@ -50,18 +59,22 @@ def compile_source(
     defaults to the directory part of `name`, or the current directory.
     With `plan=False` only the checks run (what `adfc check` needs): the
     result's plan is then always None, and unrolling is skipped.
+    `parsed` is a program the caller already parsed from `text` without
+    syntax errors (the editor's incremental parse); parsing is then skipped.
     """
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        return _compile(text, name, base_dir, plan)
+        return _compile(text, name, base_dir, plan, parsed)
     finally:
         if paused:
             gc.enable()
 
 
-def _compile(text: str, name: str, base_dir: str | None, plan: bool) -> CompileResult:
+def _compile(
+    text: str, name: str, base_dir: str | None, plan: bool, parsed: ast.Program | None
+) -> CompileResult:
     from adf.compiler.graph import build_graph
     from adf.compiler.pybind import bind_functions
     from adf.compiler.resolve import resolve
@@ -74,7 +87,7 @@ def _compile(text: str, name: str, base_dir: str | None, plan: bool) -> CompileR
             if name and not name.startswith("<")
             else os.getcwd()
         )
-    program, diags = parse(text)
+    program, diags = parse(text) if parsed is None else (parsed, ())
     found: list[Diagnostic] = list(diags)
     result: Plan | None = None
     if program is not None:

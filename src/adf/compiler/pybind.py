@@ -3,18 +3,24 @@
 Takes the `Program`, its `Typing` and the directory of the `.adf` file;
 gives diagnostics E04xx/W04xx. A `std.*` binding is checked against the
 static table `adf.stdlib.signatures.FUNCTIONS`. A `py "module:function"`
-binding is checked against the function's annotations, read from the
-module's *source* with Python's `ast` module: user code is never imported
-or run, so checking an untrusted file is safe.
+binding is checked against the function's signature, read from the
+module's *source* with Python's `ast` module (`adf.compiler.pyresolve`
+follows aliases and re-exports): user code is never imported or run, so
+checking an untrusted file is safe.
 
-Modules are looked up next to the `.adf` file first, then on `sys.path`
-(as files, without importing anything). A module that cannot be found or
-read gives the warning W0401 (the runtime may still find it); a function
-missing from a module that was found is an error. Unannotated parameters
-and annotations adf cannot express are not checked.
+The calling convention, checked exactly:
+- an `fn` node calls its function **by keyword**, with the names the `fn`
+  declares: `function(name1=..., name2=...)`, synchronously (in a worker
+  thread). So every declared name must be a parameter that accepts a
+  keyword (E0406; positional-only parameters are E0407), every parameter
+  without a default must be declared (E0401), and an `async def` cannot be
+  bound (E0408). A `**kwargs` parameter accepts any name; `*args` never
+  receives anything.
+- a loss's `py` metric is called as `metric(pred, target, **options)`.
 
-The runtime passes arguments in the declared order; names that differ from
-the Python function's give W0403.
+What cannot be known without running the module (the module is missing or
+built into Python, the name is made by a call or defined conditionally)
+gives a warning that says the call is not checked (W0401, W0402).
 """
 
 from __future__ import annotations
@@ -26,47 +32,41 @@ from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.report import diag, suggest
 from adf.compiler.typecheck import Typing
-from adf.diagnostics import Diagnostic, Label
+from adf.diagnostics import Diagnostic, Label, Span
 from adf.plan.schema import Type
 from adf.stdlib.signatures import FUNCTIONS
 
 if TYPE_CHECKING:
-    import ast as pyast
+    from adf.compiler.pyresolve import Found, Resolver
 
 _REF = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*):([A-Za-z_][A-Za-z0-9_]*)")
+_RISK = "a mismatch between the declaration and the function fails only when the workflow runs"
 
 
 def bind_functions(
     program: ast.Program, typing: Typing, base_dir: str | None
 ) -> tuple[Diagnostic, ...]:
     diags: list[Diagnostic] = []
-    sources: dict[str, pyast.Module | str | None] = {}
+    resolver: Resolver | None = None
     for decl in program.decls:
-        if not isinstance(decl, ast.FnDecl):
+        if isinstance(decl, ast.FnDecl):
+            sig = typing.functions.get(decl.name.name)
+            if sig is None:
+                continue
+            if isinstance(decl.target, ast.StdRef):
+                _bind_std(decl, decl.target, sig.params, sig.returns, diags)
+                continue
+        elif not (isinstance(decl, ast.LossDecl) and isinstance(decl.metric, ast.PyRef)):
             continue
-        sig = typing.functions.get(decl.name.name)
-        if sig is None:
-            continue
-        if isinstance(decl.target, ast.StdRef):
-            entry = FUNCTIONS.get(decl.target.name)
-            if entry is None:
-                continue  # reported by resolve
-            params = tuple((n, T.parse_type_text(t)) for n, t in entry[0])
-            _compare(
-                decl,
-                sig.params,
-                sig.returns,
-                params,
-                T.parse_type_text(entry[1]),
-                decl.target.name,
-                diags,
-                None,
-            )
+        if resolver is None:
+            from adf.compiler.pyresolve import Resolver  # only files with `py` bindings pay
+
+            resolver = Resolver(base_dir)
+        if isinstance(decl, ast.FnDecl):
+            sig = typing.functions[decl.name.name]
+            _bind_py(decl, sig.params, sig.returns, resolver, diags)
         else:
-            _bind_py(decl, sig.params, sig.returns, base_dir, sources, diags)
-    for decl in program.decls:
-        if isinstance(decl, ast.LossDecl) and isinstance(decl.metric, ast.PyRef):
-            _bind_metric(decl, base_dir, sources, diags)
+            _bind_metric(decl, resolver, diags)
     return tuple(diags)
 
 
@@ -75,63 +75,127 @@ def parse_py_ref(text: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def _bind_std(
+    decl: ast.FnDecl,
+    target: ast.StdRef,
+    params: tuple[tuple[str, Type | None], ...],
+    returns: Type | None,
+    diags: list[Diagnostic],
+) -> None:
+    entry = FUNCTIONS.get(target.name)
+    if entry is None:
+        return  # reported by resolve
+    bound = tuple((n, T.parse_type_text(t)) for n, t in entry[0])
+    shown = f"`{target.name}({', '.join(f'{n}: {t}' for n, t in bound)})`"
+    if len(params) != len(bound):
+        diags.append(
+            diag(
+                "E0401",
+                f"`{decl.name.name}` declares {_count(len(params))}, but `{target.name}` takes {len(bound)}",
+                decl.name.span,
+                "declared here",
+                secondary=[Label(target.span, shown)],
+                help=f"declare it as `fn {decl.name.name}({', '.join(f'{n}: {t}' for n, t in bound)}) -> {entry[1]}`",
+            )
+        )
+        return
+    for (name, declared), (bound_name, want), arg in zip(params, bound, decl.params, strict=True):
+        if name != bound_name:
+            diags.append(_renamed(decl, arg, target.name, bound_name, target.span, shown))
+        elif declared is not None and want is not None and not T.assignable(declared, want):
+            diags.append(_arg_type(decl, arg, name, declared, want, target.name, target.span))
+    _returns(decl, returns, T.parse_type_text(entry[1]), target.name, diags)
+
+
 def _bind_py(
     decl: ast.FnDecl,
     params: tuple[tuple[str, Type | None], ...],
     returns: Type | None,
-    base_dir: str | None,
-    sources: dict[str, pyast.Module | str | None],
+    resolver: Resolver,
     diags: list[Diagnostic],
 ) -> None:
     assert isinstance(decl.target, ast.PyRef)
     lit = decl.target.ref
-    func = _lookup(lit, decl.name.name, base_dir, sources, diags)
-    if func is None:
+    found = _lookup(lit, decl.name.name, resolver, diags)
+    if found is None:
         return
-    function = lit.value.rsplit(":", 1)[1]
     from adf.compiler import pysource
 
-    py_params, required, variadic = pysource.py_params(func)
-    arity_ok = required <= len(params) and (variadic or len(params) <= len(py_params))
-    if not arity_ok:
-        want = f"{required}" if required == len(py_params) else f"{required} to {len(py_params)}"
+    ref = lit.value
+    sig = pysource.signature(found.args)
+    shown = f"defined as `{ref.rsplit(':', 1)[1]}{sig.text}`"
+    if found.is_async:
+        diags.append(_async(lit, ref, shown, "an `fn` calls its function synchronously"))
+        return
+    declared = {name for name, _ in params}
+    before = len(diags)
+    for (name, want), arg in zip(params, decl.params, strict=True):
+        param = sig.by_name.get(name)
+        if param is not None and param.positional_only and not sig.var_keyword:
+            diags.append(
+                diag(
+                    "E0407",
+                    f"the parameter `{name}` of `{ref}` is positional-only, but adf passes arguments by name",
+                    arg.name.span,
+                    "passed as a keyword",
+                    secondary=[Label(lit.span, shown)],
+                    help="remove the `/` from the Python signature, or wrap the function in one that takes keywords",
+                )
+            )
+        elif param is None or (param.positional_only and sig.var_keyword):
+            if sig.var_keyword:
+                continue  # `**kwargs` takes it
+            free = [p for p in sig.params if p.name not in declared and p.keyword]
+            candidates = [p.name for p in free if p.required] or [p.name for p in free]
+            notes = (
+                ("`*args` never receives anything: adf passes arguments by name",)
+                if sig.var_positional
+                else ()
+            )
+            diags.append(
+                diag(
+                    "E0406",
+                    f"`{ref}` has no parameter `{name}`, and adf passes arguments by name",
+                    arg.name.span,
+                    "no such parameter",
+                    secondary=[Label(lit.span, shown)],
+                    notes=(f"the runtime calls `{ref.rsplit(':', 1)[1]}({name}=...)`", *notes),
+                    help=suggest(name, candidates)
+                    or (
+                        f"rename the argument to `{candidates[0]}`"
+                        if len(candidates) == 1
+                        else "use the Python function's parameter names for the `fn`'s arguments"
+                    ),
+                )
+            )
+        elif want is not None and param.type is not None and not T.assignable(want, param.type):
+            diags.append(_arg_type(decl, arg, name, want, param.type, ref, lit.span))
+    missing = [
+        p for p in sig.params if p.required and (p.name not in declared or p.positional_only)
+    ]
+    for param in missing if len(diags) == before else ():  # a misnamed argument explains it
         diags.append(
             diag(
                 "E0401",
-                f"`{decl.name.name}` declares {len(params)} argument{'s' if len(params) != 1 else ''}, but `{lit.value}` takes {want}",
+                f"`{decl.name.name}` does not declare `{param.name}`, which `{ref}` requires",
                 decl.name.span,
-                "declared here",
-                secondary=[
-                    Label(
-                        lit.span, f"defined as `{function}({', '.join(n for n, _ in py_params)})`"
-                    )
-                ],
-                help="make the declared arguments match the Python function's parameters",
+                f"no argument `{param.name}`",
+                secondary=[Label(lit.span, shown)],
+                help=(
+                    f"remove the `/` and declare `{param.name}: {param.type or 'TYPE'}`"
+                    if param.positional_only
+                    else f"declare `{param.name}: {param.type or 'TYPE'}`, or give it a default in Python"
+                ),
             )
         )
-        return
-    positional_only = frozenset(a.arg for a in func.args.posonlyargs)
-    _compare(
-        decl,
-        params,
-        returns,
-        tuple(py_params[: len(params)]),
-        pysource.py_type(func.returns),
-        lit.value,
-        diags,
-        positional_only,
-    )
+    if len(diags) == before:
+        _returns(decl, returns, pysource.py_type(found.returns), ref, diags)
 
 
-def _lookup(
-    lit: ast.StrLit,
-    user: str,
-    base_dir: str | None,
-    sources: dict[str, pyast.Module | str | None],
-    diags: list[Diagnostic],
-) -> pyast.FunctionDef | pyast.AsyncFunctionDef | None:
-    """The `def` that `py "module:function"` names, read from source; None (with
-    a diagnostic, unless it exists but cannot be read statically) otherwise."""
+def _lookup(lit: ast.StrLit, user: str, resolver: Resolver, diags: list[Diagnostic]) -> Found | None:
+    """The signature `py "module:function"` names; None (with a diagnostic) otherwise."""
+    from adf.compiler import pyresolve
+
     parsed = parse_py_ref(lit.value)
     if parsed is None:
         diags.append(
@@ -145,71 +209,74 @@ def _lookup(
         )
         return None
     module, function = parsed
-    from adf.compiler import pysource  # only files with `py` bindings pay for Python's ast
-
-    if module not in sources:
-        path = pysource.find_module(module, base_dir)
-        sources[module] = None if path is None else pysource.read_module(path)
-    tree = sources[module]
-    if tree is None or isinstance(tree, str):
-        why = (
-            f"module `{module}` was not found next to this file or on the Python path"
-            if tree is None
-            else f"module `{module}` could not be read ({tree})"
-        )
-        diags.append(
-            diag(
-                "W0401",
-                f"cannot check `{user}`: {why}",
-                lit.span,
-                "not checked",
-                notes=(
-                    "adf reads Python sources without importing them; the runtime imports the module when the workflow runs",
-                ),
-                help=f"put `{module.replace('.', '/')}.py` next to the .adf file",
+    found = resolver.resolve(module, function)
+    match found:
+        case pyresolve.Found():
+            return found
+        case pyresolve.Unreadable(reason=reason, builtin=builtin):
+            diags.append(
+                diag(
+                    "W0401",
+                    f"cannot check `{user}`: {reason}",
+                    lit.span,
+                    "not checked",
+                    notes=(
+                        "adf reads Python sources without importing them; the runtime imports the module when the workflow runs",
+                        _RISK,
+                    ),
+                    help=(
+                        "check the declared arguments against the function's documentation, or bind a small wrapper defined in a `.py` file next to the .adf file"
+                        if builtin
+                        else f"put `{module.replace('.', '/')}.py` next to the .adf file, or install the package that provides `{module}`"
+                    ),
+                )
             )
-        )
-        return None
-    func = pysource.find_function(tree, function)
-    if func is None:
-        if pysource.binds_name(tree, function):
-            return None  # assigned or imported: exists, but its signature cannot be read statically
-        names = pysource.function_names(tree)
-        diags.append(
-            diag(
-                "E0404",
-                f"module `{module}` has no function `{function}`",
-                lit.span,
-                "no such function",
-                help=suggest(function, names)
-                or (
-                    f"functions in `{module}`: {', '.join(names)}"
-                    if names
-                    else f"define `def {function}(...)` in `{module}`"
-                ),
+        case pyresolve.Dynamic(reason=reason):
+            diags.append(
+                diag(
+                    "W0402",
+                    f"cannot check `{user}`: {reason}",
+                    lit.span,
+                    "signature not known statically",
+                    notes=(_RISK,),
+                    help="bind a plain `def` (it may call this one) so that adf can check the call",
+                )
             )
-        )
-    return func
+        case pyresolve.Missing(names=names):
+            diags.append(
+                diag(
+                    "E0404",
+                    f"module `{module}` has no function `{function}`",
+                    lit.span,
+                    "no such function",
+                    help=suggest(function, names)
+                    or (
+                        f"functions in `{module}`: {_some(names)}"
+                        if names
+                        else f"define `def {function}(...)` in `{module}`"
+                    ),
+                )
+            )
+    return None
 
 
-def _bind_metric(
-    decl: ast.LossDecl,
-    base_dir: str | None,
-    sources: dict[str, pyast.Module | str | None],
-    diags: list[Diagnostic],
-) -> None:
+def _bind_metric(decl: ast.LossDecl, resolver: Resolver, diags: list[Diagnostic]) -> None:
     """A `py` metric is called as `metric(pred, target, **options)`: check it can be."""
     assert isinstance(decl.metric, ast.PyRef)
     lit = decl.metric.ref
-    func = _lookup(lit, f"loss {decl.name.name}", base_dir, sources, diags)
-    if func is None:
+    found = _lookup(lit, f"loss {decl.name.name}", resolver, diags)
+    if found is None:
         return
     from adf.compiler import pysource
 
-    py_params, required, variadic = pysource.py_params(func)
-    function = lit.value.rsplit(":", 1)[1]
-    shown = f"defined as `{function}({', '.join(n for n, _ in py_params)})`"
-    if required > 2 or (len(py_params) < 2 and not variadic):
+    sig = pysource.signature(found.args)
+    shown = f"defined as `{lit.value.rsplit(':', 1)[1]}{sig.text}`"
+    if found.is_async:
+        diags.append(_async(lit, lit.value, shown, "a metric is called synchronously"))
+        return
+    positional = [p for p in sig.params if p.positional]
+    required_positional = [p for p in positional if p.required]
+    if len(required_positional) > 2 or (len(positional) < 2 and not sig.var_positional):
         diags.append(
             diag(
                 "E0401",
@@ -221,13 +288,12 @@ def _bind_metric(
             )
         )
         return
-    args = func.args
-    posonly = {a.arg for a in args.posonlyargs}
-    named = {n for n, _ in py_params[2:] if n not in posonly} | {a.arg for a in args.kwonlyargs}
-    keywords = named if args.kwarg is None else None
+    keywords = {p.name for p in positional[2:] if p.keyword} | {
+        p.name for p in sig.params if not p.positional
+    }
     given = {a.name.name for a in decl.args if a.name is not None}
     for arg in decl.args:
-        if arg.name is not None and keywords is not None and arg.name.name not in keywords:
+        if arg.name is not None and not sig.var_keyword and arg.name.name not in keywords:
             diags.append(
                 diag(
                     "E0212",
@@ -236,86 +302,93 @@ def _bind_metric(
                     "unknown option",
                     secondary=[Label(lit.span, shown)],
                     help=suggest(arg.name.name, sorted(keywords))
-                    or f"its options: {', '.join(f'`{k}`' for k in sorted(keywords)) or 'none'}",
+                    or f"its options: {_some(sorted(keywords), quote=True) or 'none'}",
                 )
             )
-    defaults = args.kw_defaults
-    for kw, default in zip(args.kwonlyargs, defaults, strict=True):
-        if default is None and kw.arg not in given:
+    for param in sig.params:
+        if not param.positional and param.required and param.name not in given:
             diags.append(
                 diag(
                     "E0401",
-                    f"the metric `{lit.value}` needs the option `{kw.arg}`",
+                    f"the metric `{lit.value}` needs the option `{param.name}`",
                     decl.span,
-                    f"no `{kw.arg}: ...` given",
+                    f"no `{param.name}: ...` given",
                     secondary=[Label(lit.span, shown)],
-                    help=f"pass it: `{kw.arg}: VALUE`",
+                    help=f"pass it: `{param.name}: VALUE`",
                 )
             )
 
 
-def _compare(
+def _async(lit: ast.StrLit, ref: str, shown: str, why: str) -> Diagnostic:
+    return diag(
+        "E0408",
+        f"`{ref}` is an `async def`, which adf cannot bind",
+        lit.span,
+        shown,
+        notes=(f"{why}; calling an `async def` gives a coroutine, not a value",),
+        help="bind a plain `def` (it may run the coroutine with `asyncio.run`)",
+    )
+
+
+def _renamed(
+    decl: ast.FnDecl, arg: ast.ArgDecl, target: str, bound_name: str, span: Span, shown: str
+) -> Diagnostic:
+    return diag(
+        "E0406",
+        f"`{target}` has no parameter `{arg.name.name}`, and adf passes arguments by name",
+        arg.name.span,
+        f"`{bound_name}` there",
+        secondary=[Label(span, shown)],
+        help=f"rename the argument to `{bound_name}`",
+    )
+
+
+def _arg_type(
     decl: ast.FnDecl,
-    params: tuple[tuple[str, Type | None], ...],
+    arg: ast.ArgDecl,
+    name: str,
+    declared: Type,
+    want: Type,
+    target: str,
+    span: Span,
+) -> Diagnostic:
+    return diag(
+        "E0402",
+        f"argument `{name}` of `{decl.name.name}` is declared `{declared}`, but `{target}` expects `{want}`",
+        arg.type.span,
+        f"expected `{want}`",
+        secondary=[Label(span, "bound here")],
+        help=f"declare it as `{name}: {want}`",
+    )
+
+
+def _returns(
+    decl: ast.FnDecl,
     returns: Type | None,
-    bound: tuple[tuple[str, Type | None], ...],
     bound_returns: Type | None,
     target: str,
     diags: list[Diagnostic],
-    positional_only: frozenset[str] | None,
 ) -> None:
-    target_span = decl.target.span
-    if positional_only is None and len(params) != len(bound):
-        diags.append(
-            diag(
-                "E0401",
-                f"`{decl.name.name}` declares {len(params)} argument{'s' if len(params) != 1 else ''}, but `{target}` takes {len(bound)}",
-                decl.name.span,
-                "declared here",
-                secondary=[
-                    Label(target_span, f"`{target}({', '.join(f'{n}: {t}' for n, t in bound)})`")
-                ],
-                help=f"declare it as `fn {decl.name.name}({', '.join(f'{n}: {t}' for n, t in bound)}) -> {bound_returns}`",
-            )
-        )
+    if returns is None or bound_returns is None or T.assignable(bound_returns, returns):
         return
-    for (name, declared), (bound_name, want), arg in zip(params, bound, decl.params, strict=False):
-        if declared is not None and want is not None and not T.assignable(declared, want):
-            diags.append(
-                diag(
-                    "E0402",
-                    f"argument `{name}` of `{decl.name.name}` is declared `{declared}`, but `{target}` expects `{want}`",
-                    arg.type.span,
-                    f"expected `{want}`",
-                    secondary=[Label(target_span, "bound here")],
-                    help=f"declare it as `{name}: {want}`",
-                )
-            )
-        elif name != bound_name and bound_name not in (positional_only or ()):
-            diags.append(
-                diag(
-                    "W0403",
-                    f"argument `{name}` of `{decl.name.name}` is called `{bound_name}` in `{target}`",
-                    arg.name.span,
-                    f"`{bound_name}` there",
-                    notes=(
-                        "arguments are passed in order, so this works, but the names help readers",
-                    ),
-                    help=f"rename it to `{bound_name}`",
-                )
-            )
-    if (
-        returns is not None
-        and bound_returns is not None
-        and not T.assignable(bound_returns, returns)
-    ):
-        diags.append(
-            diag(
-                "E0403",
-                f"`{decl.name.name}` is declared to return `{returns}`, but `{target}` returns `{bound_returns}`",
-                decl.returns.span,
-                f"expected `{bound_returns}`",
-                secondary=[Label(target_span, "bound here")],
-                help=f"declare the result as `-> {bound_returns}`",
-            )
+    diags.append(
+        diag(
+            "E0403",
+            f"`{decl.name.name}` is declared to return `{returns}`, but `{target}` returns `{bound_returns}`",
+            decl.returns.span,
+            f"expected `{bound_returns}`",
+            secondary=[Label(decl.target.span, "bound here")],
+            help=f"declare the result as `-> {bound_returns}`",
         )
+    )
+
+
+def _count(n: int) -> str:
+    return f"{n} argument{'s' if n != 1 else ''}"
+
+
+def _some(names: list[str] | tuple[str, ...], *, quote: bool = False, limit: int = 8) -> str:
+    """A list of names, summarised when long."""
+    shown = [f"`{n}`" if quote else n for n in names[:limit]]
+    more = len(names) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

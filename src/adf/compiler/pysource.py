@@ -1,9 +1,11 @@
 """Reading a Python function's signature from source, without importing it.
 
-Takes module names and parsed modules; gives module paths, function
-definitions, and adf types for annotations (`str`, `int`, `float`, `bool`,
+Takes module names, parsed modules and parameter lists; gives module paths,
+parsed modules (or why one cannot be read: a module too deeply nested for
+Python's parser is a reason, never a crash), signatures (`PySignature`: how
+each parameter can be passed), and adf types for annotations (`str`, `int`, `float`, `bool`,
 `list[T]`/`Sequence[T]`, `Literal[...]` as an enum, `dict`/`Mapping` as an
-open record, `Any`). Only `adf.compiler.pybind` uses it, and only for files
+open record, `Any`). Only `adf.compiler.pybind` (through `adf.compiler.pyresolve`) uses it, and only for files
 with `py "module:function"` bindings, so plain checks never import `ast`.
 """
 
@@ -13,14 +15,14 @@ import ast as pyast
 import os
 import sys
 
+import attrs
+
 from adf.compiler import types as T
 from adf.plan.schema import Type
 
 _PY_SCALARS = {"str": T.STR, "int": T.INT, "float": T.FLOAT, "bool": T.BOOL}
 _PY_LISTS = {"list", "List", "Sequence", "Iterable", "tuple", "Tuple"}
 _PY_DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
-
-FunctionNode = pyast.FunctionDef | pyast.AsyncFunctionDef
 
 
 def find_module(module: str, base_dir: str | None) -> str | None:
@@ -41,7 +43,7 @@ def read_module(path: str) -> pyast.Module | str:
     try:
         with open(path, encoding="utf-8") as handle:
             return pyast.parse(handle.read(), filename=path)
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return f"{os.path.basename(path)}: {exc.__class__.__name__}"
 
 
@@ -49,52 +51,64 @@ def function_names(tree: pyast.Module) -> list[str]:
     return [n.name for n in tree.body if isinstance(n, pyast.FunctionDef | pyast.AsyncFunctionDef)]
 
 
-def find_function(
-    tree: pyast.Module, name: str
-) -> pyast.FunctionDef | pyast.AsyncFunctionDef | None:
-    found = None
-    for node in tree.body:
-        if isinstance(node, pyast.FunctionDef | pyast.AsyncFunctionDef) and node.name == name:
-            found = node  # the last definition wins, as in Python
-    return found
+@attrs.frozen
+class PyParam:
+    """One named parameter of a Python function."""
+
+    name: str
+    type: Type | None
+    positional: bool  # can be passed by position
+    keyword: bool  # can be passed by name
+    required: bool  # has no default
+
+    @property
+    def positional_only(self) -> bool:
+        return not self.keyword
 
 
-def binds_name(tree: pyast.Module, name: str) -> bool:
-    for node in tree.body:
-        if isinstance(node, pyast.Import | pyast.ImportFrom):
-            if any((alias.asname or alias.name.split(".")[0]) == name for alias in node.names):
-                return True
-        elif isinstance(node, pyast.Assign):
-            if any(isinstance(t, pyast.Name) and t.id == name for t in node.targets):
-                return True
-        elif isinstance(node, pyast.AnnAssign | pyast.ClassDef):
-            target = node.target if isinstance(node, pyast.AnnAssign) else None
-            if (isinstance(target, pyast.Name) and target.id == name) or getattr(
-                node, "name", None
-            ) == name:
-                return True
-        elif isinstance(node, pyast.If | pyast.Try):
-            return True  # conditional definitions: do not guess
-    return False
+@attrs.frozen
+class PySignature:
+    params: tuple[PyParam, ...]
+    var_positional: bool  # `*args`
+    var_keyword: bool  # `**kwargs`
+    text: str  # `(a, b=..., *, c)`, for messages
+
+    @property
+    def by_name(self) -> dict[str, PyParam]:
+        return {p.name: p for p in self.params}
 
 
-def py_params(
-    func: pyast.FunctionDef | pyast.AsyncFunctionDef,
-) -> tuple[list[tuple[str, Type | None]], int, bool]:
-    args = func.args
+def signature(args: pyast.arguments) -> PySignature:
+    """The parameters of a `def` or `lambda`, with the ways each can be passed."""
     positional = [*args.posonlyargs, *args.args]
-    if positional and positional[0].arg in ("self", "cls"):
-        positional = positional[1:]
-    required = len(positional) - len(args.defaults)
-    return (
-        [(a.arg, py_type(a.annotation)) for a in positional],
-        max(required, 0),
-        args.vararg is not None,
+    first_default = len(positional) - len(args.defaults)
+    params = [
+        PyParam(
+            a.arg,
+            py_type(a.annotation),
+            positional=True,
+            keyword=index >= len(args.posonlyargs),
+            required=index < first_default,
+        )
+        for index, a in enumerate(positional)
+    ]
+    params += [
+        PyParam(a.arg, py_type(a.annotation), positional=False, keyword=True, required=d is None)
+        for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    ]
+    words = [a.arg + ("" if i < first_default else "=...") for i, a in enumerate(positional)]
+    if args.posonlyargs:
+        words.insert(len(args.posonlyargs), "/")
+    if args.vararg is not None:
+        words.append(f"*{args.vararg.arg}")
+    elif args.kwonlyargs:
+        words.append("*")
+    words += [a.arg + ("" if d is None else "=...") for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+    if args.kwarg is not None:
+        words.append(f"**{args.kwarg.arg}")
+    return PySignature(
+        tuple(params), args.vararg is not None, args.kwarg is not None, f"({', '.join(words)})"
     )
-
-
-def positional_only(func: pyast.FunctionDef | pyast.AsyncFunctionDef, name: str) -> bool:
-    return any(a.arg == name for a in func.args.posonlyargs)
 
 
 def py_type(node: pyast.expr | None) -> Type | None:
@@ -104,7 +118,7 @@ def py_type(node: pyast.expr | None) -> Type | None:
     if isinstance(node, pyast.Constant) and isinstance(node.value, str):
         try:
             return py_type(pyast.parse(node.value, mode="eval").body)
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
     name = dotted(node)
     if name is not None:

@@ -13,7 +13,8 @@ name an earlier pass rejected has the unknown type `None`, and every check
 passes silently on `None`: one mistake, one error.
 
 Templates: `{name}` in an llm's text parts is replaced by the argument
-`name`; `{{` and `}}` stand for literal braces.
+`name`; `{{` and `}}` stand for literal braces. The grammar is the one in
+`adf.plan.placeholders`, which the runtime's renderer also uses.
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import ROLES, Scope
 from adf.diagnostics import Diagnostic, Label, Span
+from adf.plan import placeholders
 from adf.plan.schema import Type
 from adf.stdlib.signatures import METRICS
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_HOLE = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}|[{}]")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @attrs.frozen
@@ -556,7 +556,7 @@ class _Checker:
             for part in section.parts:
                 if isinstance(part, ast.StrLit):
                     used |= self._template(part, args, decl)
-        if any(d.code == "E0207" for d in self.diags[before:]):
+        if any(d.code in ("E0207", "E0208") for d in self.diags[before:]):
             return  # a misspelled placeholder explains the unused argument
         for param in decl.params:
             if param.name.name not in used:
@@ -571,47 +571,47 @@ class _Checker:
                 )
 
     def _template(self, part: ast.StrLit, args: set[str], decl: ast.LlmDecl) -> set[str]:
+        """Check one literal part against the placeholder grammar of `adf.plan.placeholders`."""
         used: set[str] = set()
         raw = part.raw
         if not raw:
             return used
         quote = 3 if raw.startswith('"""') else 1
-        body = raw[quote:-quote]
-        for match in _HOLE.finditer(body):
-            text = match.group(0)
-            if text in ("{{", "}}"):
+        for piece in placeholders.scan(raw[quote:-quote]):
+            if piece.kind in ("text", "brace"):
                 continue
-            span = _inner_span(part, quote + match.start(), quote + match.end())
-            name = match.group(1)
-            if name is None or not _IDENT.fullmatch(name.strip()):
-                shown = text if len(text) < 30 else text[:27] + "..."
-                self.diags.append(
-                    diag(
-                        "E0208",
-                        f"malformed placeholder `{shown}`",
-                        span,
-                        "not a placeholder",
-                        help="placeholders look like `{argument}`; write `{{` and `}}` for literal braces",
-                    )
-                )
+            span = _inner_span(part, quote + piece.start, quote + piece.end)
+            if piece.kind == "malformed":
+                self.diags.append(_malformed_placeholder(piece.value, span))
                 continue
-            name = name.strip()
+            name = piece.value
             if name in args:
                 used.add(name)
                 continue
-            known = ", ".join(f"`{a}`" for a in sorted(args)) or "none"
-            self.diags.append(
-                diag(
-                    "E0207",
-                    f"the placeholder `{{{name}}}` names no argument of llm `{decl.name.name}`",
-                    span,
-                    "unknown placeholder",
-                    secondary=[Label(decl.name.span, f"arguments: {known}")],
-                    help=suggest(name, args)
-                    or f"add `{name}: TYPE` to the llm's arguments, or write `{{{{{name}}}}}` for literal braces",
-                )
-            )
+            self.diags.append(self._unknown_placeholder(name, span, args, decl))
         return used
+
+    def _unknown_placeholder(
+        self, name: str, span: Span, args: set[str], decl: ast.LlmDecl
+    ) -> Diagnostic:
+        known = ", ".join(f"`{a}`" for a in sorted(args)) or "none"
+        if self.scope.get(name, "param") is not None:
+            help = (
+                f"`{name}` is a param: list it as a part of the section instead of a placeholder, "
+                f'e.g. `user: [{name}, "..."]`'
+            )
+        else:
+            help = suggest(name, args) or (
+                f"add `{name}: TYPE` to the llm's arguments, or write `{{{{{name}}}}}` for literal braces"
+            )
+        return diag(
+            "E0207",
+            f"the placeholder `{{{name}}}` names no argument of llm `{decl.name.name}`",
+            span,
+            "unknown placeholder",
+            secondary=[Label(decl.name.span, f"arguments: {known}")],
+            help=help,
+        )
 
     def _param(self, decl: ast.ParamDecl) -> None:
         name = decl.name.name
@@ -890,3 +890,24 @@ def _inner_span(lit: ast.StrLit, start: int, end: int) -> Span:
     line, col = at(start)
     end_line, end_col = at(end)
     return Span(line, col, end_line, end_col)
+
+
+def _malformed_placeholder(text: str, span: Span) -> Diagnostic:
+    shown = text if len(text) < 30 else text[:27] + "..."
+    name = placeholders.unspaced(text)
+    if name is not None:
+        return diag(
+            "E0208",
+            f"malformed placeholder `{shown}`: spaces inside the braces",
+            span,
+            "not a placeholder",
+            notes=("the text would be sent as written, without the argument's value",),
+            help=f"write `{{{name}}}` (no spaces), or `{{{{ {name} }}}}` for literal braces",
+        )
+    return diag(
+        "E0208",
+        f"malformed placeholder `{shown}`",
+        span,
+        "not a placeholder",
+        help="placeholders look like `{argument}`; write `{{` and `}}` for literal braces",
+    )

@@ -19,10 +19,10 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from adf.llm.catalogue import SchemaForm
 from adf.llm.protocol import Message, Purpose
 
 CacheOutcome = Literal["hit", "dedup", "miss", "off"]
-SchemaForm = Literal["json_schema", "json_object", "none"]
 
 
 @attrs.frozen

@@ -1,14 +1,23 @@
-"""How many tokens a model can take, and how many a prompt needs.
+"""What adf knows about a model: the one home of every model fact.
 
-Takes a `ResolvedModel` (or a litellm model string) and texts; gives
-`context_window` (the declared `context` option, else litellm's price map,
-else None) and conservative token estimates for texts and chat messages.
+Takes a model (a plan's `ModelDecl`, a `ResolvedModel` or a litellm model
+string) or texts; gives
+- `is_local`: whether the string names adf's own llama.cpp server
+  (`"local"` in a `.adf` file, `openai/local` once resolved);
+- `context_window`: the declared `context` option, else 2048 for the local
+  model (the context its server starts with), else litellm's table, else None;
+- token estimates: `estimate_tokens` (characters / 4, the plain estimate
+  used by forecasts and reports) and `bound_tokens` / `bound_messages`
+  (characters / 3 plus chat framing, deliberately pessimistic so a prompt
+  fitted to them does not overflow a real tokenizer);
+- `price`: dollars per prompt and completion token (the local model is free;
+  None when unknown);
+- `schema_form`: which structured-output form a provider honours;
+- `role_model` and `default_model`: the declared model playing a training
+  role.
 
-litellm's price map is read from the JSON file litellm ships, without
-importing litellm (which takes seconds), so `adfc check` can use it. The
-estimate is deliberately pessimistic (about 3 characters a token, plus a few
-tokens of chat framing per message) so that a prompt fitted to it does not
-overflow a real tokenizer.
+litellm's table is read from the JSON file litellm ships, without importing
+litellm (which takes seconds), so `adfc check` and `adfc cost` can use it.
 """
 
 from __future__ import annotations
@@ -19,44 +28,173 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
 
 from adf.llm.protocol import Message
+from adf.plan.schema import ModelDecl, OptionValue, Plan
 
 if TYPE_CHECKING:
     from adf.llm.models import ResolvedModel
 
-CHARS_PER_TOKEN = 3.0
+LOCAL = "local"  # the model string of adf's own server in a .adf file
+LOCAL_MODEL = "openai/local"  # the same, as litellm is asked for it
+DEFAULT_LOCAL_CONTEXT = 2048  # the context the local server starts with unless declared
+DEFAULT_REPLY_TOKENS = 256  # assumed reply cap when a model declares no max_tokens
+CHARS_PER_TOKEN = 4  # the plain estimate (English text, BPE tokenizers)
+BOUND_CHARS_PER_TOKEN = 3  # pessimistic: text fitted to this does not overflow
 MESSAGE_OVERHEAD = 4  # role markers and separators of one chat message
 _PRICE_MAP = "model_prices_and_context_window_backup.json"
 
+SchemaForm = Literal["json_schema", "json_object", "none"]
+SCHEMA_FORMS: frozenset[str] = frozenset({"json_schema", "json_object", "none"})
+Role = Literal["backward", "optimizer", "teacher"]
+ROLES: tuple[Role, ...] = ("backward", "optimizer", "teacher")
+
+
+# --- which model -------------------------------------------------------------------
+
+
+def is_local(model: str) -> bool:
+    """Whether a model string names adf's own llama.cpp server."""
+    return model in (LOCAL, LOCAL_MODEL)
+
+
+def role_model(plan: Plan, role: Role) -> ModelDecl | None:
+    """The declared model playing a training role.
+
+    Without a `train` block the optimizer is `default_model`; the backward
+    engine is then each llm node's own model and there is no teacher (None).
+    """
+    training = plan.training
+    name: str | None = None
+    if training is not None:
+        name = {"backward": training.backward_model, "optimizer": training.optimizer_model,
+                "teacher": training.teacher_model}[role]
+    if name:
+        return plan.model(name)
+    if role == "optimizer" and plan.models:
+        return default_model(plan)
+    return None
+
+
+def default_model(plan: Plan) -> ModelDecl:
+    """The model of the first llm node (or the first declared model)."""
+    for node in plan.nodes:
+        if node.llm is not None:
+            return plan.model(node.llm.model)
+    return plan.models[0]
+
+
+# --- sizes ---------------------------------------------------------------------------
+
+
+def context_window(model: ModelDecl | ResolvedModel | str) -> int | None:
+    """The model's context window in tokens, or None when nobody knows it."""
+    if isinstance(model, str):
+        name, declared = model, None
+    elif isinstance(model, ModelDecl):
+        name, declared = model.model, positive_int(dict(model.options).get("context"))
+    else:
+        name, declared = model.model, model.context
+    if declared is not None:
+        return declared
+    if is_local(name):
+        return DEFAULT_LOCAL_CONTEXT
+    return _known_context(name)
+
+
+def reply_cap(model: ModelDecl) -> int:
+    """The declared `max_tokens`, else `DEFAULT_REPLY_TOKENS`."""
+    return positive_int(dict(model.options).get("max_tokens")) or DEFAULT_REPLY_TOKENS
+
+
+def positive_int(value: OptionValue | None) -> int | None:
+    """An option's value when it is a positive integer (not a bool), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
+
 
 def estimate_tokens(text: str) -> int:
-    """A conservative token count for `text` (0 for empty text)."""
-    if not text:
-        return 0
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+    """The plain token estimate: characters / 4, rounded up (0 for empty text)."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
 
 
-def estimate_messages(messages: Iterable[Message]) -> int:
-    """A conservative token count for a chat prompt, framing included."""
+def bound_tokens(text: str) -> int:
+    """A pessimistic token count for `text` (characters / 3; 0 for empty text)."""
+    return math.ceil(len(text) / BOUND_CHARS_PER_TOKEN) if text else 0
+
+
+def bound_messages(messages: Iterable[Message]) -> int:
+    """A pessimistic token count for a chat prompt, framing included."""
     total = 2  # the assistant turn's opening
     for message in messages:
-        total += MESSAGE_OVERHEAD + estimate_tokens(message.content)
+        total += MESSAGE_OVERHEAD + bound_tokens(message.content)
     return total
 
 
-def context_window(model: ResolvedModel | str) -> int | None:
-    """The model's context window in tokens, or None when nobody knows it."""
-    if isinstance(model, str):
-        return known_context(model)
-    if model.context is not None:
-        return model.context
-    return known_context(model.model)
+# --- price ---------------------------------------------------------------------------
 
 
-def known_context(model: str) -> int | None:
-    """The context window litellm's price map gives for a litellm model string."""
+@attrs.frozen
+class Price:
+    prompt: float  # dollars per prompt token
+    completion: float  # dollars per completion token
+
+    def of(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return prompt_tokens * self.prompt + completion_tokens * self.completion
+
+
+FREE = Price(0.0, 0.0)
+
+
+def price(model: str) -> Price | None:
+    """Dollars per token from litellm's table; the local model is free; None if unknown."""
+    if is_local(model):
+        return FREE
+    entry = _lookup(model)
+    if entry is None:
+        return None
+    prompt = entry.get("input_cost_per_token")
+    completion = entry.get("output_cost_per_token")
+    if isinstance(prompt, int | float) and isinstance(completion, int | float):
+        return Price(float(prompt), float(completion))
+    return None
+
+
+# --- structured output ---------------------------------------------------------------
+
+
+def schema_form(model: str, forced: object = None) -> SchemaForm:
+    """The `response_format` form a provider honours for a JSON schema.
+
+    `forced` is the model's `structured` option when set ("json_schema",
+    "json_object" or "none"); adf's local server takes `json_object` with a
+    schema; otherwise `json_schema` when litellm knows the model supports it.
+    """
+    if isinstance(forced, str) and forced in SCHEMA_FORMS:
+        return forced  # type: ignore[return-value]
+    if is_local(model):
+        return "json_object"
+    return "json_schema" if _supports_schema(model) else "none"
+
+
+@functools.cache
+def _supports_schema(model: str) -> bool:
+    from adf.llm.provider import load_litellm
+
+    try:
+        return bool(load_litellm().supports_response_schema(model=model))
+    except Exception:
+        return False
+
+
+# --- litellm's table -----------------------------------------------------------------
+
+
+def _known_context(model: str) -> int | None:
     entry = _lookup(model)
     if entry is None:
         return None
@@ -92,3 +230,8 @@ def _price_map() -> Mapping[str, Mapping[str, Any]]:
                 return {}
             return {k: v for k, v in data.items() if isinstance(v, dict)}
     return {}
+
+
+def honours_schema(model: ModelDecl) -> bool:
+    """Whether calls to this declared model carry a JSON schema."""
+    return schema_form(model.model, dict(model.options).get("structured")) != "none"

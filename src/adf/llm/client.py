@@ -37,8 +37,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
-import logging
-import math
 import os
 import random
 import socket
@@ -49,13 +47,13 @@ from typing import Any
 import attrs
 
 from adf.llm.cache import CachedReply, CacheError, ReplyCache, cache_key
-from adf.llm.calltrace import CacheOutcome, CallTrace, SchemaForm, TraceSink
+from adf.llm.calltrace import CacheOutcome, CallTrace, TraceSink
+from adf.llm.catalogue import FREE, SchemaForm, estimate_tokens, price, schema_form
 from adf.llm.protocol import ChatReply, ChatRequest, ModelError
+from adf.llm.provider import load_litellm
 
-LOCAL_MODEL = "openai/local"
 NO_KEY = "adf-no-key"
 _CLIENT_EXTRA = frozenset({"structured", "timeout", "local_model"})
-_FORMS = frozenset({"json_schema", "json_object", "none"})
 
 
 class UnreachableError(ModelError):
@@ -95,22 +93,6 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-def _load_litellm() -> Any:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    os.environ.setdefault("LITELLM_TELEMETRY", "False")
-    import litellm
-
-    for flag, value in (
-        ("suppress_debug_info", True),
-        ("set_verbose", False),
-        ("telemetry", False),
-    ):
-        setattr(litellm, flag, value)
-    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    return litellm
-
-
 class LiteLLMClient:
     """A `ModelClient` backed by litellm; see the module docstring.
 
@@ -144,8 +126,6 @@ class LiteLLMClient:
         self._inflight: dict[str, asyncio.Future[ChatReply]] = {}
         self._unreachable: dict[str, UnreachableError] = {}
         self._no_schema: set[tuple[str, str | None]] = set()
-        self._schema_support: dict[str, bool] = {}
-        self._priced: dict[str, bool] = {}
         self._litellm: Any = None
         self.cache_errors: list[str] = []  # failed cache writes (the replies were kept)
 
@@ -368,7 +348,7 @@ class LiteLLMClient:
         return self._semaphore
 
     def _load(self) -> Any:
-        self._litellm = _load_litellm()
+        self._litellm = load_litellm()
         return self._litellm
 
     def _env(self) -> Mapping[str, str]:
@@ -408,19 +388,7 @@ class LiteLLMClient:
     def _schema_form(self, request: ChatRequest) -> SchemaForm:
         if request.json_schema is None or (request.model, request.api_base) in self._no_schema:
             return "none"
-        forced = dict(request.extra).get("structured", "auto")
-        if forced in _FORMS:
-            return forced  # type: ignore[return-value]
-        if request.model == LOCAL_MODEL:
-            return "json_object"
-        supported = self._schema_support.get(request.model)
-        if supported is None:
-            try:
-                supported = bool(self._litellm.supports_response_schema(model=request.model))
-            except Exception:
-                supported = False
-            self._schema_support[request.model] = supported
-        return "json_schema" if supported else "none"
+        return schema_form(request.model, dict(request.extra).get("structured"))
 
     @staticmethod
     def _set_response_format(
@@ -451,14 +419,14 @@ class LiteLLMClient:
         prompt = getattr(usage, "prompt_tokens", None)
         completion = getattr(usage, "completion_tokens", None)
         if not isinstance(prompt, int):
-            prompt = math.ceil(sum(len(m.content) for m in request.messages) / 4)
+            prompt = sum(estimate_tokens(m.content) for m in request.messages)
         if not isinstance(completion, int):
-            completion = math.ceil(len(text) / 4)
+            completion = estimate_tokens(text)
         return ChatReply(
             text=text,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            cost_usd=0.0 if request.is_local else self._cost(request.model, response),
+            cost_usd=self._cost(request.model, response),
             cached=False,
             latency_s=time.perf_counter() - started,
             retries=retries,
@@ -466,17 +434,10 @@ class LiteLLMClient:
         )
 
     def _cost(self, model: str, response: Any) -> float | None:
-        """Dollars for a reply where litellm knows the model's price, else None (unknown)."""
-        priced = self._priced.get(model)
-        if priced is None:
-            try:
-                self._litellm.get_model_info(model)
-                priced = True
-            except Exception:
-                priced = False
-            self._priced[model] = priced
-        if not priced:
-            return None
+        """Dollars for a reply: 0 for a free model, None where the price is unknown."""
+        known = price(model)
+        if known is None or known == FREE:
+            return None if known is None else 0.0
         hidden = getattr(response, "_hidden_params", None)
         if isinstance(hidden, dict) and isinstance(hidden.get("response_cost"), int | float):
             return float(hidden["response_cost"])  # litellm already priced this reply

@@ -5,7 +5,9 @@ and `--api-base NAME=URL`) and the environment (`ADF_MODEL_<NAME>`,
 `ADF_API_BASE_<NAME>`, upper-cased); gives one `ResolvedModel` per name and
 `open_models`, an async context manager that starts adf's local llama.cpp
 server when a resolved model needs it and yields a `ModelSession` (the
-client plus the resolved models, which build `ChatRequest`s).
+client plus the resolved models). Requests are built from
+`ResolvedModel.effective_decl()` by `adf.llm.requests.build_request`, the
+one request builder.
 
 Precedence: command line, then environment, then the `.adf` file. An empty
 `--api-base NAME=` clears a declared api_base. The model string `"local"`
@@ -29,12 +31,10 @@ import attrs
 from adf.diagnostics import Span
 from adf.llm.cache import ReplyCache
 from adf.llm.calltrace import TraceSink
-from adf.llm.client import LOCAL_MODEL, LiteLLMClient, RetryPolicy
-from adf.llm.protocol import ChatRequest, Message, Purpose
+from adf.llm.catalogue import DEFAULT_LOCAL_CONTEXT, LOCAL_MODEL, is_local
+from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.plan.schema import EnvRef, ModelDecl, OptionValue
 
-LOCAL = "local"
-DEFAULT_LOCAL_CONTEXT = 2048
 Scalar = str | int | float | bool
 _FIELDS = frozenset({"api_base", "api_key", "temperature", "max_tokens", "context"})
 
@@ -90,32 +90,6 @@ class ResolvedModel:
     @property
     def needs_local_server(self) -> bool:
         return self.local and self.api_base is None
-
-    def request(
-        self,
-        messages: Iterable[Message],
-        *,
-        node: str = "",
-        purpose: Purpose = "forward",
-        sample: str = "",
-        json_schema: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-    ) -> ChatRequest:
-        """A request to this model; `max_tokens`/`temperature` replace the declared ones."""
-        return ChatRequest(
-            model=self.model,
-            messages=tuple(messages),
-            api_base=self.api_base,
-            temperature=self.temperature if temperature is None else temperature,
-            max_tokens=self.max_tokens if max_tokens is None else max_tokens,
-            json_schema=json_schema,
-            extra=self.extra,
-            api_key_env=self.api_key_env,
-            node=node,
-            purpose=purpose,
-            sample=sample,
-        )
 
     def effective_decl(self) -> ModelDecl:
         """A `ModelDecl` with the overrides applied (for `adf.llm.requests.build_request`)."""
@@ -174,7 +148,7 @@ def _resolve(
     options = dict(decl.options)
     model = model_over.get(name) or env.get(env_name("ADF_MODEL", name)) or decl.model
     model = model.strip()
-    local = model in (LOCAL, LOCAL_MODEL)
+    local = is_local(model)
     if local:
         model = LOCAL_MODEL
 
@@ -288,27 +262,6 @@ class ModelSession:
     client: LiteLLMClient
     models: Mapping[str, ResolvedModel]
     local_base_url: str | None = None
-
-    def request(
-        self,
-        name: str,
-        messages: Iterable[Message],
-        *,
-        node: str = "",
-        purpose: Purpose = "forward",
-        sample: str = "",
-        json_schema: str | None = None,
-        max_tokens: int | None = None,
-    ) -> ChatRequest:
-        """A request to the model declared as `name` (see `ResolvedModel.request`)."""
-        return self.models[name].request(
-            messages,
-            node=node,
-            purpose=purpose,
-            sample=sample,
-            json_schema=json_schema,
-            max_tokens=max_tokens,
-        )
 
 
 @contextlib.asynccontextmanager

@@ -22,12 +22,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from adf.llm.catalogue import BOUND_CHARS_PER_TOKEN, DEFAULT_REPLY_TOKENS, positive_int
 from adf.llm.protocol import ChatRequest, Message, Purpose
-from adf.plan.schema import EnvRef, ModelDecl
+from adf.plan.schema import EnvRef, ModelDecl, OptionValue
 
 _NOT_REQUEST_OPTIONS = frozenset({"context", "api_key", "api_base", "temperature", "max_tokens"})
-CHARS_PER_TOKEN = 3  # pessimistic: English text and JSON escapes take fewer tokens than this
-DEFAULT_REPLY_TOKENS = 256  # assumed reply cap when a request sets none
 _SYNTAX_TOKENS = 8  # braces, and the slack a tokenizer needs at the end
 _FIELD_TOKENS = 6  # key, quotes, colon and comma of one field
 _MIN_LENGTH = 16
@@ -69,8 +68,9 @@ def build_request(
     )
 
 
-def _pick_max(declared: object, wanted: int | None) -> int | None:
-    base = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
+def _pick_max(declared: OptionValue | None, wanted: int | None) -> int | None:
+    """The larger of the declared cap and the caller's (a caller may only raise it)."""
+    base = positive_int(declared)
     if wanted is None:
         return base
     return wanted if base is None else max(base, wanted)
@@ -95,7 +95,7 @@ def bound_strings(schema_text: str, max_tokens: int | None) -> str:
     fields = _count_fields(schema)
     cap = max_tokens if max_tokens is not None else DEFAULT_REPLY_TOKENS
     room = cap - _SYNTAX_TOKENS - _FIELD_TOKENS * fields
-    length = max(_MIN_LENGTH, room * CHARS_PER_TOKEN // len(free))
+    length = max(_MIN_LENGTH, room * BOUND_CHARS_PER_TOKEN // len(free))
     for node in free:
         node["maxLength"] = length
     return json.dumps(schema, sort_keys=True, separators=(",", ":"))

@@ -9,30 +9,17 @@ its priority order. Sections are filled round-robin in the order given, so
 the most important item of every section gets in before the second item of
 any section.
 
-Token counts are estimates: `approx_tokens` is deliberately conservative
-(about 3 characters a token) so a fitted prompt does not overflow a real
-tokenizer; `expected_tokens` (4 characters a token) is the plain estimate
-used for cost forecasts.
+Token counts are `adf.llm.catalogue.bound_tokens`, deliberately pessimistic
+so a fitted prompt does not overflow a real tokenizer.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import attrs
 
-
-def approx_tokens(text: str) -> int:
-    """A conservative token count (about 3 characters a token, plus a little per line)."""
-    if not text:
-        return 0
-    return math.ceil(len(text) / 3) + text.count("\n") // 4 + 1
-
-
-def expected_tokens(text: str) -> int:
-    """A plain token estimate (4 characters a token) for forecasts."""
-    return math.ceil(len(text) / 4) if text else 0
+from adf.llm.catalogue import bound_tokens
 
 
 @attrs.frozen
@@ -68,7 +55,7 @@ def fit_sections(fixed_tokens: int, sections: Sequence[Section], budget: int) ->
     closed: set[str] = set()
     if fixed_tokens > budget:
         dropped_all = tuple(
-            Trim(s.name, 0, len(s.items), sum(approx_tokens(i) for i in s.items))
+            Trim(s.name, 0, len(s.items), sum(bound_tokens(i) for i in s.items))
             for s in sections if s.items
         )
         return Fit({s.name: () for s in sections}, dropped_all, fixed_tokens, False)
@@ -78,7 +65,7 @@ def fit_sections(fixed_tokens: int, sections: Sequence[Section], budget: int) ->
         for section in sections:
             if section.name in closed or depth >= len(section.items):
                 continue
-            cost = approx_tokens(section.items[depth]) + 2
+            cost = bound_tokens(section.items[depth]) + 2
             if used + cost <= budget:
                 kept[section.name].append(section.items[depth])
                 used += cost
@@ -89,6 +76,6 @@ def fit_sections(fixed_tokens: int, sections: Sequence[Section], budget: int) ->
     for section in sections:
         count = len(kept[section.name])
         if count < len(section.items):
-            dropped = sum(approx_tokens(i) for i in section.items[count:])
+            dropped = sum(bound_tokens(i) for i in section.items[count:])
             trims.append(Trim(section.name, count, len(section.items), dropped))
     return Fit({k: tuple(v) for k, v in kept.items()}, tuple(trims), used, True)

@@ -101,6 +101,8 @@ def collect(
 ) -> list[DemoCandidate]:
     out: list[DemoCandidate] = []
     for result in student:
+        if result.call_failed:
+            continue  # no prediction was made: nothing to learn from
         score = result.score if result.score is not None else 0.0
         sample = result.sample.id
         if score >= threshold:

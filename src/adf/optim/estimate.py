@@ -12,14 +12,13 @@ the final test. Nothing here calls a model.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
-from adf.optim.context import expected_tokens
-from adf.optim.models import backward_calls, forward_calls, max_reply_tokens, role_model
+from adf.llm.catalogue import ROLES, estimate_tokens, price, reply_cap, role_model
+from adf.optim.models import backward_calls, forward_calls
 from adf.plan.schema import Plan
 from adf.runtime.data import Sample
 from adf.runtime.template import render_messages
@@ -63,13 +62,13 @@ def forward_tokens(plan: Plan, samples: Sequence[Sample]) -> tuple[int, int]:
         if node.llm is None:
             continue
         model = plan.model(node.llm.model)
-        completion += int(max_reply_tokens(model) * REPLY_SHARE)
+        completion += int(reply_cap(model) * REPLY_SHARE)
         sizes = []
         for sample in probe or [None]:
             known: dict[str, Any] = sample.values() if sample is not None else {}
             args = {b.name: known.get(b.source, "x" * 200) for b in node.inputs}
             messages = render_messages(node.llm, values, args)
-            sizes.append(sum(expected_tokens(m.content) + 4 for m in messages))
+            sizes.append(sum(estimate_tokens(m.content) + 4 for m in messages))
         prompt_total += sum(sizes) // len(sizes)
     return prompt_total, completion
 
@@ -112,8 +111,8 @@ def estimate_training(
         "optimizer": steps * len(prompts) * proposals,
         "teacher": steps * errors * fwd if teacher else 0,
     }
-    opt_prompt = 500 + sum(expected_tokens(p.value) for p in prompts) * 4 // max(1, len(prompts))
-    opt_completion = 40 + 2 * sum(expected_tokens(p.value) for p in prompts) // max(1, len(prompts))
+    opt_prompt = 500 + sum(estimate_tokens(p.value) for p in prompts) * 4 // max(1, len(prompts))
+    opt_completion = 40 + 2 * sum(estimate_tokens(p.value) for p in prompts) // max(1, len(prompts))
     tokens = {
         "forward": (roles["forward"] * per_call_prompt, round(forward_samples * f_completion)),
         "backward": (roles["backward"] * (per_call_prompt + 400), roles["backward"] * 80),
@@ -143,35 +142,18 @@ def estimate_training(
 
 
 def _price(plan: Plan, by_role: dict[str, dict[str, int]]) -> float | None:
-    models = {
-        "forward": [plan.model(n.llm.model).model for n in plan.nodes if n.llm is not None],
-    }
-    for role in ("backward", "optimizer", "teacher"):
+    forward = [plan.model(n.llm.model).model for n in plan.nodes if n.llm is not None]
+    models = {"forward": forward}
+    for role in ROLES:
         decl = role_model(plan, role)
-        models[role] = [decl.model] if decl else models["forward"]
-    if all(name in ("openai/local", "local") for names in models.values() for name in names):
-        return 0.0  # adf's own local model costs nothing
-    try:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
-        litellm.suppress_debug_info = True
-    except Exception:
-        return None
+        models[role] = [decl.model] if decl else forward
     total = 0.0
-    for role, counts in by_role.items():
+    for name, counts in by_role.items():
         if not counts["calls"]:
             continue
-        names = models.get(role) or []
-        if not names:
+        names = models.get(name) or []
+        known = price(names[0]) if names else None
+        if known is None:
             return None
-        if names[0] in ("openai/local", "local"):
-            continue
-        try:
-            prompt_cost, completion_cost = litellm.cost_per_token(
-                model=names[0], prompt_tokens=counts["prompt_tokens"],
-                completion_tokens=counts["completion_tokens"])
-        except Exception:
-            return None
-        total += float(prompt_cost) + float(completion_cost)
+        total += known.of(counts["prompt_tokens"], counts["completion_tokens"])
     return round(total, 6)

@@ -9,7 +9,9 @@ on the validation split, in fixed-size chunks, stopping as soon as even a
 perfect score on the remaining samples could not win. With `ties=True` a
 candidate that equals the current validation score (after a strict
 minibatch gain) is accepted too, which keeps small validation sets from
-freezing training.
+freezing training. A scorer leaves out the samples whose model call failed
+after its retries, so it may return fewer scores than samples: every mean is
+over the scores it returned, and a candidate no sample could score is rejected.
 """
 
 from __future__ import annotations
@@ -64,13 +66,14 @@ async def gate(
                           before, after, None, 0)
     total = len(val)
     got = 0.0
-    done = 0
+    done = scored = 0
     for start in range(0, total, max(1, chunk)):
         part = val[start:start + max(1, chunk)]
-        scores = await score(part, candidate)
+        scores = await score(part, candidate)  # samples whose model call failed are left out
         got += sum(scores)
         done += len(part)
-        best_possible = (got + (total - done)) / total
+        scored += len(scores)
+        best_possible = (got + (total - done)) / max(1, scored + total - done)
         losing = best_possible < val_score if ties else best_possible <= val_score
         if losing and done < total:
             return GateResult(
@@ -79,7 +82,10 @@ async def gate(
                 f"{done} of {total} samples)",
                 before, after, best_possible, done, stopped_early=True,
             )
-    final = got / total
+    if not scored:
+        return GateResult(False, "no validation sample could be scored (model calls failed)",
+                          before, after, None, done)
+    final = got / scored
     wins = final >= val_score if ties else final > val_score
     if wins:
         return GateResult(True, f"validation {val_score:.3f} -> {final:.3f}",

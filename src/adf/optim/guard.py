@@ -28,7 +28,7 @@ from typing import Literal
 
 import attrs
 
-from adf.optim.context import approx_tokens
+from adf.llm.catalogue import bound_tokens
 
 RejectionKind = Literal[
     "leak", "empty", "unchanged", "duplicate", "too_long", "not_prose", "unparseable",
@@ -126,7 +126,7 @@ def screen(
     if leak is not None:
         return Rejection("leak", leak)
     if max_tokens is not None:
-        size = approx_tokens(value)
+        size = bound_tokens(value)
         if size > max_tokens:
             return Rejection(
                 "too_long", f"about {size} tokens, more than the {max_tokens} the task model can take"

@@ -197,10 +197,17 @@ def render_html(report: Mapping[str, Any]) -> str:
         parts.append(line_chart("dollars", [("USD", [0.0] + [s.get("cost_usd", 0.0) for s in steps])]))
     parts.append("<h2>Steps</h2>")
     parts.append(_table(
-        ["step", "train", "val", "errors", "accepted", "rejected", "calls", "tokens"],
+        ["step", "train", "val", "errors", "not scored", "accepted", "rejected", "calls",
+         "tokens"],
         [[s.get("step"), s.get("train_score"), s.get("val_score"), s.get("errors"),
-          s.get("accepted"), s.get("rejected"), s.get("calls"), s.get("tokens")] for s in steps],
+          s.get("call_failed", 0), s.get("accepted"), s.get("rejected"), s.get("calls"),
+          s.get("tokens")] for s in steps],
     ))
+    if report.get("call_failed"):
+        parts.append(f"<p class='no'>{report['call_failed']} sample evaluations were not "
+                     "scored: a model call failed after its retries (neither right nor "
+                     "wrong, so left out of every score).</p>")
+    parts.append(_data_html(report.get("data", {})))
     parts.append("<h2>Parameters</h2>")
     for name, entry in report.get("params", {}).items():
         initial, final = _text(entry.get("initial")), _text(entry.get("final"))
@@ -243,6 +250,18 @@ def render_html(report: Mapping[str, Any]) -> str:
         if notes:
             parts.append(f"<p class='muted'>forecast assumptions: {html.escape('; '.join(notes))}</p>")
     parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _data_html(data: Mapping[str, Any]) -> str:
+    """The data section: split sizes, notes, and every bad row with its file:line."""
+    parts = ["<h2>Data</h2>", _table(["train", "val", "test"],
+                                     [[data.get("train"), data.get("val"), data.get("test")]])]
+    parts.extend(f"<p class='muted'>{html.escape(str(note))}</p>" for note in data.get("notes", []))
+    bad = data.get("bad_rows", [])
+    if bad:
+        parts.append(f"<p class='no'>{len(bad)} bad rows skipped:</p>")
+        parts.append(_table(["row", "reason"], [[b.get("where"), b.get("message")] for b in bad]))
     return "".join(parts)
 
 

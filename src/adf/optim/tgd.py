@@ -22,8 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
+from adf.llm.catalogue import bound_tokens
 from adf.llm.protocol import ChatRequest, Message
-from adf.optim.context import Section, Trim, approx_tokens, fit_sections
+from adf.optim.context import Section, Trim, fit_sections
 from adf.optim.guard import MetaText, Rejection, RejectionKind, screen
 from adf.optim.proposal import PLACEHOLDER, PROPOSAL_SCHEMA, ParseFailure, Proposal, parse_proposal
 from adf.prompts import load
@@ -168,8 +169,8 @@ def build_prompt(
         })
 
     empty: dict[str, tuple[str, ...]] = {"peers": (), "feedback": (), "history": (), "rejected": ()}
-    fixed = approx_tokens(system) + approx_tokens(render(empty)) + 8
-    fixed += sum(approx_tokens(heads.get(k, "")) for k in empty)
+    fixed = bound_tokens(system) + bound_tokens(render(empty)) + 8
+    fixed += sum(bound_tokens(heads.get(k, "")) for k in empty)
     budget = (context_tokens - reply_tokens) if context_tokens else 10**9
     fit = fit_sections(fixed, [
         Section("peers", peers),

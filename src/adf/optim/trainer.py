@@ -31,23 +31,19 @@ from typing import Any
 
 import attrs
 
+from adf.llm.catalogue import bound_tokens, context_window, honours_schema, role_model
 from adf.llm.protocol import ModelClient, ModelError
 from adf.llm.requests import build_request
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
-from adf.optim.context import approx_tokens
 from adf.optim.gate import gate, mean
 from adf.optim.lockfile import value_to_json
 from adf.optim.models import (
     RelabeledClient,
     backward_calls,
-    context_window,
-    default_model,
     forward_calls,
-    honours_schema,
     param_token_limit,
-    role_model,
     with_model,
 )
 from adf.optim.report import unified_diff, write_report
@@ -63,7 +59,7 @@ from adf.optim.tgd import (
 from adf.plan.schema import Demo, Plan
 from adf.runtime.backward import BackwardResult, backward_batch
 from adf.runtime.bindings import Bindings
-from adf.runtime.data import Sample
+from adf.runtime.data import BadRow, Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
 from adf.runtime.executor import Executor
 from adf.runtime.feedback import Feedback
@@ -101,6 +97,7 @@ class Splits:
     val: tuple[Sample, ...]
     test: tuple[Sample, ...]
     notes: tuple[str, ...] = ()
+    bad_rows: tuple[BadRow, ...] = ()  # rows of any split that could not be used
 
 
 @attrs.frozen
@@ -114,6 +111,11 @@ class TrainOutcome:
 
 def _score(result: SampleResult) -> float:
     return result.score if result.score is not None else 0.0
+
+
+def _scored(results: Sequence[SampleResult]) -> list[SampleResult]:
+    """The results that count: a sample whose model call failed for good is left out."""
+    return [r for r in results if not r.call_failed]
 
 
 class Trainer:
@@ -148,7 +150,7 @@ class Trainer:
         self.train_by_id = {s.id: s for s in splits.train}
         self.fwd = forward_calls(plan)
         self.bwd = backward_calls(plan)
-        self.optimizer_model = role_model(plan, "optimizer") or default_model(plan)
+        self.optimizer_model = role_model(plan, "optimizer") or plan.models[0]
         self.backward_model = role_model(plan, "backward")
         self.teacher_model = role_model(plan, "teacher")
         node_models = {n.llm.model for n in plan.nodes if n.llm is not None}
@@ -164,6 +166,8 @@ class Trainer:
         self.state = TrainState()
         self.started = time.perf_counter()
         self.wall_before = 0.0
+        self.call_failed = 0  # samples left unscored because a model call failed for good
+        self.call_failed_counted = 0
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -247,17 +251,28 @@ class Trainer:
     ) -> EvalResult:
         self.meter.reserve(len(samples) * self.fwd)
         try:
-            return await evaluate(plan or self.plan, samples, client or self.client,
-                                  params=dict(values), bindings=self.bindings,
-                                  concurrency=self.settings.concurrency, executor=self.executor)
+            result = await evaluate(plan or self.plan, samples, client or self.client,
+                                    params=dict(values), bindings=self.bindings,
+                                    concurrency=self.settings.concurrency,
+                                    executor=self.executor)
         finally:
             self.meter.release()
+        self.call_failed += len(result.call_failed())
+        return result
+
+    def _count_call_failed(self, work: TrainState) -> int:
+        """Samples left unscored since the last count; added to the run's counters."""
+        new = self.call_failed - self.call_failed_counted
+        self.call_failed_counted = self.call_failed
+        if new:
+            work.count("call_failed_samples", new)
+        return new
 
     async def _scores(self, samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
         if not samples:
             return []
         result = await self._eval(samples, values)
-        return [_score(r) for r in result.samples]
+        return [_score(r) for r in _scored(result.samples)]
 
     async def _setup(self) -> None:
         work = self.state.copy()
@@ -265,8 +280,9 @@ class Trainer:
         work.val_before = work.val_score = mean(val) if val else None
         if self.splits.test:
             test = await self._scores(self.splits.test, work.values)
-            work.test_before = mean(test)
+            work.test_before = mean(test) if test else None
         work.phase = "steps"
+        self._count_call_failed(work)
         self.commit(work)
         self.on_event("setup", {"val": work.val_before, "test": work.test_before})
 
@@ -275,11 +291,12 @@ class Trainer:
         if self.splits.test and work.test_after is None:
             try:
                 test = await self._scores(self.splits.test, work.values)
-                work.test_after = mean(test)
+                work.test_after = mean(test) if test else None
             except BudgetExceeded as exc:
                 work.status += f" (test not scored: {exc})"
         work.val_after = work.val_score
         work.phase = "done"
+        self._count_call_failed(work)
         self.commit(work)
         self.on_event("final", {"val": work.val_after, "test": work.test_after})
 
@@ -326,6 +343,7 @@ class Trainer:
             "step_calls": total.calls - before.calls,
             "step_tokens": total.tokens - before.tokens,
             "step_wall_s": round(time.perf_counter() - began, 3),
+            "call_failed": self._count_call_failed(work),
         })
         work.steps_without_gain = 0 if accepted else work.steps_without_gain + 1
         work.records.append(record)
@@ -338,8 +356,9 @@ class Trainer:
         result = await self._eval(batch, work.values)
         record["batch"] = [s.id for s in batch]
         record["train_score"] = result.score
-        work.pool = work.pool.add((r.sample.id, _score(r)) for r in result.samples)
-        record["errors"] = sum(1 for r in result.samples if _score(r) < self.settings.threshold)
+        counted = _scored(result.samples)
+        work.pool = work.pool.add((r.sample.id, _score(r)) for r in counted)
+        record["errors"] = sum(1 for r in counted if _score(r) < self.settings.threshold)
         errors, passed = work.pool.draw(work.rng, self.settings.max_errors, self.settings.max_passed)
         record["drawn_errors"], record["drawn_passed"] = errors, passed
         known = {r.sample.id: r for r in result.samples}
@@ -419,7 +438,7 @@ class Trainer:
                 failed_attempts=tuple(failed),
             )
             room = self.limits_by_param.get(name, 256)
-            reply_tokens = min(room, max(3 * approx_tokens(current), 60)) + 120
+            reply_tokens = min(room, max(3 * bound_tokens(current), 60)) + 120
             built = build_prompt(data, context_tokens=self.context, reply_tokens=reply_tokens,
                                  json_mode=self.json_mode)
             entry: dict[str, Any] = {"param": name, "kind": "prompt", "attempt": attempt,
@@ -641,7 +660,9 @@ class Trainer:
                          "backward_model": self.backward_model.name if self.backward_model else None,
                          "teacher_model": self.teacher_model.name if self.teacher_model else None},
             "data": {"train": len(self.splits.train), "val": len(self.splits.val),
-                     "test": len(self.splits.test), "notes": list(self.splits.notes)},
+                     "test": len(self.splits.test), "notes": list(self.splits.notes),
+                     "bad_rows": [{"where": b.where, "message": b.message}
+                                  for b in self.splits.bad_rows]},
             "scores": {"val_before": state.val_before, "val_after": state.val_after
                        if state.phase == "done" else state.val_score,
                        "test_before": state.test_before, "test_after": state.test_after},
@@ -650,6 +671,7 @@ class Trainer:
             "counters": counters,
             "leaks_rejected": counters.get("rejected_leak", 0),
             "unparseable": counters.get("rejected_unparseable", 0),
+            "call_failed": counters.get("call_failed_samples", 0),
             "truncated": counters.get("rejected_truncated", 0),
             "usage": {**self.meter.to_json(), "calls": total.calls, "tokens": total.tokens,
                       "cost_usd": round(total.cost_usd, 8), "cache_hits": total.cache_hits},

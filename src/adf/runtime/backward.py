@@ -36,7 +36,7 @@ from typing import Any
 
 import attrs
 
-from adf.llm.catalogue import CHARS_PER_TOKEN, estimate_messages, known_context
+from adf.llm.catalogue import BOUND_CHARS_PER_TOKEN, bound_messages, context_window
 from adf.llm.protocol import ChatRequest, Message, ModelClient, ModelError
 from adf.llm.requests import build_request
 from adf.plan.schema import ModelDecl, Node, NodeKind, Plan
@@ -369,12 +369,10 @@ def backward_request(
 
 def _overflow(request: ChatRequest, model: ModelDecl) -> int:
     """Tokens by which prompt + reply cap exceed the backward model's context (<= 0: fits)."""
-    declared = dict(model.options).get("context")
-    window = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
-    window = window or known_context(model.model)
+    window = context_window(model)
     if window is None:
         return 0
-    return estimate_messages(request.messages) + (request.max_tokens or 0) - window
+    return bound_messages(request.messages) + (request.max_tokens or 0) - window
 
 
 def fit_shown_prompt(shown: str, overflow_tokens: int) -> str:
@@ -384,7 +382,7 @@ def fit_shown_prompt(shown: str, overflow_tokens: int) -> str:
     feedback; what is left out is said in place, never cut silently, so the
     trace of the call shows the trim.
     """
-    cut = math.ceil((overflow_tokens + 8) * CHARS_PER_TOKEN) + 120  # room for the marker
+    cut = math.ceil((overflow_tokens + 8) * BOUND_CHARS_PER_TOKEN) + 120  # room for the marker
     keep = max(len(shown) - cut, 0)
     head = shown[: keep // 2]
     tail = shown[len(shown) - (keep - keep // 2):] if keep else ""

@@ -4,9 +4,16 @@ Takes a plan (its `input` and `target` declarations say which field of a row
 each reads and its type) and a path: a `.jsonl` file, or a directory holding
 `train.jsonl`, `val.jsonl`, `test.jsonl` with a split name. Gives a `DataSet`:
 the samples in file order plus one `BadRow` per row that could not be used
-(not JSON, a missing field, a value of the wrong type), so every row is
-accounted for. A file that cannot be read at all raises `DataError` with a
-one-line message.
+(not UTF-8, not JSON, nested too deeply, a lone surrogate in a string, a
+missing field, a value of the wrong type), so every row is accounted for.
+With `strict=True` the first bad row raises `DataError` instead. A file that
+cannot be read at all raises `DataError` with a one-line message.
+
+Rows follow the JSON Lines rules: a record ends at "\n" (a "\r" before it is
+JSON whitespace) and nowhere else, so U+2028, U+2029 and U+0085 inside a
+string stay part of its row; a UTF-8 byte order mark at the start of the
+file is skipped. Each row is decoded on its own, so one bad byte costs one
+row, named by its line and column.
 
 A sample's id is the row's `id` field when it has one (made unique with the
 line number if repeated), else `line N`.
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +33,8 @@ from adf.plan.schema import DataDecl, Plan
 from adf.runtime.values import ValueFailure, coerce
 
 SPLITS = ("train", "val", "test")
+MAX_DEPTH = 64  # arrays and objects inside one row
+_BOM = b"\xef\xbb\xbf"
 
 
 class DataError(Exception):
@@ -82,41 +92,107 @@ def load_data(
     split: str | None = None,
     limit: int | None = None,
     require_targets: bool = True,
+    strict: bool = False,
 ) -> DataSet:
-    """Read and type every row; stop after `limit` rows (good or bad) when given."""
+    """Read and type every row; stop after `limit` rows (good or bad) when given.
+
+    With `strict`, the first bad row raises `DataError` naming its file:line.
+    """
     file = resolve_path(path, split)
-    try:
-        with open(file, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise DataError(f"cannot read data {file}: {reason}") from None
     samples: list[Sample] = []
     bad: list[BadRow] = []
     seen_ids: set[str] = set()
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(_lines(file), start=1):
         if limit is not None and len(samples) + len(bad) >= limit:
             break
         if not line.strip():
             continue
         where = f"{file}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append(BadRow(where, f"not valid JSON ({exc.msg})"))
-            continue
-        if not isinstance(row, dict):
-            bad.append(BadRow(where, f"expected a JSON object, found {type(row).__name__}"))
-            continue
-        sample_id = _row_id(row, number, seen_ids)
-        made = sample_from_row(plan, row, sample_id=sample_id, where=where,
-                               require_targets=require_targets)
+        row = parse_row(line)
+        if isinstance(row, str):
+            made: Sample | BadRow = BadRow(where, row)
+        else:
+            sample_id = _row_id(row, number, seen_ids)
+            made = sample_from_row(plan, row, sample_id=sample_id, where=where,
+                                   require_targets=require_targets)
         if isinstance(made, BadRow):
+            if strict:
+                raise DataError(f"{made.where}: {made.message} (--strict-data stops at the "
+                                "first bad row)")
             bad.append(made)
         else:
-            seen_ids.add(sample_id)
+            seen_ids.add(made.id)
             samples.append(made)
     return DataSet(file, tuple(samples), tuple(bad))
+
+
+def parse_row(line: bytes) -> dict[str, Any] | str:
+    """One JSON Lines record as an object, or the reason it is not a usable row."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"not UTF-8: byte 0x{line[exc.start]:02x} at column {exc.start + 1} "
+                "(save the file as UTF-8)")
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return f"nested more than {MAX_DEPTH} levels deep"
+    if not isinstance(row, dict):
+        return f"expected a JSON object, found {_json_kind(row)}"
+    problem = _check_value(row)
+    return problem if problem is not None else row
+
+
+def _lines(file: str) -> list[bytes]:
+    """The file's records: split at b"\n" only, a leading byte order mark dropped."""
+    try:
+        info = os.stat(file)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError(f"cannot read data {file}: not a regular file")
+        with open(file, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise DataError(f"cannot read data {file}: {exc.strerror or exc}") from None
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
+    lines = raw.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _check_value(value: Any) -> str | None:
+    """Why a parsed row cannot be used (too deep, a lone surrogate), or None; no recursion."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _has_surrogate(item):
+                return "a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep"
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _json_kind(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 def sample_from_row(

@@ -70,7 +70,11 @@ class EvalResult:
 
     @property
     def score(self) -> float | None:
-        """Mean sample score over scored samples (a failed sample scores 0); None if none."""
+        """Mean sample score over scored samples; None if none.
+
+        A sample whose reply could not be read or whose function raised scores 0;
+        one whose model call failed after its retries is left out (`call_failed`).
+        """
         scores = [s.score for s in self.samples if s.score is not None]
         return sum(scores) / len(scores) if scores else None
 
@@ -80,6 +84,10 @@ class EvalResult:
             for loss in sample.losses:
                 totals.setdefault(loss.name, []).append(loss.score)
         return {name: sum(v) / len(v) for name, v in totals.items()}
+
+    def call_failed(self) -> tuple[SampleResult, ...]:
+        """Samples left out of the score because a model call failed after its retries."""
+        return tuple(s for s in self.samples if s.call_failed)
 
     def errors(self) -> tuple[SampleResult, ...]:
         """Samples with no prediction (a node failed), in input order."""

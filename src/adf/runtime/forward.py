@@ -11,7 +11,9 @@ in plan order and the sample error is the first failing node in that order.
 Failures are values: a model error, an unparseable reply or an exception in a
 function marks the node failed, the nodes after it skipped, and the sample
 gets an error with a reason; nothing propagates as an exception except
-cancellation.
+cancellation. A loss whose prediction is missing scores 0, except when the
+cause is a model call that failed after its retries: that says nothing about
+the workflow, so the loss is left out and the sample is not scored.
 
 Constrained outputs (`structured=True`, the default): an llm node whose
 declared output has structure (`int`, `float`, `bool`, `enum`, lists,
@@ -195,6 +197,8 @@ def _finish(
         if loss.pred in values:
             losses.append(score_loss(loss, bindings.metrics[loss.metric], values[loss.pred],
                                      values[loss.target]))
+        elif error is not None and error.kind == "model":
+            continue  # the model never answered: neither right nor wrong, so not scored
         else:
             reason = error or SampleError("input", f"no value for {loss.pred!r}")
             losses.append(failed_loss(loss, targets.get(loss.target, values[loss.target]), reason))

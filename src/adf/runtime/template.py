@@ -2,8 +2,8 @@
 
 Takes the node's `LlmSpec`, the current parameter values (prompts and demos,
 possibly overridden by the trainer) and the node's bound arguments; gives the
-messages to send. Placeholders `{name}` in the literal text parts are filled
-exactly once, in a single pass: a `{...}` that arrives inside sample data, a
+messages to send. Placeholders `{name}` in the literal text parts (the one
+grammar of `adf.plan.placeholders`) are filled exactly once, in a single pass: a `{...}` that arrives inside sample data, a
 model's output or a parameter value is text and is never expanded again.
 `{{` and `}}` in literal text stand for single braces.
 
@@ -14,17 +14,15 @@ not sent (a system message is optional).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from adf.llm.protocol import Message
+from adf.plan import placeholders
 from adf.plan.schema import Demo, LlmSpec, TemplatePart
 from adf.runtime.values import render
 
 ParamValue = str | tuple[Demo, ...]
-
-_HOLE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def render_messages(
@@ -50,20 +48,9 @@ def render_parts(
 
 
 def fill(text: str, args: Mapping[str, Any]) -> str:
-    """Replace each `{name}` bound in `args` by its rendered value, in one pass."""
-
-    def replace(match: re.Match[str]) -> str:
-        whole = match.group(0)
-        if whole == "{{":
-            return "{"
-        if whole == "}}":
-            return "}"
-        name = match.group(1)
-        if name in args:
-            return render(args[name])
-        return whole  # not an argument: the compiler reports it; keep the text
-
-    return _HOLE.sub(replace, text)
+    """Replace each `{name}` bound in `args` by its rendered value, in one pass
+    (the placeholder grammar is `adf.plan.placeholders`)."""
+    return placeholders.fill(text, lambda name: render(args[name]) if name in args else None)
 
 
 def render_param(value: ParamValue) -> str:

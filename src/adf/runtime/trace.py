@@ -62,6 +62,23 @@ class NodeTrace:
     call: CallInfo | None = None
     reply_mode: ReplyMode | None = None  # llm nodes that got a reply; see `ReplyMode`
 
+    def to_json(self) -> dict[str, Any]:
+        """This node's trace as JSON-ready data (what `adfc run --json` and the API show)."""
+        call = self.call
+        return {
+            "node": self.node, "kind": self.kind, "step": self.step, "status": self.status,
+            "inputs": dict(self.inputs),
+            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
+            "raw": self.raw, "value": self.value, "error": self.error,
+            "reply_mode": self.reply_mode,
+            "call": None if call is None else {
+                "model": call.model, "prompt_tokens": call.prompt_tokens,
+                "completion_tokens": call.completion_tokens, "cost_usd": call.cost_usd,
+                "cached": call.cached, "latency_s": round(call.latency_s, 4),
+                "retries": call.retries,
+            },
+        }
+
 
 @attrs.frozen
 class SampleError:
@@ -92,8 +109,14 @@ class SampleResult:
     error: SampleError | None
 
     @property
+    def call_failed(self) -> bool:
+        """A model call failed for good (after its retries): the sample is not scored."""
+        return self.error is not None and self.error.kind == "model" and not self.losses
+
+    @property
     def score(self) -> float | None:
-        """Mean of the loss scores; None when nothing was scored (no targets or no losses)."""
+        """Mean of the loss scores; None when nothing was scored (no targets, no losses, or
+        a model call that failed after its retries kept the prediction from being made)."""
         if not self.losses:
             return None
         return sum(loss.score for loss in self.losses) / len(self.losses)

@@ -1,0 +1,1 @@
+"""The adf language server (`adfc lsp`) and the pure editor features it serves."""

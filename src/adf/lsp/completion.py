@@ -1,0 +1,204 @@
+"""Completion: what may be typed at a position, by the context around it.
+
+Takes the source text, a 1-based position and the program's `Semantics`
+(possibly of an earlier text that parsed); gives `Candidate`s:
+- inside a template string of an llm after `{`: that llm's arguments;
+- after `std.`: the standard functions and metrics with their signatures;
+- inside a `model` option block: the model options; inside `train { }`: the roles;
+- after a call's `(` or `,`: the callee's arguments as `name: `;
+- elsewhere: the names in scope (with their kinds), keywords and type names.
+Contexts are found lexically, so completion works while the text does not parse.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import attrs
+
+from adf.compiler import ast
+from adf.compiler.resolve import ROLES
+from adf.lsp.analysis import Semantics
+from adf.stdlib.signatures import FUNCTIONS, METRICS
+
+CandidateKind = Literal["keyword", "type", "function", "variable", "field", "module", "argument"]
+
+KEYWORDS = (
+    "model", "train", "param", "prompt", "demos", "frozen", "trainable", "input", "target",
+    "from", "llm", "using", "fn", "py", "node", "state", "loop", "in", "loss", "output",
+    "env", "true", "false", "enum", "system", "user",
+)
+TYPES = ("str", "int", "float", "bool", "list", "enum")
+# The options a model declaration understands (README, "Choosing models"); any other option
+# goes to the provider as is.
+MODEL_OPTIONS: dict[str, str] = {
+    "temperature": "sampling temperature (0 for deterministic replies)",
+    "max_tokens": "the most tokens a reply may have",
+    "context": "the model's context window in tokens (checked by the context lints)",
+    "api_base": "the provider's URL, e.g. a local server",
+    "api_key": 'the API key, always as `env("VARIABLE")`',
+    "timeout": "seconds one call may take",
+    "structured": '"json_schema", "json_object" or "none": how to ask for schema-constrained replies',
+}
+_ROLE_DOC = {
+    "backward": "the model that writes textual feedback",
+    "optimizer": "the model that proposes new prompts",
+    "teacher": "the model that bootstraps demos",
+}
+
+_STD = re.compile(r"std(?:\.[A-Za-z_]*)*$")
+_TEMPLATE_HOLE = re.compile(r"(?<!\{)\{[A-Za-z_0-9]*$")
+_LEXEME = re.compile(r'"""(?:[^"\\]|\\[\s\S]|"(?!""))*(?:"""|$)|"(?:[^"\\\n]|\\.)*(?:"|$)|#[^\n]*')
+
+
+@attrs.frozen
+class Candidate:
+    label: str
+    kind: CandidateKind
+    detail: str = ""
+    documentation: str = ""
+    insert: str | None = None  # text to insert instead of the label
+    replace: int = 0  # characters before the cursor the insertion replaces (`std.pa`)
+
+
+def complete(text: str, line: int, col: int, semantics: Semantics | None) -> list[Candidate]:
+    offset = _offset(text, line, col)
+    before = text[:offset]
+    string_start = _open_string(before)
+    if string_start is not None:
+        inside = before[string_start:]
+        if _TEMPLATE_HOLE.search(inside) is None or semantics is None:
+            return []
+        llm = _enclosing_llm(semantics.program, line)
+        if llm is None:
+            return []
+        return [
+            Candidate(p.name.name, "argument", f"argument of `{llm.name.name}`")
+            for p in llm.params
+        ]
+    if before.endswith("#") or _in_comment(before):
+        return []
+    word = re.search(r"[A-Za-z_][A-Za-z0-9_.]*$", before)
+    if word is not None and _STD.match(word.group()):
+        return _std(len(word.group()))
+    block = _open_block(before)
+    if block == "model":
+        return [Candidate(n, "field", "model option", doc, f"{n}: ") for n, doc in MODEL_OPTIONS.items()]
+    if block == "train":
+        return [Candidate(r, "field", "training role", _ROLE_DOC[r], f"{r}: ") for r in ROLES]
+    found: list[Candidate] = []
+    callee = _open_call(before)
+    if callee is not None and semantics is not None:
+        found += _call_arguments(semantics, callee)
+    found += _names(semantics)
+    found += [Candidate(k, "keyword") for k in KEYWORDS]
+    found += [Candidate(t, "type", "type") for t in TYPES]
+    return found
+
+
+def _offset(text: str, line: int, col: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        found = text.find("\n", offset)
+        if found < 0:
+            return len(text)
+        offset = found + 1
+    end = text.find("\n", offset)
+    end = len(text) if end < 0 else end
+    return min(offset + col - 1, end)
+
+
+def _open_string(before: str) -> int | None:
+    """Where the string literal that is still open at the end of `before` starts."""
+    last = None
+    for match in _LEXEME.finditer(before):
+        last = match
+    if last is None or last.group().startswith("#") or last.end() != len(before):
+        return None
+    lexeme = last.group()
+    if lexeme.startswith('"""'):
+        closed = len(lexeme) >= 6 and lexeme.endswith('"""')
+    else:
+        closed = len(lexeme) >= 2 and lexeme.endswith('"') and not lexeme.endswith('\\"')
+    return None if closed else last.start()
+
+
+def _in_comment(before: str) -> bool:
+    line = before[before.rfind("\n") + 1 :]
+    return "#" in line and _open_string(before[: before.rfind("\n") + 1 + line.index("#")]) is None
+
+
+def _enclosing_llm(program: ast.Program, line: int) -> ast.LlmDecl | None:
+    for decl in program.decls:
+        if isinstance(decl, ast.LlmDecl) and decl.span.line <= line <= decl.span.end_line:
+            return decl
+    return None
+
+
+def _open_block(before: str) -> str | None:
+    """`model` or `train` when the innermost unclosed `{` opens such an option block."""
+    depth = 0
+    for index in range(len(before) - 1, -1, -1):
+        char = before[index]
+        if char == "}":
+            depth += 1
+        elif char == "{":
+            if depth == 0:
+                head = before[: index].rstrip()
+                line = head[head.rfind("\n") + 1 :].lstrip()
+                if line.startswith("model ") and head.endswith('"'):
+                    return "model"
+                if line == "train":
+                    return "train"
+                return None
+            depth -= 1
+    return None
+
+
+def _open_call(before: str) -> str | None:
+    """The callee when the cursor follows `name(` or a `,` inside such a call, on one line."""
+    line = before[before.rfind("\n") + 1 :]
+    depth = 0
+    for index in range(len(line) - 1, -1, -1):
+        char = line[index]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            if depth == 0:
+                name = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", line[:index])
+                return name.group(1) if name else None
+            depth -= 1
+    return None
+
+
+def _call_arguments(semantics: Semantics, callee: str) -> list[Candidate]:
+    return [
+        Candidate(f"{o.name}:", "argument", f"argument of `{callee}`", insert=f"{o.name}: ")
+        for o in semantics.index.arguments(callee)
+    ]
+
+
+def _names(semantics: Semantics | None) -> list[Candidate]:
+    if semantics is None:
+        return []
+    found = []
+    for occurrence in semantics.index.top_level():
+        kind: CandidateKind = "function" if occurrence.kind in ("llm", "fn") else "variable"
+        found.append(Candidate(occurrence.name, kind, occurrence.kind))
+    return found
+
+
+def _std(replace: int) -> list[Candidate]:
+    found = []
+    for name, (params, result) in FUNCTIONS.items():
+        signature = ", ".join(f"{p}: {t}" for p, t in params)
+        found.append(
+            Candidate(name, "function", f"({signature}) -> {result}", insert=name, replace=replace)
+        )
+    for name, options in METRICS.items():
+        extra = "".join(f", {o}: {t}" for o, t in options.items())
+        found.append(
+            Candidate(name, "function", f"metric (pred, target{extra}) -> score", insert=name, replace=replace)
+        )
+    return found

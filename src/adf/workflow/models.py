@@ -1,0 +1,114 @@
+"""Resolve a workflow's models and open them: overrides, cache, traces, local server.
+
+Takes a plan and `RunOptions` (the `--model NAME=MODEL` and `--api-base
+NAME=URL` overrides, the reply cache, concurrency, timeout, a trace file);
+gives `resolve` (the models each declared name calls, after the command
+line, then `ADF_MODEL_<NAME>`/`ADF_API_BASE_<NAME>`, then the source) and
+`open_workflow`, an async context manager that opens the cache and the trace
+file, starts adf's local server when a model needs it, and yields an
+`Opened`: the model session, the plan whose models carry the resolved
+settings, and the usage accounting of every call made through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import attrs
+
+from adf.runtime.executor import ExecutorSpec
+from adf.workflow.errors import FAILED, USAGE, WorkflowError
+
+if TYPE_CHECKING:
+    from adf.llm.accounting import Accounting
+    from adf.llm.calltrace import TraceSink
+    from adf.llm.models import ModelOverrides, ModelSession, ResolvedModel
+    from adf.plan.schema import Plan
+
+
+@attrs.frozen
+class RunOptions:
+    """How to call a workflow's models; the defaults are the CLI's."""
+
+    models: tuple[str, ...] = ()  # NAME=LITELLM_MODEL
+    api_bases: tuple[str, ...] = ()  # NAME=URL (an empty URL clears a declared one)
+    cache: str | None = None  # reply cache file; None: .adf/cache.sqlite
+    use_cache: bool = True
+    concurrency: int = 8  # samples and model calls in flight at once
+    timeout_s: float = 120.0  # per model call
+    trace: str | None = None  # append one JSON line per model call here
+    retries: int | None = None  # retries of a failed model call; None: the client's default
+    executor: ExecutorSpec = attrs.field(factory=ExecutorSpec)  # where forward passes run
+    workers: int | None = None  # with the Ray executor: shards in flight at once
+    rpm: int | None = None  # with the Ray executor: requests per minute per endpoint
+
+
+@attrs.frozen
+class Resolved:
+    overrides: ModelOverrides
+    models: Mapping[str, ResolvedModel]
+
+
+@attrs.frozen
+class Opened:
+    session: ModelSession
+    plan: Plan  # the workflow's plan with the resolved models
+    accounting: Accounting
+
+
+def resolve(plan: Plan, options: RunOptions) -> Resolved:
+    """The model each declared name calls, overrides applied."""
+    from adf.llm.models import ModelConfigError, parse_overrides, resolve_models
+
+    try:
+        overrides = parse_overrides(options.models, options.api_bases)
+        return Resolved(overrides, resolve_models(plan.models, overrides))
+    except ModelConfigError as exc:
+        raise WorkflowError(str(exc), USAGE) from None
+
+
+@asynccontextmanager
+async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened]:
+    """Resolve the models, open cache and trace file, start the local server if needed."""
+    from adf.llm.accounting import Accounting
+    from adf.llm.cache import DEFAULT_PATH, ReplyCache
+    from adf.llm.calltrace import JsonlTraceWriter
+    from adf.llm.client import RetryPolicy
+    from adf.llm.models import open_models
+
+    resolved = resolve(plan, options)
+    accounting = Accounting()
+    sinks: list[TraceSink] = [accounting]
+    writer = None
+    if options.trace:
+        try:
+            writer = JsonlTraceWriter(options.trace)
+        except OSError as exc:
+            raise WorkflowError(f"cannot write trace {options.trace}: {exc.strerror}",
+                                USAGE) from None
+        sinks.append(writer)
+    cache = ReplyCache(options.cache or DEFAULT_PATH, enabled=options.use_cache)
+    try:
+        async with open_models(resolved.models, cache=cache, sinks=sinks,
+                               concurrency=options.concurrency,
+                               timeout_s=options.timeout_s,
+                               retry=None if options.retries is None
+                               else RetryPolicy(max_retries=options.retries)) as session:
+            # the session's models know where the local server listens, once started
+            effective = attrs.evolve(plan, models=tuple(
+                session.models[m.name].effective_decl() for m in plan.models))
+            yield Opened(session, effective, accounting)
+    except Exception as exc:
+        if _is_local_start_failure(exc):
+            raise WorkflowError(f"the local model could not start: {exc}", FAILED) from None
+        raise
+    finally:
+        cache.close()
+        if writer is not None:
+            writer.close()
+
+
+def _is_local_start_failure(exc: Exception) -> bool:
+    return type(exc).__module__.startswith("adf.local")

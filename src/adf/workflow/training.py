@@ -1,0 +1,352 @@
+"""Set up, run and conclude a training run of a workflow.
+
+Takes the `.adf` path, `TrainOptions` (data splits and limits, steps, batch
+size, proposals, seed, budgets, run folder, resume) and `RunOptions` (model
+overrides, cache); gives `prepare_training` (compile, lock file, model
+resolution, data splits, the forecast), `run_folder` (a fresh or resumed
+run folder), `TrainingRun` (runs or resumes the `Trainer` and, when
+interrupted, writes the report of what finished), and `save_trained` (the
+lock file and, on request, the trained literals written into the source).
+Nothing is printed here: `adfc train` and `adf.Workflow.train` report in
+their own ways. Failures are `WorkflowError`s.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from adf.workflow.errors import FAILED, USAGE, WorkflowError
+from adf.workflow.executor import check_executor, open_run_executor
+from adf.workflow.load import ProgramErrors, compile_program, compile_text
+from adf.workflow.models import Resolved, RunOptions, open_workflow, resolve
+
+if TYPE_CHECKING:
+    from adf.optim.estimate import Estimate
+    from adf.optim.lockfile import LockResult
+    from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
+    from adf.plan.schema import Plan
+    from adf.runtime.data import Sample
+
+EventSink = Callable[[str, Mapping[str, Any]], None]
+
+
+@attrs.frozen
+class TrainOptions:
+    """A training run's settings; the defaults are `adfc train`'s."""
+
+    data: str | None = None  # data folder; None: data/ next to the source
+    train_split: str = "train"
+    val_split: str = "val"
+    test_split: str = "test"
+    train_limit: int | None = None
+    val_limit: int | None = None
+    test_limit: int | None = None  # 0 skips the test split
+    strict_data: bool = False  # stop at the first bad row instead of skipping it
+    steps: int = 4
+    batch_size: int = 4
+    proposals: int = 3
+    demo_proposals: int = 1
+    seed: int = 0
+    threshold: float = 0.9
+    accept_ties: bool = False
+    concurrency: int = 8
+    max_steps: int | None = None
+    max_calls: int | None = None
+    max_tokens: int | None = None
+    max_usd: float | None = None
+    out: str | None = None  # run folder; None: runs/NAME-TIMESTAMP
+    resume: bool = False
+    use_lock: bool = True
+
+    def problem(self) -> str | None:
+        """The first option out of range, as a message naming its flag; None if all fit."""
+        for name in ("steps", "batch_size", "proposals", "concurrency"):
+            if getattr(self, name) < 1:
+                return f"--{name.replace('_', '-')} must be at least 1"
+        for name in ("max_steps", "max_calls", "max_tokens", "train_limit", "val_limit",
+                     "test_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                return f"--{name.replace('_', '-')} must not be negative"
+        if self.max_usd is not None and self.max_usd < 0:
+            return "--max-usd must not be negative"
+        if self.demo_proposals < 0:
+            return "--demo-proposals must not be negative"
+        return None
+
+
+@attrs.frozen
+class Prepared:
+    """Everything a training run starts from."""
+
+    path: str
+    options: TrainOptions
+    run_options: RunOptions
+    base_plan: Plan  # as compiled from the source
+    start_plan: Plan  # with the lock applied (unless --no-lock or --resume)
+    lock: LockResult | None
+    resolved: Resolved
+    settings: TrainSettings
+    splits: Splits
+    forecast: Estimate
+
+    @property
+    def setup_calls(self) -> int:
+        """Model calls for scoring val and test at the start."""
+        llm_calls = sum(1 for node in self.start_plan.nodes if node.kind == "llm")
+        return (len(self.splits.val) + len(self.splits.test)) * llm_calls
+
+
+def settings_of(options: TrainOptions) -> TrainSettings:
+    from adf.optim.budget import Limits
+    from adf.optim.trainer import TrainSettings
+
+    steps = options.steps if options.max_steps is None else min(options.steps, options.max_steps)
+    return TrainSettings(
+        steps=steps,
+        batch_size=options.batch_size,
+        proposals=options.proposals,
+        demo_proposals=options.demo_proposals,
+        seed=options.seed,
+        threshold=options.threshold,
+        concurrency=options.concurrency,
+        accept_ties=options.accept_ties,
+        limits=Limits(max_steps=options.max_steps, max_calls=options.max_calls,
+                      max_tokens=options.max_tokens, max_usd=options.max_usd),
+    )
+
+
+def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) -> Prepared:
+    """Compile `path`, resolve its models, apply its lock, load the splits, forecast the cost."""
+    from adf.optim.estimate import estimate_training
+
+    problem = options.problem()
+    if problem:
+        raise WorkflowError(problem, USAGE)
+    check_executor(run_options)
+    if not os.path.isfile(path):
+        raise WorkflowError(f"cannot read {path}: no such file", USAGE)
+    compiled = compile_program(path)
+    if isinstance(compiled, ProgramErrors):
+        count = compiled.count
+        raise WorkflowError(f"{path}: {count} error{'s' if count != 1 else ''}", FAILED,
+                            details=compiled.text)
+    base_plan = compiled
+    if not [p for p in base_plan.params if not p.frozen]:
+        raise WorkflowError(f"{path} declares no trainable parameter: nothing to train", FAILED)
+    resolved = resolve(base_plan, run_options)
+    lock = None
+    start_plan = base_plan
+    if options.use_lock and not options.resume:  # a resumed run starts from its checkpoint
+        from adf.workflow.load import apply_lock
+
+        lock = apply_lock(base_plan, path)
+        start_plan = lock.plan
+    settings = settings_of(options)
+    folder = options.data or os.path.join(os.path.dirname(os.path.abspath(path)), "data")
+    splits = load_splits(start_plan, folder, options, settings.seed)
+    forecast = estimate_training(
+        start_plan, splits.train, len(splits.val), len(splits.test), steps=settings.steps,
+        batch_size=settings.batch_size, proposals=settings.proposals,
+        demo_proposals=settings.demo_proposals, max_errors=settings.max_errors,
+        max_passed=settings.max_passed,
+    )
+    return Prepared(path, options, run_options, base_plan, start_plan, lock, resolved,
+                    settings, splits, forecast)
+
+
+def load_splits(plan: Plan, folder: str, options: TrainOptions, seed: int) -> Splits:
+    """The train, val and test samples, every bad row of every split, and notes on gaps.
+
+    Without a val split, a quarter of the training samples is held out for validation.
+    """
+    from adf.optim.trainer import Splits
+    from adf.runtime.data import BadRow, DataError, load_data, resolve_path
+
+    if not os.path.isdir(folder):
+        raise WorkflowError(f"data folder {folder} not found (use --data DIR)", USAGE)
+    notes: list[str] = []
+    bad: list[BadRow] = []
+
+    def load(split: str, limit: int | None) -> tuple[Sample, ...]:
+        data = load_data(plan, folder, split=split, limit=limit, strict=options.strict_data)
+        bad.extend(data.bad_rows)
+        return data.samples
+
+    try:
+        train = load(options.train_split, options.train_limit)
+        if not train:
+            raise WorkflowError(
+                f"the {options.train_split} split in {folder} has no usable rows", USAGE)
+        try:
+            resolve_path(folder, options.val_split)
+        except DataError:
+            order = list(train)
+            random.Random(seed).shuffle(order)
+            cut = max(1, len(order) // 4)
+            val = tuple(order[:cut][: options.val_limit or None])
+            train = tuple(s for s in train if s not in set(order[:cut]))
+            notes.append(f"no {options.val_split} split: held out {len(val)} training samples "
+                         "for validation")
+        else:
+            val = load(options.val_split, options.val_limit)
+        test: tuple[Sample, ...] = ()
+        if options.test_limit != 0:
+            try:
+                resolve_path(folder, options.test_split)
+            except DataError:
+                notes.append(f"no {options.test_split} split: test scores are not reported")
+            else:
+                test = load(options.test_split, options.test_limit)
+    except DataError as exc:
+        raise WorkflowError(str(exc), USAGE) from None
+    if bad:
+        notes.append(f"{len(bad)} bad data row{'s' if len(bad) != 1 else ''} skipped "
+                     "(listed in the report; --strict-data stops at the first)")
+    return Splits(tuple(train), tuple(val), test, tuple(notes), tuple(bad))
+
+
+def latest_run(stem: str, root: str = "runs") -> str | None:
+    """The most recent run folder of `stem` that holds a checkpoint."""
+    candidates = sorted(glob.glob(os.path.join(root, f"{stem}-*")))
+    with_checkpoint = [c for c in candidates if os.path.isfile(os.path.join(c, "checkpoint.json"))]
+    return with_checkpoint[-1] if with_checkpoint else None
+
+
+def new_run_dir(stem: str, root: str = "runs") -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(root, f"{stem}-{stamp}")
+    candidate, n = base, 1
+    while os.path.exists(candidate):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def run_folder(prepared: Prepared) -> str:
+    """The run folder: the one to resume, or a fresh one (created)."""
+    options = prepared.options
+    stem = os.path.splitext(os.path.basename(prepared.path))[0]
+    if options.resume:
+        run_dir = options.out or latest_run(stem)
+        if run_dir is None or not os.path.isfile(os.path.join(run_dir, "checkpoint.json")):
+            raise WorkflowError("no run to resume (no checkpoint found; give --out DIR)", USAGE)
+    else:
+        run_dir = options.out or new_run_dir(stem)
+        if os.path.isfile(os.path.join(run_dir, "checkpoint.json")):
+            raise WorkflowError(f"{run_dir} already holds a run; use --resume or another --out",
+                                USAGE)
+    os.makedirs(run_dir, exist_ok=True)
+    return run_dir
+
+
+def run_identity(prepared: Prepared) -> str:
+    """What a resumed run must match: the source's plan, the overrides and the settings."""
+    from adf.optim.budget import Limits
+    from adf.optim.lockfile import plan_hash
+
+    settings = attrs.evolve(prepared.settings, steps=0, limits=Limits())
+    text = (plan_hash(prepared.base_plan) + repr(prepared.resolved.overrides)
+            + repr(attrs.asdict(settings)))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class TrainingRun:
+    """One run of the trainer in `run_dir`; keeps the trainer to report an interruption."""
+
+    def __init__(self, prepared: Prepared, run_dir: str, on_event: EventSink | None = None):
+        self.prepared = prepared
+        self.run_dir = run_dir
+        self.on_event = on_event
+        self.trainer: Trainer | None = None
+
+    async def run(self) -> TrainOutcome:
+        """Train (or resume); `TrainError` and `BindError` become `WorkflowError`s."""
+        from adf.optim.lockfile import plan_hash
+        from adf.optim.trainer import Trainer, TrainError
+        from adf.runtime.bindings import BindError, bind
+
+        prepared = self.prepared
+        options = attrs.evolve(prepared.run_options, concurrency=prepared.settings.concurrency)
+        try:
+            check_executor(options)
+            async with open_workflow(prepared.start_plan, options) as opened:
+                base_dir = os.path.dirname(os.path.abspath(prepared.path))
+                bindings = bind(opened.plan, base_dir)
+                with open_run_executor(opened, options, base_dir) as executor:
+                    self.trainer = Trainer(
+                        opened.plan, prepared.splits, opened.session.client, prepared.settings,
+                        self.run_dir, bindings, plan_hash=run_identity(prepared),
+                        on_event=self.on_event,
+                        program={"source": os.path.basename(prepared.path),
+                                 "source_hash": prepared.base_plan.source_hash,
+                                 "plan_hash": plan_hash(prepared.base_plan)},
+                        estimate=prepared.forecast.to_json(), executor=executor,
+                    )
+                    return await self.trainer.run(resume=prepared.options.resume)
+        except TrainError as exc:
+            raise WorkflowError(f"training failed: {exc}", FAILED) from None
+        except BindError as exc:
+            raise WorkflowError(f"cannot load the program's functions: {exc}", FAILED) from None
+
+    def record_interrupt(self) -> None:
+        """Write the report of the finished steps, marked interrupted (after Ctrl-C)."""
+        if self.trainer is None:
+            return
+        from adf.optim.report import write_report
+
+        report = self.trainer.build_report()
+        report["status"] = f"interrupted after step {self.trainer.state.step}"
+        write_report(self.run_dir, report)
+
+
+@attrs.frozen
+class Saved:
+    """What a finished run left next to the source."""
+
+    changed: tuple[str, ...] = ()  # parameters whose value changed, sorted
+    lock_file: str | None = None
+    written: tuple[str, ...] = ()  # literals rewritten in the source (`write`)
+    skipped: tuple[tuple[str, str], ...] = ()  # (parameter, why it was not written)
+    write_error: str | None = None
+
+
+def save_trained(prepared: Prepared, outcome: TrainOutcome, *, write: bool = False) -> Saved:
+    """Write the lock file when a value changed; with `write`, the literals into the source."""
+    from adf.optim.lockfile import write_lock
+    from adf.optim.trainer import values_changed
+    from adf.optim.writeback import WriteBackError, write_back
+
+    path, base_plan = prepared.path, prepared.base_plan
+    scores = outcome.report["scores"]
+    trainable = {p.name: outcome.state.values[p.name] for p in base_plan.params if not p.frozen}
+    changed = values_changed(base_plan, trainable)
+    if not changed:
+        return Saved()
+    info = {"run": outcome.report_json, "val_before": scores["val_before"],
+            "val_after": scores["val_after"], "test_before": scores["test_before"],
+            "test_after": scores["test_after"], "status": outcome.report["status"]}
+    lock = write_lock(path, base_plan, trainable, info)
+    saved = Saved(tuple(sorted(changed)), lock)
+    if not write:
+        return saved
+    source_values = {p.name: (p.value if p.kind == "prompt" else p.demos)
+                     for p in base_plan.params if p.name in changed}
+    try:
+        written = write_back(path, changed, source_values, lambda t: compile_text(t, path))
+    except WriteBackError as exc:
+        return attrs.evolve(saved, write_error=str(exc))
+    if written.changed:
+        with open(path, encoding="utf-8") as handle:
+            fresh = compile_text(handle.read(), path)
+        if fresh is not None:
+            write_lock(path, fresh, trainable, info)
+    return attrs.evolve(saved, written=tuple(written.changed), skipped=tuple(written.skipped))

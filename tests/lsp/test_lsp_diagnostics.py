@@ -1,0 +1,144 @@
+"""Diagnostics as you type: the server reports what `adfc check` reports, and keeps up with edits."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from compiler.test_diagnostics import CASES
+
+from .lsp_client import EXAMPLES, Doc
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def check_json(paths: list[pathlib.Path]) -> dict[str, list[dict[str, object]]]:
+    """`adfc check --format json` over the files, grouped by file."""
+    run = subprocess.run(
+        [sys.executable, "-m", "adf.cli.main", "check", "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    grouped: dict[str, list[dict[str, object]]] = {str(p): [] for p in paths}
+    for entry in json.loads(run.stdout):
+        grouped.setdefault(str(entry["file"]), []).append(entry)
+    return grouped
+
+
+def as_check(published: list[types.Diagnostic]) -> list[tuple[object, ...]]:
+    return sorted(
+        (d.code, d.range.start.line + 1, d.range.start.character + 1, d.message.split("\n")[0])
+        for d in published
+    )
+
+
+def expected(entries: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    rows = []
+    for e in entries:
+        primary = e["primary"]
+        assert isinstance(primary, dict)
+        rows.append((e["code"], primary["line"], primary["col"], e["message"]))
+    return sorted(rows)
+
+
+async def test_every_example_gets_the_diagnostics_of_check(client: LanguageClient) -> None:
+    wanted = check_json(EXAMPLES)
+    assert len(EXAMPLES) >= 7
+    for path in EXAMPLES:
+        doc = Doc(client, path)
+        assert as_check(await doc.diagnostics()) == expected(wanted[str(path)]), path.name
+        doc.close()
+
+
+async def test_broken_programs_get_the_diagnostics_of_check(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    paths = []
+    for number, (_, source, _codes) in enumerate(CASES):
+        path = tmp_path / f"case{number}.adf"
+        path.write_text(source, encoding="utf-8")
+        paths.append(path)
+    wanted = check_json(paths)
+    broken = 0
+    for path in paths:
+        doc = Doc(client, path)
+        got = await doc.diagnostics()
+        assert as_check(got) == expected(wanted[str(path)]), path.read_text()
+        broken += any(d.severity == types.DiagnosticSeverity.Error for d in got)
+        doc.close()
+    assert broken >= len(CASES) // 2
+
+
+async def test_diagnostics_carry_code_links_related_spans_and_help(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    path = tmp_path / "twice.adf"
+    doc = Doc(client, path, 'model m = "local"\ninput q: str\ninput q: str\n')
+    (found,) = [d for d in await doc.diagnostics() if d.code == "E0101"]
+    assert found.source == "adf"
+    assert found.severity == types.DiagnosticSeverity.Error
+    assert found.code_description is not None
+    assert found.code_description.href.endswith("E0101.md")
+    assert pathlib.Path(found.code_description.href.removeprefix("file://")).is_file()
+    assert found.related_information is not None
+    assert found.related_information[0].location.range.start.line == 1
+    assert "first declared here" in found.related_information[0].message
+    assert "help: rename one of them" in found.message
+    doc.close()
+
+
+async def test_edits_update_the_diagnostics(client: LanguageClient) -> None:
+    path = next(p for p in EXAMPLES if p.name == "gsm8k.adf")
+    doc = Doc(client, path)
+    assert not [d for d in await doc.diagnostics() if d.severity == types.DiagnosticSeverity.Error]
+    doc.replace(doc.text.replace("node reasoning = solve(question)", "node reasoning = solv(question)"))
+    (error,) = await doc.diagnostics()
+    assert error.code == "E0102"
+    assert "did you mean `solve`?" in error.message
+    doc.replace(doc.text.replace("solv(question)", "solve(question)"))
+    assert not [d for d in await doc.diagnostics() if d.severity == types.DiagnosticSeverity.Error]
+    # a syntax error mid-typing, then a burst of changes: only the newest text counts
+    doc.replace(doc.text.replace("output pred", "output"))
+    (syntax,) = await doc.diagnostics()
+    assert syntax.code.startswith("E000")
+    for step in range(5):
+        doc.replace(doc.text + f"\n# typing {step}")
+    doc.replace(doc.text.replace("\noutput\n", "\noutput pred\n"))
+    assert not [d for d in await doc.diagnostics() if d.severity == types.DiagnosticSeverity.Error]
+    doc.close()
+
+
+async def test_tool_adf_configuration_is_honoured(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    source = 'model m = "local"\ninput q: str\nllm ask(q: str, extra: str) -> str { user: "{q}" }\nnode a = ask(q, q)\noutput a\n'
+    plain = Doc(client, tmp_path / "plain" / "w.adf", source)
+    assert "W0201" in {d.code for d in await plain.diagnostics()}
+    plain.close()
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.adf]\ndisable = ["W0201"]\n', encoding="utf-8")
+    configured = Doc(client, project / "w.adf", source)
+    assert "W0201" not in {d.code for d in await configured.diagnostics()}
+    configured.close()
+    (project / "pyproject.toml").write_text('[tool.adf]\nerror = ["W0201"]\n', encoding="utf-8")
+    promoted = Doc(client, project / "v.adf", source)
+    (w,) = [d for d in await promoted.diagnostics() if d.code == "W0201"]
+    assert w.severity == types.DiagnosticSeverity.Error
+    promoted.close()
+
+
+async def test_closing_clears_the_diagnostics(client: LanguageClient, tmp_path: pathlib.Path) -> None:
+    doc = Doc(client, tmp_path / "x.adf", "node a = nope\n")
+    assert await doc.diagnostics()
+    client.diagnostics.pop(doc.uri)
+    doc.close()
+    assert await doc.diagnostics() == []
