@@ -165,3 +165,42 @@ def test_a_killed_worker_loses_no_sample_and_counts_none_twice(
     assert [r["score"] for r in there["results"]] == [r["score"] for r in here["results"]]
     assert there["usage"]["calls"] == here["usage"]["calls"] == 30
     assert there["score"] == here["score"]
+
+
+def test_ctrl_c_stops_the_cluster_work_and_keeps_the_checkpoint(
+    ray_head: str, tmp_path: Path,
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = tmp_path / "count.adf"
+    source.write_text(optim_task.ADF_SOURCE.format(base="http://127.0.0.1:9/v1"), encoding="utf-8")
+    optim_task.write_data(str(tmp_path / "data"))
+    run = tmp_path / "run"
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    with FakeServer(optim_task.responder(), latency_s=0.05) as server:
+        args = ["train", str(source), "--api-base", f"m={server.base_url}", "--seed", "3",
+                "--steps", "4", "--out", str(run), "--cache", str(tmp_path / "c.sqlite"),
+                "--quiet", "--executor", f"ray={ray_head}", "--workers", "2"]
+        proc = subprocess.Popen([sys.executable, "-m", "adf.cli.main", *args], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 240
+        checkpoint = run / "checkpoint.json"
+        while time.monotonic() < deadline and proc.poll() is None:
+            if checkpoint.exists() and json.loads(checkpoint.read_text())["state"]["step"] >= 1:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "--resume" in out
+        step = json.loads(checkpoint.read_text())["state"]["step"]
+        assert step >= 1
+        assert json.loads((run / "report.json").read_text())["status"].startswith("interrupted")
+        resumed = subprocess.run([sys.executable, "-m", "adf.cli.main", *args, "--resume"],
+                                 env=env, capture_output=True, text=True, timeout=300)
+        assert resumed.returncode == 0, resumed.stderr
+    report = json.loads((run / "report.json").read_text())
+    assert report["resumes"][0]["from_step"] == step
