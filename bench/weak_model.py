@@ -212,7 +212,7 @@ def summarize(config: str, report: dict[str, Any], accounting: Any, records: Any
         "test_before": scores.get("test_before"),
         "test_after": scores.get("test_after"),
         "requests": total.calls,
-        "model_requests": total.model_calls,
+        "model_requests": total.requests,
         "cache_hits": total.cache_hits,
         "failed_requests": total.failures,
         "prompt_tokens": total.prompt_tokens,

@@ -11,12 +11,13 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.analysis.cost import estimate_cost
 from adf.compiler.pipeline import compile_source
+from adf.llm.accounting import Accounting
 from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user
 
-PROGRAM = """model student = "openai/fake" {{ api_base: "{base}", api_key: "x", max_tokens: 32 }}
+PROGRAM = """model student = "openai/fake" {{ api_base: "{base}", max_tokens: 32 }}
 train {{ backward: student, optimizer: student }}
 param instruction: prompt = "Answer with a number."
 param hop_prompt: prompt = "Ask a follow-up question."
@@ -61,7 +62,9 @@ def respond(request: Request) -> str:
 
 def test_forward_and_backward_calls_match_the_estimate() -> None:
     samples = [Sample(f"s{i}", (("question", f"How many {i}?"),), (("answer", i + 1),)) for i in range(3)]
-    client = LiteLLMClient(retry=RetryPolicy(max_retries=2, base_s=0.01, max_delay_s=0.05), timeout_s=60.0)
+    accounting = Accounting()
+    client = LiteLLMClient(retry=RetryPolicy(max_retries=2, base_s=0.01, max_delay_s=0.05),
+                           timeout_s=60.0, sinks=[accounting])
     with FakeServer(respond) as server:
         result = compile_source(PROGRAM.format(base=server.base_url), "flow.adf")
         assert result.plan is not None, result.diagnostics
@@ -73,7 +76,7 @@ def test_forward_and_backward_calls_match_the_estimate() -> None:
         backward_requests = server.request_count - forward_requests
     assert estimate.forward.calls == 5  # 3 loop steps + solve + the dead aside
     assert forward_requests == len(samples) * estimate.forward.calls
-    assert evaluated.usage.calls == forward_requests
+    assert accounting.by_purpose["forward"].requests == forward_requests
     assert all(s.score == 0.0 for s in evaluated.samples)
     # every sample fails its only loss: the estimate per failed sample is exact
     assert estimate.backward.calls == 4  # solve and the three `follow` steps; not the frozen aside

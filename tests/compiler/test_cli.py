@@ -45,9 +45,44 @@ def test_check_io_errors(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[s
     binary = tmp_path / "bin.adf"
     binary.write_bytes(b"node a = \xff\xfe\n")
     assert main(["check", str(binary)]) == 2
-    err = capsys.readouterr().err
-    assert "cannot read" in err and "not valid UTF-8" in err
+    out = capsys.readouterr().out
+    assert "error[E0007]: cannot read" in out and "error[E0007]:" in out and "not valid UTF-8" in out
     assert main(["check"]) == 2
+
+
+@pytest.mark.parametrize("form", ["json", "sarif"])
+def test_io_errors_are_records(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], form: str) -> None:
+    """A machine reader never sees an unreadable file as clean: E0007 is a record, exit 2."""
+    binary = tmp_path / "bin.adf"
+    binary.write_bytes(b"node a = \xff\xfe\n")
+    assert main(["check", "--format", form, str(binary)]) == 2
+    data = json.loads(capsys.readouterr().out)
+    records = data if form == "json" else data["runs"][0]["results"]
+    codes = [r["code"] if form == "json" else r["ruleId"] for r in records]
+    assert codes == ["E0007"]
+
+
+def test_compile_prints_what_check_prints(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "warn.adf"
+    path.write_text(
+        'model m = "local"\nmodel unused = "local"\ninput q: str\n'
+        'llm ask(q: str) -> str using m { user: "{q}" }\nnode a = ask(q)\noutput a\n'
+    )
+    main(["check", "--color", "never", str(path)])
+    checked = capsys.readouterr().out
+    assert main(["compile", str(path), "-o", str(tmp_path / "w.plan")]) == 0
+    compiled = capsys.readouterr().out
+    warnings = [line for line in checked.splitlines() if line.startswith("warning[")]
+    assert warnings and warnings == [line for line in compiled.splitlines() if line.startswith("warning[")]
+    assert main(["compile", str(tmp_path / "missing.adf")]) == 2
+    assert "error[E0007]" in capsys.readouterr().out
+
+
+def test_empty_program_warns(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "empty.adf"
+    path.write_text("# nothing yet\n")
+    assert main(["check", str(path)]) == 0
+    assert "warning[W0103]: the program declares nothing" in capsys.readouterr().out
 
 
 def test_compile_and_inspect(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:

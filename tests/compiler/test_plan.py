@@ -9,7 +9,7 @@ from adf.plan.schema import EnvRef, Plan
 
 from .conftest import compile_text
 
-LOOP = """model student = "local" { temperature: 0, key: env("API_KEY") }
+LOOP = """model student = "local" { temperature: 0, api_key: env("API_KEY") }
 param qi: prompt "how to ask" = "Write a query."
 param fmt: prompt frozen = "One line."
 input question: str
@@ -42,7 +42,7 @@ def test_fields() -> None:
     plan = _plan()
     assert plan.source_name == "loop.adf"
     assert plan.source_hash == hashlib.sha256(LOOP.encode()).hexdigest()
-    assert plan.models[0].options == (("temperature", 0), ("key", EnvRef("API_KEY")))
+    assert plan.models[0].options == (("temperature", 0), ("api_key", EnvRef("API_KEY")))
     assert [p.name for p in plan.params] == ["qi", "fmt"]
     assert plan.params[0].description == "how to ask" and not plan.params[0].frozen
     assert plan.params[1].frozen

@@ -147,3 +147,38 @@ def test_deep_module_is_a_warning_not_a_crash(folder: pathlib.Path) -> None:
     result = compile_source('fn x(a: str) -> str = py "deep:f"\n', "t.adf", base_dir=str(folder))
     assert [d.code for d in result.diagnostics] == ["W0401"]
     assert "could not be read" in result.diagnostics[0].message
+
+
+METRIC = '''
+def close_enough(pred: float, target: float, *, slack: float = 0.5) -> float:
+    return 1.0 if abs(pred - target) <= slack else 0.0
+async def later(pred, target):
+    return 1.0
+def needs(pred, target, *, scale):
+    return 1.0
+'''
+
+
+@pytest.mark.parametrize(
+    ("loss", "expected"),
+    [
+        ('py "metrics:close_enough"(a, t, slack: 1.0)', []),
+        ('py "metrics:close_enough"(a, t)', []),
+        ('py "metrics:close_enough"(a, t, slak: 1.0)', ["E0212"]),
+        ('py "metrics:later"(a, t)', ["E0408"]),
+        ('py "metrics:needs"(a, t)', ["E0401"]),
+    ],
+)
+def test_python_metric_as_documented(tmp_path: pathlib.Path, loss: str, expected: list[str]) -> None:
+    (tmp_path / "metrics.py").write_text(METRIC, encoding="utf-8")
+    source = (
+        'model m = "local"\ninput q: str\ntarget t: float\n'
+        'llm ask(q: str) -> float { user: "{q}" }\nnode a = ask(q)\n'
+        f"loss l = {loss}\noutput a\n"
+    )
+    result = compile_source(source, "t.adf", base_dir=str(tmp_path))
+    assert sorted(d.code for d in result.diagnostics) == expected
+    if not expected:
+        metric = load_callable(loss.split('"')[1], str(tmp_path))
+        options = {"slack": 1.0} if "slack" in loss else {}
+        assert metric(1.0, 1.5, **options) == 1.0

@@ -68,7 +68,7 @@ def test_hit_makes_no_server_request(recorder: Any, tmp_path: Path) -> None:
     assert second.cached is True and third.cached is True
     assert first.text == second.text == third.text == "echo a"
     assert rec.accounting.total.cache_hits == 1
-    assert rec.accounting.total.model_calls == 1
+    assert rec.accounting.total.requests == 1
     assert [r.cache for r in rec.trace.records] == ["miss", "hit"]
 
 

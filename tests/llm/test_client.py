@@ -280,8 +280,13 @@ def test_accounting_summary_line(recorder: Any) -> None:
     with FakeServer("four", faults=FaultPlan(at={0: Fault("500")})) as srv:
         run(rec.client.complete(ask(srv.base_url, "abcd", node="a", purpose="backward")))
         run(rec.client.complete(ask(srv.base_url, "abcd", node="b")))
+        received = srv.request_count
     total = rec.accounting.total
-    assert total.summary() == "2 calls (1 cached), 1 retries, 0 failed, 1+1 tokens, cost unknown"
+    # tokens count every answered call, the cache hit included; requests only what was sent
+    assert total.summary() == (
+        "2 calls (1 cached, 2 provider requests, 1 retries, 0 failed), 2+2 tokens, cost unknown"
+    )
+    assert total.requests == received == 2
     assert set(rec.accounting.by_purpose) == {"backward", "forward"}
     assert rec.accounting.by_node["b"].cache_hits == 1
-    assert rec.accounting.to_json()["total"]["model_calls"] == 1
+    assert rec.accounting.to_json()["total"]["requests"] == 2

@@ -133,6 +133,11 @@ async def test_tool_adf_configuration_is_honoured(
     promoted = Doc(client, project / "v.adf", source)
     (w,) = [d for d in await promoted.diagnostics() if d.code == "W0201"]
     assert w.severity == types.DiagnosticSeverity.Error
+    # a change to pyproject.toml is seen at the next edit, even of the same text
+    (project / "pyproject.toml").write_text('[tool.adf]\ndisable = ["W0201"]\n', encoding="utf-8")
+    promoted.replace(source + "# edited\n")
+    promoted.replace(source)
+    assert "W0201" not in {d.code for d in await promoted.diagnostics()}
     promoted.close()
 
 

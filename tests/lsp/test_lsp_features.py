@@ -51,6 +51,10 @@ async def test_hover_shows_types_descriptions_and_gradient_paths(client: Languag
     assert "question: str" in argument and "argument of `solve`" in argument
     target = await hover(client, doc, "answer, tolerance")
     assert 'target answer: float from "final_answer"' in target
+    std = await hover(client, doc, "std.parse.last_number", offset=6)
+    assert "std.parse.last_number(text: str) -> float" in std
+    metric = await hover(client, doc, "numeric_match")
+    assert "std.loss.numeric_match(pred, target, tolerance: float)" in metric
     doc.close()
 
 

@@ -56,3 +56,18 @@ async def test_columns_are_utf16_code_units(client: LanguageClient, tmp_path: pa
     assert isinstance(target, types.Location)
     assert target.range.start == types.Position(0, 6)
     doc.close()
+
+
+async def test_saving_rechecks_the_python_functions_a_file_names(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    source = 'input q: str\nfn shout(text: str) -> str = py "helpers:shout"\nnode a = shout(q)\noutput a\n'
+    doc = Doc(client, tmp_path / "saved.adf", source)
+    assert {d.code for d in await doc.diagnostics()} == {"W0401"}  # no helpers.py yet
+    (tmp_path / "helpers.py").write_text(
+        "def shout(text: str) -> str:\n    return text.upper()\n", encoding="utf-8"
+    )
+    client.diagnostics.pop(doc.uri)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=doc.ident()))
+    assert await doc.diagnostics() == []
+    doc.close()

@@ -168,7 +168,8 @@ def test_budgeted_client_refuses_the_call_over_the_limit() -> None:
             await client.complete(request)
 
     asyncio.run(go())
-    assert inner.calls == 3 and meter.total().calls == 3 and meter.refused == 1
+    total = meter.total()
+    assert inner.calls == 3 and (total.calls, total.requests) == (3, 3) and meter.refused == 1
     with pytest.raises(BudgetExceeded):
         Meter(Limits(max_calls=10)).reserve(11)
 
@@ -179,9 +180,17 @@ def test_budgeted_client_refuses_the_call_over_the_limit() -> None:
 def test_checkpoint_round_trip_and_identity(tmp_path: Path) -> None:
     rng = random.Random(7)
     rng.random()
-    save_checkpoint(str(tmp_path), "abc", {"rng": rng_to_json(rng), "step": 3})
+    from adf.optim.state import TrainState
+
+    body = {**TrainState().to_json(), "rng": rng_to_json(rng), "step": 3,
+            "meter": {"by_purpose": {}}}
+    save_checkpoint(str(tmp_path), "abc", body)
     state = load_checkpoint(str(tmp_path), "abc")
     assert rng_from_json(state["rng"]).random() == rng.random()
+    save_checkpoint(str(tmp_path), "abc", {**body, "step": -1})
+    with pytest.raises(CheckpointError, match=r"damaged: state\.step: expected a whole number"):
+        load_checkpoint(str(tmp_path), "abc")
+    save_checkpoint(str(tmp_path), "abc", body)
     with pytest.raises(CheckpointError, match="different program"):
         load_checkpoint(str(tmp_path), "other")
     (tmp_path / "checkpoint.json").write_text("{torn")

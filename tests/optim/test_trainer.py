@@ -16,7 +16,7 @@ from adf.optim.budget import Limits
 from adf.optim.report import deterministic_view
 from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
 from adf.runtime.bindings import bind
-from adf.testing.fake_server import FakeServer, system_text
+from adf.testing.fake_server import FakeServer, FaultPlan, system_text
 
 
 def _client() -> LiteLLMClient:
@@ -96,6 +96,26 @@ def test_max_calls_is_never_exceeded(tmp_path: Path, limit: int) -> None:
     if outcome.stopped_by is not None:
         assert "calls budget" in outcome.stopped_by
         assert outcome.report["status"].startswith("stopped")
+
+
+@pytest.mark.parametrize("limit", [25, 40, 60])
+def test_max_calls_counts_retries_and_holds_under_faults(tmp_path: Path, limit: int) -> None:
+    """--max-calls bounds provider requests, retries included, whatever the faults."""
+    faults = FaultPlan(rate=0.3, kinds=("429", "500", "malformed"), seed=5, max_per_request=2,
+                       retry_after=0.01)
+    with FakeServer(task.responder(), faults=faults) as server:
+        outcome = train(server, tmp_path, steps=6, limits=Limits(max_calls=limit))
+        made = server.request_count
+        injected = len(server.faults_sent)
+    usage = outcome.report["usage"]
+    assert injected > 0
+    assert made <= limit
+    assert usage["requests"] == made  # the request log and the report agree
+    assert 0 < usage["retries"] < made
+    assert usage["cache_hits"] + usage["requests"] - usage["retries"] <= usage["calls"]
+    if outcome.stopped_by is not None:
+        assert "calls budget" in outcome.stopped_by
+        assert "provider requests" in outcome.stopped_by
 
 
 def test_resume_after_crash_equals_uninterrupted_run(tmp_path: Path) -> None:

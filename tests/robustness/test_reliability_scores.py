@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "optim"))
 
 import optim_task as task
 import pytest

@@ -170,6 +170,6 @@ def test_failed_backward_calls_are_counted_and_recorded() -> None:
         sample = Sample("s", (("question", "q"),), (("answer", 7),))
         result = asyncio.run(evaluate(workflow, [sample], client()))
         grads = asyncio.run(backward(workflow, result, client(max_retries=0)))
-    assert grads.calls == 1 and grads.usage.failed == 1 and grads.feedback == ()
+    assert grads.calls == 1 and grads.failed_calls == 1 and grads.feedback == ()
     assert grads.failures[0].node == "refine"
     assert grads.failures[0].message.startswith("backward call failed")

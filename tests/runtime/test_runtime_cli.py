@@ -44,8 +44,8 @@ def test_eval_json_summary_and_warm_cache(workspace: Path, capsys: pytest.Captur
     assert first["samples"] == 3 and first["bad_rows"] == 1
     assert first["correct"] == 1 and first["failed"] == 1 and first["wrong"] == 1
     assert first["score"] == pytest.approx(1 / 3)
-    assert first["usage"]["model_calls"] == 3
-    assert second["usage"]["model_calls"] == 0 and second["usage"]["cache_hits"] == 3
+    assert first["usage"]["requests"] == 3 and first["usage"]["failures"] == 0
+    assert second["usage"]["requests"] == 0 and second["usage"]["cache_hits"] == 3
     assert second["score"] == first["score"]
     failed = [r for r in first["results"] if r["error"]]
     assert failed[0]["id"] == "b" and "no integer" in failed[0]["error"]["message"]

@@ -8,6 +8,7 @@ import pytest
 from rt_helpers import client, responder
 from test_runtime_forward import counting
 
+from adf.llm.accounting import Accounting
 from adf.runtime.data import Sample
 from adf.runtime.engine import ModelUnavailable, evaluate
 from adf.testing.fake_server import FakeServer, Fault, FaultPlan, last_user
@@ -25,9 +26,12 @@ def test_eval_of_200_samples_survives_20_percent_faults() -> None:
                        seed=7, max_per_request=2, retry_after=0.01, delay_s=0.5)
     with FakeServer(responder(answer), faults=faults) as server:
         workflow = counting(server.base_url)
-        result = asyncio.run(evaluate(workflow, samples, client(concurrency=16, timeout_s=0.3),
-                                      concurrency=16))
+        accounting = Accounting()
+        result = asyncio.run(evaluate(
+            workflow, samples, client(concurrency=16, timeout_s=0.3, sinks=[accounting]),
+            concurrency=16))
         injected = server.faults_sent
+        received = server.request_count
     assert len(injected) > 20
     assert {kind for _, kind in injected} >= {"429", "500", "malformed"}
     # every sample is accounted for: scored, or failed with a reason
@@ -37,8 +41,10 @@ def test_eval_of_200_samples_survives_20_percent_faults() -> None:
         assert sample.error is None or sample.error.message
     correct = sum(1 for s in result.samples if s.score == 1.0)
     assert correct == sum(1 for i in range(200) if i % 3)
-    assert result.usage.retries > 0
-    assert result.usage.calls == 200
+    usage = accounting.total
+    assert usage.retries > 0 and usage.calls == 200
+    # every request the server received is counted once, retries included
+    assert usage.requests == received == usage.calls + usage.retries - usage.cache_hits
 
 
 def test_unreachable_server_stops_with_one_reason() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from rt_helpers import client, responder
 from rt_plans import INT, data, demos, fn, llm, loss, model, plan, prompt
 
+from adf.llm.accounting import Accounting
 from adf.plan.schema import Demo, Plan
 from adf.runtime.data import Sample
 from adf.runtime.engine import evaluate, run_one
@@ -53,7 +54,8 @@ def samples() -> list[Sample]:
 def test_evaluate_scores_traces_and_reports_failures() -> None:
     with FakeServer(responder(forward_answer)) as server:
         workflow = counting(server.base_url)
-        result = asyncio.run(evaluate(workflow, samples(), client()))
+        accounting = Accounting()
+        result = asyncio.run(evaluate(workflow, samples(), client(sinks=[accounting])))
     first, second, third = result.samples
     assert [s.sample.id for s in result.samples] == ["s0", "s1", "s2"]
     assert first.score == 1.0 and first.error is None
@@ -71,7 +73,8 @@ def test_evaluate_scores_traces_and_reports_failures() -> None:
     assert third.node("solve").messages[1].content == "Question: braces {answer}"
     assert third.score == 0.0
     assert result.score == 1 / 3
-    assert result.usage.calls == 3 and result.usage.tokens > 0
+    usage = accounting.total
+    assert (usage.calls, usage.requests, usage.failures) == (3, 3, 0) and usage.tokens > 0
 
 
 def test_wrong_prediction_loss_message_states_prediction_and_target() -> None:

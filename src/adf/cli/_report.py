@@ -1,7 +1,7 @@
 """Text and JSON views of runtime results for `adfc run`, `eval` and `backward`.
 
-Takes `EvalResult`, `SampleResult`, `BackwardResult` and the run's accounting
-`Tally`; gives printable summaries and JSON-ready dicts. No computation
+Takes `EvalResult`, `SampleResult`, `BackwardResult` and the run's
+`adf.llm.usage.Usage`; gives printable summaries and JSON-ready dicts. No computation
 happens here beyond counting: everything shown comes from the results.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from adf.cli._command import plural
 
 if TYPE_CHECKING:
-    from adf.llm.accounting import Tally
+    from adf.llm.usage import Usage
     from adf.plan.schema import Plan
     from adf.runtime.backward import BackwardResult
     from adf.runtime.data import BadRow
@@ -21,18 +21,16 @@ if TYPE_CHECKING:
     from adf.runtime.trace import NodeTrace, SampleResult
 
 
-def usage_line(tally: Tally) -> str:
-    cost = "unknown" if tally.cost_usd is None else f"${tally.cost_usd:.4f}"
-    parts = [
-        f"calls {tally.calls} ({tally.cache_hits} cached, {tally.model_calls} to the model)",
-        f"tokens {tally.tokens:,} ({tally.prompt_tokens:,} prompt, "
-        f"{tally.completion_tokens:,} completion)",
+def usage_line(usage: Usage) -> str:
+    cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.4f}"
+    return "; ".join([
+        f"calls {usage.calls} ({usage.cache_hits} cached, {usage.requests} provider requests)",
+        f"tokens {usage.tokens:,} ({usage.prompt_tokens:,} prompt, "
+        f"{usage.completion_tokens:,} completion)",
         f"cost {cost}",
-        f"retries {tally.retries}",
-    ]
-    if tally.failures:
-        parts.append(f"failed calls {tally.failures}")
-    return "; ".join(parts)
+        f"retries {usage.retries}",
+        f"failed calls {usage.failures}",
+    ])
 
 
 def counts(result: EvalResult) -> dict[str, int]:
@@ -47,7 +45,7 @@ def counts(result: EvalResult) -> dict[str, int]:
             "bad_rows": len(result.bad_rows)}
 
 
-def print_eval(result: EvalResult, tally: Tally, *, file: str, data: str, show: int) -> None:
+def print_eval(result: EvalResult, tally: Usage, *, file: str, data: str, show: int) -> None:
     numbers = counts(result)
     score = result.score
     print(f"{file} on {data}")
@@ -101,7 +99,7 @@ def _more(total: int, shown: int) -> None:
         print(f"  ... and {total - shown} more (use --show N or --json)")
 
 
-def eval_json(result: EvalResult, tally: Tally, *, file: str, data: str) -> dict[str, Any]:
+def eval_json(result: EvalResult, tally: Usage, *, file: str, data: str) -> dict[str, Any]:
     return {
         "file": file,
         "data": data,

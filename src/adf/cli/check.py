@@ -2,8 +2,9 @@
 
 Takes file paths; prints diagnostics (rustc-style, JSON with
 `--format json`, or SARIF 2.1.0 with `--format sarif` for code scanning) and gives the exit status: 0 clean (warnings allowed),
-1 when any file has errors, 2 when a file cannot be read or the arguments
-are wrong. Compiler diagnostics come first; when a file compiles, the lints
+1 when any file has errors, 2 when a file cannot be read (E0007, printed
+and recorded in JSON and SARIF like any diagnostic) or the arguments are
+wrong. Compiler diagnostics come first; when a file compiles, the lints
 of `adf.analysis` run on its plan with the `[tool.adf]` configuration of
 the nearest pyproject.toml (which can also silence or promote warnings).
 `--no-lint` runs the compiler's checks only. Kept light: it never imports
@@ -53,18 +54,22 @@ def execute(args: argparse.Namespace) -> int:
     for path in args.files:
         result = compile_file(path, plan=not args.no_lint)
         if any(d.code == "E0007" for d in result.diagnostics):
-            print(f"adfc: {result.diagnostics[0].message}", file=sys.stderr)
-            status = 2
+            status = 2  # an unreadable file is an I/O error, reported as a record like any other
+            if args.format != "human":
+                collected.extend(result.diagnostics)
+                sources[path] = result.source
+            else:
+                print(render_human(result.diagnostics, {path: result.source}, color=color))
             continue
-        diagnostics = result.diagnostics if args.no_lint else _lint(result, path, reported_configs)
+        diagnostics = result.diagnostics if args.no_lint else lint_result(result, path, reported_configs)
         if any(d.is_error for d in diagnostics):
             status = max(status, 1)
         if args.format != "human":
             collected.extend(diagnostics)
-            sources.update(_sources(diagnostics, path, result.source))
+            sources.update(diagnostic_sources(diagnostics, path, result.source))
         elif diagnostics:
             print(
-                render_human(diagnostics, _sources(diagnostics, path, result.source), color=color)
+                render_human(diagnostics, diagnostic_sources(diagnostics, path, result.source), color=color)
             )
             print(f"{path}: {summary(diagnostics)}")
         elif not args.quiet:
@@ -78,7 +83,7 @@ def execute(args: argparse.Namespace) -> int:
     return status
 
 
-def _lint(result: CompileResult, path: str, reported_configs: set[str]) -> tuple[Diagnostic, ...]:
+def lint_result(result: CompileResult, path: str, reported_configs: set[str]) -> tuple[Diagnostic, ...]:
     """Lint a compiled file; problems in a shared pyproject.toml are reported once per run."""
     from adf.analysis.config import load_lint_config
     from adf.analysis.lint import apply_config, lint_plan
@@ -93,7 +98,7 @@ def _lint(result: CompileResult, path: str, reported_configs: set[str]) -> tuple
     return (*problems, *found)
 
 
-def _sources(diagnostics: tuple[Diagnostic, ...], path: str, source: str) -> dict[str, str]:
+def diagnostic_sources(diagnostics: tuple[Diagnostic, ...], path: str, source: str) -> dict[str, str]:
     """The texts the diagnostics point into (the .adf file, and pyproject.toml for config)."""
     sources = {path: source}
     for d in diagnostics:

@@ -2,8 +2,9 @@
 
 Takes one source path; writes the msgpack plan (default: the source path
 with `.plan`) atomically and gives the exit status: 0 written, 1 when the
-source has errors (diagnostics are printed, nothing is written), 2 for
-unreadable input or an unwritable output.
+source has errors (nothing is written), 2 for unreadable input (E0007) or
+an unwritable output. It prints the same diagnostics as `adfc check`
+(compiler checks and lints, warnings included), in the same format.
 """
 
 from __future__ import annotations
@@ -25,25 +26,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from adf.cli.check import diagnostic_sources, lint_result
     from adf.compiler.pipeline import compile_file
     from adf.compiler.render import render_human, render_json, summary
     from adf.plan.codec import PlanError, encode_plan
 
     result = compile_file(args.file)
-    if any(d.code == "E0007" for d in result.diagnostics):
-        print(f"adfc: {result.diagnostics[0].message}", file=sys.stderr)
-        return 2
-    if result.diagnostics:
+    unreadable = any(d.code == "E0007" for d in result.diagnostics)
+    # the same diagnostics as `adfc check`: compiler checks, then the lints on the plan
+    diagnostics = result.diagnostics if unreadable else lint_result(result, args.file, set())
+    if diagnostics:
         if args.format == "json":
-            print(render_json(result.diagnostics))
+            print(render_json(diagnostics))
         else:
             print(
                 render_human(
-                    result.diagnostics, {args.file: result.source}, color=sys.stdout.isatty()
+                    diagnostics,
+                    diagnostic_sources(diagnostics, args.file, result.source),
+                    color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
                 )
             )
-            print(f"{args.file}: {summary(result.diagnostics)}")
-    if result.plan is None:
+            if not unreadable:
+                print(f"{args.file}: {summary(diagnostics)}")
+    if unreadable:
+        return 2
+    if result.plan is None or any(d.is_error for d in diagnostics):
         return 1
     out = args.output or os.path.splitext(args.file)[0] + ".plan"
     try:

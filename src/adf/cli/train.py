@@ -7,9 +7,13 @@ folder with `checkpoint.json`, `report.json` and `report.html`, a lock file
 changed), and with `--write` the trained literals written into the source.
 `--dry-run` prints the forecast of calls, tokens and dollars and stops.
 `--resume` continues the latest run of this file (or `--out DIR`) exactly
-where its last checkpoint left it. Ctrl-C keeps the last checkpoint and
-says how to resume. Exit status: 0 done (also when a budget stopped the
-run), 1 diagnostics or failed training, 2 usage or I/O error, 130 interrupted.
+where its last checkpoint left it. Ctrl-C, SIGTERM and SIGHUP keep the last
+checkpoint and a report and print the one command that resumes. Exit status:
+0 done (also when a budget stopped the run), 1 diagnostics, failed training,
+or a lock file not written (the values stay in the run folder and the
+command that writes them is printed), 2 usage or I/O error (a busy run
+folder, an output that cannot be written, a full disk), 128 + the signal's
+number when interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 
 Heavy modules (the runtime, litellm) are imported inside `execute`.
 """
@@ -66,6 +70,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="rewrite the trained literals in FILE (comments are kept)")
     out.add_argument("--out", metavar="DIR", help="run folder (default: runs/NAME-TIMESTAMP)")
     out.add_argument("--no-lock", action="store_true", help="ignore FILE.lock; start from FILE")
+    out.add_argument("--force", action="store_true",
+                     help="replace FILE.lock even if this run did not start from it")
     out.add_argument("--quiet", action="store_true", help="no per-step progress")
     models = parser.add_argument_group("models")
     models.add_argument("--model", action="append", default=[], metavar="NAME=MODEL")
@@ -91,6 +97,7 @@ def train_options(args: argparse.Namespace) -> TrainOptions:
         threshold=args.threshold, accept_ties=args.accept_ties, concurrency=args.concurrency,
         max_steps=args.max_steps, max_calls=args.max_calls, max_tokens=args.max_tokens,
         max_usd=args.max_usd, out=args.out, resume=args.resume, use_lock=not args.no_lock,
+        force=args.force,
     )
 
 
@@ -117,9 +124,8 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def _train(console: Any, args: argparse.Namespace, prepared: Prepared) -> int:
-    import asyncio
 
-    from adf.workflow.training import TrainingRun, run_folder
+    from adf.workflow.training import hold_run, run_folder
 
     lock = prepared.lock
     if lock is not None:
@@ -153,6 +159,19 @@ def _train(console: Any, args: argparse.Namespace, prepared: Prepared) -> int:
         console.print("assumptions: " + "; ".join(forecast.assumptions))
         return 0
     run_dir = run_folder(prepared)
+    with hold_run(prepared, run_dir) as lock_base:
+        return _run(console, args, prepared, run_dir, lock_base)
+
+
+def _run(console: Any, args: argparse.Namespace, prepared: Prepared, run_dir: str,
+         lock_base: Any) -> int:
+    """Train in `run_dir` (held by this process); SIGTERM and SIGHUP stop it like Ctrl-C."""
+    import asyncio
+
+    from adf.cli.interrupt import exit_status, resume_command, stop_signals
+    from adf.optim.runlock import describe_os_error
+    from adf.workflow.training import TrainingRun
+
     steps = prepared.settings.steps
 
     def on_event(kind: str, data: Mapping[str, Any]) -> None:
@@ -163,18 +182,36 @@ def _train(console: Any, args: argparse.Namespace, prepared: Prepared) -> int:
             console.print(line)
 
     job = TrainingRun(prepared, run_dir, on_event)
-    console.print(f"run folder: {run_dir}")
+    console.print(f"run folder: {run_dir}", soft_wrap=True)
+    seen = None
     try:
-        outcome = asyncio.run(job.run())
+        with stop_signals() as seen:
+            outcome = asyncio.run(job.run())
     except KeyboardInterrupt:
-        job.record_interrupt()
-        console.print(f"\ninterrupted: the checkpoint in {run_dir} keeps every finished step; "
-                      f"continue with: adfc train {prepared.path} --resume --out {run_dir}")
-        return 130
-    return _finish(console, args, prepared, outcome)
+        assert seen is not None
+        why = job.record_interrupt(seen.name)
+        if why is not None:
+            console.print(f"[yellow]no report written:[/] {why}")
+        if job.has_checkpoint():
+            console.print(f"\ninterrupted ({seen.name}): the checkpoint in {escape(run_dir)} "
+                          f"keeps every finished step; continue with: "
+                          f"{escape(resume_command(args, run_dir))}", soft_wrap=True)
+        else:
+            console.print(f"\ninterrupted ({seen.name}) before the first checkpoint: nothing "
+                          "to resume; run the same command again to start over", soft_wrap=True)
+        return exit_status(seen)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else f" in {run_dir}"
+        console.print(f"[red]training stopped:[/] cannot write{escape(where)}: "
+                      f"{describe_os_error(exc)}; the last checkpoint keeps every finished "
+                      f"step; once there is room, continue with: "
+                      f"{escape(resume_command(args, run_dir))}", soft_wrap=True)
+        return 2
+    return _finish(console, args, prepared, outcome, run_dir, lock_base)
 
 
-def _finish(console: Any, args: argparse.Namespace, prepared: Prepared, outcome: Any) -> int:
+def _finish(console: Any, args: argparse.Namespace, prepared: Prepared, outcome: Any,
+            run_dir: str, lock_base: Any) -> int:
     from adf.workflow.training import save_trained
 
     scores = outcome.report["scores"]
@@ -187,12 +224,26 @@ def _finish(console: Any, args: argparse.Namespace, prepared: Prepared, outcome:
     if outcome.stopped_by:
         console.print(f"[yellow]stopped early:[/] {outcome.stopped_by}")
     usage = outcome.report["usage"]
-    console.print(f"model calls {usage['calls']} ({usage['cache_hits']} from cache), "
-                  f"tokens {usage['tokens']}")
+    console.print(f"model calls {usage['calls']} ({usage['cache_hits']} from cache, "
+                  f"{usage['requests']} provider requests, {usage['retries']} retries, "
+                  f"{usage['failures']} failed), tokens {usage['tokens']}")
     console.print(f"report: {outcome.report_html}")
     if outcome.state.phase != "done":
         return 1
-    saved = save_trained(prepared, outcome, write=args.write)
+    saved = save_trained(prepared, outcome, lock_base, write=args.write)
+    if saved.lock_error is not None:
+        from adf.cli.interrupt import resume_command
+
+        command = escape(resume_command(args, run_dir, force=saved.lock_conflict))
+        if saved.lock_conflict:
+            console.print(f"[yellow]{escape(saved.lock_error)}.[/] This run's values are kept "
+                          f"in {escape(outcome.report_json)}; to write them over it: {command}",
+                          soft_wrap=True)
+        else:
+            console.print(f"[red]cannot write the lock file:[/] {escape(saved.lock_error)}. "
+                          f"The trained values are kept in {escape(outcome.report_json)}; once "
+                          f"it can be written: {command}", soft_wrap=True)
+        return 1
     if saved.lock_file is None:
         console.print("no parameter changed: no lock file written")
         return 0
@@ -223,7 +274,9 @@ def format_event(kind: str, data: Mapping[str, Any], steps: int) -> str | None:
                 f"val {f(data.get('val_score'))}  "
                 f"[green]accepted {data.get('accepted', 0)}[/] "
                 f"[red]rejected {data.get('rejected', 0)}[/]  "
-                f"calls {data.get('calls', 0)}  tokens {data.get('tokens', 0)}{dollars}{stopped}")
+                f"calls {data.get('calls', 0)} (requests {data.get('requests', 0)}, "
+                f"retries {data.get('retries', 0)}, failed {data.get('failures', 0)})  "
+                f"tokens {data.get('tokens', 0)}{dollars}{stopped}")
     if kind == "proposal":
         verdict = data.get("verdict", "")
         colour = "green" if verdict == "accepted" else "red"

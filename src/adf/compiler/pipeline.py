@@ -96,6 +96,8 @@ def _compile(
         typing, d3 = typecheck(program, scope, graph)
         d4 = bind_functions(program, typing, base_dir)
         found += [*d1, *d2, *d3, *d4]
+        if not program.decls:
+            found.append(_empty_program())
         if plan and not any(d.is_error for d in found):
             from adf.compiler.emit import emit_plan
             from adf.compiler.unroll import unroll
@@ -142,6 +144,19 @@ def _io_error(path: str, message: str, source: str, span: Span | None = None) ->
         else "check the path and its permissions",
     )
     return CompileResult(None, (diagnostic,), source, path)
+
+
+def _empty_program() -> Diagnostic:
+    from adf.compiler.report import diag
+
+    return diag(
+        "W0103",
+        "the program declares nothing",
+        Span.point(1, 1),
+        "empty program",
+        notes=("an empty workflow compiles, but running it does nothing",),
+        help='start with a model, an input, an llm and an output, e.g. `model m = "local"`',
+    )
 
 
 def _order(d: Diagnostic) -> tuple[Span, str, str]:

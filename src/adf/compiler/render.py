@@ -13,7 +13,8 @@ secondary spans, each with its label, then `= note:` and `= help:` lines:
        |
        = help: did you mean `question`?
 
-Colour (ANSI) is optional. Tabs are expanded so carets line up, and very
+Colour (ANSI) is optional. Tabs are expanded and wide (CJK, emoji) and
+zero-width (combining) characters measured, so carets line up, and very
 long lines are cut around the span.
 """
 
@@ -147,6 +148,20 @@ def _render_one(d: Diagnostic, source: str, color: bool) -> str:
 
 
 def _display_col(raw: str, col: int) -> int:
-    """The 1-based display column of character column `col` (tabs count 4)."""
+    """The 1-based display column of character column `col`: tabs count 4, East Asian
+    wide and full-width characters (CJK, most emoji) 2, combining marks and zero-width
+    characters 0, so carets line up under what a terminal shows."""
     prefix = raw[: max(col - 1, 0)]
-    return len(prefix.replace("\t", "    ")) + 1 + max(0, col - 1 - len(raw))
+    return sum(_width(c) for c in prefix) + 1 + max(0, col - 1 - len(raw))
+
+
+def _width(char: str) -> int:
+    if char == "\t":
+        return 4
+    if char.isascii():
+        return 1
+    import unicodedata
+
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1

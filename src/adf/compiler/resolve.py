@@ -73,6 +73,7 @@ _WHAT = {
 def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
     diags: list[Diagnostic] = []
     symbols: dict[str, Symbol] = {}
+    duplicated: set[str] = set()
 
     def declare(ident: ast.Ident, kind: SymbolKind, decl: Any, loop: str | None = None) -> None:
         previous = symbols.get(ident.name)
@@ -89,6 +90,7 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
                     help="rename one of them; every declaration needs its own name",
                 )
             )
+            duplicated.add(ident.name)
             return
         symbols[ident.name] = Symbol(ident.name, kind, ident.span, decl, loop)
 
@@ -117,15 +119,18 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
                 declare(decl.name, "loss", decl)
             case _:
                 pass
-    checker = _Checker(symbols, diags)
+    checker = _Checker(symbols, diags, frozenset(duplicated))
     llm_models = checker.check(program)
     return Scope(symbols, llm_models), tuple(diags)
 
 
 class _Checker:
-    def __init__(self, symbols: dict[str, Symbol], diags: list[Diagnostic]):
+    def __init__(
+        self, symbols: dict[str, Symbol], diags: list[Diagnostic], duplicated: frozenset[str]
+    ):
         self.symbols = symbols
         self.diags = diags
+        self.duplicated = duplicated  # names E0101 reported: their uses give no second error
         self.models = [s.name for s in symbols.values() if s.kind == "model"]
 
     def check(self, program: ast.Program) -> dict[str, str]:
@@ -224,7 +229,7 @@ class _Checker:
                 )
             )
             return
-        if symbol.kind in VALUE_KINDS:
+        if symbol.kind in VALUE_KINDS or name in self.duplicated:
             return
         help_ = {
             "param": "params are text for llm prompts; list it in an llm's `system:` or `user:`",
@@ -254,7 +259,8 @@ class _Checker:
                 f"undefined name `{name}`",
                 span,
                 f"no {what} named `{name}`",
-                help=suggest(name, pool) or f"declare `{name}` before using it",
+                help=suggest(name, pool)
+                or f"nothing in this file declares `{name}` (declarations may come in any order): declare it, or fix the name",
             )
         )
 

@@ -19,21 +19,18 @@ Templates: `{name}` in an llm's text parts is replaced by the argument
 
 from __future__ import annotations
 
-import re
-
 import attrs
 
 from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
+from adf.compiler.options import check_model_options, literal_problem, quoted_number
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import ROLES, Scope
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.plan import placeholders
 from adf.plan.schema import Type
 from adf.stdlib.signatures import METRICS
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @attrs.frozen
@@ -688,8 +685,7 @@ class _Checker:
 
     def _model_options(self, options: tuple[ast.Option, ...]) -> None:
         self._repeated([o.name for o in options], "model option")
-        for option in options:
-            self._literal_option(option, "model options")
+        self.diags.extend(check_model_options(options))
 
     def _repeated(self, names: list[ast.Ident], what: str) -> None:
         """E0212 for every option name given a second time."""
@@ -710,27 +706,9 @@ class _Checker:
                 first[name.name] = name
 
     def _literal_option(self, option: ast.Option, where: str) -> None:
-        value = option.value
-        if isinstance(value, ast.Ref):
-            self.diags.append(
-                diag(
-                    "E0213",
-                    f"the option `{option.name.name}` needs a literal value, found the name `{value.name}`",
-                    value.span,
-                    "a name, not a value",
-                    help=f'{where} take strings, numbers, booleans or `env("VARIABLE")`; write `"{value.name}"` for text',
-                )
-            )
-        elif isinstance(value, ast.EnvCall) and not _ENV_NAME.fullmatch(value.var.value):
-            self.diags.append(
-                diag(
-                    "E0213",
-                    f"`{value.var.value}` is not an environment variable name",
-                    value.var.span,
-                    "invalid variable name",
-                    help='write the variable\'s name, e.g. `env("OPENAI_API_KEY")`, never the secret itself',
-                )
-            )
+        problem = literal_problem(option, where)
+        if problem is not None:
+            self.diags.append(problem)
 
     def _train(self, decl: ast.TrainDecl) -> None:
         self._repeated([o.name for o in decl.options], "training option")
@@ -811,7 +789,7 @@ class _Checker:
                     positional[0].span,
                     f"`{types[0]}`",
                     secondary=[Label(positional[1].span, f"`{types[1]}`")],
-                    help="convert the prediction to the target's type first (e.g. with `std.parse.last_int`)",
+                    help=_compare_help(types[0], types[1]),
                 )
             )
         allowed = METRICS.get(decl.metric.name, {}) if isinstance(decl.metric, ast.StdRef) else None
@@ -846,7 +824,10 @@ class _Checker:
                 continue
             if allowed is not None:
                 want = T.parse_type_text(allowed[arg.name.name])
-                if not T.assignable(literal, want):
+                quoted = quoted_number(arg.value, arg.name.name, f"a `{want}`")
+                if quoted is not None and want.kind in ("int", "float"):
+                    self.diags.append(quoted)
+                elif not T.assignable(literal, want):
                     self._mismatch(want, literal, _span(arg.value), f"option `{arg.name.name}`")
                 elif arg.name.name == "tolerance" and _negative(arg.value):
                     self.diags.append(
@@ -911,3 +892,16 @@ def _malformed_placeholder(text: str, span: Span) -> Diagnostic:
         "not a placeholder",
         help="placeholders look like `{argument}`; write `{{` and `}}` for literal braces",
     )
+
+
+def _compare_help(pred: Type | None, target: Type | None) -> str:
+    """How to make a loss's two sides comparable, for the pair of kinds at hand."""
+    kinds = {pred.kind if pred else "", target.kind if target else ""}
+    if "record" in kinds:
+        return "a metric compares two scalar values: declare the llm's result as the target's type, or take one field out with an `fn` bound to Python"
+    if pred is not None and pred.kind == "str" and target is not None and target.kind in ("int", "float"):
+        entry = "last_int" if target.kind == "int" else "last_number"
+        return f"parse the prediction first: `fn parse(text: str) -> {target.kind} = std.parse.{entry}`"
+    if "list" in kinds:
+        return "a metric compares two single values: join the list with `std.text.join`, or compare one item"
+    return f"make both sides the same type (the target is `{target}`)"

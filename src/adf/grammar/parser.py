@@ -13,7 +13,9 @@ contextual: `input` is a keyword where a declaration may start and an
 ordinary name where only a name fits (a record field, an argument).
 
 Syntax errors say what was found and what was expected ("expected `:` or
-`=`, found `{`"). After an error the parser resumes at the next line that
+`=`, found `{`"); common mistakes are named instead (`adf.grammar.hints`:
+an unclosed bracket points at its opener, a misspelt keyword gets "did you
+mean", `enum[A, B]` and statements of other languages get a sentence). After an error the parser resumes at the next line that
 starts a declaration in column 1, so one run reports several errors.
 The parser is iterative and refuses nesting deeper than `MAX_DEPTH`, so no
 input can exhaust the Python stack in this or a later pass.
@@ -27,7 +29,7 @@ from typing import Any
 
 from adf.compiler import ast
 from adf.diagnostics import Diagnostic, Label, Severity, Span
-from adf.grammar import _tables
+from adf.grammar import _tables, hints
 
 MAX_DEPTH = 200
 MAX_SYNTAX_ERRORS = 20
@@ -51,6 +53,8 @@ _RESUME = re.compile(r"^(?:" + "|".join(_DECL_KEYWORDS) + r")\b", re.M)
 # Integer literals must fit a plan's 64-bit (signed) msgpack integers.
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 _INT_DIGITS = 19  # no literal with more digits fits; checked before `int()` (Python's 4300-digit limit)
+_OPENERS = frozenset({"LBRACE", "LPAR", "LSQB"})
+_CLOSERS = frozenset({"RBRACE", "RPAR", "RSQB"})
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
 
 
@@ -164,7 +168,18 @@ def _tokens(text: str, offset: int, line: int) -> Any:
 
 def _lex_error(text: str, pos: int, line: int, col: int) -> _SyntaxError:
     char = text[pos]
-    if char == '"':
+    long_start = pos if text.startswith('"""', pos) else pos - 2
+    if char == '"' and long_start >= 0 and text.startswith('"""', long_start):
+        # `"""abc` with no closer lexes as `""` then `"abc`: point at the opener
+        start_col = col - (pos - long_start)
+        diagnostic = _syntax(
+            "E0005",
+            'unterminated `"""` string',
+            Span(line, start_col, line, start_col + 3),
+            "this string is never closed",
+            help_='close it with `"""` (a `"` inside it is fine; write `\\"""` for three quotes)',
+        )
+    elif char == '"':
         eol = text.find("\n", pos)
         end_col = col + ((eol if eol >= 0 else len(text)) - pos)
         span = Span(line, col, line, max(end_col, col + 1))
@@ -247,7 +262,23 @@ def _found(tok: Tok) -> str:
     return f"`{tok.value}`"
 
 
-def _parse_error(tok: Tok, actions: dict[str, int]) -> _SyntaxError:
+def _parse_error(
+    tok: Tok, actions: dict[str, int], prev: Tok | None, openers: list[Tok], prev_first: bool
+) -> _SyntaxError:
+    hint = hints.explain(tok, actions, prev, openers, prev_first)
+    if hint is not None:
+        return _SyntaxError(
+            Diagnostic(
+                code=hint.code,
+                severity=Severity.ERROR,
+                message=hint.message,
+                file="",
+                primary=Label(hint.span, hint.label),
+                secondary=tuple(Label(span, text) for span, text in hint.secondary),
+                help=hint.help,
+            ),
+            tok.line,
+        )
     expected = _expected(actions)
     help_ = ""
     if tok.type in _KEYWORD_NAMES and "NAME" in actions:
@@ -288,6 +319,9 @@ def _parse_from(text: str, offset: int, line: int, builder: _Builder) -> Any:
     state_stack: list[int] = [_tables.START]
     # Each value entry: (value, start_line, start_col, end_line, end_col).
     value_stack: list[tuple[Any, int, int, int, int]] = []
+    openers: list[Tok] = []  # brackets still open, for "unclosed `{`" (adf.grammar.hints)
+    prev: Tok | None = None
+    prev_first = False  # whether `prev` is the first token on its line
     for tok in _tokens(text, offset, line):
         if tok.type == "NAME":
             kw = keywords.get(tok.value)
@@ -297,8 +331,14 @@ def _parse_from(text: str, offset: int, line: int, builder: _Builder) -> Any:
             actions = states[state_stack[-1]]
             action = actions.get(tok.type)
             if action is None:
-                raise _parse_error(tok, actions)
+                raise _parse_error(tok, actions, prev, openers, prev_first)
             if action >= 0:
+                if tok.type in _OPENERS:
+                    openers.append(tok)
+                elif tok.type in _CLOSERS and openers:
+                    openers.pop()
+                prev_first = prev is None or prev.end_line != tok.line
+                prev = tok
                 state_stack.append(action)
                 value_stack.append((tok, tok.line, tok.col, tok.end_line, tok.end_col))
                 if len(state_stack) > MAX_DEPTH:

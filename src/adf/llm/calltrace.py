@@ -45,6 +45,7 @@ class CallTrace:
     structured: Literal["schema", "none"]  # whether the reply came back under a schema
     error: str | None = None
     started_at: float = 0.0  # wall-clock seconds since the epoch
+    requests: int = 0  # requests sent to the provider, retries included (0: cache or dedup)
 
     @property
     def cached(self) -> bool:

@@ -49,7 +49,7 @@ import attrs
 from adf.llm.cache import CachedReply, CacheError, ReplyCache, cache_key
 from adf.llm.calltrace import CacheOutcome, CallTrace, TraceSink
 from adf.llm.catalogue import FREE, SchemaForm, estimate_tokens, price, schema_form
-from adf.llm.protocol import ChatReply, ChatRequest, ModelError
+from adf.llm.protocol import ChatReply, ChatRequest, ModelError, RequestGate
 from adf.llm.provider import load_litellm
 
 NO_KEY = "adf-no-key"
@@ -86,6 +86,14 @@ class RetryPolicy:
         return backoff
 
 
+class _Refused(Exception):
+    """A gate refused a request; `error` is what it raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -99,6 +107,9 @@ class LiteLLMClient:
     `sinks` receive one `CallTrace` per call (e.g. an `Accounting` and a
     `JsonlTraceWriter`). `environ` is where keys are read from (default
     `os.environ`); `sleep` is the backoff sleep (tests may replace it).
+    `gates` are asked before every request sent to a provider, retries
+    included; one that raises refuses the request, and its exception ends
+    the call as it is (a budget's, for instance).
     """
 
     def __init__(
@@ -111,6 +122,7 @@ class LiteLLMClient:
         retry: RetryPolicy | None = None,
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        gates: Iterable[RequestGate] = (),
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -127,7 +139,12 @@ class LiteLLMClient:
         self._unreachable: dict[str, UnreachableError] = {}
         self._no_schema: set[tuple[str, str | None]] = set()
         self._litellm: Any = None
+        self._gates: list[RequestGate] = list(gates)
         self.cache_errors: list[str] = []  # failed cache writes (the replies were kept)
+
+    def add_gate(self, gate: RequestGate) -> None:
+        """Ask `gate` before every provider request from now on (see `RequestGate`)."""
+        self._gates.append(gate)
 
     @property
     def unreachable(self) -> Mapping[str, UnreachableError]:
@@ -224,6 +241,7 @@ class LiteLLMClient:
         form = self._schema_form(request)
         secrets: list[str] = []
         retries = 0
+        sent = 0
         waited = 0.0
         last_reason = ""
         try:
@@ -239,6 +257,8 @@ class LiteLLMClient:
                         if broken is not None:
                             raise UnreachableError(broken.reason)
                         timeout = float(kwargs["timeout"])
+                        self._admit(request, sent)
+                        sent += 1
                         try:
                             async with asyncio.timeout(timeout + 5.0):
                                 response = await litellm.acompletion(**kwargs)
@@ -251,7 +271,7 @@ class LiteLLMClient:
                 except _Retryable as exc:
                     last_reason = exc.reason
                     retry_after = exc.retry_after
-                except ModelError:
+                except (ModelError, _Refused):
                     raise
                 except Exception as exc:
                     if self._schema_rejected(exc, form):
@@ -279,18 +299,26 @@ class LiteLLMClient:
         except ModelError as exc:
             exc.reason = _scrub(exc.reason, secrets)
             exc.args = (exc.reason,)
+            exc.requests = sent
             self._emit(
-                request,
-                key,
-                None,
-                outcome,
-                form,
-                exc.reason,
-                wall,
-                time.perf_counter() - started,
-                retries,
+                request, key, None, outcome, form, exc.reason, wall,
+                time.perf_counter() - started, retries, sent,
             )
             raise
+        except _Refused as refused:
+            reason = f"refused before sending: {refused.error}"
+            self._emit(
+                request, key, None, outcome, form, reason, wall,
+                time.perf_counter() - started, retries, sent,
+            )
+            raise refused.error from None
+
+    def _admit(self, request: ChatRequest, attempt: int) -> None:
+        for gate in self._gates:
+            try:
+                gate(request, attempt)
+            except Exception as exc:
+                raise _Refused(exc) from exc
 
     def _schema_rejected(self, exc: Exception, form: SchemaForm) -> bool:
         """A 400 to a request that carried a schema: ask again without one."""
@@ -470,6 +498,7 @@ class LiteLLMClient:
         wall: float,
         latency_s: float = 0.0,
         retries: int = 0,
+        requests: int = 0,
     ) -> None:
         if not self.sinks:
             return
@@ -492,6 +521,7 @@ class LiteLLMClient:
             structured="none" if reply is None else reply.structured,
             error=error,
             started_at=wall,
+            requests=requests if reply is None else (0 if reply.cached else reply.retries + 1),
         )
         for sink in self.sinks:
             sink(record)

@@ -59,12 +59,23 @@ class ChatReply:
 
 
 class ModelError(Exception):
-    """A call that failed for good (after retries); `reason` is one line for the user."""
+    """A call that failed for good (after retries); `reason` is one line for the user.
 
-    def __init__(self, reason: str, *, status: int | None = None) -> None:
+    `requests` is how many requests the call sent to a provider before giving up.
+    """
+
+    def __init__(self, reason: str, *, status: int | None = None, requests: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.requests = requests
+
+
+class RequestGate(Protocol):
+    """Asked before every request a client sends to a provider, retries included;
+    raises to refuse it (a budget, for instance). `attempt` is 0 for the first."""
+
+    def __call__(self, request: ChatRequest, attempt: int) -> None: ...
 
 
 class ModelClient(Protocol):

@@ -4,7 +4,8 @@ Takes a `ModelDecl` (litellm model string plus options) and the messages of
 one call; gives the request. Known options map to request fields
 (`api_base`, `temperature`, `max_tokens`, `api_key` as an environment
 variable *name*); `context` is a model property, not a request option, and is
-dropped; other options travel in `extra`, an `env(...)` one as
+dropped (the typed table is `adf.plan.model_options`); a provider extra
+`x_NAME` travels as `NAME`; other options travel in `extra`, an `env(...)` one as
 `("env.<option>", VARIABLE)`. Environment references are never resolved
 here: a secret only ever exists inside the client, at the moment of the call.
 Run-time overrides (`--model`, `--api-base`) are applied before, by giving a
@@ -24,9 +25,13 @@ from typing import Any
 
 from adf.llm.catalogue import BOUND_CHARS_PER_TOKEN, DEFAULT_REPLY_TOKENS, positive_int
 from adf.llm.protocol import ChatRequest, Message, Purpose
+from adf.plan.model_options import OPTIONS, provider_name
 from adf.plan.schema import EnvRef, ModelDecl, OptionValue
 
-_NOT_REQUEST_OPTIONS = frozenset({"context", "api_key", "api_base", "temperature", "max_tokens"})
+# options that become request fields, or that adf keeps to itself (see adf.plan.model_options)
+_NOT_EXTRA = frozenset({"api_key", "api_base", "temperature", "max_tokens"}) | {
+    spec.name for spec in OPTIONS.values() if spec.reader == "model"
+}
 _SYNTAX_TOKENS = 8  # braces, and the slack a tokenizer needs at the end
 _FIELD_TOKENS = 6  # key, quotes, colon and comma of one field
 _MIN_LENGTH = 16
@@ -48,9 +53,10 @@ def build_request(
     temperature = options.get("temperature")
     declared_max = options.get("max_tokens")
     extra = tuple(
-        (f"env.{name}", value.name) if isinstance(value, EnvRef) else (name, value)
+        (f"env.{sent}", value.name) if isinstance(value, EnvRef) else (sent, value)
         for name, value in model.options
-        if name not in _NOT_REQUEST_OPTIONS
+        if name not in _NOT_EXTRA
+        for sent in (provider_name(name) or name,)
     )
     reply_cap = _pick_max(declared_max, max_tokens)
     return ChatRequest(

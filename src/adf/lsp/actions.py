@@ -18,10 +18,10 @@ import attrs
 
 from adf.analysis.suppress import find_suppressions
 from adf.diagnostics import Diagnostic, Span
+from adf.lsp.lexemes import starts_inside_string
 
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
 _MISSING = re.compile(r"^`([A-Za-z_][A-Za-z0-9_]*)` is missing the argument `([A-Za-z_][A-Za-z0-9_]*)`$")
-_STRINGS = re.compile(r'"""(?:[^"\\]|\\[\s\S]|"(?!""))*(?:"""|$)|"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
 
 
 @attrs.frozen
@@ -84,7 +84,7 @@ def _text_before(lines: list[str], line: int, index: int) -> str:
 
 def _allow(code: str, line: int, source: str, lines: list[str]) -> Fix | None:
     """`# adf: allow CODE` above `line`, or the code added to a comment already there."""
-    if line > len(lines) or _inside_string(source, line):
+    if line > len(lines) or starts_inside_string(source, line):
         return None
     for suppression in find_suppressions(source):
         if not suppression.whole_file and line in suppression.lines:
@@ -95,19 +95,3 @@ def _allow(code: str, line: int, source: str, lines: list[str]) -> Fix | None:
     indent = target[: len(target) - len(target.lstrip())]
     at = Span(line, 1, line, 1)
     return Fix(f"allow {code} on this line", (Edit(at, f"{indent}# adf: allow {code}\n"),))
-
-
-def _inside_string(source: str, line: int) -> bool:
-    """Does `line` start inside a multi-line string literal?"""
-    row, counted = 1, 0
-    for match in _STRINGS.finditer(source):
-        if not match.group().startswith('"""'):
-            continue
-        start_line = row + source.count("\n", counted, match.start())
-        row, counted = start_line, match.start()
-        end_line = start_line + match.group().count("\n")
-        if start_line < line <= end_line:
-            return True
-        if start_line > line:
-            return False
-    return False

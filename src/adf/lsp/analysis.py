@@ -8,8 +8,9 @@ needs them, the program's symbol `Index`, its types and the gradient
 reachability of its plan. Nothing here runs user code: the compiler reads
 `py "module:function"` sources without importing them.
 
-`Analyses` caches by text: a request for a version already analysed (or an
-undo back to an earlier text) costs a dictionary lookup. A new text is
+`Analyses` caches by text (and by the modification time of the
+pyproject.toml that configures the file): a request for a version already
+analysed (or an undo back to an earlier text) costs a dictionary lookup. A new text is
 parsed incrementally (`adf.lsp.incremental`): only the declarations an edit
 touched are parsed again.
 """
@@ -17,11 +18,12 @@ touched are parsed again.
 from __future__ import annotations
 
 import functools
+import os
 from collections import OrderedDict
 
 import attrs
 
-from adf.analysis.config import LintConfig, load_lint_config
+from adf.analysis.config import LintConfig, find_pyproject, load_lint_config
 from adf.analysis.lint import apply_config, lint_plan
 from adf.analysis.reachability import Reachability
 from adf.compiler import ast
@@ -94,12 +96,12 @@ class Analyses:
 
     def __init__(self, size: int = 16) -> None:
         self._size = size
-        self._cache: OrderedDict[tuple[str, str], Analysis] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, object], Analysis] = OrderedDict()
         self._last_parsed: dict[str, Semantics] = {}
         self._pieces: dict[str, Pieces] = {}
 
     def get(self, path: str, text: str) -> Analysis:
-        key = (path, text)
+        key = (path, text, _config_stamp(path))
         found = self._cache.get(key)
         if found is not None:
             self._cache.move_to_end(key)
@@ -120,8 +122,23 @@ class Analyses:
             return current
         return self._last_parsed.get(path)
 
-    def forget(self, path: str) -> None:
+    def refresh(self, path: str) -> None:
+        """Drop the analyses of `path` (files it reads may have changed); keep its parse."""
         for key in [k for k in self._cache if k[0] == path]:
             del self._cache[key]
+
+    def forget(self, path: str) -> None:
+        self.refresh(path)
         self._last_parsed.pop(path, None)
         self._pieces.pop(path, None)
+
+
+def _config_stamp(path: str) -> tuple[str, int] | None:
+    """Which pyproject.toml configures `path`, and when it last changed."""
+    found = find_pyproject(path) if os.path.isabs(path) else None
+    if found is None:
+        return None
+    try:
+        return found, os.stat(found).st_mtime_ns
+    except OSError:
+        return None

@@ -20,6 +20,7 @@ import attrs
 from adf.compiler import ast
 from adf.compiler.resolve import ROLES
 from adf.lsp.analysis import Semantics
+from adf.lsp.lexemes import blank, in_comment, open_string
 from adf.stdlib.signatures import FUNCTIONS, METRICS
 
 CandidateKind = Literal["keyword", "type", "function", "variable", "field", "module", "argument"]
@@ -49,7 +50,6 @@ _ROLE_DOC = {
 
 _STD = re.compile(r"std(?:\.[A-Za-z_]*)*$")
 _TEMPLATE_HOLE = re.compile(r"(?<!\{)\{[A-Za-z_0-9]*$")
-_LEXEME = re.compile(r'"""(?:[^"\\]|\\[\s\S]|"(?!""))*(?:"""|$)|"(?:[^"\\\n]|\\.)*(?:"|$)|#[^\n]*')
 
 
 @attrs.frozen
@@ -65,7 +65,7 @@ class Candidate:
 def complete(text: str, line: int, col: int, semantics: Semantics | None) -> list[Candidate]:
     offset = _offset(text, line, col)
     before = text[:offset]
-    string_start = _open_string(before)
+    string_start = open_string(before)
     if string_start is not None:
         inside = before[string_start:]
         if _TEMPLATE_HOLE.search(inside) is None or semantics is None:
@@ -77,18 +77,19 @@ def complete(text: str, line: int, col: int, semantics: Semantics | None) -> lis
             Candidate(p.name.name, "argument", f"argument of `{llm.name.name}`")
             for p in llm.params
         ]
-    if before.endswith("#") or _in_comment(before):
+    if in_comment(before):
         return []
+    code = blank(before)
     word = re.search(r"[A-Za-z_][A-Za-z0-9_.]*$", before)
     if word is not None and _STD.match(word.group()):
         return _std(len(word.group()))
-    block = _open_block(before)
+    block = _open_block(code)
     if block == "model":
         return [Candidate(n, "field", "model option", doc, f"{n}: ") for n, doc in MODEL_OPTIONS.items()]
     if block == "train":
         return [Candidate(r, "field", "training role", _ROLE_DOC[r], f"{r}: ") for r in ROLES]
     found: list[Candidate] = []
-    callee = _open_call(before)
+    callee = _open_call(code)
     if callee is not None and semantics is not None:
         found += _call_arguments(semantics, callee)
     found += _names(semantics)
@@ -109,26 +110,6 @@ def _offset(text: str, line: int, col: int) -> int:
     return min(offset + col - 1, end)
 
 
-def _open_string(before: str) -> int | None:
-    """Where the string literal that is still open at the end of `before` starts."""
-    last = None
-    for match in _LEXEME.finditer(before):
-        last = match
-    if last is None or last.group().startswith("#") or last.end() != len(before):
-        return None
-    lexeme = last.group()
-    if lexeme.startswith('"""'):
-        closed = len(lexeme) >= 6 and lexeme.endswith('"""')
-    else:
-        closed = len(lexeme) >= 2 and lexeme.endswith('"') and not lexeme.endswith('\\"')
-    return None if closed else last.start()
-
-
-def _in_comment(before: str) -> bool:
-    line = before[before.rfind("\n") + 1 :]
-    return "#" in line and _open_string(before[: before.rfind("\n") + 1 + line.index("#")]) is None
-
-
 def _enclosing_llm(program: ast.Program, line: int) -> ast.LlmDecl | None:
     for decl in program.decls:
         if isinstance(decl, ast.LlmDecl) and decl.span.line <= line <= decl.span.end_line:
@@ -136,38 +117,38 @@ def _enclosing_llm(program: ast.Program, line: int) -> ast.LlmDecl | None:
     return None
 
 
-def _open_block(before: str) -> str | None:
+def _open_block(code: str) -> str | None:
     """`model` or `train` when the innermost unclosed `{` opens such an option block."""
-    depth = 0
-    for index in range(len(before) - 1, -1, -1):
-        char = before[index]
-        if char == "}":
-            depth += 1
-        elif char == "{":
-            if depth == 0:
-                head = before[: index].rstrip()
-                line = head[head.rfind("\n") + 1 :].lstrip()
-                if line.startswith("model ") and head.endswith('"'):
-                    return "model"
-                if line == "train":
-                    return "train"
-                return None
-            depth -= 1
-    return None
+    index = _unclosed(code, "{", "}")
+    if index is None:
+        return None
+    head = code[:index].rstrip()
+    line = head[head.rfind("\n") + 1 :].lstrip()
+    if line.startswith("model ") and head.endswith('"'):
+        return "model"
+    return "train" if line == "train" else None
 
 
-def _open_call(before: str) -> str | None:
-    """The callee when the cursor follows `name(` or a `,` inside such a call, on one line."""
-    line = before[before.rfind("\n") + 1 :]
+def _open_call(code: str) -> str | None:
+    """The callee when the cursor is inside `name(...` on the same line."""
+    line = code[code.rfind("\n") + 1 :]
+    index = _unclosed(line, "(", ")")
+    if index is None:
+        return None
+    name = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", line[:index])
+    return name.group(1) if name else None
+
+
+def _unclosed(code: str, opening: str, closing: str) -> int | None:
+    """The index of the innermost `opening` bracket not closed before the end of `code`."""
     depth = 0
-    for index in range(len(line) - 1, -1, -1):
-        char = line[index]
-        if char == ")":
+    for index in range(len(code) - 1, -1, -1):
+        char = code[index]
+        if char == closing:
             depth += 1
-        elif char == "(":
+        elif char == opening:
             if depth == 0:
-                name = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", line[:index])
-                return name.group(1) if name else None
+                return index
             depth -= 1
     return None
 

@@ -41,6 +41,32 @@ def hover_text(analysis: Analysis, semantics: Semantics, occurrence: Occurrence)
     return "\n\n".join(parts)
 
 
+def std_hover(program: ast.Program, line: int, col: int) -> tuple[str, Span] | None:
+    """The signature of the `std.*` function or metric under the cursor, with its span."""
+    from adf.stdlib.signatures import FUNCTIONS, METRICS
+
+    for decl in program.decls:
+        ref = (
+            decl.target if isinstance(decl, ast.FnDecl)
+            else decl.metric if isinstance(decl, ast.LossDecl)
+            else None
+        )
+        if not isinstance(ref, ast.StdRef):
+            continue
+        span = ref.span
+        if not (span.line == line and span.col <= col <= span.end_col):
+            continue
+        if ref.name in FUNCTIONS:
+            params, result = FUNCTIONS[ref.name]
+            signature = ", ".join(f"{name}: {type_}" for name, type_ in params)
+            return f"```adf\n{ref.name}({signature}) -> {result}\n```\n\nstandard function", span
+        if ref.name in METRICS:
+            options = "".join(f", {name}: {type_}" for name, type_ in METRICS[ref.name].items())
+            text = f"```adf\n{ref.name}(pred, target{options})\n```\n\nstandard metric: a score in [0, 1]"
+            return text, span
+    return None
+
+
 def decl_span(decl: ast.Decl | ast.ArgDecl) -> Span:
     return decl.span
 

@@ -24,18 +24,18 @@ from typing import Any
 from adf.compiler import ast
 from adf.diagnostics import Span
 from adf.grammar.parser import parse
+from adf.lsp.lexemes import lexemes
 
 _START = re.compile(
     r"^(?:model|train|param|input|target|llm|fn|node|state|loop|loss|output)\b", re.MULTILINE
 )
-_STRING = re.compile(r'"""(?:[^"\\]|\\[\s\S]|"(?!""))*(?:"""|$)|"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
 
 Pieces = dict[str, tuple[int, tuple[ast.Decl, ...]]]  # piece text -> (first line, its decls)
 
 
 def cut(text: str) -> list[tuple[int, str]]:
     """(first line, text) of each piece; the pieces joined give `text` back."""
-    strings = [(m.start(), m.end()) for m in _STRING.finditer(text) if m.end() - m.start() > 1]
+    strings = [(start, end) for start, end, _ in lexemes(text)]
     starts = [0]
     position = 0
     for match in _START.finditer(text):

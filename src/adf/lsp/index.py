@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, assert_never
 
 import attrs
 
@@ -162,6 +162,8 @@ class _Builder:
                     self._define("", decl.name, _KIND_OF[type(decl)], decl)
                 case ast.TrainDecl() | ast.Assign() | ast.OutputDecl():
                     pass
+                case _:
+                    assert_never(decl)
 
     def use_all(self, program: ast.Program) -> None:
         for decl in program.decls:
@@ -202,6 +204,8 @@ class _Builder:
                     self._use("", decl.name.name, decl.name.span)
                 case ast.DataDecl() | ast.FnDecl():
                     pass
+                case _:
+                    assert_never(decl)
 
     def _options(self, options: tuple[ast.Option, ...]) -> None:
         for option in options:

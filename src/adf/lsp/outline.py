@@ -10,7 +10,7 @@ into LSP types.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, assert_never
 
 import attrs
 
@@ -91,6 +91,8 @@ def outline(program: ast.Program) -> list[Outline]:
                 found.append(Outline(decl.name.name, kind, decl.span, decl.name.span, kind))
             case ast.TrainDecl() | ast.Assign() | ast.OutputDecl():
                 pass
+            case _:
+                assert_never(decl)
     return found
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import traceback
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -33,7 +34,7 @@ from adf.lsp.actions import fixes
 from adf.lsp.analysis import Analyses, Analysis, Semantics
 from adf.lsp.completion import KEYWORDS, complete
 from adf.lsp.convert import Positions, code_action, diagnostic, path_to_uri
-from adf.lsp.hover import hover_text
+from adf.lsp.hover import hover_text, std_hover
 from adf.lsp.index import Occurrence
 
 DEBOUNCE_S = 0.02
@@ -65,7 +66,7 @@ _SYMBOL_KIND = {
 class AdfServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("adf", __version__)
-        self.analyses = Analyses()
+        self.analyses = Analyses(size=8)
         self.debounce = DEBOUNCE_S
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.cost: dict[str, float] = {}  # seconds the last check of each document took
@@ -109,7 +110,17 @@ class AdfServer(LanguageServer):
             doc = self.document(uri)
             version = doc.version
             start = time.perf_counter()
-            self.analysis(uri)  # the check itself
+            try:
+                self.analysis(uri)  # the check itself
+            except Exception:  # a bug in adf: say so, and keep serving
+                self.window_log_message(
+                    types.LogMessageParams(
+                        types.MessageType.Error,
+                        f"adf: internal error while checking {uri} (a bug in adf, please "
+                        f"report it):\n{traceback.format_exc()}",
+                    )
+                )
+                return
             self.cost[uri] = time.perf_counter() - start
             await asyncio.sleep(0)  # let changes that arrived meanwhile be applied
             if uri not in self.workspace.text_documents:
@@ -184,7 +195,9 @@ def did_change(ls: AdfServer, params: types.DidChangeTextDocumentParams) -> None
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: AdfServer, params: types.DidSaveTextDocumentParams) -> None:
-    ls.schedule(params.text_document.uri, 0.0)  # a lock file or pyproject.toml may have changed
+    # the Python modules of `py "..."` functions may have changed since the last check
+    ls.analyses.refresh(_path(params.text_document.uri))
+    ls.schedule(params.text_document.uri, 0.0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -197,16 +210,22 @@ def did_close(ls: AdfServer, params: types.DidCloseTextDocumentParams) -> None:
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: AdfServer, params: types.HoverParams) -> types.Hover | None:
-    found = ls.semantics_at(params.text_document.uri, params.position)
-    if found is None:
+    analysis, positions = ls.analysis(params.text_document.uri)
+    semantics = analysis.semantics
+    if semantics is None:
         return None
-    analysis, positions, semantics, occurrence = found
-    text = hover_text(analysis, semantics, occurrence)
-    if text is None:
+    line, col = positions.span_at(params.position)
+    occurrence = semantics.index.at(line, col)
+    found = (
+        std_hover(semantics.program, line, col)
+        if occurrence is None
+        else (hover_text(analysis, semantics, occurrence), occurrence.span)
+    )
+    if found is None or found[0] is None:
         return None
     return types.Hover(
-        contents=types.MarkupContent(types.MarkupKind.Markdown, text),
-        range=positions.range(occurrence.span),
+        contents=types.MarkupContent(types.MarkupKind.Markdown, found[0]),
+        range=positions.range(found[1]),
     )
 
 

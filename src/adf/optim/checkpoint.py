@@ -8,7 +8,11 @@ with SIGKILL at any moment leaves the last complete checkpoint readable.
 
 The checkpoint envelope adds a format tag, a version and the plan hash the
 run was started for, so `--resume` refuses a checkpoint from another
-program. Random generator states are converted to and from JSON lists.
+program. `load_checkpoint` checks the state's shape against `STATE_SCHEMA`
+before anything reads it, so a hand-edited or truncated-but-valid JSON file
+is refused with the file and the field named (`state.pool.entries[3]:
+expected a number, found a string`), never a traceback. Random generator
+states are converted to and from JSON lists.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import random
 import tempfile
 from collections.abc import Mapping
 from typing import Any
+
+Shape = tuple[Any, ...]  # ("int",) ("list", item) ("dict", value) ("record", fields) ...
 
 CHECKPOINT_NAME = "checkpoint.json"
 _FORMAT = "adf-checkpoint"
@@ -102,9 +108,114 @@ def load_checkpoint(run_dir: str, plan_hash: str | None = None) -> dict[str, Any
             "start a new run instead of --resume"
         )
     state = raw.get("state")
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path} has no state")
+    problem = shape_error(state, STATE_SCHEMA, "state")
+    if problem is not None:
+        raise CheckpointError(f"{path} is damaged: {problem} (start a new run, or restore "
+                              "the file)")
+    assert isinstance(state, dict)
     return state
+
+
+_NUM: Shape = ("num",)
+_OPT_NUM: Shape = ("opt", _NUM)
+_STR: Shape = ("str",)
+_INT: Shape = ("int",)
+_ANY_LIST: Shape = ("list", ("any",))
+_OBJ: Shape = ("dict", ("any",))
+_COUNTS: Shape = ("dict", _NUM)
+STATE_SCHEMA: Shape = ("record", {
+    "step": _INT,
+    "phase": ("enum", ("setup", "steps", "final", "done")),
+    "values": ("dict", ("or", _STR, ("list", ("dict", _STR)))),
+    "kinds": ("dict", ("enum", ("prompt", "demos"))),
+    "val_score": _OPT_NUM,
+    "val_before": _OPT_NUM,
+    "test_before": _OPT_NUM,
+    "test_after": _OPT_NUM,
+    "val_after": ("optional", _OPT_NUM),
+    "history": ("dict", ("list", ("record", {"value": ("any",), "val": _NUM, "step": _INT}))),
+    "tried": ("dict", ("list", _STR)),
+    "pool": ("record", {"entries": ("list", ("pair", _STR, _NUM)), "cap": _INT,
+                        "keep_passed": _INT, "threshold": _NUM}),
+    "demo_pool": ("dict", ("list", _OBJ)),
+    "rng": ("list", ("any",)),
+    "order": ("list", _STR),
+    "position": _INT,
+    "epoch": _INT,
+    "steps_without_gain": _INT,
+    "meter": ("record", {"by_purpose": ("dict", _COUNTS), "refused": ("optional", _INT)}),
+    "records": ("list", _OBJ),
+    "counters": ("dict", _INT),
+    "status": _STR,
+    "resumes": ("optional", ("list", _OBJ)),
+    "initial": ("optional", _OBJ),
+})
+
+
+def shape_error(value: Any, shape: Shape, where: str) -> str | None:
+    """The first place where `value` does not have `shape`, as "where: expected X, found Y"."""
+    kind = str(shape[0])
+    if kind == "any" or kind == "optional":
+        return None if kind == "any" else shape_error(value, shape[1], where)
+    if kind == "opt":
+        return None if value is None else shape_error(value, shape[1], where)
+    if kind == "or":
+        first = shape_error(value, shape[1], where)
+        return None if first is None else shape_error(value, shape[2], where)
+    checks: dict[str, Any] = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+              "num": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+              "str": lambda v: isinstance(v, str), "enum": lambda v: v in shape[1],
+              "list": lambda v: isinstance(v, list), "pair": lambda v: isinstance(v, list)
+              and len(v) == 2, "dict": lambda v: isinstance(v, dict),
+              "record": lambda v: isinstance(v, dict)}
+    if not checks[kind](value):
+        return f"{where}: expected {_describe(shape)}, found {_found(value)}"
+    if kind == "list":
+        for index, item in enumerate(value):
+            problem = shape_error(item, shape[1], f"{where}[{index}]")
+            if problem:
+                return problem
+    elif kind == "pair":
+        return shape_error(value[0], shape[1], f"{where}[0]") or shape_error(
+            value[1], shape[2], f"{where}[1]")
+    elif kind == "dict":
+        for key, item in value.items():
+            problem = shape_error(item, shape[1], f"{where}.{key}")
+            if problem:
+                return problem
+    elif kind == "record":
+        for key, field in shape[1].items():
+            if key not in value:
+                if field[0] == "optional":
+                    continue
+                return f"{where}.{key}: missing"
+            problem = shape_error(value[key], field, f"{where}.{key}")
+            if problem:
+                return problem
+    return None
+
+
+def _describe(shape: Shape) -> str:
+    names = {"int": "a whole number", "num": "a number", "str": "a string",
+             "list": "a list", "pair": "a pair [a, b]", "dict": "an object",
+             "record": "an object"}
+    if shape[0] == "enum":
+        return "one of " + ", ".join(repr(v) for v in shape[1])
+    if shape[0] == "or":
+        return f"{_describe(shape[1])} or {_describe(shape[2])}"
+    return names.get(str(shape[0]), str(shape[0]))
+
+
+def _found(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value[:30]!r}"
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def rng_to_json(rng: random.Random) -> list[Any]:

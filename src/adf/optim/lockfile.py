@@ -12,6 +12,14 @@ the source still holds that same base value; otherwise it is reported as
 stale and the source value is used. So an edit elsewhere in the file (a
 comment, another node) keeps the lock in force, while hand-editing a
 trained literal wins over the lock.
+
+A lock file is only replaced by a run that started from it. A run records
+the lock it saw at its start (`LockBase`, kept in its run folder, so a
+resumed run knows it too); `write_lock_guarded` takes an OS lock on the
+source folder, compares, and refuses with `LockConflict` when another run
+wrote the file meanwhile, or when this run ignored it (`--no-lock`), unless
+forced. The lock holds no absolute path: the run it came from is recorded
+relative to the lock file's folder.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any
 import attrs
 
 from adf.optim.checkpoint import write_json_atomic
+from adf.optim.runlock import wait_folder
 from adf.plan.schema import Demo, ParamDecl, Plan
 
 LOCK_FORMAT = "adf-lock"
@@ -35,6 +44,73 @@ ParamValue = str | tuple[Demo, ...]
 
 class LockError(Exception):
     """A lock file that cannot be read; the message is for the user."""
+
+
+class LockConflict(Exception):
+    """The lock file is not this run's to replace; the message is for the user."""
+
+
+LOCK_BASE_NAME = "lock_base.json"
+
+
+@attrs.frozen
+class LockBase:
+    """The lock file a run started from: its digest (None: there was none) and whether the
+    run used it (False with --no-lock)."""
+
+    digest: str | None
+    used: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"digest": self.digest, "used": self.used}
+
+
+def lock_digest(adf_path: str) -> str | None:
+    """The sha256 of the lock file's bytes, None when there is no lock file."""
+    try:
+        with open(lock_path(adf_path), "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def save_lock_base(run_dir: str, base: LockBase) -> None:
+    write_json_atomic(os.path.join(run_dir, LOCK_BASE_NAME), base.to_json())
+
+
+def load_lock_base(run_dir: str, adf_path: str) -> LockBase:
+    """What a run started from; a run folder from before this record trusts the current lock."""
+    try:
+        with open(os.path.join(run_dir, LOCK_BASE_NAME), encoding="utf-8") as handle:
+            raw = json.load(handle)
+        digest, used = raw["digest"], raw["used"]
+        if (digest is None or isinstance(digest, str)) and isinstance(used, bool):
+            return LockBase(digest, used)
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    return LockBase(lock_digest(adf_path), True)
+
+
+def write_lock_guarded(
+    adf_path: str,
+    base_plan: Plan,
+    values: Mapping[str, ParamValue],
+    info: Mapping[str, Any],
+    base: LockBase,
+    *,
+    force: bool = False,
+) -> tuple[str, LockBase]:
+    """Write the lock unless another run replaced it since `base`; return the path and the
+    new base (for a second write by the same run). Raises `LockConflict` or `OSError`."""
+    folder = os.path.dirname(os.path.abspath(adf_path))
+    with wait_folder(folder):
+        now = lock_digest(adf_path)
+        if not force and now is not None and (now != base.digest or not base.used):
+            why = ("this run ignored it (--no-lock)" if not base.used and now == base.digest
+                   else "another run wrote it after this one started")
+            raise LockConflict(f"{lock_path(adf_path)} not replaced: {why}")
+        path = write_lock(adf_path, base_plan, values, info)
+        return path, LockBase(lock_digest(adf_path), True)
 
 
 @attrs.frozen
@@ -97,13 +173,17 @@ def write_lock(
             "base": value_to_json(param_value(param)),
             "value": value_to_json(values[param.name]),
         }
+    trained = dict(info)
+    if isinstance(trained.get("run"), str):  # relative to the lock: it is committed and shared
+        folder = os.path.dirname(os.path.abspath(adf_path))
+        trained["run"] = os.path.relpath(os.path.abspath(trained["run"]), folder)
     body = {
         "format": LOCK_FORMAT,
         "version": LOCK_VERSION,
         "source": os.path.basename(adf_path),
         "source_hash": base_plan.source_hash,
         "plan_hash": plan_hash(base_plan),
-        "trained": dict(info),
+        "trained": trained,
         "params": params,
     }
     path = lock_path(adf_path)

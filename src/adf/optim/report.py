@@ -26,7 +26,9 @@ from adf.optim.checkpoint import write_json_atomic, write_text_atomic
 
 NONDETERMINISTIC_KEYS = frozenset(
     {"wall_s", "step_wall_s", "started_at", "finished_at", "cache_hits", "paid_usd", "run_dir",
-     "resumed_from_step", "resumes"}
+     "resumed_from_step", "resumes", "latency_s",
+     # what reached a provider depends on what the cache already held
+     "requests", "retries", "unpriced"}
 )
 
 
@@ -198,10 +200,11 @@ def render_html(report: Mapping[str, Any]) -> str:
     parts.append("<h2>Steps</h2>")
     parts.append(_table(
         ["step", "train", "val", "errors", "not scored", "accepted", "rejected", "calls",
-         "tokens"],
+         "requests", "retries", "failed calls", "tokens"],
         [[s.get("step"), s.get("train_score"), s.get("val_score"), s.get("errors"),
           s.get("call_failed", 0), s.get("accepted"), s.get("rejected"), s.get("calls"),
-          s.get("tokens")] for s in steps],
+          s.get("requests"), s.get("retries"), s.get("failures"), s.get("tokens")]
+         for s in steps],
     ))
     if report.get("call_failed"):
         parts.append(f"<p class='no'>{report['call_failed']} sample evaluations were not "
@@ -229,9 +232,11 @@ def render_html(report: Mapping[str, Any]) -> str:
     usage = report.get("usage", {})
     if usage:
         parts.append("<h2>Model usage</h2>")
-        rows = [[purpose, c.get("calls"), c.get("prompt_tokens"), c.get("completion_tokens"),
+        rows = [[purpose, c.get("calls"), c.get("cache_hits"), c.get("requests"), c.get("retries"),
+                 c.get("failures"), c.get("prompt_tokens"), c.get("completion_tokens"),
                  c.get("cost_usd")] for purpose, c in usage.get("by_purpose", {}).items()]
-        parts.append(_table(["role", "calls", "prompt tokens", "completion tokens", "USD"], rows))
+        parts.append(_table(["role", "calls", "cache hits", "provider requests", "retries",
+                             "failed", "prompt tokens", "completion tokens", "USD"], rows))
     estimate = report.get("estimate")
     if estimate:
         parts.append("<h2>Forecast vs actual</h2>")

@@ -192,10 +192,14 @@ class Trainer:
 
         try:
             raw = load_checkpoint(self.run_dir, self.plan_hash)
+            state = TrainState.from_json(raw)
+            self.meter.load_json(state.meter)
+            missing = [p.name for p in self.plan.params if p.name not in state.values]
+            if missing:
+                raise CheckpointError(f"the checkpoint in {self.run_dir} has no value for "
+                                      f"{', '.join(missing)} (start a new run)")
         except CheckpointError as exc:
             raise TrainError(str(exc)) from None
-        state = TrainState.from_json(raw)
-        self.meter.load_json(state.meter)
         self.wall_before = float(raw.get("wall_s", 0.0))
         state.resumes.append({"from_step": state.step, "phase": state.phase})
         if state.phase in ("final", "done") and state.step < self.settings.steps:
@@ -338,8 +342,11 @@ class Trainer:
             "rejected": len(record["proposals"]) - accepted,
             "val_score": work.val_score,
             "calls": total.calls,
+            "requests": total.requests,
+            "retries": total.retries,
+            "failures": total.failures,
             "tokens": total.tokens,
-            "cost_usd": round(total.cost_usd, 8),
+            "cost_usd": total.to_json()["cost_usd"],
             "step_calls": total.calls - before.calls,
             "step_tokens": total.tokens - before.tokens,
             "step_wall_s": round(time.perf_counter() - began, 3),
@@ -673,8 +680,7 @@ class Trainer:
             "unparseable": counters.get("rejected_unparseable", 0),
             "call_failed": counters.get("call_failed_samples", 0),
             "truncated": counters.get("rejected_truncated", 0),
-            "usage": {**self.meter.to_json(), "calls": total.calls, "tokens": total.tokens,
-                      "cost_usd": round(total.cost_usd, 8), "cache_hits": total.cache_hits},
+            "usage": {**self.meter.to_json(), **total.to_json()},
             "estimate": estimate,
             "resumes": state.resumes,
             "wall_s": round(self.wall_before + time.perf_counter() - self.started, 3),

@@ -45,7 +45,6 @@ from adf.runtime.backward_reply import parse_reply
 from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
 from adf.runtime.template import ParamValue, fill, render_param
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
-from adf.runtime.usage import Usage
 from adf.runtime.values import render
 
 DEFAULT_THRESHOLD = 0.9
@@ -130,7 +129,7 @@ class BackwardResult:
     calls: int  # backward-engine calls attempted (answered, cached or failed)
     samples: int  # samples walked (scored below the threshold)
     passed: int  # samples at or above the threshold: no calls
-    usage: Usage
+    failed_calls: int  # backward-engine calls that failed for good
     threshold: float
     model_errors: int = 0  # samples below the threshold only because a model call failed
 
@@ -172,15 +171,13 @@ async def backward_batch(
     walked = await asyncio.gather(*(one(i, r) for i, r in chosen))
     feedback = [f for w in walked for f in w.feedback]
     failures = tuple(f for w in walked for f in w.failures)
-    usage = Usage.of((c for w in walked for c in w.calls),
-                     failed=sum(w.failed_calls for w in walked))
     return BackwardResult(
         feedback=order_feedback(feedback, (p.name for p in plan.params)),
         failures=failures,
         calls=sum(w.attempted for w in walked),
         samples=len(chosen),
         passed=sum(1 for r in results if r.score is not None and r.score >= threshold),
-        usage=usage,
+        failed_calls=sum(w.failed_calls for w in walked),
         threshold=threshold,
         model_errors=sum(1 for _, r in chosen if r.error is not None and r.error.kind == "model"),
     )

@@ -1,7 +1,8 @@
 """The runtime's public API: evaluate a batch, run one sample, compute feedback.
 
 Takes a compiled `Plan`, samples, and a `ModelClient`; gives `EvalResult`
-(per-sample traces, scores and loss messages, usage totals),
+(per-sample traces, scores and loss messages; usage is counted by the
+client's trace sinks, `adf.llm.accounting`),
 `SampleResult` for a single run, and `BackwardResult` (textual feedback per
 trainable parameter). The CLI (`adfc run/eval/backward`) and the trainer use
 exactly these functions.
@@ -36,7 +37,6 @@ from adf.runtime.forward import run_sample
 from adf.runtime.params import resolve_params
 from adf.runtime.template import ParamValue
 from adf.runtime.trace import SampleResult
-from adf.runtime.usage import Usage
 
 if TYPE_CHECKING:
     from adf.runtime.executor import Executor
@@ -64,7 +64,6 @@ class ModelUnavailable(Exception):
 class EvalResult:
     samples: tuple[SampleResult, ...]  # in input order
     params: tuple[tuple[str, ParamValue], ...]  # the values this evaluation used
-    usage: Usage
     wall_s: float
     bad_rows: tuple[BadRow, ...] = ()
 
@@ -147,8 +146,7 @@ async def evaluate(
         for task in tasks:
             task.cancel()
     breaker.check()  # a small batch may finish before the breaker could trip
-    usage = Usage.of((c for r in results for c in r.calls()), failed=_failed_calls(results))
-    return EvalResult(results, tuple(values.items()), usage, time.perf_counter() - started)
+    return EvalResult(results, tuple(values.items()), time.perf_counter() - started)
 
 
 async def run_one(
@@ -218,9 +216,3 @@ class _Breaker:
         if not self.healthy and self.failures >= self.limit:
             raise ModelUnavailable(self.reason)
 
-
-def _failed_calls(results: Sequence[SampleResult]) -> int:
-    return sum(
-        1 for r in results for t in r.nodes
-        if t.kind == "llm" and t.status == "failed" and t.call is None
-    )

@@ -4,25 +4,30 @@ Takes the `.adf` path, `TrainOptions` (data splits and limits, steps, batch
 size, proposals, seed, budgets, run folder, resume) and `RunOptions` (model
 overrides, cache); gives `prepare_training` (compile, lock file, model
 resolution, data splits, the forecast), `run_folder` (a fresh or resumed
-run folder), `TrainingRun` (runs or resumes the `Trainer` and, when
-interrupted, writes the report of what finished), and `save_trained` (the
-lock file and, on request, the trained literals written into the source).
+run folder, every output checked writable before any call), `hold_run`
+(an OS-level exclusive lock on the run folder for the whole run, giving the
+lock file the run started from), `TrainingRun` (runs or resumes the
+`Trainer` and, when interrupted, writes the report of what finished), and
+`save_trained` (the lock file, only over the one this run started from
+unless forced, and on request the trained literals written into the source).
 Nothing is printed here: `adfc train` and `adf.Workflow.train` report in
 their own ways. Failures are `WorkflowError`s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from adf.optim.lockfile import LockBase
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 from adf.workflow.executor import check_executor, open_run_executor
 from adf.workflow.load import ProgramErrors, compile_program, compile_text
@@ -65,6 +70,7 @@ class TrainOptions:
     out: str | None = None  # run folder; None: runs/NAME-TIMESTAMP
     resume: bool = False
     use_lock: bool = True
+    force: bool = False  # replace the lock file even if this run did not start from it
 
     def problem(self) -> str | None:
         """The first option out of range, as a message naming its flag; None if all fit."""
@@ -97,6 +103,7 @@ class Prepared:
     settings: TrainSettings
     splits: Splits
     forecast: Estimate
+    start_lock: LockBase  # the lock file as it was when this run started
 
     @property
     def setup_calls(self) -> int:
@@ -145,6 +152,9 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
     resolved = resolve(base_plan, run_options)
     lock = None
     start_plan = base_plan
+    from adf.optim.lockfile import lock_digest
+
+    start_lock = LockBase(lock_digest(path), options.use_lock)  # read before it is applied
     if options.use_lock and not options.resume:  # a resumed run starts from its checkpoint
         from adf.workflow.load import apply_lock
 
@@ -160,7 +170,7 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
         max_passed=settings.max_passed,
     )
     return Prepared(path, options, run_options, base_plan, start_plan, lock, resolved,
-                    settings, splits, forecast)
+                    settings, splits, forecast, start_lock)
 
 
 def load_splits(plan: Plan, folder: str, options: TrainOptions, seed: int) -> Splits:
@@ -232,20 +242,66 @@ def new_run_dir(stem: str, root: str = "runs") -> str:
 
 
 def run_folder(prepared: Prepared) -> str:
-    """The run folder: the one to resume, or a fresh one (created)."""
+    """The run folder: the one to resume, or a fresh one (created).
+
+    Every place the run writes to (run folder, lock file's folder, reply
+    cache) is checked writable first, so a read-only or full disk is named
+    before any budget is spent.
+    """
+    from adf.optim.runlock import unwritable
+
     options = prepared.options
     stem = os.path.splitext(os.path.basename(prepared.path))[0]
+    run_dir = options.out or (latest_run(stem) if options.resume else new_run_dir(stem))
+    _check_run_dir(options, run_dir)
+    assert run_dir is not None
+    problem = unwritable(_outputs(prepared, run_dir))
+    if problem is not None:
+        raise WorkflowError(f"{problem} (checked before any model call: nothing was spent)",
+                            USAGE)
+    return run_dir
+
+
+def _check_run_dir(options: TrainOptions, run_dir: str | None) -> None:
     if options.resume:
-        run_dir = options.out or latest_run(stem)
         if run_dir is None or not os.path.isfile(os.path.join(run_dir, "checkpoint.json")):
             raise WorkflowError("no run to resume (no checkpoint found; give --out DIR)", USAGE)
-    else:
-        run_dir = options.out or new_run_dir(stem)
-        if os.path.isfile(os.path.join(run_dir, "checkpoint.json")):
-            raise WorkflowError(f"{run_dir} already holds a run; use --resume or another --out",
-                                USAGE)
-    os.makedirs(run_dir, exist_ok=True)
-    return run_dir
+    elif run_dir is not None and os.path.isfile(os.path.join(run_dir, "checkpoint.json")):
+        raise WorkflowError(f"{run_dir} already holds a run; use --resume or another --out",
+                            USAGE)
+
+
+def _outputs(prepared: Prepared, run_dir: str) -> list[tuple[str, str]]:
+    from adf.llm.cache import DEFAULT_PATH
+
+    places = [("run folder", run_dir),
+              ("lock file", os.path.dirname(os.path.abspath(prepared.path)))]
+    cache = prepared.run_options.cache
+    if prepared.run_options.use_cache:
+        places.append(("reply cache", os.path.dirname(os.path.abspath(cache or DEFAULT_PATH))))
+    return places
+
+
+@contextlib.contextmanager
+def hold_run(prepared: Prepared, run_dir: str) -> Iterator[LockBase]:
+    """Hold the run folder for this process; give the lock file the run started from.
+
+    A second process asking for the same folder gets a `WorkflowError` at once.
+    """
+    from adf.optim.lockfile import load_lock_base, save_lock_base
+    from adf.optim.runlock import FolderBusy, hold_folder
+
+    try:
+        with hold_folder(run_dir):
+            _check_run_dir(prepared.options, run_dir)  # filled by another run meanwhile?
+            if prepared.options.resume:
+                base = load_lock_base(run_dir, prepared.path)
+            else:
+                base = prepared.start_lock
+                save_lock_base(run_dir, base)
+            yield base
+    except FolderBusy as exc:
+        raise WorkflowError(str(exc), USAGE) from None
 
 
 def run_identity(prepared: Prepared) -> str:
@@ -297,15 +353,23 @@ class TrainingRun:
         except BindError as exc:
             raise WorkflowError(f"cannot load the program's functions: {exc}", FAILED) from None
 
-    def record_interrupt(self) -> None:
-        """Write the report of the finished steps, marked interrupted (after Ctrl-C)."""
+    def record_interrupt(self, signal_name: str = "SIGINT") -> str | None:
+        """Write the report of the finished steps, marked interrupted; why it could not be."""
         if self.trainer is None:
-            return
+            return None
         from adf.optim.report import write_report
+        from adf.optim.runlock import describe_os_error
 
         report = self.trainer.build_report()
-        report["status"] = f"interrupted after step {self.trainer.state.step}"
-        write_report(self.run_dir, report)
+        report["status"] = f"interrupted ({signal_name}) after step {self.trainer.state.step}"
+        try:
+            write_report(self.run_dir, report)
+        except OSError as exc:
+            return describe_os_error(exc)
+        return None
+
+    def has_checkpoint(self) -> bool:
+        return os.path.isfile(os.path.join(self.run_dir, "checkpoint.json"))
 
 
 @attrs.frozen
@@ -317,11 +381,20 @@ class Saved:
     written: tuple[str, ...] = ()  # literals rewritten in the source (`write`)
     skipped: tuple[tuple[str, str], ...] = ()  # (parameter, why it was not written)
     write_error: str | None = None
+    lock_error: str | None = None  # the lock file was not written: why
+    lock_conflict: bool = False  # ... because it is not this run's to replace (needs force)
 
 
-def save_trained(prepared: Prepared, outcome: TrainOutcome, *, write: bool = False) -> Saved:
-    """Write the lock file when a value changed; with `write`, the literals into the source."""
-    from adf.optim.lockfile import write_lock
+def save_trained(prepared: Prepared, outcome: TrainOutcome, base: LockBase, *,
+                 write: bool = False) -> Saved:
+    """Write the lock file when a value changed; with `write`, the literals into the source.
+
+    The lock file is replaced only if it is still the one this run started
+    from (`base`), or with `force`; otherwise, or when it cannot be written,
+    `lock_error` says why and the values stay in the run folder.
+    """
+    from adf.optim.lockfile import LockConflict, write_lock_guarded
+    from adf.optim.runlock import describe_os_error
     from adf.optim.trainer import values_changed
     from adf.optim.writeback import WriteBackError, write_back
 
@@ -334,7 +407,13 @@ def save_trained(prepared: Prepared, outcome: TrainOutcome, *, write: bool = Fal
     info = {"run": outcome.report_json, "val_before": scores["val_before"],
             "val_after": scores["val_after"], "test_before": scores["test_before"],
             "test_after": scores["test_after"], "status": outcome.report["status"]}
-    lock = write_lock(path, base_plan, trainable, info)
+    try:
+        lock, base = write_lock_guarded(path, base_plan, trainable, info, base,
+                                        force=prepared.options.force)
+    except LockConflict as exc:
+        return Saved(tuple(sorted(changed)), lock_error=str(exc), lock_conflict=True)
+    except OSError as exc:
+        return Saved(tuple(sorted(changed)), lock_error=describe_os_error(exc))
     saved = Saved(tuple(sorted(changed)), lock)
     if not write:
         return saved
@@ -348,5 +427,5 @@ def save_trained(prepared: Prepared, outcome: TrainOutcome, *, write: bool = Fal
         with open(path, encoding="utf-8") as handle:
             fresh = compile_text(handle.read(), path)
         if fresh is not None:
-            write_lock(path, fresh, trainable, info)
+            write_lock_guarded(path, fresh, trainable, info, base, force=True)
     return attrs.evolve(saved, written=tuple(written.changed), skipped=tuple(written.skipped))
