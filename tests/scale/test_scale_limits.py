@@ -20,40 +20,35 @@ def test_in_flight_cap_is_per_endpoint_and_a_finished_lease_frees_a_slot() -> No
     assert isinstance(gate.admit("a", 0.1), Lease)
 
 
-def test_cache_answered_calls_take_no_slot_but_count_against_the_budget() -> None:
-    gate = Gate(ClusterLimits(concurrency=1, per_window=1))
-    gate.open(Allowance(calls=3))
-    assert isinstance(gate.admit("a", 0.0), Lease)
-    assert isinstance(gate.admit("a", 0.0, provider=False), Lease)
-    assert isinstance(gate.admit("a", 0.0, provider=False), Lease)
-    refused = gate.admit("a", 0.0, provider=False)
+def test_every_provider_request_counts_against_the_budget() -> None:
+    gate = Gate(ClusterLimits(concurrency=1))
+    gate.open(Allowance(requests=3))
+    assert [gate.request("a", 0.0) for _ in range(3)] == [None, None, None]
+    refused = gate.request("b", 0.0)
     assert isinstance(refused, Refusal) and refused.limit == "calls"
+    gate.open(Allowance(requests=1))  # the next evaluation counts from zero
+    assert gate.request("a", 0.0) is None
 
 
 def test_per_window_starts_wait_until_the_oldest_leaves_the_window() -> None:
     gate = Gate(ClusterLimits(concurrency=10, per_window=2, window_s=1.0))
-    for _ in range(2):
-        lease = gate.admit("a", 0.0)
-        assert isinstance(lease, Lease)
-        gate.finish(lease)
-    wait = gate.admit("a", 0.25)
-    assert wait == pytest.approx(0.75)
-    assert isinstance(gate.admit("a", 1.0), Lease)
+    assert gate.request("a", 0.0) is None and gate.request("a", 0.0) is None
+    assert gate.request("a", 0.25) == pytest.approx(0.75)
+    assert gate.request("b", 0.25) is None  # another endpoint has its own window
+    assert gate.request("a", 1.0) is None
 
 
-def test_tokens_and_dollars_stop_admission_once_spent() -> None:
+def test_tokens_and_dollars_stop_requests_once_spent_cache_hits_included() -> None:
     gate = Gate(ClusterLimits())
     gate.open(Allowance(tokens=10))
-    lease = gate.admit("a", 0.0)
-    assert isinstance(lease, Lease)
-    gate.finish(lease, tokens=10)
-    refused = gate.admit("a", 0.0)
+    gate.finish(None, tokens=10)  # a cache hit's tokens count too
+    refused = gate.request("a", 0.0)
     assert isinstance(refused, Refusal) and refused.limit == "tokens"
     gate.open(Allowance(usd=0.5))
     lease = gate.admit("a", 0.0)
-    assert isinstance(lease, Lease)
+    assert isinstance(lease, Lease) and gate.request("a", 0.0) is None
     gate.finish(lease, usd=0.5)
-    refused = gate.admit("a", 0.0)
+    refused = gate.request("a", 0.0)
     assert isinstance(refused, Refusal) and refused.limit == "usd"
 
 
@@ -72,8 +67,8 @@ def test_service_keeps_the_cap_and_window_under_concurrent_callers() -> None:
 
     async def call() -> None:
         nonlocal in_flight, peak
-        lease = await service.acquire("a", True)
-        assert isinstance(lease, Lease)
+        lease = await service.acquire("a")
+        assert await service.request("a") is None
         starts.append(time.monotonic())
         in_flight += 1
         peak = max(peak, in_flight)

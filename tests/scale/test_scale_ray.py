@@ -62,7 +62,7 @@ def test_eval_report_equals_the_default_executors_and_a_warm_rerun_makes_no_call
     assert 0 < here["score"] < 1
     assert _same(cold) == _same(here)
     assert [r["id"] for r in cold["results"]] == [f"s{i}" for i in range(40)]
-    assert warm["usage"]["model_calls"] == 0 and warm["usage"]["cache_hits"] == 40
+    assert warm["usage"]["requests"] == 0 and warm["usage"]["cache_hits"] == 40
     assert warm["results"] == cold["results"]
 
 
@@ -117,7 +117,7 @@ def test_max_calls_holds_when_workers_share_the_budget(ray_head: str, tmp_path: 
     with FakeServer(optim_task.responder()) as server:
         outcome = _train(server, tmp_path / "ray", _ray(ray_head), max_calls=30)
         assert server.request_count <= 30
-    assert outcome.report["usage"]["calls"] <= 30
+    assert outcome.report["usage"]["requests"] <= 30
     assert outcome.stopped_by is not None and "calls budget reached" in outcome.stopped_by
 
 

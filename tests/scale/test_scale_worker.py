@@ -12,6 +12,7 @@ import scale_task as task
 from adf.cli.main import main
 from adf.compiler.pipeline import compile_file
 from adf.llm.client import LiteLLMClient
+from adf.llm.usage import Usage
 from adf.plan.schema import Plan
 from adf.runtime.bindings import bind
 from adf.runtime.data import load_data
@@ -46,28 +47,35 @@ def test_a_shard_gives_what_the_default_executor_gives_and_a_ledger_per_call(
         assert server.max_in_flight <= 2
     assert [r.score for r in cold.results] == [r.score for r in here.samples]
     assert [r.sample.id for r in cold.results] == [s.id for s in samples]
-    assert cold.usage.calls == here.usage.calls == len(samples)
-    assert len(cold.ledger) == len(cold.traces) == len(samples)
-    assert not any(e.reply is None or e.reply.cached for e in cold.ledger)
-    assert all(e.reply is not None and e.reply.cached for e in warm.ledger)  # shared cache
+    assert len(cold.traces) == len(samples) and cold.refused == 0
+    assert all(t.requests == 1 and not t.cached for t in cold.traces)
+    assert all(t.requests == 0 and t.cached for t in warm.traces)  # the shared cache
 
 
-def test_a_budget_refusal_fails_the_sample_as_in_process_and_is_in_the_ledger(
+def test_a_budget_refusal_fails_the_sample_as_in_process_and_is_counted(
     tmp_path: Path,
 ) -> None:
     with FakeServer(task.answer) as server:
         plan, folder = _project(tmp_path, server.base_url, count=6)
         samples = load_data(plan, f"{folder}/data.jsonl").samples
         service = GateService(ClusterLimits(concurrency=1))
-        asyncio.run(service.open(Allowance(calls=4)))
+        asyncio.run(service.open(Allowance(requests=4)))
         job = ShardJob(0, samples, (), ClientSettings(None), abort_after=None)
         outcome = asyncio.run(run_shard(plan, bind(plan, folder), job, service))
         assert server.request_count == 4
-    refused = [e for e in outcome.ledger if e.refused]
-    assert len(refused) == 2
-    errors = [r.error for r in outcome.results if r.error is not None]
-    assert len(errors) == 2 and all("calls budget reached" in e.message for e in errors)
-    assert sum(1 for e in outcome.ledger if e.reply is not None) == 4
+    assert outcome.refused == 2
+    assert sum(t.requests for t in outcome.traces) == 4
+    failed = [r for r in outcome.results if r.call_failed]
+    assert len(failed) == 2
+    # in the driver's meter, the shard counts what the budgeted client would have
+    from adf.optim.budget import Limits, Meter
+    from adf.scale.worker import ShardOutcome
+
+    meter = Meter(Limits(max_calls=4))
+    for trace in outcome.traces:
+        meter.absorb(trace.purpose, Usage.of_trace(trace))
+    assert meter.total().requests == 4 and meter.total().failures == 2
+    assert isinstance(outcome, ShardOutcome)
 
 
 def test_modules_next_to_the_source_are_shipped_others_must_be_importable(

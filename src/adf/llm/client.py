@@ -257,7 +257,7 @@ class LiteLLMClient:
                         if broken is not None:
                             raise UnreachableError(broken.reason)
                         timeout = float(kwargs["timeout"])
-                        self._admit(request, sent)
+                        await self._admit(request, sent)
                         sent += 1
                         try:
                             async with asyncio.timeout(timeout + 5.0):
@@ -313,10 +313,12 @@ class LiteLLMClient:
             )
             raise refused.error from None
 
-    def _admit(self, request: ChatRequest, attempt: int) -> None:
+    async def _admit(self, request: ChatRequest, attempt: int) -> None:
         for gate in self._gates:
             try:
-                gate(request, attempt)
+                waiting = gate(request, attempt)
+                if waiting is not None:
+                    await waiting
             except Exception as exc:
                 raise _Refused(exc) from exc
 

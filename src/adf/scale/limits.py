@@ -1,19 +1,20 @@
 """Cluster-wide admission of model calls: in flight, per window, and the budget.
 
-Takes `ClusterLimits` (calls in flight per endpoint, requests per window per
-endpoint) and, for each evaluation, an `Allowance` (calls, tokens and dollars
-the driver's budget still permits); gives `Gate`, the bookkeeping one shared
-service (the Ray governor actor) keeps for every worker: `admit` answers a
-lease, a number of seconds to wait, or a `Refusal` naming the limit; `finish`
-returns the lease with what the call spent. `Gate` is pure and clock-free
-(the caller passes `now`); `GateService` puts it behind an asyncio condition
-so callers wait for their turn (the Ray governor actor is a `GateService`).
+Takes `ClusterLimits` (provider calls in flight per endpoint, requests per
+window per endpoint) and, for each evaluation, an `Allowance` (provider
+requests, tokens and dollars the driver's budget still permits); gives
+`Gate`, the bookkeeping one shared service (the Ray governor actor) keeps
+for every worker: `admit` answers a slot (`Lease`) or how long to wait for
+one; `request` counts one provider request (retries included) against the
+window and the budget, or says how long to wait, or refuses with a
+`Refusal` naming the limit; `finish` returns the slot with the tokens and
+dollars the call spent. `Gate` is pure and clock-free (the caller passes
+`now`); `GateService` puts it behind an asyncio condition so callers wait
+for their turn (the Ray governor actor is a `GateService`).
 
-What counts, as in the driver's `Meter`: every call is one call against the
-allowance, whether the provider or the cache answers it; tokens count as
-reported; dollars only when paid. Calls the cache will answer skip the
-in-flight and per-window limits (they send nothing to the provider). A lease
-not returned in `lease_s` (its worker died) stops holding its slot.
+What counts, as in the driver's `Meter`: provider requests (cache hits send
+none), tokens of every answered call (cache hits included), dollars paid.
+A slot not returned in `lease_s` (its worker died) is taken back.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class ClusterLimits:
 class Allowance:
     """What the driver's budget permits the evaluation now running (None: no limit)."""
 
-    calls: int | None = None
+    requests: int | None = None  # provider requests, retries included
     tokens: int | None = None
     usd: float | None = None
 
@@ -53,7 +54,6 @@ class Refusal:
 class Lease:
     ident: int
     key: str
-    provider: bool  # holds an in-flight slot
 
 
 class Gate:
@@ -62,7 +62,7 @@ class Gate:
     def __init__(self, limits: ClusterLimits) -> None:
         self.limits = limits
         self.allowance = Allowance()
-        self.calls = 0
+        self.requests = 0
         self.tokens = 0
         self.usd = 0.0
         self._next = 0
@@ -72,35 +72,37 @@ class Gate:
     def open(self, allowance: Allowance) -> None:
         """Start an evaluation: its allowance, counted from zero."""
         self.allowance = allowance
-        self.calls = self.tokens = 0
+        self.requests = self.tokens = 0
         self.usd = 0.0
 
-    def admit(self, key: str, now: float, *, provider: bool = True) -> Lease | float | Refusal:
-        """A lease, or seconds to wait before asking again (0: until a lease returns)."""
+    def admit(self, key: str, now: float) -> Lease | float:
+        """A slot for one provider call, or seconds to wait (until a slot's expiry)."""
+        held = self._held.setdefault(key, {})
+        for ident in [i for i, expiry in held.items() if expiry <= now]:
+            del held[ident]
+        if len(held) >= self.limits.concurrency:
+            return max(min(held.values()) - now, 1e-3)
+        self._next += 1
+        held[self._next] = now + self.limits.lease_s
+        return Lease(self._next, key)
+
+    def request(self, key: str, now: float) -> Refusal | float | None:
+        """Count one provider request (None), or seconds to wait, or a refusal."""
         refusal = self._refusal()
         if refusal is not None:
             return refusal
-        if provider:
-            held = self._held.setdefault(key, {})
-            for ident in [i for i, expiry in held.items() if expiry <= now]:
-                del held[ident]
-            if len(held) >= self.limits.concurrency:
-                return min(held.values()) - now if held else 0.0
-            starts = self._starts.setdefault(key, deque())
-            while starts and starts[0] <= now - self.limits.window_s:
-                starts.popleft()
-            if self.limits.per_window is not None and len(starts) >= self.limits.per_window:
-                return max(starts[0] + self.limits.window_s - now, 1e-3)
-            starts.append(now)
-            self._next += 1
-            held[self._next] = now + self.limits.lease_s
-        else:
-            self._next += 1
-        self.calls += 1
-        return Lease(self._next, key, provider)
+        starts = self._starts.setdefault(key, deque())
+        while starts and starts[0] <= now - self.limits.window_s:
+            starts.popleft()
+        if self.limits.per_window is not None and len(starts) >= self.limits.per_window:
+            return max(starts[0] + self.limits.window_s - now, 1e-3)
+        starts.append(now)
+        self.requests += 1
+        return None
 
-    def finish(self, lease: Lease, *, tokens: int = 0, usd: float = 0.0) -> None:
-        if lease.provider:
+    def finish(self, lease: Lease | None, *, tokens: int = 0, usd: float = 0.0) -> None:
+        """A call ended: its slot (None for a cache hit) comes back, its spending counts."""
+        if lease is not None:
             self._held.get(lease.key, {}).pop(lease.ident, None)
         self.tokens += tokens
         self.usd += usd
@@ -110,8 +112,9 @@ class Gate:
 
     def _refusal(self) -> Refusal | None:
         allowed = self.allowance
-        if allowed.calls is not None and self.calls + 1 > allowed.calls:
-            return Refusal("calls", f"the {allowed.calls} calls left for this evaluation are used")
+        if allowed.requests is not None and self.requests + 1 > allowed.requests:
+            return Refusal("calls", f"the {allowed.requests} provider requests left for this "
+                                    "evaluation are used")
         if allowed.tokens is not None and self.tokens >= allowed.tokens:
             return Refusal("tokens", f"the {allowed.tokens} tokens left for this evaluation "
                                      "are used")
@@ -121,7 +124,7 @@ class Gate:
 
 
 class GateService:
-    """`Gate` for concurrent callers: `acquire` waits until a lease or a refusal."""
+    """`Gate` for concurrent callers: `acquire` and `request` wait their turn."""
 
     def __init__(self, limits: ClusterLimits) -> None:
         self.gate = Gate(limits)
@@ -135,22 +138,32 @@ class GateService:
     async def open(self, allowance: Allowance) -> None:
         self.gate.open(allowance)
 
-    async def acquire(self, key: str, provider: bool) -> Lease | Refusal:
+    async def acquire(self, key: str) -> Lease:
         turn = self._condition()
         async with turn:
             while True:
-                got = self.gate.admit(key, time.monotonic(), provider=provider)
+                got = self.gate.admit(key, time.monotonic())
+                if isinstance(got, Lease):
+                    return got
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(turn.wait(), timeout=got)
+
+    async def request(self, key: str) -> Refusal | None:
+        turn = self._condition()
+        async with turn:
+            while True:
+                got = self.gate.request(key, time.monotonic())
                 if not isinstance(got, float):
                     return got
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(turn.wait(), timeout=got if got > 0 else None)
+                    await asyncio.wait_for(turn.wait(), timeout=got)
 
-    async def release(self, lease: Lease, tokens: int, usd: float) -> None:
+    async def release(self, lease: Lease | None, tokens: int, usd: float) -> None:
         turn = self._condition()
         async with turn:
             self.gate.finish(lease, tokens=tokens, usd=usd)
             turn.notify_all()
 
     async def spent(self) -> tuple[int, int, float]:
-        """Calls, tokens and dollars counted since the last `open`."""
-        return self.gate.calls, self.gate.tokens, self.gate.usd
+        """Provider requests, tokens and dollars counted since the last `open`."""
+        return self.gate.requests, self.gate.tokens, self.gate.usd

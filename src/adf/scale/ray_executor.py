@@ -45,6 +45,7 @@ import adf
 from adf.llm.cache import CacheError, ReplyCache
 from adf.llm.calltrace import TraceSink
 from adf.llm.protocol import ModelClient
+from adf.llm.usage import Usage
 from adf.optim.budget import BudgetedClient, Meter
 from adf.plan.codec import decode_plan, encode_plan
 from adf.plan.schema import Plan
@@ -54,10 +55,9 @@ from adf.runtime.engine import EvalResult, ModelUnavailable
 from adf.runtime.executor import ExecutorError, LocalExecutor
 from adf.runtime.template import ParamValue
 from adf.runtime.trace import SampleResult
-from adf.runtime.usage import Usage
 from adf.scale.limits import Allowance, ClusterLimits, GateService, Lease, Refusal
 from adf.scale.shipping import CodeShipment, ShippingError, plan_shipment
-from adf.scale.worker import ClientSettings, LedgerEntry, ShardJob, ShardOutcome, run_shard
+from adf.scale.worker import ClientSettings, ShardJob, ShardOutcome, run_shard
 
 MAX_SHARD = 500  # samples per task at most: a lost worker costs at most this much rework
 
@@ -174,16 +174,14 @@ class RayExecutor:
             await _await(self.governor.open.remote(
                 _allowance(meter) if meter is not None else Allowance()))
             outcomes = await self._run(self._plan_ref(plan), jobs, on_sample)
-        results = tuple(r for o in outcomes for r in o.results)
-        usage = Usage()
         for outcome in outcomes:
-            usage = usage + outcome.usage
             for trace in outcome.traces:
                 for sink in self.sinks:
                     sink(trace)
             if meter is not None:
-                charge(meter, outcome.ledger)
-        return EvalResult(results, outcomes[0].params, usage, time.perf_counter() - started)
+                charge(meter, outcome)
+        results = tuple(r for o in outcomes for r in o.results)
+        return EvalResult(results, outcomes[0].params, time.perf_counter() - started)
 
     # --- internals ------------------------------------------------------------------
 
@@ -231,26 +229,20 @@ class RayExecutor:
         return [outcomes[i] for i in range(len(jobs))]
 
 
-def charge(meter: Meter, ledger: Sequence[LedgerEntry]) -> None:
-    """Record a worker's calls in the driver's meter as `BudgetedClient` would have."""
-    for entry in ledger:
-        if entry.refused:
-            meter.refused += 1
-            continue
-        from_reservation = meter.reserved > 0
-        if entry.reply is None:
-            meter.record_failure(entry.purpose, from_reservation=from_reservation)
-        else:
-            meter.record(entry.purpose, entry.reply, from_reservation=from_reservation)
+def charge(meter: Meter, outcome: ShardOutcome) -> None:
+    """Count a shard's calls in the driver's meter as `BudgetedClient` would have."""
+    for trace in outcome.traces:
+        meter.absorb(trace.purpose, Usage.of_trace(trace))
+    meter.refused += outcome.refused
 
 
 def _allowance(meter: Meter) -> Allowance:
     """What the meter lets the phase now running spend (its reservation included)."""
     limits, total = meter.limits, meter.total()
     return Allowance(
-        None if limits.max_calls is None else limits.max_calls - total.calls - meter.held,
+        None if limits.max_calls is None else limits.max_calls - total.requests - meter.held,
         None if limits.max_tokens is None else limits.max_tokens - total.tokens,
-        None if limits.max_usd is None else limits.max_usd - total.cost_usd,
+        None if limits.max_usd is None else limits.max_usd - (total.cost_usd or 0.0),
     )
 
 
@@ -308,11 +300,15 @@ class _ActorAdmission:
     def __init__(self, handle: Any) -> None:
         self.handle = handle
 
-    async def acquire(self, key: str, provider: bool) -> Lease | Refusal:
-        got: Lease | Refusal = await _await(self.handle.acquire.remote(key, provider))
+    async def acquire(self, key: str) -> Lease:
+        got: Lease = await _await(self.handle.acquire.remote(key))
         return got
 
-    async def release(self, lease: Lease, tokens: int, usd: float) -> None:
+    async def request(self, key: str) -> Refusal | None:
+        got: Refusal | None = await _await(self.handle.request.remote(key))
+        return got
+
+    async def release(self, lease: Lease | None, tokens: int, usd: float) -> None:
         await _await(self.handle.release.remote(lease, tokens, usd))
 
 

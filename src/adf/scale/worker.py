@@ -4,10 +4,10 @@ Takes a `ShardJob` (the samples of one shard, the parameter values, where
 the shared reply cache is, the client settings) with the decoded plan and an
 `Admission` (the cluster-wide gate: in-flight and per-window limits and the
 budget, which the Ray governor actor serves); gives a `ShardOutcome`: the
-sample results in shard order with their usage, the `CallTrace` of every call (so the driver's
-accounting and `--trace` file see them) and a `LedgerEntry` per call (so the
-driver's budget meter counts exactly what it would have counted had the
-calls been made in its own process).
+sample results in shard order, the `CallTrace` of every call with the
+provider requests it sent (so the driver's accounting, `--trace` file and
+budget meter count exactly what they would have counted had the calls been
+made in the driver's process) and how many requests the budget refused.
 
 The worker forwards with `adf.runtime.engine.evaluate` itself, so a sample
 gives the same result whichever executor ran it.
@@ -15,6 +15,7 @@ gives the same result whichever executor ran it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Protocol
 
 import attrs
@@ -22,7 +23,8 @@ import attrs
 from adf.llm.cache import ReplyCache, cache_key
 from adf.llm.calltrace import CallTrace, MemoryTrace
 from adf.llm.client import LiteLLMClient
-from adf.llm.protocol import ChatReply, ChatRequest, Purpose
+from adf.llm.protocol import ChatReply, ChatRequest
+from adf.llm.usage import Usage
 from adf.optim.budget import BudgetExceeded
 from adf.plan.schema import Plan
 from adf.runtime.bindings import Bindings
@@ -30,7 +32,6 @@ from adf.runtime.data import Sample
 from adf.runtime.engine import evaluate
 from adf.runtime.template import ParamValue
 from adf.runtime.trace import SampleResult
-from adf.runtime.usage import Usage
 from adf.scale.limits import Lease, Refusal
 
 
@@ -54,61 +55,63 @@ class ShardJob:
 
 
 @attrs.frozen
-class LedgerEntry:
-    """One call as the driver's budget meter records it."""
-
-    purpose: Purpose
-    reply: ChatReply | None  # None: the call failed
-    refused: bool = False  # refused by the budget before it was made
-
-
-@attrs.frozen
 class ShardOutcome:
     index: int
     results: tuple[SampleResult, ...]
     params: tuple[tuple[str, ParamValue], ...]  # the values the evaluation used
-    usage: Usage
-    traces: tuple[CallTrace, ...]
-    ledger: tuple[LedgerEntry, ...]
+    traces: tuple[CallTrace, ...]  # every call, with the provider requests it sent
+    refused: int  # provider requests the budget refused
 
 
 class Admission(Protocol):
     """The cluster-wide gate as a worker sees it (the governor actor, or a local one)."""
 
-    async def acquire(self, key: str, provider: bool) -> Lease | Refusal: ...
+    async def acquire(self, key: str) -> Lease: ...
 
-    async def release(self, lease: Lease, tokens: int, usd: float) -> None: ...
+    async def request(self, key: str) -> Refusal | None: ...
+
+    async def release(self, lease: Lease | None, tokens: int, usd: float) -> None: ...
 
 
 class GovernedClient:
-    """A `ModelClient` that asks the cluster-wide gate before every call.
+    """A `ModelClient` that keeps the cluster-wide limits.
 
-    A call the shared cache will answer asks only for budget; a call that goes
-    to the provider also waits for an in-flight slot and a per-window start.
+    A call the shared cache will not answer first takes an in-flight slot;
+    every provider request it sends (retries included) is then admitted by
+    the window and the budget, through the client's request gate. Tokens
+    and dollars go back to the gate when the call ends.
     """
 
     def __init__(self, inner: LiteLLMClient, admission: Admission) -> None:
         self.inner = inner
         self.admission = admission
-        self.ledger: list[LedgerEntry] = []
+        self.refused = 0
+        inner.add_gate(self._request)
+
+    async def _admit_request(self, request: ChatRequest) -> None:
+        refusal = await self.admission.request(_endpoint(request))
+        if refusal is not None:
+            self.refused += 1
+            raise BudgetExceeded(refusal.limit, refusal.detail)
+
+    def _request(self, request: ChatRequest, attempt: int) -> Awaitable[None]:
+        return self._admit_request(request)
 
     async def complete(self, request: ChatRequest) -> ChatReply:
         cache = self.inner.cache
         cached = cache is not None and cache.enabled and cache.get(cache_key(request)) is not None
-        key = f"{request.model}@{request.api_base or ''}"
-        lease = await self.admission.acquire(key, not cached)
-        if isinstance(lease, Refusal):
-            self.ledger.append(LedgerEntry(request.purpose, None, refused=True))
-            raise BudgetExceeded(lease.limit, lease.detail)
+        lease = None if cached else await self.admission.acquire(_endpoint(request))
         reply: ChatReply | None = None
         try:
             reply = await self.inner.complete(request)
         finally:
-            tokens = 0 if reply is None else reply.prompt_tokens + reply.completion_tokens
-            usd = 0.0 if reply is None or reply.cached else reply.cost_usd or 0.0
-            await self.admission.release(lease, tokens, usd)
-            self.ledger.append(LedgerEntry(request.purpose, reply))
+            usage = Usage() if reply is None else Usage.of_reply(reply)
+            await self.admission.release(lease, usage.tokens, usage.cost_usd or 0.0)
         return reply
+
+
+def _endpoint(request: ChatRequest) -> str:
+    return f"{request.model}@{request.api_base or ''}"
 
 
 async def run_shard(
@@ -126,5 +129,5 @@ async def run_shard(
                                 abort_after=job.abort_after, structured=job.structured)
     finally:
         cache.close()
-    return ShardOutcome(job.index, result.samples, result.params, result.usage,
-                        tuple(traces.records), tuple(client.ledger))
+    return ShardOutcome(job.index, result.samples, result.params, tuple(traces.records),
+                        client.refused)
