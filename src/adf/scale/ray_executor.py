@@ -10,17 +10,19 @@ of consecutive samples and keeps `workers` shards in flight as Ray tasks.
 The compiled plan travels as its msgpack bytes (put once in Ray's object
 store); a worker decodes it, binds its `py` functions (shipped with the
 runtime environment, see `adf.scale.shipping`) and forwards its shard with
-the in-process executor. Every model call a worker makes first asks one
-governor actor (`adf.scale.limits.GateService`): calls in flight and requests
-per window are capped per endpoint for the whole cluster, and the driver's
-budget (`--max-calls/--max-tokens/--max-usd`) is an allowance the governor
-never lets the workers exceed together. Workers share the SQLite reply cache
+the in-process executor. Every model call a worker makes asks one governor
+actor (`adf.scale.limits.GateService`): provider calls in flight and
+requests per window are capped per endpoint for the whole cluster, and the
+driver's budget (`--max-calls/--max-tokens/--max-usd`) is an allowance of
+provider requests, tokens and dollars the governor never lets the workers
+exceed together (each request, retries included, is admitted). Workers share the SQLite reply cache
 by its absolute path (one file every worker reaches: the same machine or a
 shared file system), so a warm re-run makes no model call.
 
 Back on the driver, shard results are put in sample order, and each call's
-trace and budget record are replayed into the driver's sinks (accounting,
-`--trace`) and meter, so a report is the one the default executor gives.
+trace is replayed into the driver's sinks (accounting, `--trace`) and
+counted in its budget meter, so a report is the one the default executor
+gives.
 A shard whose worker dies is run again by Ray elsewhere (`max_retries`);
 only the attempt that finished is counted, its repeated calls come from the
 cache. Cancelling the evaluation (Ctrl-C) cancels every shard in flight.
