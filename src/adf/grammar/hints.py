@@ -11,6 +11,8 @@ The mistakes:
 - a misspelt keyword at the start of a declaration (`nod`, `parm`, `lop`):
   "did you mean `node`?";
 - `enum[A, B]`: enum variants go in braces;
+- a bare name where only a string fits (`model m = local`): quote it;
+- a closing bracket that closes nothing;
 - statements other languages have and adf does not (`import`, `def`, `for`,
   `while`, `return`, `let`...): a sentence saying so and what to write.
 """
@@ -115,6 +117,23 @@ def explain(
             tok.span,
             "expected `{`",
             help="write `enum{A, B}` (brackets are for `list[T]`)",
+        )
+    terminals = {t for t in expected if t.isupper() or t.startswith("__") or t == "$END"}
+    if tok.type == "NAME" and terminals and terminals <= {"STRING", "LONG_STRING"}:
+        return Hint(
+            "E0001",
+            f"expected a string, found the name `{tok.value}`",
+            tok.span,
+            "not quoted",
+            help=f'write it in quotes: `"{tok.value}"`',
+        )
+    if tok.type in _CLOSERS and not openers:
+        return Hint(
+            "E0001",
+            f"unmatched `{tok.value}`",
+            tok.span,
+            "nothing to close here",
+            help="remove it, or add the opening bracket it belongs to",
         )
     new_declaration = tok.col == 1 and tok.value in DECLARATION_KEYWORDS
     if openers and (
