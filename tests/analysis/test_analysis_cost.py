@@ -7,10 +7,11 @@ import math
 import pytest
 from analysis_plans import PlanBuilder, counting
 
-from adf.analysis.cost import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, Usage, estimate_cost
+from adf.analysis.cost import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, RunSettings, estimate_cost
 from adf.analysis.graphview import build_view
 from adf.analysis.sizes import compute_sizes, measure_rows
 from adf.llm.catalogue import Price, estimate_tokens, price
+from adf.llm.usage import Usage
 
 
 def test_token_rule_of_thumb() -> None:
@@ -97,18 +98,22 @@ def test_no_backward_for_frozen_branch() -> None:
 
 
 def test_run_totals_follow_settings() -> None:
-    estimate = estimate_cost(counting().build(), steps=2, batch=3, val_size=10, test_size=5,
-                             proposals=1, fail_rate=1.0)
+    settings = RunSettings(steps=2, batch=3, val_size=10, test_size=5, proposals=2,
+                           fail_rate=1.0)
+    estimate = estimate_cost(counting().build(), settings=settings)
     assert estimate.settings.errors == 2 and estimate.settings.checked == 3
     phases = {p.phase: p.usage.calls for p in estimate.run}
+    gated = 2 * 0.5  # two proposals a step, half pass the cheap checks
     assert phases == {
         "forward, scoring validation and test": 10 + 2 * 5,
         "forward, training minibatches": 2 * 3,
-        "forward, checking proposals": 2 * 1 * 3,
-        "forward, validating proposals": math.ceil(2 * 1 * 0.3 * 10 * 0.7),
+        "forward, re-running drawn failures": 2 * 2 * 0.5,
+        "forward, checking proposals": 2 * gated * 3,
+        "forward, validating proposals": math.ceil(2 * gated * 0.3 * 10 * 0.7),
         "backward": 2 * 2,
-        "optimizer": 2 * 1,
+        "optimizer": 2 * 2,
     }
+    assert estimate.total.requests == estimate.total.calls
     assert estimate.total.calls == sum(p.usage.calls for p in estimate.run)
 
 

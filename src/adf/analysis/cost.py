@@ -31,6 +31,7 @@ from adf.analysis.graphview import GraphView, build_view
 from adf.analysis.reachability import compute_reachability
 from adf.analysis.sizes import compute_sizes
 from adf.llm.catalogue import ROLES, Role, estimate_tokens, price, role_model
+from adf.llm.usage import Usage
 from adf.plan.schema import Plan
 
 FEEDBACK_TOKENS = 100  # one piece of feedback: at most three sentences
@@ -39,10 +40,10 @@ OPTIMIZER_OVERHEAD = 600  # the optimizer's instructions and menu of edits
 HISTORY_VALUES = 3  # earlier values (with scores) shown to the optimizer
 REASONING_TOKENS = 150  # the optimizer's reasoning before its proposal
 
+SCREEN_PASS = 0.5  # prompt proposals that survive the parser, leak guard and sanity filter
 PASS_MINIBATCH = 0.3  # share of proposals that beat the minibatch and go on to validation
 VAL_SHARE = 0.7  # share of the validation set a gated proposal is scored on (early stop)
-MAX_ERRORS = 2  # failing samples drawn per step for the backward pass
-MAX_PASSED = 2  # passing samples drawn with them for the minibatch check
+RERUN_SHARE = 0.5  # drawn failures that came from an earlier step and are run again
 
 ASSUMPTIONS = (
     "forward: one call per llm node per sample, dead nodes included",
@@ -53,8 +54,11 @@ ASSUMPTIONS = (
     "optimizer: `proposals` calls per learning prompt parameter per step; prompt = "
     f"{OPTIMIZER_OVERHEAD} tokens of instructions, the value and {HISTORY_VALUES} earlier ones, "
     "its peers and the step's feedback",
-    "gate: every proposal is checked on the drawn failures and passes; "
-    f"{PASS_MINIBATCH:.0%} of them pass and are scored on ~{VAL_SHARE:.0%} of the validation set",
+    f"gate: {SCREEN_PASS:.0%} of prompt proposals pass the cheap checks (parser, leak guard, "
+    "sanity filter); those and every demo-set proposal are checked on the drawn failures and "
+    f"passes; {PASS_MINIBATCH:.0%} of them pass and are scored on ~{VAL_SHARE:.0%} of the "
+    f"validation set; {RERUN_SHARE:.0%} of the drawn failures come from an earlier step and are "
+    "run again",
     "scoring: the validation set once and the test set before and after training",
     "demos: each demos parameter gets `demo proposals` candidates per step; with a teacher "
     "model, one teacher call per drawn failure and node using it",
@@ -62,29 +66,16 @@ ASSUMPTIONS = (
 )
 
 
-@attrs.frozen
-class Usage:
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+def forecast(calls: int, prompt_tokens: int, completion_tokens: int) -> Usage:
+    """Forecast usage: every call is one provider request (no cache, no retries)."""
+    return Usage(calls=calls, requests=calls, prompt_tokens=prompt_tokens,
+                 completion_tokens=completion_tokens)
 
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
 
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.calls + other.calls,
-            self.prompt_tokens + other.prompt_tokens,
-            self.completion_tokens + other.completion_tokens,
-        )
-
-    def times(self, factor: float) -> Usage:
-        return Usage(
-            math.ceil(self.calls * factor),
-            math.ceil(self.prompt_tokens * factor),
-            math.ceil(self.completion_tokens * factor),
-        )
+def times(usage: Usage, factor: float) -> Usage:
+    """`usage` repeated `factor` times, rounded up."""
+    return forecast(math.ceil(usage.calls * factor), math.ceil(usage.prompt_tokens * factor),
+                    math.ceil(usage.completion_tokens * factor))
 
 
 @attrs.frozen
@@ -108,16 +99,18 @@ class RunSettings:
     proposals: int = 3
     demo_proposals: int = 1
     fail_rate: float = 0.5
+    max_errors: int = 2  # failing samples drawn per step for the backward pass
+    max_passed: int = 2  # passing samples drawn with them for the minibatch check
 
     @property
     def errors(self) -> int:
         """Failing samples drawn per step."""
-        return min(MAX_ERRORS, math.ceil(self.batch * self.fail_rate))
+        return min(self.max_errors, math.ceil(self.batch * self.fail_rate))
 
     @property
     def checked(self) -> int:
         """Samples a proposal is checked on: the drawn failures and passes."""
-        return self.errors + min(MAX_PASSED, 2 * self.errors, self.batch - self.errors)
+        return self.errors + min(self.max_passed, 2 * self.errors, self.batch - self.errors)
 
 
 @attrs.frozen
@@ -151,22 +144,37 @@ class CostEstimate:
     roles: tuple[tuple[str, str], ...]
     assumptions: tuple[str, ...] = ASSUMPTIONS
 
+    def by_role(self) -> dict[str, Usage]:
+        """The run's usage by training role (forward, backward, optimizer, teacher)."""
+        out: dict[str, Usage] = {}
+        for phase in self.run:
+            role = phase.phase.split(",")[0].split(" ")[0]
+            out[role] = out.get(role, Usage()) + phase.usage
+        return out
+
+    def summary_json(self) -> dict[str, Any]:
+        """The forecast as the training report keeps it, next to the actual usage."""
+        return {
+            "calls": self.total.calls, "tokens": self.total.tokens,
+            "prompt_tokens": self.total.prompt_tokens,
+            "completion_tokens": self.total.completion_tokens, "usd": self.dollars,
+            "by_role": {role: {"calls": u.calls, "prompt_tokens": u.prompt_tokens,
+                               "completion_tokens": u.completion_tokens}
+                        for role, u in self.by_role().items()},
+            "assumptions": list(self.assumptions),
+        }
+
 
 def estimate_cost(
     plan: Plan,
     *,
     data_rows: Iterable[Mapping[str, Any]] | None = None,
-    steps: int = 4,
-    batch: int = 4,
-    val_size: int = 50,
-    test_size: int = 0,
-    proposals: int = 3,
-    demo_proposals: int = 1,
-    fail_rate: float = 0.5,
+    settings: RunSettings | None = None,
     pricing: bool = False,
 ) -> CostEstimate:
-    settings = RunSettings(steps, batch, val_size, test_size, proposals, demo_proposals,
-                           min(max(fail_rate, 0.0), 1.0))
+    """The one forecast behind `adfc cost` and `adfc train --dry-run`."""
+    settings = settings or RunSettings()
+    settings = attrs.evolve(settings, fail_rate=min(max(settings.fail_rate, 0.0), 1.0))
     view = build_view(plan)
     sizes = compute_sizes(view, data_rows)
     reach = compute_reachability(view)
@@ -180,14 +188,14 @@ def estimate_cost(
         if node.id in reach.gradient_nodes:
             targets = len(view.trainable_params(node.id))
             targets += sum(1 for s in view.sources(node.id) if s in reach.trained)
-            backward = Usage(
+            backward = forecast(
                 1,
                 prompt + reply + FEEDBACK_TOKENS + BACKWARD_OVERHEAD,
                 FEEDBACK_TOKENS * max(targets, 1),
             )
         nodes.append(
             NodeCost(node.id, node.name, node.llm.function, node.llm.model, node.step,
-                     Usage(1, prompt, reply), backward, node.id in live)
+                     forecast(1, prompt, reply), backward, node.id in live)
         )
     roles = _roles(plan)
     forward_by_model: dict[str, Usage] = {}
@@ -203,7 +211,7 @@ def estimate_cost(
     optimizer = _optimizer(view, reach.learning, settings)
     teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings)
     demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
-    gated = optimizer.calls + demo_params * settings.demo_proposals
+    gated = optimizer.calls * SCREEN_PASS + demo_params * settings.demo_proposals
     phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, gated, settings, plan)
     priced_phases, dollars, unpriced = _price(plan, phases, pricing)
     return CostEstimate(
@@ -254,7 +262,7 @@ def _optimizer(view: GraphView, learning: frozenset[str], settings: RunSettings)
         peer_tokens = sum(estimate_tokens(view.params[p].value) for p in sorted(peers))
         prompt = (OPTIMIZER_OVERHEAD + value * (1 + HISTORY_VALUES) + peer_tokens
                   + feedback_per_use * len(users))
-        total = total + Usage(1, prompt, value + REASONING_TOKENS).times(settings.proposals)
+        total = total + times(forecast(1, prompt, value + REASONING_TOKENS), settings.proposals)
     return total
 
 
@@ -266,10 +274,14 @@ def _teacher(
     settings: RunSettings,
 ) -> Usage:
     total = Usage()
+    teacher = _role(view.plan, "teacher")
+    node_models = {n.llm.model for n in view.plan.nodes if n.llm is not None}
+    if teacher is None or node_models == {teacher}:
+        return total  # the student teaching itself would replay its own calls: skipped
     for param in view.plan.params:
         if param.name in learning and param.kind == "demos":
             for user in view.param_users[param.name]:
-                total = total + Usage(1, prompts[user], replies[user]).times(settings.errors)
+                total = total + times(forecast(1, prompts[user], replies[user]), settings.errors)
     return total
 
 
@@ -278,7 +290,7 @@ def _phases(
     backward_by_model: Mapping[str, Usage],
     optimizer: Usage,
     teacher: Usage,
-    gated: int,
+    gated: float,
     settings: RunSettings,
     plan: Plan,
 ) -> list[PhaseCost]:
@@ -287,21 +299,23 @@ def _phases(
     samples = [
         ("forward, scoring validation and test", s.val_size + 2 * s.test_size),
         ("forward, training minibatches", s.steps * s.batch),
+        ("forward, re-running drawn failures",
+         s.steps * s.errors * RERUN_SHARE if backward_by_model else 0),
         ("forward, checking proposals", s.steps * gated * s.checked),
         ("forward, validating proposals", s.steps * gated * PASS_MINIBATCH * s.val_size * VAL_SHARE),
     ]
     phases: list[PhaseCost] = []
     for phase, count in samples:
         for model, usage in forward_by_model.items():
-            phases.append(PhaseCost(phase, model, usage.times(count)))
+            phases.append(PhaseCost(phase, model, times(usage, count)))
     for model, usage in backward_by_model.items():
-        phases.append(PhaseCost("backward", model, usage.times(s.steps * s.errors)))
+        phases.append(PhaseCost("backward", model, times(usage, s.steps * s.errors)))
     optimizer_model = _role(plan, "optimizer")
     if optimizer_model is not None:
-        phases.append(PhaseCost("optimizer", optimizer_model, optimizer.times(s.steps)))
+        phases.append(PhaseCost("optimizer", optimizer_model, times(optimizer, s.steps)))
     teacher_model = _role(plan, "teacher")
     if teacher_model is not None:
-        phases.append(PhaseCost("teacher demos", teacher_model, teacher.times(s.steps)))
+        phases.append(PhaseCost("teacher demos", teacher_model, times(teacher, s.steps)))
     return [p for p in phases if p.usage.calls]
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adf.analysis.cost import CostEstimate, NodeCost, Usage
+from adf.analysis.cost import CostEstimate, NodeCost
+from adf.llm.usage import Usage
 
 
 def render_cost(estimate: CostEstimate, file: str) -> str:

@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from adf.analysis.cost import estimate_cost
+    from adf.analysis.cost import RunSettings, estimate_cost
     from adf.cli._command import load, print_error
     from adf.workflow import WorkflowError
 
@@ -52,11 +52,12 @@ def execute(args: argparse.Namespace) -> int:
         return exc.status
     val_size = args.val_size if args.val_size is not None else counts.get("val", 50)
     test_size = args.test_size if args.test_size is not None else counts.get("test", 0)
-    estimate = estimate_cost(
-        workflow.plan, data_rows=rows, steps=args.steps, batch=args.batch, val_size=val_size,
-        test_size=test_size, proposals=args.proposals, demo_proposals=args.demo_proposals,
-        fail_rate=args.fail_rate, pricing=not args.no_prices,
+    settings = RunSettings(
+        steps=args.steps, batch=args.batch, val_size=val_size, test_size=test_size,
+        proposals=args.proposals, demo_proposals=args.demo_proposals, fail_rate=args.fail_rate,
     )
+    estimate = estimate_cost(workflow.plan, data_rows=rows, settings=settings,
+                             pricing=not args.no_prices)
     if args.format == "json":
         print(json.dumps(to_json(estimate), indent=2))
     else:
@@ -69,7 +70,7 @@ def execute(args: argparse.Namespace) -> int:
 def to_json(estimate: Any) -> dict[str, Any]:
     import attrs
 
-    from adf.analysis.cost import Usage
+    from adf.llm.usage import Usage
 
     def convert(value: Any) -> Any:
         if isinstance(value, Usage):

@@ -60,7 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     budget = parser.add_argument_group("budget")
     budget.add_argument("--max-steps", type=int, metavar="N")
     budget.add_argument("--max-calls", type=int, metavar="N",
-                        help="never make more than N model calls (cache hits count)")
+                        help="never send more than N requests to providers (retries count, cache hits do not)")
     budget.add_argument("--max-tokens", type=int, metavar="N")
     budget.add_argument("--max-usd", type=float, metavar="X")
     out = parser.add_argument_group("output")
@@ -140,22 +140,22 @@ def _train(console: Any, args: argparse.Namespace, prepared: Prepared) -> int:
     if len(prepared.splits.bad_rows) > 10:
         console.print(f"  ... and {len(prepared.splits.bad_rows) - 10} more in the report")
     forecast, splits = prepared.forecast, prepared.splits
-    dollars = f", about ${forecast.usd:.4f}" if forecast.usd is not None else ""
+    total = forecast.total
+    dollars = f", about ${forecast.dollars:.4f}" if forecast.dollars is not None else ""
     console.print(
         f"data: train {len(splits.train)}, val {len(splits.val)}, test {len(splits.test)}; "
-        f"forecast: about {forecast.calls} model calls, {forecast.tokens} tokens{dollars}"
+        f"forecast: about {total.calls} model calls, {total.tokens} tokens{dollars}"
     )
-    if args.max_calls is not None and forecast.calls > args.max_calls:
+    if args.max_calls is not None and total.calls > args.max_calls:
         fits = "fits" if prepared.setup_calls <= args.max_calls else "does not fit"
         console.print(
-            f"[yellow]note:[/] the forecast ({forecast.calls} calls) is above --max-calls "
+            f"[yellow]note:[/] the forecast ({total.calls} calls) is above --max-calls "
             f"{args.max_calls}: the run will stop early at the budget (scoring val and test "
             f"at the start alone takes about {prepared.setup_calls} calls, which {fits})"
         )
     if args.dry_run:
-        for role, counts in forecast.by_role.items():
-            console.print(f"  {role:9} {counts['calls']:6} calls  "
-                          f"{counts['prompt_tokens'] + counts['completion_tokens']:9} tokens")
+        for role, usage in forecast.by_role().items():
+            console.print(f"  {role:9} {usage.calls:6} calls  {usage.tokens:9} tokens")
         console.print("assumptions: " + "; ".join(forecast.assumptions))
         return 0
     run_dir = run_folder(prepared)

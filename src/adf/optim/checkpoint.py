@@ -122,7 +122,7 @@ _STR: Shape = ("str",)
 _INT: Shape = ("int",)
 _ANY_LIST: Shape = ("list", ("any",))
 _OBJ: Shape = ("dict", ("any",))
-_COUNTS: Shape = ("dict", _NUM)
+_USAGE: Shape = ("dict", _OPT_NUM)  # adf.llm.usage.Usage.to_json (cost_usd null: unknown)
 STATE_SCHEMA: Shape = ("record", {
     "step": _INT,
     "phase": ("enum", ("setup", "steps", "final", "done")),
@@ -143,7 +143,7 @@ STATE_SCHEMA: Shape = ("record", {
     "position": _INT,
     "epoch": _INT,
     "steps_without_gain": _INT,
-    "meter": ("record", {"by_purpose": ("dict", _COUNTS), "refused": ("optional", _INT)}),
+    "meter": ("record", {"by_purpose": ("dict", _USAGE), "refused": ("optional", _INT)}),
     "records": ("list", _OBJ),
     "counters": ("dict", _INT),
     "status": _STR,

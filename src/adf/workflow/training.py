@@ -22,7 +22,7 @@ import hashlib
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -34,7 +34,7 @@ from adf.workflow.load import ProgramErrors, compile_program, compile_text
 from adf.workflow.models import Resolved, RunOptions, open_workflow, resolve
 
 if TYPE_CHECKING:
-    from adf.optim.estimate import Estimate
+    from adf.analysis.cost import CostEstimate, RunSettings
     from adf.optim.lockfile import LockResult
     from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
     from adf.plan.schema import Plan
@@ -102,7 +102,7 @@ class Prepared:
     resolved: Resolved
     settings: TrainSettings
     splits: Splits
-    forecast: Estimate
+    forecast: CostEstimate
     start_lock: LockBase  # the lock file as it was when this run started
 
     @property
@@ -133,7 +133,7 @@ def settings_of(options: TrainOptions) -> TrainSettings:
 
 def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) -> Prepared:
     """Compile `path`, resolve its models, apply its lock, load the splits, forecast the cost."""
-    from adf.optim.estimate import estimate_training
+    from adf.analysis.cost import estimate_cost
 
     problem = options.problem()
     if problem:
@@ -163,14 +163,29 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
     settings = settings_of(options)
     folder = options.data or os.path.join(os.path.dirname(os.path.abspath(path)), "data")
     splits = load_splits(start_plan, folder, options, settings.seed)
-    forecast = estimate_training(
-        start_plan, splits.train, len(splits.val), len(splits.test), steps=settings.steps,
-        batch_size=settings.batch_size, proposals=settings.proposals,
+    forecast = estimate_cost(start_plan, data_rows=data_rows(start_plan, splits.train),
+                             settings=forecast_settings(settings, splits), pricing=True)
+    return Prepared(path, options, run_options, base_plan, start_plan, lock, resolved,
+                    settings, splits, forecast, start_lock)
+
+
+def forecast_settings(settings: TrainSettings, splits: Splits) -> RunSettings:
+    """The run the forecast describes: the trainer's settings and the splits' sizes."""
+    from adf.analysis.cost import RunSettings
+
+    return RunSettings(
+        steps=settings.steps, batch=settings.batch_size, val_size=len(splits.val),
+        test_size=len(splits.test), proposals=settings.proposals,
         demo_proposals=settings.demo_proposals, max_errors=settings.max_errors,
         max_passed=settings.max_passed,
     )
-    return Prepared(path, options, run_options, base_plan, start_plan, lock, resolved,
-                    settings, splits, forecast, start_lock)
+
+
+def data_rows(plan: Plan, samples: Sequence[Sample]) -> list[dict[str, Any]]:
+    """Samples as the data rows they came from (field name -> value), to size inputs."""
+    fields = {d.name: d.field for d in (*plan.inputs, *plan.targets)}
+    return [{fields.get(name, name): value for name, value in sample.values().items()}
+            for sample in samples]
 
 
 def load_splits(plan: Plan, folder: str, options: TrainOptions, seed: int) -> Splits:
@@ -345,7 +360,7 @@ class TrainingRun:
                         program={"source": os.path.basename(prepared.path),
                                  "source_hash": prepared.base_plan.source_hash,
                                  "plan_hash": plan_hash(prepared.base_plan)},
-                        estimate=prepared.forecast.to_json(), executor=executor,
+                        estimate=prepared.forecast.summary_json(), executor=executor,
                     )
                     return await self.trainer.run(resume=prepared.options.resume)
         except TrainError as exc:
