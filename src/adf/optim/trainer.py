@@ -38,7 +38,6 @@ from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
 from adf.optim.gate import gate, mean
-from adf.optim.lockfile import value_to_json
 from adf.optim.models import (
     RelabeledClient,
     backward_calls,
@@ -47,7 +46,7 @@ from adf.optim.models import (
     with_model,
 )
 from adf.optim.report import unified_diff, write_report
-from adf.optim.state import ParamValue, TrainState
+from adf.optim.state import TrainState
 from adf.optim.tgd import (
     HistoryEntry,
     OptimizerInput,
@@ -56,7 +55,8 @@ from adf.optim.tgd import (
     judge_reply,
     schema_text,
 )
-from adf.plan.schema import Demo, Plan
+from adf.plan.paramvalue import ParamValue, param_value, value_to_json
+from adf.plan.schema import Plan
 from adf.runtime.backward import BackwardResult, backward_batch
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import BadRow, Sample
@@ -172,7 +172,7 @@ class Trainer:
         values: dict[str, ParamValue] = {}
         kinds: dict[str, str] = {}
         for param in self.plan.params:
-            values[param.name] = param.value if param.kind == "prompt" else param.demos
+            values[param.name] = param_value(param)
             kinds[param.name] = param.kind
         state = TrainState(values=values, kinds=kinds,
                            initial={k: value_to_json(v) for k, v in values.items()})
@@ -640,7 +640,7 @@ class Trainer:
         params = {}
         for param in self.trainable:
             initial: Any = state.initial.get(param.name, value_to_json(
-                param.value if param.kind == "prompt" else param.demos))
+                param_value(param)))
             params[param.name] = {"kind": param.kind, "initial": initial,
                                   "final": value_to_json(state.values[param.name])}
         estimate = dict(self.estimate)
@@ -689,7 +689,7 @@ def values_changed(plan: Plan, values: Mapping[str, ParamValue]) -> dict[str, Pa
     for param in plan.params:
         if param.frozen or param.name not in values:
             continue
-        base: str | tuple[Demo, ...] = param.value if param.kind == "prompt" else param.demos
+        base = param_value(param)
         if values[param.name] != base:
             out[param.name] = values[param.name]
     return out

@@ -32,12 +32,13 @@ from typing import Any
 
 from adf.llm.protocol import ModelClient, ModelError
 from adf.llm.requests import build_request
+from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Node, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
 from adf.runtime.scoring import failed_loss, score_loss
 from adf.runtime.structured import output_schema, read_structured
-from adf.runtime.template import ParamValue, render_messages
+from adf.runtime.template import render_messages
 from adf.runtime.trace import (
     CallInfo,
     LossResult,
@@ -46,7 +47,7 @@ from adf.runtime.trace import (
     SampleError,
     SampleResult,
 )
-from adf.runtime.values import ValueFailure, coerce, describe, parse_text
+from adf.runtime.values import ValueFailure, coerce, parse_text
 
 
 async def run_sample(
@@ -219,6 +220,3 @@ def _first_error(plan: Plan, traces: tuple[NodeTrace, ...]) -> SampleError | Non
         return SampleError("input", message, node.id)
     return None
 
-
-def describe_outputs(result: SampleResult) -> str:
-    return ", ".join(f"{name} = {describe(value)}" for name, value in result.outputs)
