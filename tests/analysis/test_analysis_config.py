@@ -90,6 +90,13 @@ def test_broken_toml_is_one_diagnostic(tmp_path: pathlib.Path) -> None:
     assert [p.code for p in problems] == ["W0521"] and config.disable == frozenset()
 
 
+def test_deeply_nested_toml_is_one_diagnostic_not_a_crash(tmp_path: pathlib.Path) -> None:
+    sub = write(tmp_path, "[tool.adf]\ndisable = []\n[tool.other]\nx = " + "[" * 100_000
+                + "]" * 100_000 + "\n")
+    _config, problems = load_lint_config(str(sub))
+    assert [p.code for p in problems] == ["W0521"] and "too deeply" in problems[0].message
+
+
 # --- configuration applied by lint_plan --------------------------------------------
 
 

@@ -166,3 +166,38 @@ def test_failed_cache_write_keeps_the_reply(tmp_path: Path) -> None:
         for _ in range(2):
             assert run(client.complete(ask(srv.base_url))).text == "kept"
     assert client.cache_errors == ["reply cache x: disk full"]
+
+
+def test_an_altered_entry_is_dropped_refetched_and_named(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "c.sqlite"
+    client = LiteLLMClient(cache=ReplyCache(path))
+    with FakeServer("Answer: 7") as srv:
+        assert run(client.complete(ask(srv.base_url))).text == "Answer: 7"
+        assert client.cache is not None
+        client.cache.close()
+        with sqlite3.connect(path) as db:  # same length, different answer
+            db.execute("UPDATE replies_v2 SET text = 'Answer: 1'")
+        again = LiteLLMClient(cache=ReplyCache(path))
+        reply = run(again.complete(ask(srv.base_url)))
+        assert reply.text == "Answer: 7" and not reply.cached
+        assert srv.request_count == 2
+        assert again.cache is not None
+        assert any("failed its checksum" in n for n in again.cache.notices)
+        third = LiteLLMClient(cache=ReplyCache(path))  # the refetched entry is good again
+        assert run(third.complete(ask(srv.base_url))).cached
+        assert srv.request_count == 2
+
+
+def test_a_damaged_cache_file_is_named_and_bypassed(tmp_path: Path) -> None:
+    bad = tmp_path / "c.sqlite"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    client = LiteLLMClient(cache=ReplyCache(bad))
+    with FakeServer("fine") as srv:
+        assert run(client.complete(ask(srv.base_url))).text == "fine"
+        assert run(client.complete(ask(srv.base_url))).text == "fine"
+    assert client.cache is not None
+    assert client.cache.notices == [
+        f"cannot open the reply cache {bad}: the file is damaged or not a cache (file is not a "
+        "database); delete it to start a fresh one; running without the reply cache from here on"]

@@ -30,18 +30,23 @@ async def start(client: LanguageClient, root: pathlib.Path = REPO) -> None:
 
 
 def _record_versions(client: LanguageClient) -> dict[str, int | None]:
-    """Wrap the client's publishDiagnostics handler to remember each file's version."""
+    """Wrap the client's publishDiagnostics handler to remember each file's version
+    (and, in `client.adf_published`, every (uri, version) published)."""
     versions: dict[str, int | None] | None = getattr(client, "adf_versions", None)
     if versions is not None:
         return versions
     table: dict[str, int | None] = {}
+    log: list[tuple[str, int | None]] = []
     features = client.protocol.fm.features
     method = types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS
     inner = features[method]
 
     def handler(params: types.PublishDiagnosticsParams) -> None:
         table[params.uri] = params.version
+        log.append((params.uri, params.version))
         inner(params)
+
+    client.adf_published = log  # type: ignore[attr-defined]
 
     features[method] = handler
     client.adf_versions = table  # type: ignore[attr-defined]

@@ -147,3 +147,22 @@ async def test_closing_clears_the_diagnostics(client: LanguageClient, tmp_path: 
     client.diagnostics.pop(doc.uri)
     doc.close()
     assert await doc.diagnostics() == []
+
+
+async def test_a_burst_of_changes_is_checked_once_for_its_newest_text(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    source = next(p for p in EXAMPLES if p.name == "hotpotqa.adf").read_text(encoding="utf-8")
+    doc = Doc(client, tmp_path / "burst.adf", source)
+    await doc.diagnostics()
+    published: list[tuple[str, int | None]] = client.adf_published  # type: ignore[attr-defined]
+    before = len(published)
+    for step in range(30):
+        doc.replace(source + f"node extra{step} = nothing{step}\n")
+    (error,) = [d for d in await doc.diagnostics() if d.code == "E0102"]
+    assert "nothing29" in error.message
+    versions = [v for u, v in published[before:] if u == doc.uri]
+    assert versions[-1] == doc.version
+    assert versions == sorted(versions)  # never an older version after a newer one
+    assert len(versions) < 30
+    doc.close()

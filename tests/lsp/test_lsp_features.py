@@ -278,3 +278,44 @@ async def test_quick_fixes(client: LanguageClient, tmp_path: pathlib.Path) -> No
     doc.replace(silenced)
     assert await doc.diagnostics() == []
     doc.close()
+
+
+async def test_renaming_any_declaration_keeps_the_program_meaning_the_same(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    """Rename every declared name of two examples in turn: each result checks exactly like
+    the original (same codes), and the old name is gone from the code."""
+    from adf.compiler.pipeline import compile_source
+    from adf.lsp.analysis import Analyses
+
+    for example in (GSM8K, AGENT):
+        source = example.read_text(encoding="utf-8")
+        path = tmp_path / example.name
+        codes = sorted(d.code for d in compile_source(source, str(path)).diagnostics)
+        semantics = Analyses().semantics(str(path), source)
+        assert semantics is not None
+        doc = Doc(client, path, source)
+        await doc.diagnostics()
+        renamed_kinds = set()
+        for key, definition in semantics.index.definitions.items():
+            position = types.Position(definition.span.line - 1, definition.span.col - 1)
+            new_name = f"{key[1]}_renamed"
+            if semantics.index.definitions[("", key[0] or key[1])].kind == "fn" and key[0]:
+                with pytest.raises(Exception, match="passed by name"):
+                    await client.text_document_rename_async(
+                        types.RenameParams(
+                            text_document=doc.ident(), position=position, new_name=new_name
+                        )
+                    )
+                continue
+            edit = await client.text_document_rename_async(
+                types.RenameParams(text_document=doc.ident(), position=position, new_name=new_name)
+            )
+            assert edit is not None and edit.changes is not None
+            renamed = apply_edits(source, edit.changes[doc.uri])
+            after = compile_source(renamed, str(path))
+            assert sorted(d.code for d in after.diagnostics) == codes, (key, renamed)
+            assert len(edit.changes[doc.uri]) == len(semantics.index.references(key))
+            renamed_kinds.add(definition.kind)
+        doc.close()
+        assert {"param", "llm", "fn", "node", "input", "target", "model", "arg", "loss"} <= renamed_kinds

@@ -101,6 +101,10 @@ def load_lint_config(start: str) -> tuple[LintConfig, tuple[Diagnostic, ...]]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return LintConfig(path=path), (_problem(path, Span.point(1, 1), f"cannot read {os.path.basename(path)}: {exc}"),)
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        return LintConfig(path=path), (_problem(
+            path, Span.point(1, 1),
+            f"cannot read {os.path.basename(path)}: it nests arrays or tables too deeply"),)
     tool = data.get("tool", {})
     section = tool.get("adf", {}) if isinstance(tool, dict) else {}
     if not isinstance(section, dict):

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import attrs
 
+from adf.analysis.deadcode import root_name
 from adf.analysis.graphview import GraphView
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 from adf.plan.schema import Loss, ParamDecl
@@ -212,8 +213,9 @@ def _chain_labels(view: GraphView, chain: list[str]) -> list[Label]:
 
 
 def _name(view: GraphView, value: str) -> str:
+    """The name the user wrote: an operand node of `+` (`notes.sum1`) is shown as its owner."""
     node = view.nodes.get(value)
-    return value if node is None else node.name
+    return value if node is None else root_name(node)
 
 
 def _dedupe(labels: list[Label], primary: Span) -> tuple[Label, ...]:

@@ -13,6 +13,17 @@ def whole_number(text: str) -> int:
     return _bounded_int(text, 0, "a whole number")
 
 
+def add_source_limit(parser: argparse.ArgumentParser) -> None:
+    """`--max-source-mb N`: the largest source file read (default 8 MB)."""
+    parser.add_argument("--max-source-mb", type=positive_int, default=None, metavar="N",
+                        help="read source files up to N megabytes (default 8)")
+
+
+def source_limit(args: argparse.Namespace) -> int | None:
+    megabytes = getattr(args, "max_source_mb", None)
+    return None if megabytes is None else megabytes * 1_000_000
+
+
 def fraction(text: str) -> float:
     try:
         value = float(text)

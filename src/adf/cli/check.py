@@ -18,6 +18,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from adf.cli._args import add_source_limit, source_limit
+
 if TYPE_CHECKING:
     from adf.compiler.pipeline import CompileResult
     from adf.diagnostics import Diagnostic
@@ -38,6 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--no-lint", action="store_true", help="run the compiler's checks only, not the lints"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing for a clean file")
+    add_source_limit(parser)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -52,7 +55,7 @@ def execute(args: argparse.Namespace) -> int:
     sources: dict[str, str] = {}
     reported_configs: set[str] = set()
     for path in args.files:
-        result = compile_file(path, plan=not args.no_lint)
+        result = compile_file(path, plan=not args.no_lint, max_bytes=source_limit(args))
         if any(d.code == "E0007" for d in result.diagnostics):
             status = 2  # an unreadable file is an I/O error, reported as a record like any other
             if args.format != "human":

@@ -2,8 +2,9 @@
 
 Takes one source path; writes the msgpack plan (default: the source path
 with `.plan`) atomically and gives the exit status: 0 written, 1 when the
-source has errors (nothing is written), 2 for unreadable input (E0007) or
-an unwritable output. It prints the same diagnostics as `adfc check`
+source has errors (nothing is written), 2 for unreadable input (E0007), an
+unwritable output, or an output that exists and is not a plan (the source
+itself, say: `adfc compile x.plan` never overwrites it). It prints the same diagnostics as `adfc check`
 (compiler checks and lints, warnings included), in the same format.
 """
 
@@ -14,6 +15,8 @@ import contextlib
 import os
 import sys
 
+from adf.cli._args import add_source_limit, source_limit
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="the .adf source")
@@ -23,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("human", "json"), default="human", help="diagnostics format"
     )
+    add_source_limit(parser)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -31,7 +35,12 @@ def execute(args: argparse.Namespace) -> int:
     from adf.compiler.render import render_human, render_json, summary
     from adf.plan.codec import PlanError, encode_plan
 
-    result = compile_file(args.file)
+    out = args.output or os.path.splitext(args.file)[0] + ".plan"
+    refusal = _not_ours(out, args.file)
+    if refusal is not None:
+        print(f"adfc compile: {refusal}", file=sys.stderr)
+        return 2
+    result = compile_file(args.file, max_bytes=source_limit(args))
     unreadable = any(d.code == "E0007" for d in result.diagnostics)
     # the same diagnostics as `adfc check`: compiler checks, then the lints on the plan
     diagnostics = result.diagnostics if unreadable else lint_result(result, args.file, set())
@@ -52,7 +61,6 @@ def execute(args: argparse.Namespace) -> int:
         return 2
     if result.plan is None or any(d.is_error for d in diagnostics):
         return 1
-    out = args.output or os.path.splitext(args.file)[0] + ".plan"
     try:
         data = encode_plan(result.plan)
     except PlanError as exc:  # values the checks should have ruled out
@@ -71,3 +79,20 @@ def execute(args: argparse.Namespace) -> int:
     nodes = len(result.plan.nodes)
     print(f"wrote {out} ({nodes} node{'s' if nodes != 1 else ''}, {len(data)} bytes)")
     return 0
+
+
+def _not_ours(out: str, source: str) -> str | None:
+    """Why `out` must not be overwritten (it is the source, or an existing non-plan file)."""
+    if not os.path.lexists(out):
+        return None
+    with contextlib.suppress(OSError):
+        if os.path.samefile(out, source):
+            return f"{out} is the source file itself; give another -o"
+    try:
+        with open(out, "rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return None  # the write will say why it cannot
+    if b"\xa8adf-plan" not in head:
+        return f"{out} exists and is not an adf plan; not overwriting it (remove it or give -o)"
+    return None

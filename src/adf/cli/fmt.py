@@ -11,9 +11,12 @@ or a file does not parse, 2 for unreadable files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
 import sys
+
+from adf.cli._args import add_source_limit, source_limit
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,19 +24,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
     mode.add_argument("--diff", action="store_true", help="change nothing; print what would change")
+    add_source_limit(parser)
 
 
 def execute(args: argparse.Namespace) -> int:
     from adf.analysis.fmt import format_source
     from adf.compiler.render import render_human
+    from adf.compiler.source import SourceReadError
 
     status = 0
     changed = 0
     for path in _expand(args.files):
         try:
-            text = sys.stdin.read() if path == "-" else _read(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"adfc fmt: cannot read {path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+            text = sys.stdin.read() if path == "-" else _read(path, source_limit(args))
+        except (OSError, UnicodeDecodeError, SourceReadError) as exc:
+            reason = str(exc) if isinstance(exc, SourceReadError) else \
+                f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
+            print(f"adfc fmt: {reason}", file=sys.stderr)
             status = max(status, 2)
             continue
         name = "<stdin>" if path == "-" else path
@@ -61,7 +68,7 @@ def execute(args: argparse.Namespace) -> int:
             try:
                 _write(path, formatted)
             except OSError as exc:
-                print(f"adfc fmt: cannot write {path}: {exc.strerror}", file=sys.stderr)
+                print(f"adfc fmt: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
                 status = max(status, 2)
                 continue
             print(f"reformatted {path}")
@@ -82,14 +89,28 @@ def _expand(paths: list[str]) -> list[str]:
     return found
 
 
-def _read(path: str) -> str:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return handle.read()
+def _read(path: str, limit: int | None) -> str:
+    from adf.compiler.source import MAX_SOURCE_BYTES, read_source_bytes
+
+    data = read_source_bytes(path, MAX_SOURCE_BYTES if limit is None else limit)
+    return data.decode("utf-8")
 
 
 def _write(path: str, text: str) -> None:
-    """Replace the file atomically, so an interrupted run never leaves half a file."""
-    temporary = f"{path}.fmt-tmp"
-    with open(temporary, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    """Replace the file atomically, so an interrupted run never leaves half a file.
+
+    A symbolic link stays a link: its target is the file rewritten (in the
+    target's folder, keeping the target's permissions).
+    """
+    target = os.path.realpath(path)
+    temporary = f"{target}.fmt-tmp{os.getpid()}"
+    try:
+        with open(temporary, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        with contextlib.suppress(OSError):
+            os.chmod(temporary, os.stat(target).st_mode & 0o7777)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

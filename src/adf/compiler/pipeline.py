@@ -108,14 +108,17 @@ def _compile(
     return CompileResult(result, stamped, text, name)
 
 
-def compile_file(path: str, *, plan: bool = True) -> CompileResult:
-    """Read and compile `path`; unreadable files give one diagnostic (E0007), not an exception."""
+def compile_file(path: str, *, plan: bool = True, max_bytes: int | None = None) -> CompileResult:
+    """Read and compile `path`; unreadable files give one diagnostic (E0007), not an exception.
+
+    Only regular files up to `max_bytes` (default `MAX_SOURCE_BYTES`) are read.
+    """
+    from adf.compiler.source import MAX_SOURCE_BYTES, SourceReadError, read_source_bytes
+
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return _io_error(path, f"cannot read `{path}`: {reason}", "")
+        data = read_source_bytes(path, MAX_SOURCE_BYTES if max_bytes is None else max_bytes)
+    except SourceReadError as exc:
+        return _io_error(path, str(exc), "")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

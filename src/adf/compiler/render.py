@@ -38,7 +38,15 @@ _MAX_LINE = 160
 def render_human(
     diagnostics: Iterable[Diagnostic], sources: Mapping[str, str], color: bool = False
 ) -> str:
-    blocks = [_render_one(d, sources.get(d.file, ""), color) for d in diagnostics]
+    split: dict[str, list[str]] = {}  # each source split once: linear in the diagnostics
+
+    def lines_of(file: str) -> list[str]:
+        if file not in split:
+            source = sources.get(file, "")
+            split[file] = source.split("\n") if source else []
+        return split[file]
+
+    blocks = [_render_one(d, lines_of(d.file), color) for d in diagnostics]
     return "\n".join(blocks)
 
 
@@ -88,13 +96,12 @@ def _paint(text: str, style: str, color: bool) -> str:
     return f"{_COLORS[style]}{text}{_RESET}" if color else text
 
 
-def _render_one(d: Diagnostic, source: str, color: bool) -> str:
+def _render_one(d: Diagnostic, src_lines: list[str], color: bool) -> str:
     level = d.severity.value
     lines_out = [
         _paint(f"{level}[{d.code}]", level, color) + _paint(f": {d.message}", "bold", color)
     ]
     span = d.primary.span
-    src_lines = source.split("\n") if source else []
     labels: list[tuple[Label, bool]] = [(d.primary, True)] + [(s, False) for s in d.secondary]
     shown_lines = sorted(
         {lab.span.line for lab, _ in labels if 1 <= lab.span.line <= len(src_lines)}

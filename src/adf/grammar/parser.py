@@ -35,20 +35,7 @@ MAX_DEPTH = 200
 MAX_SYNTAX_ERRORS = 20
 
 _NAMED = frozenset({"NAME", "INT", "FLOAT", "STRING", "LONG_STRING"})
-_DECL_KEYWORDS = (
-    "model",
-    "train",
-    "param",
-    "input",
-    "target",
-    "llm",
-    "fn",
-    "node",
-    "state",
-    "loop",
-    "loss",
-    "output",
-)
+_DECL_KEYWORDS = hints.DECLARATION_KEYWORDS
 _RESUME = re.compile(r"^(?:" + "|".join(_DECL_KEYWORDS) + r")\b", re.M)
 # Integer literals must fit a plan's 64-bit (signed) msgpack integers.
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1

@@ -8,6 +8,12 @@ that several processes can read and write at once. `ReplyCache(None)` or
 `enabled=False` turns caching off. Stored rows hold the reply text, its
 token counts, its cost and whether a schema was sent; nothing secret is
 ever part of a request, so nothing secret is ever stored.
+
+Each row also holds a checksum of its key and reply: an entry that fails it
+(edited by hand, damaged on disk) is dropped, a notice says so, and the
+caller asks the model again. A cache file that is not a database, or that
+cannot be written (a full disk, a read-only folder), is named in `notices`
+and the run goes on without it; `open_workflow` prints the notices.
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ class CachedReply:
 
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS replies (
+CREATE TABLE IF NOT EXISTS replies_v2 (
     key TEXT PRIMARY KEY,
     model TEXT NOT NULL,
     text TEXT NOT NULL,
@@ -73,9 +79,16 @@ CREATE TABLE IF NOT EXISTS replies (
     completion_tokens INTEGER NOT NULL,
     cost_usd REAL,
     structured TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    checksum TEXT NOT NULL
 )
 """
+
+
+def reply_checksum(key: str, text: str, prompt_tokens: int, completion_tokens: int,
+                   structured: str) -> str:
+    body = f"{key}\0{text}\0{prompt_tokens}\0{completion_tokens}\0{structured}"
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class CacheError(OSError):
@@ -90,7 +103,16 @@ class ReplyCache:
         self.enabled = enabled and self.path is not None
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self.notices: list[str] = []  # problems met (each once): printed by the caller
 
+    def notice(self, message: str) -> None:
+        if message not in self.notices:
+            self.notices.append(message)
+
+    def give_up(self, error: CacheError) -> None:
+        """Go on without the cache after `error`, saying so once."""
+        self.enabled = False
+        self.notice(f"{error}; running without the reply cache from here on")
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             assert self.path is not None
@@ -104,7 +126,7 @@ class ReplyCache:
                 db.execute("PRAGMA busy_timeout=30000")
                 db.execute(_SCHEMA)
             except (OSError, sqlite3.Error) as exc:
-                raise CacheError(f"cannot open the reply cache {self.path}: {exc}") from None
+                raise CacheError(f"cannot open the reply cache {self.path}: {_why(exc)}") from None
             self._db = db
         return self._db
 
@@ -114,25 +136,32 @@ class ReplyCache:
             try:
                 return db.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                raise CacheError(f"reply cache {self.path}: {exc}") from None
+                raise CacheError(f"reply cache {self.path}: {_why(exc)}") from None
 
     def get(self, key: str) -> CachedReply | None:
         if not self.enabled:
             return None
         rows = self._run(
-            "SELECT text, prompt_tokens, completion_tokens, cost_usd, structured "
-            "FROM replies WHERE key = ?",
+            "SELECT text, prompt_tokens, completion_tokens, cost_usd, structured, checksum "
+            "FROM replies_v2 WHERE key = ?",
             (key,),
         )
         if not rows:
             return None
         row = rows[0]
-        structured: Literal["schema", "none"] = "schema" if row[4] == "schema" else "none"
-        cost = row[3]
+        text, prompt, completion, cost, form, stored = row
+        good = (isinstance(text, str) and isinstance(prompt, int) and isinstance(completion, int)
+                and isinstance(form, str)
+                and stored == reply_checksum(key, text, prompt, completion, form))
+        if not good:
+            self._run("DELETE FROM replies_v2 WHERE key = ?", (key,))
+            self.notice(f"reply cache {self.path}: an entry failed its checksum (altered or "
+                        "damaged); it was dropped and the model asked again")
+            return None
+        assert isinstance(text, str) and isinstance(prompt, int) and isinstance(completion, int)
+        structured: Literal["schema", "none"] = "schema" if form == "schema" else "none"
         return CachedReply(
-            str(row[0]),
-            int(str(row[1])),
-            int(str(row[2])),
+            text, prompt, completion,
             float(cost) if isinstance(cost, int | float) else None,
             structured,
         )
@@ -141,7 +170,7 @@ class ReplyCache:
         if not self.enabled:
             return
         self._run(
-            "INSERT OR REPLACE INTO replies VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO replies_v2 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
                 model,
@@ -151,20 +180,34 @@ class ReplyCache:
                 reply.cost_usd,
                 reply.structured,
                 time.time(),
+                reply_checksum(key, reply.text, reply.prompt_tokens, reply.completion_tokens,
+                               reply.structured),
             ),
         )
 
     def __len__(self) -> int:
         if not self.enabled:
             return 0
-        return int(str(self._run("SELECT COUNT(*) FROM replies")[0][0]))
+        return int(str(self._run("SELECT COUNT(*) FROM replies_v2")[0][0]))
 
     def clear(self) -> None:
         if self.enabled:
-            self._run("DELETE FROM replies")
+            self._run("DELETE FROM replies_v2")
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _why(exc: BaseException) -> str:
+    """An SQLite or OS error in words: a damaged file and a full disk named as such."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return f"the file is damaged or not a cache ({text}); delete it to start a fresh one"
+    if "disk is full" in text or getattr(exc, "errno", None) == 28:
+        return "the disk is full"
+    if "readonly" in text or "read-only" in text or getattr(exc, "errno", None) == 30:
+        return "the file or its folder is read-only"
+    return text

@@ -160,7 +160,11 @@ class LiteLLMClient:
         caching = self.cache is not None and self.cache.enabled
         if caching:
             assert self.cache is not None
-            hit = self.cache.get(key)
+            try:
+                hit = self.cache.get(key)
+            except CacheError as exc:  # a damaged cache: named, then bypassed
+                self.cache.give_up(exc)
+                caching, hit = False, None
             if hit is not None:
                 reply = self._from_cache(hit, started)
                 self._emit(request, key, reply, "hit", "none", None, wall)
@@ -215,6 +219,7 @@ class LiteLLMClient:
                 except CacheError as exc:  # keep the answer; say so once per client
                     if exc.args[0] not in self.cache_errors:
                         self.cache_errors.append(str(exc.args[0]))
+                    self.cache.give_up(exc)
         except BaseException as exc:
             if future is not None:
                 if isinstance(exc, asyncio.CancelledError):

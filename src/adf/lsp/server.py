@@ -35,7 +35,7 @@ from adf.lsp.analysis import Analyses, Analysis, Semantics
 from adf.lsp.completion import KEYWORDS, complete
 from adf.lsp.convert import Positions, code_action, diagnostic, path_to_uri
 from adf.lsp.hover import hover_text, std_hover
-from adf.lsp.index import Occurrence
+from adf.lsp.index import Index, Occurrence
 
 DEBOUNCE_S = 0.02
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -276,9 +276,24 @@ def prepare_rename(ls: AdfServer, params: types.PrepareRenameParams) -> types.Ra
     if found is None:
         return None
     _, positions, semantics, occurrence = found
-    if occurrence.key not in semantics.index.definitions:
-        return None
+    refusal = _cannot_rename(semantics.index, occurrence)
+    if refusal is not None:
+        raise JsonRpcInvalidParams(refusal)
     return positions.range(occurrence.span)
+
+
+def _cannot_rename(index: Index, occurrence: Occurrence) -> str | None:
+    """Why this name cannot be renamed, or None when it can."""
+    owner, name = occurrence.key
+    if occurrence.key not in index.definitions:
+        return f"`{name}` is not declared in this file"
+    function = index.definitions.get(("", owner))
+    if function is not None and function.kind == "fn":
+        return (
+            f"the arguments of `fn {owner}` are passed by name to the function it binds; "
+            "rename the parameter there, then here"
+        )
+    return None
 
 
 @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
@@ -291,8 +306,9 @@ def rename(ls: AdfServer, params: types.RenameParams) -> types.WorkspaceEdit | N
     new = params.new_name
     if not _NAME.fullmatch(new) or new in KEYWORDS:
         raise JsonRpcInvalidParams(f"`{new}` is not a valid name")
-    if occurrence.key not in index.definitions:
-        raise JsonRpcInvalidParams(f"`{occurrence.name}` is not declared in this file")
+    refusal = _cannot_rename(index, occurrence)
+    if refusal is not None:
+        raise JsonRpcInvalidParams(refusal)
     if (occurrence.key[0], new) in index.definitions and new != occurrence.name:
         raise JsonRpcInvalidParams(f"`{new}` is already declared")
     edits = [types.TextEdit(positions.range(o.span), new) for o in index.references(occurrence.key)]

@@ -12,6 +12,7 @@ settings, and the usage accounting of every call made through it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -102,6 +103,8 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
         raise
     finally:
         cache.close()
+        for notice in cache.notices:  # a damaged, full or read-only cache is never silent
+            print(f"adfc: warning: {notice}", file=sys.stderr)
         if writer is not None:
             writer.close()
 
