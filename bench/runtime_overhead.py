@@ -38,8 +38,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.llm.cache import ReplyCache
 from adf.llm.client import LiteLLMClient, RetryPolicy
-from adf.llm.provider import load_litellm
 from adf.llm.protocol import ChatRequest, Message
+from adf.llm.provider import load_litellm
 from adf.testing.fake_process import FakeServerProcess
 
 MODEL = "openai/fake"

@@ -72,3 +72,18 @@ def test_provider_extra_is_sent_without_its_prefix() -> None:
     decl = ModelDecl("m", "openai/x", (("x_top_k", 40), ("context", 100), ("seed", 3)), Span(1, 1, 1, 2))
     request = build_request(decl, (Message("user", "hi"),))
     assert dict(request.extra) == {"top_k": 40, "seed": 3}  # context is adf's, never sent
+
+
+def test_train_block_takes_roles_only() -> None:
+    import argparse
+
+    from adf.cli import train
+    from adf.compiler.options import TRAIN_FLAGS
+
+    source = _program("temperature: 0") + "train { backward: m, steps: 5 }\n"
+    (d,) = compile_source(source, "t.adf").diagnostics
+    assert d.code == "E0212" and "`adfc train --steps ...`" in d.help
+    parser = argparse.ArgumentParser()
+    train.configure(parser)
+    flags = {a.dest for a in parser._actions}  # the command's own options
+    assert set(TRAIN_FLAGS) <= flags

@@ -110,5 +110,19 @@ def load_data(workflow: Loaded, args: argparse.Namespace) -> DataSet:
                         strict=args.strict_data)
 
 
+def write_output(name: str, path: str | None, text: str) -> int:
+    """`text` to `path`, or to stdout without one; 0, or 2 after one line on stderr."""
+    if path is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        print(f"adfc {name}: cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"

@@ -9,7 +9,6 @@ highlighted. Exit 0, 1 when the file does not compile, 2 for I/O errors.
 from __future__ import annotations
 
 import argparse
-import sys
 
 _EXTENSIONS = {".html": "html", ".htm": "html", ".svg": "svg", ".dot": "dot", ".gv": "dot"}
 
@@ -23,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from adf.analysis.drawing import build_drawing
-    from adf.cli._command import load, print_error
+    from adf.cli._command import load, print_error, write_output
     from adf.workflow import WorkflowError
 
     try:
@@ -45,16 +44,7 @@ def execute(args: argparse.Namespace) -> int:
         from adf.analysis.dot import render_dot
 
         text = render_dot(drawing)
-    if args.output is None:
-        sys.stdout.write(text)
-        return 0
-    try:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        print(f"adfc graph: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
-        return 2
-    return 0
+    return write_output("graph", args.output, text)
 
 
 def _guess(output: str | None) -> str:

@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("adf.cli.train", "train the workflow's parameters"),
     "local": ("adf.cli.local", "set up, start or check the local model"),
     "lsp": ("adf.cli.lsp", "run the language server for editors (stdio)"),
+    "gen": ("adf.cli.gen", "write a typed client for a workflow: adfc gen python FILE -o OUT.py"),
+    "serve": ("adf.cli.serve", "serve a workflow over HTTP (POST /v1/call, /openapi.json)"),
 }
 
 

@@ -5,7 +5,8 @@ expects); gives diagnostics: E0212 for a model option the table in
 `adf.plan.model_options` does not know (with did-you-mean, and where
 provider extras go), E0213 for a value of the wrong kind, out of range, or
 a number written in quotes ("drop the quotes"). Names where a value is
-expected, and malformed `env(...)` names, are reported here too.
+expected, and malformed `env(...)` names, are reported here too, and so is
+a setting written in the `train { }` block, which takes roles only.
 """
 
 from __future__ import annotations
@@ -34,6 +35,41 @@ def check_model_options(options: tuple[ast.Option, ...]) -> list[Diagnostic]:
         elif provider_name(name) is None:
             diags.append(_unknown(option))
     return diags
+
+
+# Settings of `adfc train` people try to write in the `train { }` block (checked
+# against the command's options by a test; the compiler does not import the CLI).
+TRAIN_FLAGS = (
+    "steps",
+    "batch_size",
+    "proposals",
+    "demo_proposals",
+    "seed",
+    "threshold",
+    "concurrency",
+    "max_steps",
+    "max_calls",
+    "max_tokens",
+    "max_usd",
+)
+
+
+def unknown_train_option(option: ast.Option) -> Diagnostic:
+    """E0212: the `train` block names models for roles only; settings are flags."""
+    name = option.name.name
+    flag = f"--{name.replace('_', '-')}"
+    return diag(
+        "E0212",
+        f"unknown training option `{name}`",
+        option.name.span,
+        "not a training role",
+        notes=("the `train` block names the models of the roles backward, optimizer and teacher",),
+        help=(
+            f"training settings are options of the command: `adfc train {flag} ...`"
+            if name in TRAIN_FLAGS
+            else "training settings are options of the command: see `adfc train --help`"
+        ),
+    )
 
 
 def literal_problem(option: ast.Option, where: str) -> Diagnostic | None:

@@ -24,7 +24,11 @@ import attrs
 from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
-from adf.compiler.options import check_model_options, literal_problem, quoted_number
+from adf.compiler.options import (
+    check_model_options,
+    quoted_number,
+    unknown_train_option,
+)
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import ROLES, Scope
 from adf.diagnostics import Diagnostic, Label, Span
@@ -705,11 +709,6 @@ class _Checker:
             else:
                 first[name.name] = name
 
-    def _literal_option(self, option: ast.Option, where: str) -> None:
-        problem = literal_problem(option, where)
-        if problem is not None:
-            self.diags.append(problem)
-
     def _train(self, decl: ast.TrainDecl) -> None:
         self._repeated([o.name for o in decl.options], "training option")
         for option in decl.options:
@@ -741,7 +740,7 @@ class _Checker:
                         )
                     )
             else:
-                self._literal_option(option, "training options")
+                self.diags.append(unknown_train_option(option))
 
     def _loss(self, decl: ast.LossDecl) -> None:
         positional = [a for a in decl.args if a.name is None]

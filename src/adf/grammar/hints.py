@@ -19,7 +19,6 @@ The mistakes:
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
@@ -101,6 +100,8 @@ def explain(
                 "not an adf keyword",
                 help=foreign,
             )
+        import difflib  # only a failing parse pays for it
+
         close = difflib.get_close_matches(prev.value, DECLARATION_KEYWORDS, n=1, cutoff=0.6)
         if close and tok.type == "NAME":
             return Hint(

@@ -384,6 +384,11 @@ class LiteLLMClient:
         self._litellm = load_litellm()
         return self._litellm
 
+    def warm(self) -> None:
+        """Import litellm now rather than on the first call (a server does it at start-up)."""
+        if self._litellm is None:
+            self._load()
+
     def _env(self) -> Mapping[str, str]:
         return os.environ if self._environ is None else self._environ
 

@@ -275,6 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Http(ThreadingHTTPServer):
     daemon_threads = False  # handler threads are joined by server_close()
     allow_reuse_address = True
+    request_queue_size = 1024  # many clients connecting at once (load benchmarks)
 
     def __init__(self, owner: FakeServer) -> None:
         self.owner = owner

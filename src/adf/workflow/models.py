@@ -13,9 +13,9 @@ settings, and the usage accounting of every call made through it.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AbstractContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -67,8 +67,12 @@ def resolve(plan: Plan, options: RunOptions) -> Resolved:
 
 
 @asynccontextmanager
-async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened]:
-    """Resolve the models, open cache and trace file, start the local server if needed."""
+async def open_workflow(plan: Plan, options: RunOptions, *,
+                        sinks: Iterable[TraceSink] = ()) -> AsyncIterator[Opened]:
+    """Resolve the models, open cache and trace file, start the local server if needed.
+
+    `sinks` receive every call's trace besides the accounting and the trace file.
+    """
     from adf.llm.accounting import Accounting
     from adf.llm.cache import DEFAULT_PATH, ReplyCache
     from adf.llm.calltrace import JsonlTraceWriter
@@ -77,7 +81,7 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
 
     resolved = resolve(plan, options)
     accounting = Accounting()
-    sinks: list[TraceSink] = [accounting]
+    receivers: list[TraceSink] = [accounting, *sinks]
     writer = None
     if options.trace:
         try:
@@ -85,10 +89,10 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
         except OSError as exc:
             raise WorkflowError(f"cannot write trace {options.trace}: {exc.strerror}",
                                 USAGE) from None
-        sinks.append(writer)
+        receivers.append(writer)
     cache = ReplyCache(options.cache or DEFAULT_PATH, enabled=options.use_cache)
     try:
-        async with open_models(resolved.models, cache=cache, sinks=sinks,
+        async with open_models(resolved.models, cache=cache, sinks=receivers,
                                concurrency=options.concurrency,
                                timeout_s=options.timeout_s,
                                retry=None if options.retries is None
@@ -107,6 +111,29 @@ async def open_workflow(plan: Plan, options: RunOptions) -> AsyncIterator[Opened
             print(f"adfc: warning: {notice}", file=sys.stderr)
         if writer is not None:
             writer.close()
+
+
+def hold_local_server(plan: Plan, options: RunOptions) -> AbstractContextManager[Any] | None:
+    """Start (or join) adf's local server for `plan`'s models and keep it running.
+
+    Gives the entered hold, to be exited when done, or None when no model is
+    local. While it is held, every `open_workflow` of the same models reuses
+    the running server instead of starting one per call.
+    """
+    from adf.llm.catalogue import DEFAULT_LOCAL_CONTEXT
+    from adf.llm.models import default_local_server
+
+    needing = [m for m in resolve(plan, options).models.values() if m.needs_local_server]
+    if not needing:
+        return None
+    hold = default_local_server(max((m.context or DEFAULT_LOCAL_CONTEXT) for m in needing))
+    try:
+        hold.__enter__()
+    except Exception as exc:
+        if _is_local_start_failure(exc):
+            raise WorkflowError(f"the local model could not start: {exc}", FAILED) from None
+        raise
+    return hold
 
 
 def _is_local_start_failure(exc: Exception) -> bool:
