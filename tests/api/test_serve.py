@@ -213,3 +213,44 @@ def test_shutdown_finishes_the_requests_in_flight(tmp_path: Path) -> None:
         thread.join(30)
     assert replies and replies[0].status_code == 200
     assert json.loads(replies[0].text)["outputs"]["pred"]["team"] == "db"
+
+
+def test_adfc_serve_runs_until_sigterm_and_finishes_the_call_in_flight(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    source = workflow_copy(tmp_path)
+    port = free_port()
+    with FakeServer(answer, latency_s=1.0) as model:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "adf.cli.main", "serve", str(source), "--port", str(port),
+             "--api-base", f"m={model.base_url}", "--no-cache"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                try:
+                    if httpx.get(base + "/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            replies: list[httpx.Response] = []
+            thread = threading.Thread(target=lambda: replies.append(
+                httpx.post(base + "/v1/call", json=TICKET, timeout=30)))
+            thread.start()
+            while model.request_count == 0:
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGTERM)
+            thread.join(30)
+            log, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert replies and replies[0].status_code == 200
+    assert replies[0].json()["outputs"]["pred"]["team"] == "db"
+    assert proc.returncode in (0, -signal.SIGTERM)
+    assert "Uvicorn running on" in log and "Shutting down" in log
+    assert "slow query" not in log  # request bodies are not logged

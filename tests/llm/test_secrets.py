@@ -70,3 +70,35 @@ def test_secrets_never_reach_artifacts(tmp_path: Path, monkeypatch: pytest.Monke
     for name, text in artifacts.items():
         for secret in (KEY, ORG):
             assert secret not in text, f"{secret} leaked into {name}"
+
+
+def test_an_env_api_base_stays_out_of_traces_and_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from adf.cli.main import main
+
+    source = tmp_path / "prog.adf"
+    source.write_text(
+        'model m = "openai/fake" { api_base: env("ADF_TEST_BASE") }\n'
+        'param instruction: prompt = "Answer."\n'
+        "input question: str\n"
+        "llm answer(question: str) -> str using m {\n"
+        "  system: [instruction]\n"
+        '  user: "{question}"\n'
+        "}\n"
+        "node out = answer(question)\n"
+        "output out\n")
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"question": "q"}\n')
+    trace = tmp_path / "trace.jsonl"
+    token = "tok-SECRET-9b1c"
+    with FakeServer("fine") as srv:
+        monkeypatch.setenv("ADF_TEST_BASE", f"{srv.base_url}?key={token}")
+        args = ["eval", str(source), "--data", str(data), "--no-cache", "--trace", str(trace)]
+        main(args)
+    monkeypatch.setenv("ADF_TEST_BASE", f"http://127.0.0.1:9/{token}/v1")  # unreachable
+    main([*args, "--json"])
+    out = capsys.readouterr()
+    text = trace.read_text()
+    assert '"api_base": "***"' in text
+    assert token not in text and token not in out.out + out.err

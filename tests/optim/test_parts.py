@@ -109,7 +109,7 @@ def test_gate_stops_early_once_it_cannot_win() -> None:
         return [1.0 if values["p"] == "good" else 0.0 for _ in samples]
 
     mini = _samples(2)
-    bad = asyncio.run(gate(score, {"p": "bad"}, mini, [0.0, 0.0], _samples(16), 0.5, chunk=4))
+    bad = asyncio.run(gate(score, {"p": "bad"}, mini, [1.0, 0.0], _samples(16), 0.5, chunk=4))
     assert not bad.accepted and "minibatch" in bad.reason and bad.val_evaluated == 0
 
     async def mixed(samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:

@@ -70,7 +70,7 @@ def test_tagged_text_round_trips(value: str) -> None:
 
 def test_leak_guard_catches_parroted_instructions() -> None:
     meta = meta_text()
-    leaked = "Keep what already works. Keep it short and clear. Count every item."
+    leaked = "Fix the problems seen on training examples. Count every item."
     assert find_leak(leaked, meta, ["Answer the question."]) is not None
     assert find_leak("<proposed_value>x", meta, []) is not None
     assert find_leak("PROBLEMS SEEN ON TRAINING EXAMPLES: count", meta, []) is not None

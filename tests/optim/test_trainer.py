@@ -14,6 +14,7 @@ import pytest
 from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.optim.budget import Limits
 from adf.optim.report import deterministic_view
+from adf.optim.step import StepRunner
 from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
 from adf.runtime.bindings import bind
 from adf.testing.fake_server import FakeServer, FaultPlan, system_text
@@ -45,12 +46,12 @@ def test_training_finds_the_cue_and_gates_the_worse_proposal(tmp_path: Path) -> 
     assert state.val_before == 0.0
     assert state.val_score == 1.0
     assert outcome.report["scores"]["test_after"] == 1.0
-    proposals = [p for s in state.records for p in s["proposals"]]
-    worse = [p for p in proposals if p.get("value") == task.WORSE]
+    proposals = [p for s in state.records for p in s.proposals]
+    worse = [p for p in proposals if p.value == task.WORSE]
     assert worse, "the worse proposal was never tried"
-    assert all(p["verdict"] == "rejected" and p["rejection"] == "gate" for p in worse)
-    assert any("validation" in p["reason"] for p in worse)
-    accepted = [p["value"] for p in proposals if p["verdict"] == "accepted"]
+    assert all(p.verdict == "rejected" and p.rejection == "gate" for p in worse)
+    assert any("validation" in p.reason for p in worse)
+    accepted = [p.value for p in proposals if p.verdict == "accepted"]
     assert accepted == [task.FIRST, task.BEST]
     assert (tmp_path / "report.html").read_text().count("<svg") >= 2
     report = json.loads((tmp_path / "report.json").read_text())
@@ -71,8 +72,8 @@ def test_leaked_meta_prompt_is_rejected_without_evaluation(tmp_path: Path) -> No
         forward_systems = [system_text(r) for r in server.requests
                            if not task.is_optimizer(r) and not task.is_backward(r)]
     assert not any(leak in s for s in forward_systems), "a leaked proposal was evaluated"
-    proposals = outcome.state.records[0]["proposals"]
-    assert proposals[0]["rejection"] == "leak" and proposals[0]["evaluated"] is False
+    proposals = outcome.state.records[0].proposals
+    assert proposals[0].rejection == "leak" and proposals[0].evaluated is False
     assert outcome.report["leaks_rejected"] == 1
     assert outcome.state.values["instruction"] == task.FIRST
 
@@ -80,7 +81,7 @@ def test_leaked_meta_prompt_is_rejected_without_evaluation(tmp_path: Path) -> No
 def test_malformed_optimizer_reply_is_a_rejected_proposal(tmp_path: Path) -> None:
     with FakeServer(task.responder(lambda r: "I think the prompt is fine as it is.")) as server:
         outcome = train(server, tmp_path, steps=2, proposals=2)
-    kinds = {p["rejection"] for s in outcome.state.records for p in s["proposals"]}
+    kinds = {p.rejection for s in outcome.state.records for p in s.proposals}
     assert kinds == {"unparseable"}
     assert outcome.state.values["instruction"] == task.INITIAL
     assert outcome.state.phase == "done"
@@ -139,7 +140,7 @@ async def _run_steps(trainer: Trainer, steps: int) -> int:
     trainer.state = trainer.fresh_state()
     await trainer._setup()
     for _ in range(steps):
-        await trainer._step()
+        await StepRunner(trainer).run()
     return trainer.state.step
 
 
@@ -183,9 +184,9 @@ def test_demo_optimizer_fills_demos_under_the_gate(tmp_path: Path) -> None:
     demos = outcome.state.values["shots"]
     assert isinstance(demos, tuple) and 1 <= len(demos) <= 2
     assert dict(demos[0].fields)["answer"].isdigit()
-    accepted = [p for s in outcome.state.records for p in s["proposals"]
-                if p["verdict"] == "accepted"]
-    assert [p["kind"] for p in accepted] == ["demos"]
+    accepted = [p for s in outcome.state.records for p in s.proposals
+                if p.verdict == "accepted"]
+    assert [p.kind for p in accepted] == ["demos"]
     assert outcome.state.val_score == 1.0
 
 

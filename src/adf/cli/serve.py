@@ -7,8 +7,9 @@ the model options of `adfc eval` (`--model`, `--api-base`, `--no-cache`,
 `--max-body`); runs the application of `adf.serve.app` on uvicorn until
 SIGINT/SIGTERM, then finishes the requests in flight (`--grace` seconds at
 most) and stops the models. Endpoints and error codes: docs/serve.md.
-Exit status: 0 after a clean shutdown, 1 the workflow does not compile,
-2 usage error or the port cannot be bound.
+Exit status: 1 the workflow does not compile, 2 usage error or the port
+cannot be bound; after SIGINT or SIGTERM, uvicorn ends the process with
+that signal once the shutdown is done (130 or 143 in a shell).
 """
 
 from __future__ import annotations

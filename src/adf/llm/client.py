@@ -123,6 +123,7 @@ class LiteLLMClient:
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         gates: Iterable[RequestGate] = (),
+        secret_values: Iterable[str] = (),
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -133,6 +134,10 @@ class LiteLLMClient:
         self.retry = retry or RetryPolicy()
         self._environ = environ
         self._sleep = sleep
+        # values read from env() for options other than the key (an api_base URL may carry a
+        # token): replaced by *** in error messages and call traces
+        self.secret_values = tuple(v for v in secret_values if v)
+        self._secret_parts = tuple(p for v in self.secret_values for p in _secret_parts(v))
         self._semaphore: asyncio.Semaphore | None = None
         self._semaphore_loop: asyncio.AbstractEventLoop | None = None
         self._inflight: dict[str, asyncio.Future[ChatReply]] = {}
@@ -244,7 +249,7 @@ class LiteLLMClient:
         litellm = self._litellm or self._load()
         endpoint = _endpoint(request)
         form = self._schema_form(request)
-        secrets: list[str] = []
+        secrets: list[str] = [*self.secret_values, *self._secret_parts]
         retries = 0
         sent = 0
         waited = 0.0
@@ -517,7 +522,7 @@ class LiteLLMClient:
             purpose=request.purpose,
             sample=request.sample,
             model=request.model,
-            api_base=request.api_base,
+            api_base="***" if request.api_base in self.secret_values else request.api_base,
             key=key,
             messages=request.messages,
             text=None if reply is None else reply.text,
@@ -618,6 +623,23 @@ def _describe(exc: BaseException) -> str:
     for prefix in ("litellm.", "OpenAIException - "):
         text = text.replace(prefix, "")
     return text[:300]
+
+
+def _secret_parts(url: str) -> list[str]:
+    """The pieces of a secret URL a provider may quote apart from the whole: the user info,
+    the query and its values, and long path segments (a provider may rebuild the URL)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = [parts.query] if parts.query else []
+    found += [value for _, value in parse_qsl(parts.query)]
+    if "@" in parts.netloc:
+        found.append(parts.netloc.rsplit("@", 1)[0])
+    found += [segment for segment in parts.path.split("/") if len(segment) >= 12]
+    return sorted({p for p in found if len(p) >= 6}, key=len, reverse=True)
 
 
 def _scrub(text: str, secrets: Iterable[str]) -> str:

@@ -86,6 +86,7 @@ class ResolvedModel:
     local: bool  # served by adf's local llama.cpp server
     extra: tuple[tuple[str, Scalar], ...] = ()  # other options, for the client
     decl: ModelDecl | None = None  # the declaration as written
+    api_base_env: str | None = None  # the variable api_base was read from (`env(...)`)
 
     @property
     def needs_local_server(self) -> bool:
@@ -153,6 +154,7 @@ def _resolve(
         model = LOCAL_MODEL
 
     api_base: str | None
+    base_env: str | None = None
     if name in base_over:
         api_base = base_over[name] or None
     elif env.get(env_name("ADF_API_BASE", name)):
@@ -160,6 +162,7 @@ def _resolve(
     else:
         declared_base = options.get("api_base")
         if isinstance(declared_base, EnvRef):
+            base_env = declared_base.name
             api_base = env.get(declared_base.name) or None
             if api_base is None:
                 raise ModelConfigError(
@@ -200,6 +203,7 @@ def _resolve(
         local=local,
         extra=tuple(extra),
         decl=decl,
+        api_base_env=base_env,
     )
 
 
@@ -292,6 +296,8 @@ async def open_models(
         timeout_s=timeout_s,
         retry=retry,
         environ=environ,
+        secret_values=[m.api_base for m in models.values()
+                       if m.api_base_env is not None and m.api_base is not None],
     )
     needing = [m for m in models.values() if m.needs_local_server]
     if not needing:

@@ -4,6 +4,13 @@ Takes nothing; gives `load_litellm()`, the one place adf imports litellm
 (lazily: importing it takes seconds, so nothing does it at import time).
 It reads the price table bundled with litellm instead of fetching it,
 turns telemetry and debug output off, and silences litellm's loggers.
+
+It also sets `LITELLM_MODE=PRODUCTION` (unless the user set it): in its
+default "DEV" mode, importing litellm loads the first `.env` file found
+from litellm's install folder upwards into the environment, so a stray
+`.env` above a virtualenv would silently supply keys and endpoints. adf
+reads only the variables its programs name with `env(...)`, from the
+environment the user started it in.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 def load_litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("LITELLM_TELEMETRY", "False")
+    os.environ.setdefault("LITELLM_MODE", "PRODUCTION")  # no .env loading at import
     import litellm
 
     for flag, value in (

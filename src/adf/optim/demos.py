@@ -6,12 +6,16 @@ and a seeded `random.Random`; gives demo candidates with weights and a
 proposed demo set for the validation gate.
 
 Where candidates come from, and their weights:
-- a sample the student got right: its own trace at the node that reads the
-  parameter (inputs and the full reply, reasoning included), weight 1;
 - a sample the student got wrong but the teacher got right: the teacher's
-  trace, weight teacher score - student score;
+  trace at the node that reads the parameter (inputs and the full reply,
+  reasoning included), weight teacher score - student score;
 - a sample the student got wrong with a plain node input: the labelled
-  answer, weight (1 - student score) / 2 (no worked reasoning to show).
+  answer, weight 1 - student score;
+- any training sample with a plain node input, before it is run: the
+  labelled answer, weight 0.5 (`labeled`: the raw examples of labelled
+  few-shot prompting, available from the first step);
+- a sample the student got right: its own trace, weight 0.25 (an easy
+  example the student already solves teaches it least).
 A proposal draws `max_demos` candidates by weighted sampling without
 replacement (Efraimidis-Spirakis keys), so better evidence is likelier but
 every candidate can be tried.
@@ -27,6 +31,7 @@ from typing import Any, Literal
 import attrs
 
 from adf.plan.schema import Demo, Node, Plan
+from adf.runtime.data import Sample
 from adf.runtime.trace import SampleResult
 from adf.runtime.values import render
 
@@ -68,22 +73,20 @@ def _trace_demo(plan: Plan, param: str, result: SampleResult) -> Demo | None:
         trace = result.node(node.id)
         if trace.status == "ok" and trace.raw and trace.raw.strip():
             fields = [(name, render(value)) for name, value in trace.inputs]
-            # the parsed value, not the raw reply: a typed node's reply is JSON like {"answer": 4}
-            answer = trace.raw.strip() if trace.value is None else render(trace.value)
-            fields.append(("answer", answer))
+            fields.append(("answer", trace.raw.strip()))  # the whole reply: reasoning included
             return Demo(tuple(fields))
     return None
 
 
-def _label_demo(plan: Plan, param: str, result: SampleResult) -> Demo | None:
+def _label_demo(plan: Plan, param: str, sample: Sample) -> Demo | None:
     nodes = reading_nodes(plan, param)
     if not nodes:
         return None
     node = nodes[0]
-    known = result.sample.values()
+    known = sample.values()
     if not all(b.source in known for b in node.inputs):
         return None
-    targets = dict(result.sample.targets)
+    targets = dict(sample.targets)
     target = next((targets[loss.target] for loss in plan.losses if loss.target in targets), None)
     if target is None:
         return None
@@ -108,7 +111,7 @@ def collect(
         if score >= threshold:
             demo = _trace_demo(plan, param, result)
             if demo is not None:
-                out.append(DemoCandidate(sample, demo, 1.0, "trace"))
+                out.append(DemoCandidate(sample, demo, 0.25, "trace"))
             continue
         taught = teacher.get(sample)
         if taught is not None and (taught.score or 0.0) >= threshold:
@@ -117,9 +120,19 @@ def collect(
             if demo is not None and gain > 0:
                 out.append(DemoCandidate(sample, demo, gain, "teacher"))
                 continue
-        demo = _label_demo(plan, param, result)
+        demo = _label_demo(plan, param, result.sample)
         if demo is not None and score < 1.0:
-            out.append(DemoCandidate(sample, demo, (1.0 - score) / 2, "label"))
+            out.append(DemoCandidate(sample, demo, 1.0 - score, "label"))
+    return out
+
+
+def labeled(plan: Plan, param: str, samples: Sequence[Sample]) -> list[DemoCandidate]:
+    """Label demos straight from training samples, before any of them is run."""
+    out = []
+    for sample in samples:
+        demo = _label_demo(plan, param, sample)
+        if demo is not None:
+            out.append(DemoCandidate(sample.id, demo, 0.5, "label"))
     return out
 
 

@@ -4,14 +4,20 @@ Takes an evaluation function (samples, values -> per-sample scores), the
 candidate values, the minibatch with the current values' scores on it, the
 validation samples and the current validation score; gives a `GateResult`:
 accepted or not, the scores seen and why. The minibatch is checked first
-(cheap); only a candidate that beats the current value there is evaluated
-on the validation split, in fixed-size chunks, stopping as soon as even a
-perfect score on the remaining samples could not win. With `ties=True` a
-candidate that equals the current validation score (after a strict
-minibatch gain) is accepted too, which keeps small validation sets from
-freezing training. A scorer leaves out the samples whose model call failed
-after its retries, so it may return fewer scores than samples: every mean is
-over the scores it returned, and a candidate no sample could score is rejected.
+(cheap): a candidate that scores worse there is rejected; one that ties
+earns a validation check too. On a minibatch of 2-4 samples a tie is the
+common case (a change that fixes a validation pattern the drawn failures do
+not show, a change that helps only together with another, any change once
+the minibatch is all correct), and refusing ties would make such
+rejections certain. Validation runs in fixed-size chunks, stopping as soon
+as even a perfect score on the remaining samples could not win. With
+`ties=True` a candidate that equals the current validation score is
+accepted too, which keeps small validation sets from freezing training.
+`minibatch_strict=True` restores the old rule (a strict minibatch gain
+before any validation), for comparison. A scorer leaves out the samples whose
+model call failed after its retries, so it may return fewer scores than
+samples: every mean is over the scores it returned, and a candidate no
+sample could score is rejected.
 """
 
 from __future__ import annotations
@@ -51,12 +57,13 @@ async def gate(
     *,
     chunk: int = 8,
     ties: bool = False,
+    minibatch_strict: bool = False,
 ) -> GateResult:
     before = mean(minibatch_scores)
     if minibatch:
         after_scores = await score(minibatch, candidate)
         after = mean(after_scores)
-        if after <= before:
+        if after < before or (minibatch_strict and after <= before):
             return GateResult(False, f"no gain on the minibatch ({before:.2f} -> {after:.2f})",
                               before, after, None, 0)
     else:

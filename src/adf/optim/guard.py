@@ -10,14 +10,20 @@ evaluated, else a `Rejection` whose `kind` is one of:
   its meta-prompt and that text is then tried as the new prompt);
 - `empty`, `unchanged`, `duplicate` (already evaluated this run), `too_long`
   (would not fit the task model's context);
-- `not_prose`: fewer than two words, or mostly digits and punctuation
-  (weak optimizers emit fragments like `.0.1`; such a value can win a tiny
-  validation set by making the task model stop early, but it is not a
-  prompt anyone would review and keep).
+- `not_prose`: fewer than two words, mostly digits and punctuation, or
+  program code (weak optimizers emit fragments like `.0.1` or a Python
+  function; such a value can win a tiny validation set by chance, but it is
+  not a prompt anyone would review and keep).
 
 The leak test is lexical and deterministic: a tag of the optimizer format,
-or any run of `ngram` consecutive words of the fixed wording that does not
-also occur in the allowed texts.
+a copy of its listing format, or a run of consecutive words of the fixed
+wording that does not also occur in the allowed texts: `ngram` (5) words
+that include one of the meta prompt's own words (`MetaText.vocabulary`:
+feedback, scores, examples, versions...), or `long_ngram` (8) words of any
+kind. Ordinary instructions that happen to share a short phrase with the
+templates ("Follow the answer format exactly.", "Keep it short and clear.")
+are prompts, not leaks. A `MetaText` without a vocabulary treats every
+`ngram` as a leak.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ RejectionKind = Literal[
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+_CODE_LINE = re.compile(r"\s*(def |class |import |from \S+ import |return\b|"
+                        r"[A-Za-z_][\w.]*\s*=\s*\S|[{}\[\]()]+;?\s*$)")
 _TAG = re.compile(r"<\s*/?\s*(proposed[\s_\-]?value|reasoning|feedback|history|current)\s*>", re.I)
 
 
@@ -53,6 +61,7 @@ class MetaText:
     fragments: tuple[str, ...]
     markers: tuple[str, ...] = ()  # literal strings that must never appear (delimiters)
     patterns: tuple[str, ...] = ()  # regexes of the prompt's listing formats (feedback items)
+    vocabulary: frozenset[str] = frozenset()  # words that mark a phrase as the meta prompt's own
 
 
 def words(text: str) -> list[str]:
@@ -64,7 +73,7 @@ def _grams(tokens: Sequence[str], n: int) -> set[tuple[str, ...]]:
 
 
 def find_leak(
-    value: str, meta: MetaText, allowed: Iterable[str], *, ngram: int = 5
+    value: str, meta: MetaText, allowed: Iterable[str], *, ngram: int = 5, long_ngram: int = 8
 ) -> str | None:
     """A short description of the leaked text, or None."""
     allowed_list = list(allowed)
@@ -78,24 +87,33 @@ def find_leak(
         found = re.search(pattern, value)
         if found and not any(re.search(pattern, a) for a in allowed_list):
             return f"copies the optimizer prompt's listing ({found.group(0)!r})"
-    proposal_grams = _grams(words(value), ngram)
-    if not proposal_grams:
-        return None
-    allowed_grams: set[tuple[str, ...]] = set()
-    for text in allowed_list:
-        allowed_grams |= _grams(words(text), ngram)
-    for fragment in meta.fragments:
-        leaked = (_grams(words(fragment), ngram) & proposal_grams) - allowed_grams
-        if leaked:
-            sample = " ".join(sorted(leaked)[0])
-            return f"repeats the optimizer's instructions ({sample!r})"
+    tokens = words(value)
+    for size, marked in ((ngram, bool(meta.vocabulary)), (long_ngram, False)):
+        proposal_grams = _grams(tokens, size)
+        if not proposal_grams:
+            continue
+        allowed_grams: set[tuple[str, ...]] = set()
+        for text in allowed_list:
+            allowed_grams |= _grams(words(text), size)
+        for fragment in meta.fragments:
+            leaked = (_grams(words(fragment), size) & proposal_grams) - allowed_grams
+            if marked:
+                leaked = {g for g in leaked if meta.vocabulary.intersection(g)}
+            if leaked:
+                sample = " ".join(sorted(leaked)[0])
+                return f"repeats the optimizer's instructions ({sample!r})"
     return None
 
 
 def is_prose(text: str) -> bool:
-    """At least two words of letters, and letters make up at least half of the visible text."""
+    """At least two words of letters, letters make up at least half of the visible text, and
+    it is not program code (a fenced block, or mostly lines like `def f(x):`, `return {`)."""
     visible = [c for c in text if not c.isspace()]
     letters = sum(c.isalpha() for c in visible)
+    lines = [line for line in text.splitlines() if line.strip()]
+    code = sum(1 for line in lines if _CODE_LINE.match(line))
+    if "```" in text or (lines and code * 2 >= len(lines)):
+        return False
     return len(_LETTER_WORD.findall(text)) >= 2 and letters * 2 >= len(visible)
 
 

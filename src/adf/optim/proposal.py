@@ -36,14 +36,15 @@ PLACEHOLDER = "the complete new text of the part"
 
 ProposalForm = Literal["json", "json-partial", "tags", "tags-unclosed"]
 
-# The value comes first so a reply cut off by the token cap loses reasoning, not the value.
+# The reasoning comes first so the model works out what to change before it writes the
+# value (the reply cap leaves room for both; a cut-off value is a `truncated` rejection).
 PROPOSAL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "proposed_value": {"type": "string"},
         "reasoning": {"type": "string"},
+        "proposed_value": {"type": "string"},
     },
-    "required": ["proposed_value", "reasoning"],
+    "required": ["reasoning", "proposed_value"],
     "additionalProperties": False,
 }
 

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from adf.optim.checkpoint import rng_from_json, rng_to_json
+from adf.optim.records import StepRecord
 from adf.optim.sampler import Pool
 from adf.plan.paramvalue import ParamValue, value_from_json, value_to_json
 
@@ -43,7 +44,7 @@ class TrainState:
     epoch: int = 0
     steps_without_gain: int = 0
     meter: dict[str, Any] = attrs.field(factory=dict)
-    records: list[dict[str, Any]] = attrs.field(factory=list)
+    records: list[StepRecord] = attrs.field(factory=list)
     counters: dict[str, int] = attrs.field(factory=dict)
     status: str = ""
     resumes: list[dict[str, Any]] = attrs.field(factory=list)
@@ -73,7 +74,7 @@ class TrainState:
             "epoch": self.epoch,
             "steps_without_gain": self.steps_without_gain,
             "meter": copy.deepcopy(self.meter),
-            "records": copy.deepcopy(self.records),
+            "records": [r.to_json() for r in self.records],
             "counters": dict(self.counters),
             "status": self.status,
             "resumes": copy.deepcopy(self.resumes),
@@ -106,7 +107,7 @@ class TrainState:
             epoch=int(data["epoch"]),
             steps_without_gain=int(data["steps_without_gain"]),
             meter=copy.deepcopy(data["meter"]),
-            records=copy.deepcopy(data["records"]),
+            records=[StepRecord.from_json(r) for r in data["records"]],
             counters={str(k): int(v) for k, v in data["counters"].items()},
             status=str(data["status"]),
             resumes=copy.deepcopy(data.get("resumes", [])),

@@ -1,12 +1,17 @@
 """The text optimizer (textual gradient descent): one proposal for one prompt parameter.
 
-Takes the parameter (name, description, current value), its peers
-(read-only), its feedback records, the history of earlier values with their
-validation scores, this step's rejected proposals, and the optimizer model's
-context window; gives the optimizer `ChatRequest` (built from the templates
-in `adf/prompts/optimizer_*.txt`, fitted to the context by dropping whole
-items by priority: worst samples and latest history are kept first) plus
-the `Trim` records, and turns the model's reply into a `Proposal` or a
+Takes an `OptimizerInput`: the parameter (name, guidance, current value), its
+peers in the same prompt and the other prompts of the workflow (read-only),
+its feedback records with a `SampleView` of each sample (input, the
+workflow's answer, the expected answer), samples the current values get
+right, the history of earlier values with their validation scores (seeded
+with the initial value), this step's rejected proposals and the length
+limit; and the optimizer model's context window. Gives the optimizer
+messages (built from the templates in `adf/prompts/optimizer_*.txt`) as a
+budgeted document: sections are filled by priority (failing samples with
+their feedback, history, peers, other prompts, passing samples, rejected
+proposals) and whole items are dropped to fit the context, each drop
+recorded as a `Trim`. Turns the model's reply into a `Proposal` or a
 `Rejection` (unparseable, leak, empty, unchanged, duplicate, too long)
 before any evaluation is spent.
 
@@ -48,6 +53,17 @@ class RejectedProposal:
 
 
 @attrs.frozen
+class SampleView:
+    """What the optimizer is shown of one sample: its input, answer and expected answer."""
+
+    id: str
+    score: float
+    input: str
+    output: str
+    expected: str
+
+
+@attrs.frozen
 class OptimizerInput:
     name: str
     description: str
@@ -58,6 +74,10 @@ class OptimizerInput:
     rejected: tuple[RejectedProposal, ...]
     steps_without_gain: int = 0
     failed_attempts: tuple[str, ...] = ()  # why earlier replies this step had no usable value
+    samples: tuple[SampleView, ...] = ()  # views of the samples the feedback is about
+    passing: tuple[SampleView, ...] = ()  # samples the current values get right
+    others: tuple[tuple[str, str], ...] = ()  # trainable prompts of other nodes
+    max_tokens: int | None = None  # the longest value the task model can take
 
 
 @attrs.frozen
@@ -91,8 +111,26 @@ def meta_text() -> MetaText:
     return MetaText(
         tuple(f for f in fragments if f.strip()),
         markers=("<current>", "</current>"),
-        patterns=(r"\[\d+\] example .{0,80}?, score \d", r"(?m)^- score \d\.\d\d: "),
+        patterns=(r"example \S{1,80}, score \d\.\d\d", r"(?m)^- score \d\.\d\d: "),
+        vocabulary=META_WORDS,
     )
+
+
+# Words that mark a phrase of the optimizer templates as the optimizer's own (a leak), as
+# opposed to wording any prompt may use.
+META_WORDS = frozenset({
+    "feedback", "reviewer", "score", "scores", "example", "examples", "validation", "version",
+    "versions", "proposal", "proposed", "rejected", "improvement", "optimizer", "tried",
+    "training", "failures", "part", "parts", "workflow",
+})
+
+_CLEARED = re.compile(r"\b(not at fault|no change (is )?needed|nothing to change|is not to blame)\b",
+                      re.I)
+
+
+def is_cleared(text: str) -> bool:
+    """Feedback that only clears the parameter ("not at fault"): no reason to call the optimizer."""
+    return bool(_CLEARED.search(text)) and len(text.split()) <= 12
 
 
 def _strip_slots(text: str) -> str:
@@ -120,10 +158,23 @@ def _one_line(text: str) -> str:
     return text.strip().replace("\n", "\n  ")
 
 
-def _feedback_items(items: Sequence[Feedback]) -> tuple[str, ...]:
+def _clip(text: str, limit: int = 600) -> str:
+    text = _one_line(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _view_lines(view: SampleView | None) -> list[str]:
+    if view is None:
+        return []
+    return [f"  input: {_clip(view.input)}", f"  answer: {_clip(view.output)}",
+            f"  expected: {_clip(view.expected)}"]
+
+
+def _feedback_items(items: Sequence[Feedback], views: Sequence[SampleView] = ()) -> tuple[str, ...]:
+    by_id = {v.id: v for v in views}
     out = []
     for number, (sample, score, records) in enumerate(group_feedback(items), start=1):
-        lines = [f"[{number}] example {sample}, score {score:.2f}:"]
+        lines = [f"[{number}] example {sample}, score {score:.2f}:", *_view_lines(by_id.get(sample))]
         for record in records:
             where = f" (call {record.node})" if record.step is not None else ""
             lines.append(f"  - {_one_line(record.text)}{where}")
@@ -136,7 +187,10 @@ def build_prompt(
 ) -> BuiltPrompt:
     heads = _sections()
     peers = tuple(f"- {name}: {_one_line(value)}" for name, value in data.peers)
-    feedback = _feedback_items(data.feedback)
+    others = tuple(f"- {name}: {_one_line(value)}" for name, value in data.others)
+    feedback = _feedback_items(data.feedback, data.samples)
+    passing = tuple("\n".join([f"- example {v.id}, score {v.score:.2f}:", *_view_lines(v)])
+                    for v in data.passing)
     history_latest_first = tuple(
         f"- score {h.val_score:.2f}: {_one_line(h.value)}" for h in reversed(data.history)
     )
@@ -148,10 +202,15 @@ def build_prompt(
         stagnation = fill(heads["stagnation"], {"steps": str(data.steps_without_gain)})
     system = load("optimizer_system")
 
+    constraints = ""
+    if data.max_tokens is not None:
+        constraints = f"Keep it under about {data.max_tokens} tokens. "
+
     def render(kept: Mapping[str, tuple[str, ...]]) -> str:
         blocks = []
-        for key, items in (("peers", kept["peers"]), ("feedback", kept["feedback"]),
+        for key, items in (("feedback", kept["feedback"]), ("passing", kept["passing"]),
                            ("history", tuple(reversed(kept["history"]))),
+                           ("peers", kept["peers"]), ("others", kept["others"]),
                            ("rejected", kept["rejected"])):
             if items:
                 blocks.append(heads.get(key, key.upper() + ":") + "\n" + "\n".join(items))
@@ -165,17 +224,20 @@ def build_prompt(
         return fill(load("optimizer_user"), {
             "name": data.name, "description": description, "value": data.value,
             "sections": "\n" + sections + "\n" if sections else "",
-            "answer_format": answer_format,
+            "answer_format": answer_format, "constraints": constraints,
         })
 
-    empty: dict[str, tuple[str, ...]] = {"peers": (), "feedback": (), "history": (), "rejected": ()}
+    empty: dict[str, tuple[str, ...]] = {"peers": (), "feedback": (), "history": (),
+                                         "rejected": (), "others": (), "passing": ()}
     fixed = bound_tokens(system) + bound_tokens(render(empty)) + 8
     fixed += sum(bound_tokens(heads.get(k, "")) for k in empty)
     budget = (context_tokens - reply_tokens) if context_tokens else 10**9
     fit = fit_sections(fixed, [
-        Section("peers", peers),
         Section("feedback", feedback),
         Section("history", history_latest_first),
+        Section("peers", peers),
+        Section("others", others),
+        Section("passing", passing),
         Section("rejected", rejected),
     ], budget)
     user = render(fit.kept)

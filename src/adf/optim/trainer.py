@@ -31,38 +31,26 @@ from typing import Any
 
 import attrs
 
-from adf.llm.catalogue import bound_tokens, context_window, honours_schema, role_model
-from adf.llm.protocol import ModelClient, ModelError
-from adf.llm.requests import build_request
+from adf.llm.catalogue import context_window, honours_schema, role_model
+from adf.llm.protocol import ModelClient
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
-from adf.optim.gate import gate, mean
+from adf.optim.gate import mean
 from adf.optim.models import (
-    RelabeledClient,
     backward_calls,
     forward_calls,
     param_token_limit,
-    with_model,
 )
-from adf.optim.report import unified_diff, write_report
+from adf.optim.prompt_step import Proposer, Strategy
+from adf.optim.report import write_report
 from adf.optim.state import TrainState
-from adf.optim.tgd import (
-    HistoryEntry,
-    OptimizerInput,
-    RejectedProposal,
-    build_prompt,
-    judge_reply,
-    schema_text,
-)
+from adf.optim.step import StepRunner, score_of, scored
 from adf.plan.paramvalue import ParamValue, param_value, value_to_json
-from adf.plan.schema import Plan
-from adf.runtime.backward import BackwardResult, backward_batch
+from adf.plan.schema import Demo, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import BadRow, Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
-from adf.runtime.feedback import Feedback
-from adf.runtime.trace import SampleResult
 
 EventSink = Callable[[str, Mapping[str, Any]], None]
 
@@ -86,6 +74,9 @@ class TrainSettings:
     concurrency: int = 8
     val_chunk: int = 8
     accept_ties: bool = False
+    strategy: Strategy = "joint"  # how proposals for several prompts are gated (prompt_step.py)
+    fill_batches: int = 1  # extra batches a step draws while its pool holds no failure
+    minibatch_strict: bool = False  # old gate: a strict minibatch gain before validation
     backward_all: bool = False  # naive baseline: backward on every batch sample, passing or not
     limits: Limits = attrs.field(factory=Limits)
 
@@ -106,15 +97,6 @@ class TrainOutcome:
     report_json: str
     report_html: str
     stopped_by: str | None
-
-
-def _score(result: SampleResult) -> float:
-    return result.score if result.score is not None else 0.0
-
-
-def _scored(results: Sequence[SampleResult]) -> list[SampleResult]:
-    """The results that count: a sample whose model call failed for good is left out."""
-    return [r for r in results if not r.call_failed]
 
 
 class Trainer:
@@ -160,6 +142,8 @@ class Trainer:
             p.name: param_token_limit(plan, p.name, p.value) for p in self.trainable
             if p.kind == "prompt"
         }
+        self.proposer = Proposer(self.client, self.meter, self.optimizer_model, self.json_mode,
+                                 self.context)
         self.state = TrainState()
         self.started = time.perf_counter()
         self.wall_before = 0.0
@@ -182,6 +166,9 @@ class Trainer:
         for param in self.trainable:
             state.history[param.name] = []
             state.tried[param.name] = []
+            if param.kind == "demos":
+                found = demo_opt.labeled(self.plan, param.name, self.splits.train)
+                state.demo_pool[param.name] = [c.to_json() for c in found]
         return state
 
     def resume_state(self) -> TrainState:
@@ -224,7 +211,7 @@ class Trainer:
             if self.state.phase == "setup":
                 await self._setup()
             while self.state.phase == "steps" and self.state.step < self.settings.steps:
-                await self._step()
+                await StepRunner(self).run()
         except BudgetExceeded as exc:
             stopped = str(exc)
             self.on_event("stopped", {"reason": stopped})
@@ -246,7 +233,7 @@ class Trainer:
 
     # --- phases -----------------------------------------------------------------
 
-    async def _eval(
+    async def forward(
         self, samples: Sequence[Sample], values: Mapping[str, ParamValue],
         plan: Plan | None = None, client: ModelClient | None = None,
     ) -> EvalResult:
@@ -260,7 +247,7 @@ class Trainer:
         self.call_failed += len(result.call_failed())
         return result
 
-    def _count_call_failed(self, work: TrainState) -> int:
+    def count_call_failed(self, work: TrainState) -> int:
         """Samples left unscored since the last count; added to the run's counters."""
         new = self.call_failed - self.call_failed_counted
         self.call_failed_counted = self.call_failed
@@ -268,21 +255,25 @@ class Trainer:
             work.count("call_failed_samples", new)
         return new
 
-    async def _scores(self, samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
+    async def scores(self, samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
         if not samples:
             return []
-        result = await self._eval(samples, values)
-        return [_score(r) for r in _scored(result.samples)]
+        result = await self.forward(samples, values)
+        return [score_of(r) for r in scored(result.samples)]
 
     async def _setup(self) -> None:
         work = self.state.copy()
-        val = await self._scores(self.splits.val, work.values)
+        val = await self.scores(self.splits.val, work.values)
         work.val_before = work.val_score = mean(val) if val else None
+        for param in self.trainable:  # the optimizer sees where it started from
+            if param.kind == "prompt":
+                work.history[param.name] = [{"value": param.value, "val": work.val_score or 0.0,
+                                             "step": 0}]
         if self.splits.test:
-            test = await self._scores(self.splits.test, work.values)
+            test = await self.scores(self.splits.test, work.values)
             work.test_before = mean(test) if test else None
         work.phase = "steps"
-        self._count_call_failed(work)
+        self.count_call_failed(work)
         self.commit(work)
         self.on_event("setup", {"val": work.val_before, "test": work.test_before})
 
@@ -290,344 +281,15 @@ class Trainer:
         work = self.state.copy()
         if self.splits.test and work.test_after is None:
             try:
-                test = await self._scores(self.splits.test, work.values)
+                test = await self.scores(self.splits.test, work.values)
                 work.test_after = mean(test) if test else None
             except BudgetExceeded as exc:
                 work.status += f" (test not scored: {exc})"
         work.val_after = work.val_score
         work.phase = "done"
-        self._count_call_failed(work)
+        self.count_call_failed(work)
         self.commit(work)
         self.on_event("final", {"val": work.val_after, "test": work.test_after})
-
-    def _next_batch(self, work: TrainState) -> list[Sample]:
-        size = min(self.settings.batch_size, len(self.splits.train))
-        out: list[str] = []
-        while len(out) < size:
-            if work.position >= len(work.order):
-                order = [s.id for s in self.splits.train]
-                work.rng.shuffle(order)
-                work.order, work.position = order, 0
-                work.epoch += 1
-            ident = work.order[work.position]
-            work.position += 1
-            if ident not in out:
-                out.append(ident)
-        return [self.train_by_id[i] for i in out]
-
-    async def _step(self) -> None:
-        work = self.state.copy()
-        number = work.step + 1
-        began = time.perf_counter()
-        calls_before = self.meter.total()
-        record: dict[str, Any] = {"step": number, "proposals": [], "trims": []}
-        try:
-            await self._step_body(work, record)
-        except BudgetExceeded as exc:
-            record["stopped"] = str(exc)
-            self._close_step(work, record, calls_before, began)
-            raise
-        self._close_step(work, record, calls_before, began)
-
-    def _close_step(self, work: TrainState, record: dict[str, Any], before: Any,
-                    began: float) -> None:
-        total = self.meter.total()
-        accepted = sum(1 for p in record["proposals"] if p["verdict"] == "accepted")
-        record.update({
-            "accepted": accepted,
-            "rejected": len(record["proposals"]) - accepted,
-            "val_score": work.val_score,
-            "calls": total.calls,
-            "requests": total.requests,
-            "retries": total.retries,
-            "failures": total.failures,
-            "tokens": total.tokens,
-            "cost_usd": total.to_json()["cost_usd"],
-            "step_calls": total.calls - before.calls,
-            "step_tokens": total.tokens - before.tokens,
-            "step_wall_s": round(time.perf_counter() - began, 3),
-            "call_failed": self._count_call_failed(work),
-        })
-        work.steps_without_gain = 0 if accepted else work.steps_without_gain + 1
-        work.records.append(record)
-        work.step += 1
-        self.commit(work)
-        self.on_event("step", record)
-
-    async def _step_body(self, work: TrainState, record: dict[str, Any]) -> None:
-        batch = self._next_batch(work)
-        result = await self._eval(batch, work.values)
-        record["batch"] = [s.id for s in batch]
-        record["train_score"] = result.score
-        counted = _scored(result.samples)
-        work.pool = work.pool.add((r.sample.id, _score(r)) for r in counted)
-        record["errors"] = sum(1 for r in counted if _score(r) < self.settings.threshold)
-        errors, passed = work.pool.draw(work.rng, self.settings.max_errors, self.settings.max_passed)
-        record["drawn_errors"], record["drawn_passed"] = errors, passed
-        known = {r.sample.id: r for r in result.samples}
-        self._collect_demos(work, list(known.values()), {})
-        if not errors:
-            work.count("steps_without_errors")
-            if self.settings.backward_all:
-                await self._backward(work, list(result.samples), 1.01)
-            return
-        missing = [self.by_id[i] for i in errors if i not in known]
-        if missing:
-            again = await self._eval(missing, work.values)
-            known.update({r.sample.id: r for r in again.samples})
-        failing = [known[i] for i in errors]
-        walked, threshold = failing, self.settings.threshold
-        if self.settings.backward_all:
-            walked = failing + [r for r in result.samples if r.sample.id not in errors]
-            threshold = 1.01  # every sample gets a backward pass
-        grads = await self._backward(work, walked, threshold)
-        record["backward_calls"] = grads.calls
-        record["backward_failures"] = len(grads.failures)
-        work.count("backward_failures", len(grads.failures))
-        feedback = grads.by_param()
-        record["feedback"] = {k: len(v) for k, v in feedback.items()}
-        mini_ids = errors + passed
-        mini = [self.by_id[i] for i in mini_ids]
-        pool_scores = dict(work.pool.entries)
-        mini_scores = [pool_scores.get(i, 0.0) for i in mini_ids]
-        for param in self.trainable:
-            if param.kind != "prompt" or param.name not in feedback:
-                continue
-            gained = await self._optimize_prompt(work, record, param.name, param.description,
-                                                 feedback[param.name], mini, mini_scores)
-            if gained is not None:
-                mini_scores = gained
-        if self.teacher_model is not None and any(p.kind == "demos" for p in self.trainable):
-            teacher = await self._teach(work, failing)
-            self._collect_demos(work, [], teacher, failing)
-        for param in self.trainable:
-            if param.kind == "demos":
-                gained = await self._optimize_demos(work, record, param.name, param.max_demos,
-                                                    mini, mini_scores)
-                if gained is not None:
-                    mini_scores = gained
-
-    async def _backward(self, work: TrainState, results: list[SampleResult],
-                        threshold: float) -> BackwardResult:
-        self.meter.reserve(len(results) * self.bwd)
-        try:
-            return await backward_batch(
-                self.plan, results, self.client, work.values, threshold=threshold,
-                engine=self.backward_model, concurrency=self.settings.concurrency)
-        finally:
-            self.meter.release()
-
-    # --- text proposals ------------------------------------------------------------
-
-    async def _optimize_prompt(
-        self, work: TrainState, record: dict[str, Any], name: str, description: str,
-        feedback: tuple[Feedback, ...], mini: list[Sample], mini_scores: list[float],
-    ) -> list[float] | None:
-        rejected: list[RejectedProposal] = []
-        failed: list[str] = []
-        for attempt in range(1, self.settings.proposals + 1):
-            current = work.values[name]
-            assert isinstance(current, str)
-            data = OptimizerInput(
-                name=name,
-                description=description,
-                value=current,
-                peers=self._peers(work, name),
-                feedback=feedback,
-                history=tuple(HistoryEntry(h["value"], h["val"], h["step"])
-                              for h in work.history[name][-self.settings.history:]),
-                rejected=tuple(rejected),
-                steps_without_gain=work.steps_without_gain,
-                failed_attempts=tuple(failed),
-            )
-            room = self.limits_by_param.get(name, 256)
-            reply_tokens = min(room, max(3 * bound_tokens(current), 60)) + 120
-            built = build_prompt(data, context_tokens=self.context, reply_tokens=reply_tokens,
-                                 json_mode=self.json_mode)
-            entry: dict[str, Any] = {"param": name, "kind": "prompt", "attempt": attempt,
-                                     "before": current, "value": None}
-            if built.trims:
-                trims = [t.describe() for t in built.trims]
-                entry["trims"] = trims
-                record["trims"].append({"param": name, "attempt": attempt, "trims": trims})
-                work.count("prompt_trims")
-            if not built.fits:
-                self._reject(work, record, entry, "too_long_prompt",
-                             "the optimizer prompt does not fit the optimizer's context")
-                return None
-            request = build_request(
-                self.optimizer_model, built.messages, node=f"optimizer:{name}",
-                purpose="optimizer", json_schema=schema_text() if self.json_mode else None,
-                max_tokens=reply_tokens,
-            )
-            self.meter.reserve(1)
-            try:
-                reply = await self.client.complete(request)
-            except ModelError as exc:
-                self._reject(work, record, entry, "model_error", f"optimizer call failed: {exc.reason}")
-                failed.append("the call failed")
-                continue
-            finally:
-                self.meter.release()
-            verdict = judge_reply(reply.text, data, seen=work.tried[name],
-                                  max_tokens=self.limits_by_param.get(name))
-            if verdict.proposal is not None:
-                entry["value"] = verdict.proposal.value
-                entry["reasoning"] = verdict.proposal.reasoning
-                entry["form"] = verdict.proposal.form
-            entry["structured"] = reply.structured
-            if verdict.rejection is not None:
-                self._reject(work, record, entry, verdict.rejection.kind, verdict.rejection.detail)
-                if verdict.proposal is not None:
-                    rejected.append(RejectedProposal(verdict.proposal.value,
-                                                     verdict.rejection.kind))
-                else:
-                    failed.append(verdict.rejection.detail)
-                continue
-            assert verdict.proposal is not None
-            value = verdict.proposal.value
-            work.tried[name] = (work.tried[name] + [value])[-50:]
-            outcome = await self._gate(work, name, value, mini, mini_scores, entry)
-            if outcome is not None:
-                record["proposals"].append(entry)
-                return outcome
-            rejected.append(RejectedProposal(value, entry["reason"]))
-            record["proposals"].append(entry)
-        return None
-
-    def _peers(self, work: TrainState, name: str) -> tuple[tuple[str, str], ...]:
-        from adf.runtime.template import render_param
-
-        peers: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for node in self.plan.nodes:
-            if node.llm is None:
-                continue
-            parts = (*node.llm.system, *node.llm.user)
-            if not any(p.kind == "param" and p.param == name for p in parts):
-                continue
-            for part in parts:
-                if part.kind == "param" and part.param != name and part.param not in seen:
-                    seen.add(part.param)
-                    text = render_param(work.values[part.param])
-                    if text.strip():
-                        peers.append((part.param, text))
-        return tuple(peers)
-
-    def _reject(self, work: TrainState, record: dict[str, Any], entry: dict[str, Any],
-                kind: str, detail: str) -> None:
-        entry.update({"verdict": "rejected", "rejection": kind, "reason": detail,
-                      "evaluated": False})
-        work.count(f"rejected_{kind}")
-        record["proposals"].append(entry)
-        self.on_event("proposal", entry)
-
-    async def _gate(
-        self, work: TrainState, name: str, value: ParamValue, mini: list[Sample],
-        mini_scores: list[float], entry: dict[str, Any],
-    ) -> list[float] | None:
-        """Gate a candidate; on acceptance update `work` and return its minibatch scores."""
-        candidate = dict(work.values)
-        candidate[name] = value
-        seen_scores: dict[str, list[float]] = {}
-
-        async def score(samples: Sequence[Sample], values: Mapping[str, ParamValue]) -> list[float]:
-            got = await self._scores(samples, values)
-            if samples is mini:
-                seen_scores["mini"] = got
-            return got
-
-        result = await gate(score, candidate, mini, mini_scores, self.splits.val,
-                            work.val_score if work.val_score is not None else 0.0,
-                            chunk=self.settings.val_chunk, ties=self.settings.accept_ties)
-        entry.update({
-            "evaluated": True,
-            "minibatch": [result.minibatch_before, result.minibatch_after],
-            "val": result.val_after,
-            "val_evaluated": result.val_evaluated,
-            "stopped_early": result.stopped_early,
-            "reason": result.reason,
-        })
-        if not result.accepted:
-            entry["verdict"] = "rejected"
-            entry["rejection"] = "gate"
-            work.count("rejected_gate")
-            self.on_event("proposal", entry)
-            return None
-        entry["verdict"] = "accepted"
-        if isinstance(value, str):
-            entry["diff"] = unified_diff(str(work.values[name]), value, name)
-        before_val = work.val_score
-        before_json = value_to_json(work.values[name])
-        work.values[name] = value
-        if result.val_after is not None:
-            work.val_score = result.val_after
-        if name in work.history:
-            if not work.history[name]:
-                work.history[name].append({"value": before_json,
-                                           "val": before_val or 0.0, "step": work.step})
-            work.history[name].append({"value": value_to_json(value),
-                                       "val": work.val_score or 0.0, "step": work.step + 1})
-        work.pool = work.pool.cleared()
-        work.count("accepted")
-        self.on_event("proposal", entry)
-        return seen_scores.get("mini", list(mini_scores))
-
-    # --- demos ---------------------------------------------------------------------
-
-    async def _teach(self, work: TrainState, failing: list[SampleResult]) -> dict[str, SampleResult]:
-        assert self.teacher_model is not None
-        teacher_plan = with_model(self.plan, self.teacher_model.name)
-        samples = [r.sample for r in failing]
-        result = await self._eval(samples, work.values, plan=teacher_plan,
-                                  client=RelabeledClient(self.client, "teacher"))
-        return {r.sample.id: r for r in result.samples}
-
-    def _collect_demos(self, work: TrainState, results: list[SampleResult],
-                       teacher: Mapping[str, SampleResult],
-                       failing: list[SampleResult] | None = None) -> None:
-        for param in self.trainable:
-            if param.kind != "demos":
-                continue
-            found = demo_opt.collect(self.plan, param.name, failing or results, teacher,
-                                     self.settings.threshold)
-            if teacher:
-                found = [c for c in found if c.source == "teacher"]
-            pool = [demo_opt.DemoCandidate.from_json(c) for c in work.demo_pool.get(param.name, [])]
-            merged = demo_opt.merge(pool, found)
-            work.demo_pool[param.name] = [c.to_json() for c in merged]
-
-    async def _optimize_demos(
-        self, work: TrainState, record: dict[str, Any], name: str, max_demos: int | None,
-        mini: list[Sample], mini_scores: list[float],
-    ) -> list[float] | None:
-        pool = [demo_opt.DemoCandidate.from_json(c) for c in work.demo_pool.get(name, [])]
-        for attempt in range(1, self.settings.demo_proposals + 1):
-            current = work.values[name]
-            assert isinstance(current, tuple)
-            picked = demo_opt.propose(work.rng, pool, max_demos or 3, current)
-            entry: dict[str, Any] = {"param": name, "kind": "demos", "attempt": attempt,
-                                     "before": value_to_json(current), "value": None}
-            if picked is None:
-                return None
-            demos, sources = picked
-            entry["value"] = value_to_json(demos)
-            entry["from_samples"] = list(sources)
-            key = repr(value_to_json(demos))
-            if key in work.tried.setdefault(name, []):
-                self._reject(work, record, entry, "duplicate", "this demo set was already tried")
-                continue
-            work.tried[name] = (work.tried[name] + [key])[-50:]
-            used = set(sources)
-            keep = [i for i, s in enumerate(mini) if s.id not in used]
-            outcome = await self._gate(work, name, demos, [mini[i] for i in keep],
-                                       [mini_scores[i] for i in keep], entry)
-            record["proposals"].append(entry)
-            if outcome is not None:
-                return None
-        return None
-
-    # --- report --------------------------------------------------------------------
 
     def _finish(self, stopped: str | None) -> TrainOutcome:
         report = self.build_report()
@@ -669,7 +331,7 @@ class Trainer:
             "scores": {"val_before": state.val_before, "val_after": state.val_after
                        if state.phase == "done" else state.val_score,
                        "test_before": state.test_before, "test_after": state.test_after},
-            "steps": state.records,
+            "steps": [r.to_json() for r in state.records],
             "params": params,
             "counters": counters,
             "leaks_rejected": counters.get("rejected_leak", 0),
@@ -689,7 +351,7 @@ def values_changed(plan: Plan, values: Mapping[str, ParamValue]) -> dict[str, Pa
     for param in plan.params:
         if param.frozen or param.name not in values:
             continue
-        base = param_value(param)
+        base: str | tuple[Demo, ...] = param_value(param)
         if values[param.name] != base:
             out[param.name] = values[param.name]
     return out

@@ -63,7 +63,7 @@ STATUS: dict[str, int] = {
     codes.MODEL_TIMEOUT: 504,
     codes.REQUEST_TIMEOUT: 504,
 }
-codes.DESCRIPTIONS.update({
+DESCRIPTIONS: dict[str, str] = {**codes.DESCRIPTIONS, **{
     INVALID_JSON: "the request body is not JSON of the expected shape",
     BODY_TOO_LARGE: "the request body is larger than the server accepts",
     BATCH_TOO_LARGE: "the batch has more items than the server accepts",
@@ -71,7 +71,7 @@ codes.DESCRIPTIONS.update({
     NOT_FOUND: "no such endpoint",
     METHOD_NOT_ALLOWED: "the endpoint does not take this method",
     SERVER_ERROR: "a bug in adf (the server log has the details)",
-})
+}}
 
 
 @attrs.frozen
@@ -174,7 +174,8 @@ def build_app(workflow: Workflow, settings: ServeSettings | None = None) -> Star
                 errors.setdefault(status, []).append(code)
         document = openapi_document(
             workflow.signature, title=workflow.path, version=__version__,
-            plan_hash=service.plan_hash, errors={s: tuple(c) for s, c in errors.items()})
+            plan_hash=service.plan_hash, errors={s: tuple(c) for s, c in errors.items()},
+            descriptions=DESCRIPTIONS)
         return _reply(service, document)
 
     async def health(_request: Request) -> Response:

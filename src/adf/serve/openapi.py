@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from adf.api.errors import DESCRIPTIONS
-
 if TYPE_CHECKING:
     from adf.workflow.signature import Signature
 
@@ -21,7 +19,9 @@ _REF = "#/components/schemas/"
 
 
 def openapi_document(sig: Signature, *, title: str, version: str, plan_hash: str,
-                     errors: dict[int, tuple[str, ...]]) -> dict[str, Any]:
+                     errors: dict[int, tuple[str, ...]],
+                     descriptions: dict[str, str]) -> dict[str, Any]:
+    """The document; `errors` lists the codes by HTTP status, `descriptions` says each one."""
     from adf.runtime.structured import type_schema
 
     def obj(fields: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def openapi_document(sig: Signature, *, title: str, version: str, plan_hash: str
     def responses(ok: str, statuses: tuple[int, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {"200": _json(ok)}
         for status in statuses:
-            codes = ", ".join(f"`{c}` ({DESCRIPTIONS.get(c, c)})" for c in errors[status])
+            codes = ", ".join(f"`{c}` ({descriptions.get(c, c)})" for c in errors[status])
             out[str(status)] = _json("Error", codes)
         return out
 

@@ -6,8 +6,8 @@ server (`adfc serve`) all go through here: compile a `.adf` or load a plan
 import its `py` functions (`bind_functions`), resolve its models with the
 run-time overrides and open the reply cache, trace file and local server
 (`open_workflow`), and set up, run and conclude training
-(`adf.workflow.training`). Failures are `WorkflowError`s; nothing here
-prints. This layer sits above the compiler, runtime and optimizer and below
+(`adf.workflow.training`). Failures are `WorkflowError`s; the only output
+is a warning on stderr when the reply cache could not be used. This layer sits above the compiler, runtime and optimizer and below
 every entry point; importing it is cheap (heavy layers load inside the
 functions that need them).
 """

@@ -1,0 +1,121 @@
+"""What a training step leaves behind: typed step and proposal records, and their one codec.
+
+Takes nothing; gives `ProposalRecord` (one proposal: its parameter, values
+before and after, the verdict and why, what the gate saw) and `StepRecord`
+(one step: the batch, what was drawn, backward counts, the proposals, the
+scores and usage after it). The trainer builds them as values and keeps
+them in `TrainState`; they become JSON only at the file boundary, through
+`to_json`/`from_json` here (the checkpoint, `report.json`, progress events).
+Fields left unset are left out of the JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+Verdict = Literal["", "accepted", "rejected"]
+
+
+def _json(record: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in attrs.fields(type(record)):
+        value = getattr(record, field.name)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = [v.to_json() if hasattr(v, "to_json") else v for v in value]
+        elif isinstance(value, (dict, tuple)):
+            value = list(value) if isinstance(value, tuple) else dict(value)
+        out[field.name] = value
+    return out
+
+
+def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in attrs.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+@attrs.define
+class ProposalRecord:
+    param: str
+    kind: Literal["prompt", "demos"]
+    attempt: int
+    before: Any  # the value before, as JSON (a string, or a list of demo records)
+    value: Any = None  # the proposed value, as JSON; None when the reply had none
+    verdict: Verdict = ""
+    rejection: str | None = None  # the rejection kind (a guard kind, "gate", "model_error"...)
+    reason: str = ""
+    evaluated: bool = False
+    minibatch: list[float | None] | None = None  # [before, after]
+    val: float | None = None
+    val_evaluated: int | None = None
+    stopped_early: bool | None = None
+    reasoning: str | None = None
+    form: str | None = None
+    structured: str | None = None
+    trims: list[str] | None = None
+    diff: str | None = None
+    from_samples: list[str] | None = None
+    joint: list[str] | None = None  # the parameters gated together with this one
+
+    def reject(self, kind: str, reason: str) -> None:
+        self.verdict, self.rejection, self.reason, self.evaluated = "rejected", kind, reason, False
+
+    def to_json(self) -> dict[str, Any]:
+        return _json(self)
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> ProposalRecord:
+        return ProposalRecord(**_known(ProposalRecord, data))
+
+
+@attrs.define
+class TrimRecord:
+    param: str
+    attempt: int
+    trims: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return _json(self)
+
+
+@attrs.define
+class StepRecord:
+    step: int
+    proposals: list[ProposalRecord] = attrs.field(factory=list)
+    trims: list[TrimRecord] = attrs.field(factory=list)
+    batch: list[str] = attrs.field(factory=list)
+    train_score: float | None = None
+    errors: int = 0
+    drawn_errors: list[str] = attrs.field(factory=list)
+    drawn_passed: list[str] = attrs.field(factory=list)
+    backward_calls: int | None = None
+    backward_failures: int | None = None
+    feedback: dict[str, int] | None = None  # parameter -> feedback records
+    accepted: int = 0
+    rejected: int = 0
+    val_score: float | None = None
+    calls: int = 0  # the run's totals so far
+    requests: int = 0
+    retries: int = 0
+    failures: int = 0
+    tokens: int = 0
+    cost_usd: float | None = None  # None: a model without a known price
+    step_calls: int = 0
+    step_tokens: int = 0
+    step_wall_s: float = 0.0
+    call_failed: int = 0
+    stopped: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _json(self)
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> StepRecord:
+        known = _known(StepRecord, data)
+        known["proposals"] = [ProposalRecord.from_json(p) for p in data.get("proposals", [])]
+        known["trims"] = [TrimRecord(**t) for t in data.get("trims", [])]
+        return StepRecord(**known)
