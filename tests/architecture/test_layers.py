@@ -18,7 +18,6 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "adf"
 ALLOWED: dict[str, frozenset[str]] = {
     "diagnostics": frozenset(),
     "prompts": frozenset(),
-    "testing": frozenset(),
     "stdlib": frozenset({"diagnostics"}),
     "local": frozenset({"diagnostics"}),
     "plan": frozenset({"diagnostics"}),
@@ -28,6 +27,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "analysis": frozenset({"diagnostics", "plan", "llm", "compiler", "grammar"}),
     "runtime": frozenset({"diagnostics", "plan", "llm", "stdlib", "prompts"}),
     "optim": frozenset({"diagnostics", "plan", "llm", "runtime", "stdlib", "prompts"}),
+    # fakes and scripted tasks for tests and benchmarks: plans, model calls, samples
+    "testing": frozenset({"diagnostics", "plan", "llm", "runtime", "stdlib"}),
     "workflow": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "analysis",
                            "compiler", "grammar", "stdlib", "local", "prompts"}),
     "api": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
