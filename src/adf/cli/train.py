@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
+from adf.cli._executor import add_executor_arguments
+
 if TYPE_CHECKING:
     from adf.workflow.training import Prepared, TrainOptions
 
@@ -76,6 +78,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     models.add_argument("--api-base", action="append", default=[], metavar="NAME=URL")
     models.add_argument("--no-cache", action="store_true", help="do not read or write the reply cache")
     models.add_argument("--cache", metavar="PATH", help="reply cache file (default .adf/cache.sqlite)")
+    add_executor_arguments(parser)
 
 
 def _fail(message: str, status: int = 2) -> int:

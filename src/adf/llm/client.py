@@ -267,7 +267,9 @@ class LiteLLMClient:
                         if broken is not None:
                             raise UnreachableError(broken.reason)
                         timeout = float(kwargs["timeout"])
-                        self._admit(request, sent)
+                        pending = self._admit(request, sent)
+                        if pending:
+                            await _admitted(pending)
                         sent += 1
                         try:
                             async with asyncio.timeout(timeout + 5.0):
@@ -323,12 +325,17 @@ class LiteLLMClient:
             )
             raise refused.error from None
 
-    def _admit(self, request: ChatRequest, attempt: int) -> None:
+    def _admit(self, request: ChatRequest, attempt: int) -> list[Awaitable[None]]:
+        """Ask every gate; gates that wait their turn give what to await (`_admitted`)."""
+        pending: list[Awaitable[None]] = []
         for gate in self._gates:
             try:
-                gate(request, attempt)
+                waiting = gate(request, attempt)
             except Exception as exc:
                 raise _Refused(exc) from exc
+            if waiting is not None:
+                pending.append(waiting)
+        return pending
 
     def _schema_rejected(self, exc: Exception, form: SchemaForm) -> bool:
         """A 400 to a request that carried a schema: ask again without one."""
@@ -543,6 +550,14 @@ class LiteLLMClient:
 
 
 # --- helpers --------------------------------------------------------------------
+
+
+async def _admitted(pending: list[Awaitable[None]]) -> None:
+    for waiting in pending:
+        try:
+            await waiting
+        except Exception as exc:
+            raise _Refused(exc) from exc
 
 
 def _endpoint(request: ChatRequest) -> str:

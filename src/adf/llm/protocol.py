@@ -10,6 +10,7 @@ environment variable and read only at the moment of the call.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Literal, Protocol
 
 import attrs
@@ -73,9 +74,10 @@ class ModelError(Exception):
 
 class RequestGate(Protocol):
     """Asked before every request a client sends to a provider, retries included;
-    raises to refuse it (a budget, for instance). `attempt` is 0 for the first."""
+    raises to refuse it (a budget, for instance). `attempt` is 0 for the first.
+    A gate may also return an awaitable (a cluster-wide limit that waits its turn)."""
 
-    def __call__(self, request: ChatRequest, attempt: int) -> None: ...
+    def __call__(self, request: ChatRequest, attempt: int) -> Awaitable[None] | None: ...
 
 
 class ModelClient(Protocol):

@@ -112,6 +112,11 @@ class Meter:
         were counted when admitted."""
         self._add(purpose, attrs.evolve(usage, requests=0, retries=0))
 
+    def absorb(self, purpose: str, usage: Usage) -> None:
+        """Calls made and admitted elsewhere (on Ray workers, under this meter's allowance),
+        requests and retries included."""
+        self._add(purpose, usage)
+
     def _add(self, purpose: str, usage: Usage) -> None:
         self.by_purpose[purpose] = self.by_purpose.get(purpose, Usage()) + usage
 

@@ -51,6 +51,7 @@ from adf.plan.schema import Demo, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import BadRow, Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
+from adf.runtime.executor import Executor
 
 EventSink = Callable[[str, Mapping[str, Any]], None]
 
@@ -113,8 +114,10 @@ class Trainer:
         on_event: EventSink | None = None,
         program: Mapping[str, Any] | None = None,
         estimate: Mapping[str, Any] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.plan = plan
+        self.executor = executor  # where forward passes over samples run (None: here)
         self.splits = splits
         self.settings = settings
         self.run_dir = run_dir
@@ -241,7 +244,8 @@ class Trainer:
         try:
             result = await evaluate(plan or self.plan, samples, client or self.client,
                                     params=dict(values), bindings=self.bindings,
-                                    concurrency=self.settings.concurrency)
+                                    concurrency=self.settings.concurrency,
+                                    executor=self.executor)
         finally:
             self.meter.release()
         self.call_failed += len(result.call_failed())

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -37,6 +37,9 @@ from adf.runtime.data import BadRow, DataError, Sample, sample_from_row
 from adf.runtime.forward import run_sample
 from adf.runtime.params import resolve_params
 from adf.runtime.trace import SampleResult
+
+if TYPE_CHECKING:
+    from adf.runtime.executor import Executor
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -109,8 +112,17 @@ async def evaluate(
     on_sample: Callable[[SampleResult], None] | None = None,
     abort_after: int | None = 8,
     structured: bool = True,
+    executor: Executor | None = None,
 ) -> EvalResult:
-    """Forward every sample and score it. `bindings` defaults to `bind(plan, base_dir)`."""
+    """Forward every sample and score it. `bindings` defaults to `bind(plan, base_dir)`.
+
+    With an `executor` (see `adf.runtime.executor`) the batch runs there instead of here.
+    """
+    if executor is not None:
+        return await executor.evaluate(plan, samples, client, params=params, bindings=bindings,
+                                       base_dir=base_dir, concurrency=concurrency,
+                                       on_sample=on_sample, abort_after=abort_after,
+                                       structured=structured)
     values = resolve_params(plan, params)
     bound = bindings if bindings is not None else bind(plan, base_dir)
     gate = asyncio.Semaphore(max(1, concurrency))

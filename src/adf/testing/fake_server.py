@@ -303,6 +303,7 @@ class FakeServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._requests: list[Request] = []
+        self._arrivals: list[float] = []
         self._headers: list[dict[str, str]] = []
         self._faults_sent: list[tuple[int, FaultKind]] = []
         self._seen: dict[str, int] = {}
@@ -372,6 +373,12 @@ class FakeServer:
             return list(self._requests)
 
     @property
+    def arrivals(self) -> list[float]:
+        """When each chat request arrived (`time.monotonic()`), in arrival order."""
+        with self._lock:
+            return list(self._arrivals)
+
+    @property
     def headers(self) -> list[dict[str, str]]:
         """The HTTP headers of every chat request (names lower-cased), in arrival order."""
         with self._lock:
@@ -398,6 +405,7 @@ class FakeServer:
         """Forget recorded requests, faults and counters (the fault plan is kept)."""
         with self._lock:
             self._requests.clear()
+            self._arrivals.clear()
             self._headers.clear()
             self._faults_sent.clear()
             self._seen.clear()
@@ -421,6 +429,7 @@ class FakeServer:
         with self._lock:
             index = len(self._requests)
             self._requests.append(body)
+            self._arrivals.append(time.monotonic())
             self._headers.append(headers)
             seen = self._seen.get(key, 0)
             self._seen[key] = seen + 1

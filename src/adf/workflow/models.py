@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from adf.runtime.executor import ExecutorSpec
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ class RunOptions:
     timeout_s: float = 120.0  # per model call
     trace: str | None = None  # append one JSON line per model call here
     retries: int | None = None  # retries of a failed model call; None: the client's default
+    executor: ExecutorSpec = attrs.field(factory=ExecutorSpec)  # where forward passes run
+    workers: int | None = None  # with the Ray executor: shards in flight at once
+    rpm: int | None = None  # with the Ray executor: requests per minute per endpoint
 
 
 @attrs.frozen

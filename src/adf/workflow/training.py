@@ -30,6 +30,7 @@ import attrs
 from adf.optim.lockfile import LockBase
 from adf.plan.paramvalue import param_value
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
+from adf.workflow.executor import check_executor, open_run_executor
 from adf.workflow.load import ProgramErrors, compile_program, compile_text
 from adf.workflow.models import Resolved, RunOptions, open_workflow, resolve
 
@@ -138,6 +139,7 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
     problem = options.problem()
     if problem:
         raise WorkflowError(problem, USAGE)
+    check_executor(run_options)
     if not os.path.isfile(path):
         raise WorkflowError(f"cannot read {path}: no such file", USAGE)
     compiled = compile_program(path)
@@ -347,18 +349,21 @@ class TrainingRun:
         prepared = self.prepared
         options = attrs.evolve(prepared.run_options, concurrency=prepared.settings.concurrency)
         try:
+            check_executor(options)
             async with open_workflow(prepared.start_plan, options) as opened:
-                bindings = bind(opened.plan, os.path.dirname(os.path.abspath(prepared.path)))
-                self.trainer = Trainer(
-                    opened.plan, prepared.splits, opened.session.client, prepared.settings,
-                    self.run_dir, bindings, plan_hash=run_identity(prepared),
-                    on_event=self.on_event,
-                    program={"source": os.path.basename(prepared.path),
-                             "source_hash": prepared.base_plan.source_hash,
-                             "plan_hash": plan_hash(prepared.base_plan)},
-                    estimate=prepared.forecast.summary_json(),
-                )
-                return await self.trainer.run(resume=prepared.options.resume)
+                base_dir = os.path.dirname(os.path.abspath(prepared.path))
+                bindings = bind(opened.plan, base_dir)
+                with open_run_executor(opened, options, base_dir) as executor:
+                    self.trainer = Trainer(
+                        opened.plan, prepared.splits, opened.session.client, prepared.settings,
+                        self.run_dir, bindings, plan_hash=run_identity(prepared),
+                        on_event=self.on_event,
+                        program={"source": os.path.basename(prepared.path),
+                                 "source_hash": prepared.base_plan.source_hash,
+                                 "plan_hash": plan_hash(prepared.base_plan)},
+                        estimate=prepared.forecast.summary_json(), executor=executor,
+                    )
+                    return await self.trainer.run(resume=prepared.options.resume)
         except TrainError as exc:
             raise WorkflowError(f"training failed: {exc}", FAILED) from None
         except BindError as exc:
