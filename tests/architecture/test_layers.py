@@ -29,16 +29,19 @@ ALLOWED: dict[str, frozenset[str]] = {
     "optim": frozenset({"diagnostics", "plan", "llm", "runtime", "stdlib", "prompts"}),
     # fakes and scripted tasks for tests and benchmarks: plans, model calls, samples
     "testing": frozenset({"diagnostics", "plan", "llm", "runtime", "stdlib"}),
-    "workflow": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "analysis",
+    # the Ray executor behind the runtime's executor seam (the optional adf[ray] extra)
+    "scale": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "stdlib", "prompts",
+                        "local"}),
+    "workflow": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis",
                            "compiler", "grammar", "stdlib", "local", "prompts"}),
-    "api": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
+    "api": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
                       "grammar", "stdlib", "local", "prompts", "workflow"}),
-    "serve": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
+    "serve": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
                         "grammar", "stdlib", "local", "prompts", "workflow", "api"}),
-    "lsp": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
+    "lsp": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
                       "grammar", "stdlib", "local", "prompts", "workflow"}),
     "adf": frozenset({"api", "workflow"}),  # the package root re-exports the Python API
-    "cli": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
+    "cli": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
                       "grammar", "stdlib", "local", "prompts", "workflow", "lsp", "api", "serve",
                       "testing"}),
 }
