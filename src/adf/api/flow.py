@@ -205,14 +205,17 @@ class Workflow:
         from adf.api.result import Evaluation
         from adf.runtime.engine import ModelUnavailable, evaluate
         from adf.workflow import load_dataset
+        from adf.workflow.executor import open_run_executor
 
         dataset = load_dataset(self._loaded, data, split=split, limit=limit)
         async with self.session() as session:
             opened = session.opened
             try:
-                result = await evaluate(opened.plan, dataset.samples, opened.session.client,
-                                        bindings=session.bindings,
-                                        concurrency=self.options.concurrency)
+                with open_run_executor(opened, self.options, self._loaded.base_dir) as executor:
+                    result = await evaluate(opened.plan, dataset.samples,
+                                            opened.session.client, bindings=session.bindings,
+                                            concurrency=self.options.concurrency,
+                                            executor=executor)
             except ModelUnavailable as exc:
                 raise WorkflowError(f"model unavailable: {exc.reason}", 1) from None
             tally = opened.accounting.total
