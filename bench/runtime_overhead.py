@@ -37,8 +37,9 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.llm.cache import ReplyCache
-from adf.llm.client import LiteLLMClient, RetryPolicy, _load_litellm
+from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.llm.protocol import ChatRequest, Message
+from adf.llm.provider import load_litellm
 from adf.testing.fake_process import FakeServerProcess
 
 MODEL = "openai/fake"
@@ -90,7 +91,7 @@ async def adf_loop(
 
 async def per_call_overhead(calls: int, rounds: int) -> float:
     """Print part 1; return bare litellm's client CPU seconds per call."""
-    litellm = _load_litellm()
+    litellm = load_litellm()
     with tempfile.TemporaryDirectory() as tmp, FakeServerProcess(0.0) as srv:
         cache = ReplyCache(Path(tmp) / "cache.sqlite")
         clients = {
@@ -186,7 +187,7 @@ output r3
 
 async def bare_chain(base_url: str, samples: int, concurrency: int, llm_nodes: int) -> float:
     """The forward pass without adf: per sample, `llm_nodes` chained calls; `concurrency` samples."""
-    litellm = _load_litellm()
+    litellm = load_litellm()
     gate = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:

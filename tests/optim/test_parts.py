@@ -29,10 +29,10 @@ from adf.optim.report import deterministic_view, render_html, word_diff
 from adf.optim.sampler import Pool
 from adf.optim.tgd import HistoryEntry, OptimizerInput, build_prompt, group_feedback
 from adf.optim.writeback import quote_prompt, rewrite_source, write_back
+from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Demo, Plan
 from adf.runtime.data import Sample
 from adf.runtime.feedback import Feedback
-from adf.runtime.template import ParamValue
 
 SOURCE = '''# header comment
 model m = "openai/x"

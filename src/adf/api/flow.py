@@ -140,7 +140,7 @@ class Workflow:
 
     def params(self) -> dict[str, Any]:
         """Each parameter's value as served: a prompt's text, or a demos list of dicts."""
-        from adf.optim.lockfile import param_value, value_to_json
+        from adf.plan.paramvalue import param_value, value_to_json
 
         return {p.name: value_to_json(param_value(p)) for p in self._loaded.plan.params}
 
@@ -205,14 +205,17 @@ class Workflow:
         from adf.api.result import Evaluation
         from adf.runtime.engine import ModelUnavailable, evaluate
         from adf.workflow import load_dataset
+        from adf.workflow.executor import open_run_executor
 
         dataset = load_dataset(self._loaded, data, split=split, limit=limit)
         async with self.session() as session:
             opened = session.opened
             try:
-                result = await evaluate(opened.plan, dataset.samples, opened.session.client,
-                                        bindings=session.bindings,
-                                        concurrency=self.options.concurrency)
+                with open_run_executor(opened, self.options, self._loaded.base_dir) as executor:
+                    result = await evaluate(opened.plan, dataset.samples,
+                                            opened.session.client, bindings=session.bindings,
+                                            concurrency=self.options.concurrency,
+                                            executor=executor)
             except ModelUnavailable as exc:
                 raise WorkflowError(f"model unavailable: {exc.reason}", 1) from None
             tally = opened.accounting.total

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from adf.optim import demos as demo_opt
-from adf.optim.lockfile import value_to_json
 from adf.optim.prompt_step import tried_key
 from adf.optim.records import ProposalRecord, StepRecord
-from adf.optim.state import ParamValue, TrainState
+from adf.optim.state import TrainState
+from adf.plan.paramvalue import ParamValue, value_to_json
 from adf.plan.schema import ParamDecl, Plan
 from adf.runtime.data import Sample
 from adf.runtime.trace import SampleResult

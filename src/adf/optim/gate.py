@@ -26,8 +26,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import attrs
 
+from adf.plan.paramvalue import ParamValue
 from adf.runtime.data import Sample
-from adf.runtime.template import ParamValue
 
 Scorer = Callable[[Sequence[Sample], Mapping[str, ParamValue]], Awaitable[list[float]]]
 

@@ -34,12 +34,18 @@ import attrs
 
 from adf.optim.checkpoint import write_json_atomic
 from adf.optim.runlock import wait_folder
-from adf.plan.schema import Demo, ParamDecl, Plan
+from adf.plan.paramvalue import (
+    ParamValue,
+    ParamValueError,
+    demos_from_json,
+    param_value,
+    value_to_json,
+)
+from adf.plan.schema import ParamDecl, Plan
 
 LOCK_FORMAT = "adf-lock"
 LOCK_VERSION = 1
 
-ParamValue = str | tuple[Demo, ...]
 
 
 class LockError(Exception):
@@ -132,31 +138,6 @@ def plan_hash(plan: Plan) -> str:
     return hashlib.sha256(encode_plan(plan)).hexdigest()
 
 
-def demos_to_json(demos: tuple[Demo, ...]) -> list[dict[str, str]]:
-    return [dict(demo.fields) for demo in demos]
-
-
-def demos_from_json(data: Any) -> tuple[Demo, ...]:
-    if not isinstance(data, list):
-        raise LockError("demos must be a list of objects")
-    out = []
-    for item in data:
-        if not isinstance(item, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in item.items()
-        ):
-            raise LockError("each demo must be an object of text fields")
-        out.append(Demo(tuple(item.items())))
-    return tuple(out)
-
-
-def param_value(param: ParamDecl) -> ParamValue:
-    return param.value if param.kind == "prompt" else param.demos
-
-
-def value_to_json(value: ParamValue) -> Any:
-    return value if isinstance(value, str) else demos_to_json(value)
-
-
 def write_lock(
     adf_path: str,
     base_plan: Plan,
@@ -239,12 +220,6 @@ def apply_lock(plan: Plan, adf_path: str) -> Plan:
     return apply_lock_verbose(plan, adf_path).plan
 
 
-def lock_overrides(plan: Plan, adf_path: str) -> dict[str, ParamValue]:
-    """Just the trained values that apply, by parameter name."""
-    result = apply_lock_verbose(plan, adf_path)
-    return {name: param_value(result.plan.param(name)) for name in result.applied}
-
-
 def _stale_reason(param: ParamDecl | None, entry: Any) -> str | None:
     if param is None:
         return "the parameter no longer exists"
@@ -261,7 +236,7 @@ def _stale_reason(param: ParamDecl | None, entry: Any) -> str | None:
     else:
         try:
             demos = demos_from_json(value)
-        except LockError:
+        except ParamValueError:
             return "malformed demos"
         if param.max_demos is not None and len(demos) > param.max_demos:
             return f"more demos than the declared max of {param.max_demos}"

@@ -36,7 +36,7 @@ from adf.optim.context import Trim
 from adf.optim.guard import Rejection
 from adf.optim.proposal import Proposal
 from adf.optim.records import ProposalRecord, StepRecord, TrimRecord
-from adf.optim.state import ParamValue, TrainState
+from adf.optim.state import TrainState
 from adf.optim.tgd import (
     HistoryEntry,
     OptimizerInput,
@@ -47,6 +47,7 @@ from adf.optim.tgd import (
     judge_reply,
     schema_text,
 )
+from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import ModelDecl, Plan
 from adf.runtime.data import Sample
 from adf.runtime.feedback import Feedback

@@ -18,12 +18,9 @@ from typing import Any
 import attrs
 
 from adf.optim.checkpoint import rng_from_json, rng_to_json
-from adf.optim.lockfile import demos_from_json, value_to_json
 from adf.optim.records import StepRecord
 from adf.optim.sampler import Pool
-from adf.plan.schema import Demo
-
-ParamValue = str | tuple[Demo, ...]
+from adf.plan.paramvalue import ParamValue, value_from_json, value_to_json
 
 
 @attrs.define
@@ -89,7 +86,7 @@ class TrainState:
         kinds = {str(k): str(v) for k, v in data["kinds"].items()}
         values: dict[str, ParamValue] = {}
         for name, raw in data["values"].items():
-            values[name] = raw if kinds.get(name) == "prompt" else demos_from_json(raw)
+            values[name] = value_from_json("prompt" if kinds.get(name) == "prompt" else "demos", raw)
         return TrainState(
             step=int(data["step"]),
             phase=str(data["phase"]),

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from adf.optim.budget import BudgetExceeded
 from adf.optim.demo_step import collect_demos, propose_demos
 from adf.optim.gate import gate
-from adf.optim.lockfile import value_to_json
 from adf.optim.models import RelabeledClient, with_model
 from adf.optim.prompt_step import PromptStep, tried_key, view_of
 from adf.optim.records import ProposalRecord, StepRecord
 from adf.optim.report import unified_diff
-from adf.optim.state import ParamValue, TrainState
+from adf.optim.state import TrainState
+from adf.plan.paramvalue import ParamValue, value_to_json
 from adf.runtime.backward import BackwardResult, backward_batch
 from adf.runtime.data import Sample
 from adf.runtime.trace import SampleResult

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
 from adf.llm.catalogue import bound_tokens
-from adf.llm.protocol import ChatRequest, Message
+from adf.llm.protocol import Message
 from adf.optim.context import Section, Trim, fit_sections
 from adf.optim.guard import MetaText, Rejection, RejectionKind, screen
 from adf.optim.proposal import PLACEHOLDER, PROPOSAL_SCHEMA, ParseFailure, Proposal, parse_proposal
@@ -247,15 +247,6 @@ def build_prompt(
 
 def schema_text() -> str:
     return json.dumps(PROPOSAL_SCHEMA, sort_keys=True, separators=(",", ":"))
-
-
-def optimizer_request(
-    make_request: Callable[[tuple[Message, ...], str | None], ChatRequest],
-    built: BuiltPrompt,
-    *,
-    json_mode: bool,
-) -> ChatRequest:
-    return make_request(built.messages, schema_text() if json_mode else None)
 
 
 @attrs.frozen

@@ -37,7 +37,6 @@ from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
 from adf.optim.gate import mean
-from adf.optim.lockfile import value_to_json
 from adf.optim.models import (
     backward_calls,
     forward_calls,
@@ -45,8 +44,9 @@ from adf.optim.models import (
 )
 from adf.optim.prompt_step import Proposer, Strategy
 from adf.optim.report import write_report
-from adf.optim.state import ParamValue, TrainState
+from adf.optim.state import TrainState
 from adf.optim.step import StepRunner, score_of, scored
+from adf.plan.paramvalue import ParamValue, param_value, value_to_json
 from adf.plan.schema import Demo, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import BadRow, Sample
@@ -159,7 +159,7 @@ class Trainer:
         values: dict[str, ParamValue] = {}
         kinds: dict[str, str] = {}
         for param in self.plan.params:
-            values[param.name] = param.value if param.kind == "prompt" else param.demos
+            values[param.name] = param_value(param)
             kinds[param.name] = param.kind
         state = TrainState(values=values, kinds=kinds,
                            initial={k: value_to_json(v) for k, v in values.items()})
@@ -306,7 +306,7 @@ class Trainer:
         params = {}
         for param in self.trainable:
             initial: Any = state.initial.get(param.name, value_to_json(
-                param.value if param.kind == "prompt" else param.demos))
+                param_value(param)))
             params[param.name] = {"kind": param.kind, "initial": initial,
                                   "final": value_to_json(state.values[param.name])}
         estimate = dict(self.estimate)
@@ -355,7 +355,7 @@ def values_changed(plan: Plan, values: Mapping[str, ParamValue]) -> dict[str, Pa
     for param in plan.params:
         if param.frozen or param.name not in values:
             continue
-        base: str | tuple[Demo, ...] = param.value if param.kind == "prompt" else param.demos
+        base: str | tuple[Demo, ...] = param_value(param)
         if values[param.name] != base:
             out[param.name] = values[param.name]
     return out

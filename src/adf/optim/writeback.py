@@ -24,9 +24,8 @@ import attrs
 
 from adf.diagnostics import Span
 from adf.optim.checkpoint import write_text_atomic
+from adf.plan.paramvalue import ParamValue, param_value
 from adf.plan.schema import Demo, ParamDecl, Plan
-
-ParamValue = str | tuple[Demo, ...]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -143,7 +142,7 @@ def write_back(
         if param is None:
             skipped.append((name, "no longer declared"))
             continue
-        current: ParamValue = param.value if param.kind == "prompt" else param.demos
+        current: ParamValue = param_value(param)
         if name in base_values and current != base_values[name]:
             skipped.append((name, "its literal was edited since training"))
             continue
@@ -161,7 +160,7 @@ def write_back(
         raise WriteBackError("the rewritten source would not compile; left unchanged")
     for name, value in todo.items():
         param = check.param(name)
-        got: ParamValue = param.value if param.kind == "prompt" else param.demos
+        got: ParamValue = param_value(param)
         if got != value:
             raise WriteBackError(
                 f"parameter {name!r} would not read back as the trained value; left unchanged"

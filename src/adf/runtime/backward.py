@@ -47,12 +47,13 @@ import attrs
 from adf.llm.catalogue import BOUND_CHARS_PER_TOKEN, bound_messages, context_window
 from adf.llm.protocol import ChatRequest, Message, ModelClient, ModelError
 from adf.llm.requests import build_request
+from adf.plan.paramvalue import ParamValue
 from adf.plan.routing import case_key, chosen
 from adf.plan.schema import ModelDecl, Node, NodeKind, Plan
 from adf.prompts import load as load_prompt
 from adf.runtime.backward_reply import parse_reply
 from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
-from adf.runtime.template import ParamValue, fill, render_param
+from adf.runtime.template import fill, render_param
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
 from adf.runtime.values import render
 

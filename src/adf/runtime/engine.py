@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from adf.llm.protocol import ModelClient
+from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Plan
 from adf.runtime.backward import DEFAULT_THRESHOLD, BackwardResult, backward_batch
 from adf.runtime.bindings import Bindings, bind
 from adf.runtime.data import BadRow, DataError, Sample, sample_from_row
 from adf.runtime.forward import run_sample
 from adf.runtime.params import resolve_params
-from adf.runtime.template import ParamValue
 from adf.runtime.trace import SampleResult
 
 if TYPE_CHECKING:

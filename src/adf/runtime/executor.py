@@ -23,11 +23,11 @@ import attrs
 
 if TYPE_CHECKING:  # kept light: the CLI imports this module to parse --executor
     from adf.llm.protocol import ModelClient
+    from adf.plan.paramvalue import ParamValue
     from adf.plan.schema import Plan
     from adf.runtime.bindings import Bindings
     from adf.runtime.data import Sample
     from adf.runtime.engine import EvalResult
-    from adf.runtime.template import ParamValue
     from adf.runtime.trace import SampleResult
 
 __all__ = ["Executor", "ExecutorError", "ExecutorMissing", "ExecutorSpec", "LocalExecutor", "SpecError"]

@@ -32,13 +32,14 @@ from typing import Any
 
 from adf.llm.protocol import ModelClient, ModelError
 from adf.llm.requests import build_request
+from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Node, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
 from adf.runtime.routing import last_run, not_taken, select
 from adf.runtime.scoring import failed_loss, score_loss, score_objectives
 from adf.runtime.structured import output_schema, read_structured
-from adf.runtime.template import ParamValue, render_messages
+from adf.runtime.template import render_messages
 from adf.runtime.trace import (
     CallInfo,
     LossResult,
@@ -246,6 +247,3 @@ def _first_error(plan: Plan, traces: tuple[NodeTrace, ...]) -> SampleError | Non
         return SampleError("input", message, node.id)
     return None
 
-
-def describe_outputs(result: SampleResult) -> str:
-    return ", ".join(f"{name} = {describe(value)}" for name, value in result.outputs)

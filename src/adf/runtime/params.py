@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from adf.plan.paramvalue import ParamValue, param_value
 from adf.plan.schema import Demo, Plan
-from adf.runtime.template import ParamValue
 
 
 def resolve_params(
@@ -20,7 +20,7 @@ def resolve_params(
 ) -> dict[str, ParamValue]:
     values: dict[str, ParamValue] = {}
     for param in plan.params:
-        values[param.name] = param.value if param.kind == "prompt" else param.demos
+        values[param.name] = param_value(param)
     for name, value in (overrides or {}).items():
         if name not in values:
             known = ", ".join(values) or "none"

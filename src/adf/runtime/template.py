@@ -19,10 +19,9 @@ from typing import Any
 
 from adf.llm.protocol import Message
 from adf.plan import placeholders
+from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Demo, LlmSpec, TemplatePart
 from adf.runtime.values import render
-
-ParamValue = str | tuple[Demo, ...]
 
 
 def render_messages(

@@ -50,12 +50,12 @@ from adf.llm.protocol import ModelClient
 from adf.llm.usage import Usage
 from adf.optim.budget import BudgetedClient, Meter
 from adf.plan.codec import decode_plan, encode_plan
+from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Plan
 from adf.runtime.bindings import BindError, Bindings, bind
 from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable
 from adf.runtime.executor import ExecutorError, LocalExecutor
-from adf.runtime.template import ParamValue
 from adf.runtime.trace import SampleResult
 from adf.scale.limits import Allowance, ClusterLimits, GateService, Lease, Refusal
 from adf.scale.shipping import CodeShipment, ShippingError, plan_shipment

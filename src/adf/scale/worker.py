@@ -26,11 +26,11 @@ from adf.llm.client import LiteLLMClient
 from adf.llm.protocol import ChatReply, ChatRequest
 from adf.llm.usage import Usage
 from adf.optim.budget import BudgetExceeded
+from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
 from adf.runtime.engine import evaluate
-from adf.runtime.template import ParamValue
 from adf.runtime.trace import SampleResult
 from adf.scale.limits import Lease, Refusal
 

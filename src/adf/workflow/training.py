@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from adf.optim.lockfile import LockBase
+from adf.plan.paramvalue import param_value
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 from adf.workflow.executor import check_executor, open_run_executor
 from adf.workflow.load import ProgramErrors, compile_program, compile_text
@@ -432,7 +433,7 @@ def save_trained(prepared: Prepared, outcome: TrainOutcome, base: LockBase, *,
     saved = Saved(tuple(sorted(changed)), lock)
     if not write:
         return saved
-    source_values = {p.name: (p.value if p.kind == "prompt" else p.demos)
+    source_values = {p.name: param_value(p)
                      for p in base_plan.params if p.name in changed}
     try:
         written = write_back(path, changed, source_values, lambda t: compile_text(t, path))
