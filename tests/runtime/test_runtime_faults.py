@@ -23,12 +23,14 @@ def test_eval_of_200_samples_survives_20_percent_faults() -> None:
     samples = [Sample(f"s{i}", (("question", f"How many apples? {i}"),), (("answer", i),))
                for i in range(200)]
     faults = FaultPlan(rate=0.2, kinds=("429", "500", "timeout", "malformed", "empty"),
-                       seed=7, max_per_request=2, retry_after=0.01, delay_s=0.5)
+                       seed=7, max_per_request=2, retry_after=0.01, delay_s=3.0)
+    # a "timeout" fault sleeps well past the client's timeout, and an answered request stays
+    # well inside it even on a loaded machine, so only injected timeouts time out
     with FakeServer(responder(answer), faults=faults) as server:
         workflow = counting(server.base_url)
         accounting = Accounting()
         result = asyncio.run(evaluate(
-            workflow, samples, client(concurrency=16, timeout_s=0.3, sinks=[accounting]),
+            workflow, samples, client(concurrency=16, timeout_s=1.5, sinks=[accounting]),
             concurrency=16))
         injected = server.faults_sent
         received = server.request_count

@@ -11,6 +11,13 @@ from litellm's install folder upwards into the environment, so a stray
 `.env` above a virtualenv would silently supply keys and endpoints. adf
 reads only the variables its programs name with `env(...)`, from the
 environment the user started it in.
+
+litellm's `acompletion` builds the provider's coroutine in a worker thread
+(`loop.run_in_executor`); when a run is cancelled (Ctrl-C, SIGTERM) while
+that thread is busy, the coroutine it returns is dropped unstarted, so no
+request was sent, and Python's "coroutine ... was never awaited" warning
+would be printed at exit. That one warning, for litellm's provider
+coroutines only, is silenced.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import warnings
 from typing import Any
 
 
@@ -36,4 +44,7 @@ def load_litellm() -> Any:
         setattr(litellm, flag, value)
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings(
+        "ignore", message=r"coroutine '\w+\.a?completion' was never awaited",
+        category=RuntimeWarning)
     return litellm
