@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
+from hypothesis import HealthCheck, settings
 from rt_helpers import client
 from rt_plans import model
 
+from adf.compiler.pipeline import compile_source
 from adf.llm.protocol import ChatReply, ChatRequest
 from adf.plan.schema import Plan
 from adf.runtime.data import Sample
@@ -26,6 +28,22 @@ from adf.runtime.engine import backward, evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user
 
 DIRECT = os.environ.get("ADF_V2_TRANSPORT", "") == "direct"
+EXAMPLES = int(os.environ.get("ADF_V2_EXAMPLES", "25"))
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def compiled(source: str) -> Plan:
+    """A generated program's plan; it must compile."""
+    result = compile_source(source, "gen.adf")
+    assert result.plan is not None, [d.message for d in result.diagnostics]
+    return result.plan
+
+
+def questions(n: int) -> list[Sample]:
+    """`n` samples whose answer no generated program ever gives."""
+    return [Sample(f"s{i}", (("question", f"question {i}"),), (("answer", "never"),))
+            for i in range(n)]
 
 
 class DirectClient:

@@ -14,23 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 import attrs
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from rt_direct import run_both
-from rt_helpers import engine_reply, is_backward
+from rt_direct import PROPERTY, compiled, questions, run_both
+from rt_helpers import responder
 from rt_paths import executed_path, trainable
 
-from adf.compiler.pipeline import compile_source
-from adf.plan.schema import Plan
-from adf.runtime.data import Sample
 from adf.testing.fake_server import Request, last_user
 
-EXAMPLES = int(os.environ.get("ADF_V2_EXAMPLES", "25"))
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 RECORD = "{f0: str, f1: str}"
 
 
@@ -88,12 +81,6 @@ def field_programs(draw: st.DrawFn) -> Program:
     return Program("\n".join(lines) + "\n", pred)
 
 
-def compiled(program: Program) -> Plan:
-    result = compile_source(program.source, "gen.adf")
-    assert result.plan is not None, [d.message for d in result.diagnostics]
-    return result.plan
-
-
 def forward_reply(request: Request) -> str:
     tag = hashlib.sha256(last_user(request).encode()).hexdigest()[:8]
     if last_user(request).endswith("(record)"):
@@ -101,18 +88,16 @@ def forward_reply(request: Request) -> str:
     return f"out-{tag}"
 
 
-def respond(request: Request) -> str:
-    return engine_reply(request) if is_backward(request) else forward_reply(request)
+respond = responder(forward_reply)
 
 
-SAMPLES = [Sample(f"s{i}", (("question", f"question {i}"),), (("answer", "never"),))
-           for i in range(2)]
+SAMPLES = questions(2)
 
 
 @PROPERTY
 @given(field_programs())
 def test_field_feedback_reaches_the_record_producer_naming_the_field(program: Program) -> None:
-    workflow = compiled(program)
+    workflow = compiled(program.source)
     done = run_both(workflow, SAMPLES, respond, keep_requests=True)
     result, grads, requests = done.result, done.grads, done.backward_texts
     assert all(s.error is None for s in result.samples)
@@ -139,7 +124,7 @@ def test_field_feedback_reaches_the_record_producer_naming_the_field(program: Pr
 def test_objective_scores_are_the_weighted_sum_and_components_count_through_it(
     program: Program,
 ) -> None:
-    workflow = compiled(program)
+    workflow = compiled(program.source)
     result = run_both(workflow, SAMPLES, respond).result
     for sample in result.samples:
         losses = {loss.name: loss for loss in sample.losses}

@@ -13,22 +13,14 @@ two-core machine).
 from __future__ import annotations
 
 import hashlib
-import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from rt_direct import run_both
-from rt_helpers import engine_reply, is_backward
+from rt_direct import PROPERTY, compiled, questions, run_both
+from rt_helpers import responder
 from rt_paths import executed_path, trainable
 
-from adf.compiler.pipeline import compile_source
-from adf.plan.schema import Plan
-from adf.runtime.data import Sample
 from adf.testing.fake_server import Request, last_user
-
-EXAMPLES = int(os.environ.get("ADF_V2_EXAMPLES", "25"))
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @st.composite
@@ -68,18 +60,10 @@ def forward_reply(request: Request) -> str:
     return f"out-{tag:x}"
 
 
-def respond(request: Request) -> str:
-    return engine_reply(request) if is_backward(request) else forward_reply(request)
+respond = responder(forward_reply)
 
 
-SAMPLES = [Sample(f"s{i}", (("question", f"question {i}"),), (("answer", "never"),))
-           for i in range(3)]
-
-
-def compiled(source: str) -> Plan:
-    result = compile_source(source, "gen.adf")
-    assert result.plan is not None, [d.message for d in result.diagnostics]
-    return result.plan
+SAMPLES = questions(3)
 
 
 @PROPERTY
