@@ -82,10 +82,15 @@ def count_answer(request: Request) -> str:
     return f"Answer: {right if correct else right + 1}"
 
 
+def current_value(request: Request) -> str:
+    """The value an optimizer request asks to improve ("" if it names none)."""
+    match = _CURRENT.search(last_user(request))
+    return match.group(1) if match else ""
+
+
 def scripted_optimizer(request: Request) -> str:
     user = last_user(request)
-    match = _CURRENT.search(user)
-    current = match.group(1) if match else ""
+    current = current_value(request)
     if "COUNT CAREFULLY" not in current:
         value = FIRST
     elif "plum" not in current:
@@ -97,13 +102,14 @@ def scripted_optimizer(request: Request) -> str:
 
 def responder(
     optimizer: Callable[[Request], str] = scripted_optimizer,
+    answer: Callable[[Request], str] = count_answer,
 ) -> Callable[[Request], str | FakeReply]:
     def respond(request: Request) -> str | FakeReply:
         if is_backward(request):
             return backward_reply(request)
         if is_optimizer(request):
             return optimizer(request)
-        return count_answer(request)
+        return answer(request)
 
     return respond
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import shutil
 from pathlib import Path
 
 import attrs
 import pytest
-from optim_task import backward_reply, is_backward, is_optimizer
+from optim_task import current_value, responder
 
 from adf.cli.main import main
 from adf.compiler.pipeline import compile_file
@@ -22,7 +21,6 @@ from adf.testing.fake_server import FakeServer, Request, last_user, system_text
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hotpotqa_until"
 CUE = "Copy the last word of the question."
-_CURRENT = re.compile(r"<current>\n(.*?)\n</current>", re.S)
 
 
 def answer(request: Request) -> str:
@@ -36,18 +34,12 @@ def answer(request: Request) -> str:
 
 
 def optimizer(request: Request) -> str:
-    match = _CURRENT.search(last_user(request))
-    current = match.group(1) if match else ""
+    current = current_value(request)
     value = f"{current} {CUE}" if "Answer the question using only" in current and CUE not in current else current
     return f"<reasoning>The answer is the last word.</reasoning>\n<proposed_value>{value}</proposed_value>"
 
 
-def respond(request: Request) -> str:
-    if is_backward(request):
-        return backward_reply(request)
-    if is_optimizer(request):
-        return optimizer(request)
-    return answer(request)
+respond = responder(optimizer, answer)
 
 
 ROWS = [("Which river flows through Paris?", "Paris"), ("Name the capital city Berlin?", "Berlin"),

@@ -4,18 +4,16 @@ sentences are routed to learns; the router reads a scripted polarity."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
-from optim_task import backward_reply, is_backward, is_optimizer
+from optim_task import current_value, responder
 
 from adf.cli.main import main
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sst5_router" / "sst5_router.adf"
 CUE = "Terrible means very negative."
-_CURRENT = re.compile(r"<current>\n(.*?)\n</current>", re.S)
 
 
 def answer(request: Request) -> str:
@@ -28,18 +26,12 @@ def answer(request: Request) -> str:
 
 
 def optimizer(request: Request) -> str:
-    match = _CURRENT.search(last_user(request))
-    current = match.group(1) if match else ""
+    current = current_value(request)
     value = f"{current} {CUE}" if "The sentence is negative" in current and CUE not in current else current
     return f"<reasoning>Terrible sentences are very negative.</reasoning>\n<proposed_value>{value}</proposed_value>"
 
 
-def respond(request: Request) -> str:
-    if is_backward(request):
-        return backward_reply(request)
-    if is_optimizer(request):
-        return optimizer(request)
-    return answer(request)
+respond = responder(optimizer, answer)
 
 
 ROWS = [("a terrible film", "very negative"), ("a bad film", "negative"), ("a great film", "very positive"),
