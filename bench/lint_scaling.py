@@ -8,7 +8,7 @@ Generates programs of N unrolled nodes in two shapes:
   growing state (the unrolled shape of multi-hop workflows).
 
 For each size it times, in the same process and run, the parse of the text
-(`adf.grammar.parser.parse`), the whole compile (`compile_source`: parse,
+(`adf.syntax.parser.parse`), the whole compile (`compile_source`: parse,
 checks, unrolling, plan) and the full lint of the compiled plan
 (`adf.analysis.lint.lint_plan`: reachability, dead code, loop sizes, context,
 configuration and suppressions), and prints the ratios. Target at 50k
@@ -40,7 +40,7 @@ from collections.abc import Callable
 from adf.analysis.config import LintConfig
 from adf.analysis.lint import lint_plan
 from adf.compiler.pipeline import compile_source
-from adf.grammar.parser import parse
+from adf.syntax.parser import parse
 
 HEADER = """model student = "local" { max_tokens: 32, context: 100000 }
 param instruction: prompt = "Answer the question."

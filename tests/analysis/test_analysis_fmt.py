@@ -8,11 +8,11 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adf.analysis.fmt import format_source, tokens
 from adf.compiler.codes import all_codes
 from adf.compiler.pipeline import compile_source
 from adf.diagnostics import Span
 from adf.plan.schema import Plan
+from adf.syntax.fmt import format_source, tokens
 
 MESSY = '''# header comment
 

@@ -21,10 +21,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "stdlib": frozenset({"diagnostics"}),
     "local": frozenset({"diagnostics"}),
     "plan": frozenset({"diagnostics"}),
-    "grammar": frozenset({"diagnostics", "plan"}),
-    "compiler": frozenset({"diagnostics", "grammar", "plan", "stdlib"}),
+    "syntax": frozenset({"diagnostics", "plan"}),
+    "compiler": frozenset({"diagnostics", "syntax", "plan", "stdlib"}),
     "llm": frozenset({"diagnostics", "plan", "local"}),
-    "analysis": frozenset({"diagnostics", "plan", "llm", "compiler", "grammar"}),
+    "analysis": frozenset({"diagnostics", "plan", "llm", "compiler"}),
     "runtime": frozenset({"diagnostics", "plan", "llm", "stdlib", "prompts"}),
     "optim": frozenset({"diagnostics", "plan", "llm", "runtime", "stdlib", "prompts"}),
     # fakes and scripted tasks for tests and benchmarks: plans, model calls, samples
@@ -33,23 +33,20 @@ ALLOWED: dict[str, frozenset[str]] = {
     "scale": frozenset({"diagnostics", "plan", "llm", "runtime", "optim", "stdlib", "prompts",
                         "local"}),
     "workflow": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis",
-                           "compiler", "grammar", "stdlib", "local", "prompts"}),
+                           "compiler", "syntax", "stdlib", "local", "prompts"}),
     "api": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
-                      "grammar", "stdlib", "local", "prompts", "workflow"}),
+                      "syntax", "stdlib", "local", "prompts", "workflow"}),
     "serve": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
-                        "grammar", "stdlib", "local", "prompts", "workflow", "api"}),
+                        "syntax", "stdlib", "local", "prompts", "workflow", "api"}),
     "lsp": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
-                      "grammar", "stdlib", "local", "prompts", "workflow"}),
+                      "syntax", "stdlib", "local", "prompts", "workflow"}),
     "adf": frozenset({"api", "workflow"}),  # the package root re-exports the Python API
     "cli": frozenset({"scale", "diagnostics", "plan", "llm", "runtime", "optim", "analysis", "compiler",
-                      "grammar", "stdlib", "local", "prompts", "workflow", "lsp", "api", "serve",
+                      "syntax", "stdlib", "local", "prompts", "workflow", "lsp", "api", "serve",
                       "testing"}),
 }
 # (importing module, imported module): why the rule is broken
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("adf.grammar.parser", "adf.compiler.ast"):
-        "the AST classes still live in the compiler package; they belong beside the parser",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def imports() -> Iterator[tuple[str, str]]:
@@ -70,7 +67,7 @@ def imports() -> Iterator[tuple[str, str]]:
 
 
 def _submodule(module: str, name: str) -> str:
-    """`adf.compiler.ast` for `from adf.compiler import ast`, else the module imported from."""
+    """`adf.syntax.ast` for `from adf.syntax import ast`, else the module imported from."""
     candidate = SRC.parent.joinpath(*f"{module}.{name}".split("."))
     if candidate.with_suffix(".py").is_file() or (candidate / "__init__.py").is_file():
         return f"{module}.{name}"
@@ -129,4 +126,4 @@ def test_the_runtime_and_training_never_see_source_text() -> None:
     """The runtime, the model-call package and the trainer read plans only."""
     for importer, imported in imports():
         if package(importer) in ("runtime", "llm", "optim"):
-            assert not imported.startswith(("adf.grammar", "adf.compiler")), (importer, imported)
+            assert not imported.startswith(("adf.syntax", "adf.compiler")), (importer, imported)

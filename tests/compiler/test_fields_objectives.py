@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgpack
 import pytest
 
-from adf.analysis.fmt import format_source
 from adf.plan import PlanError, decode_plan, encode_plan
 from adf.plan.schema import Type
+from adf.syntax.fmt import format_source
 
 from .conftest import codes, compile_text
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from adf.compiler import ast
-from adf.grammar import _tables
-from adf.grammar.parser import parse
-from adf.grammar.regenerate import GRAMMAR, grammar_hash, render_tables
+from adf.syntax import _tables, ast
+from adf.syntax.parser import parse
+from adf.syntax.regenerate import GRAMMAR, grammar_hash, render_tables
 
 
 def test_tables_match_grammar() -> None:
     text = GRAMMAR.read_text(encoding="utf-8")
-    assert grammar_hash(text) == _tables.GRAMMAR_SHA256, "run: python -m adf.grammar.regenerate"
+    assert grammar_hash(text) == _tables.GRAMMAR_SHA256, "run: python -m adf.syntax.regenerate"
     fresh = render_tables(text)
     assert "STATES = (" in fresh and fresh.count("\n") > 100
 

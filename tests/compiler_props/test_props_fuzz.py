@@ -19,7 +19,7 @@ from props_fuzz import EXAMPLE_TEXTS, REPO, compile_bytes, compile_checked
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-GRAMMAR = (REPO / "src" / "adf" / "grammar" / "adf.lark").read_text(encoding="utf-8")
+GRAMMAR = (REPO / "src" / "adf" / "syntax" / "adf.lark").read_text(encoding="utf-8")
 KEYWORDS = [
     "model", "train", "param", "prompt", "demos", "frozen", "trainable", "input", "target",
     "from", "enum", "llm", "using", "fn", "py", "node", "state", "loop", "in", "loss",

@@ -16,8 +16,8 @@ import pytest
 from docs_pages import REPO
 
 from adf.compiler.pipeline import compile_source
-from adf.grammar.parser import parse
 from adf.stdlib.signatures import FUNCTIONS, METRICS
+from adf.syntax.parser import parse
 
 PAGE = (REPO / "docs" / "language.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"^```adf( program)?\n(.*?)^```", PAGE, re.M | re.S)

@@ -27,7 +27,7 @@ def test_every_example_has_a_grammar_snapshot() -> None:
 
 
 def test_the_grammar_highlights_every_keyword() -> None:
-    lark = (REPO / "src" / "adf" / "grammar" / "adf.lark").read_text(encoding="utf-8")
+    lark = (REPO / "src" / "adf" / "syntax" / "adf.lark").read_text(encoding="utf-8")
     keywords = set(re.findall(r'"([a-z]+)"', lark))
     assert {"model", "llm", "loop", "frozen"} <= keywords
     grammar = json.loads(GRAMMAR.read_text(encoding="utf-8"))

@@ -11,8 +11,8 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from adf.analysis.fmt import format_source
 from adf.optim.lockfile import LOCK_FORMAT, LOCK_VERSION, lock_path
+from adf.syntax.fmt import format_source
 
 from .lsp_client import EXAMPLES, Doc, apply_edits
 

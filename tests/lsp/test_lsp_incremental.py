@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adf.grammar.parser import parse
 from adf.lsp.incremental import cut, parse_incrementally
+from adf.syntax.parser import parse
 
 from .lsp_client import EXAMPLES
 

@@ -28,9 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from adf.analysis.fmt import format_source
     from adf.compiler.render import render_human
     from adf.compiler.source import SourceReadError
+    from adf.syntax.fmt import format_source
 
     status = 0
     changed = 0

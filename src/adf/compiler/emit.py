@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import importlib
 
-from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.resolve import ROLES, Scope
 from adf.compiler.typecheck import Typing
 from adf.compiler.unroll import Unrolled, canonical_json, fn_ref, plan_options
 from adf.plan import schema
 from adf.plan.schema import FORMAT_VERSION, OptionValue
+from adf.syntax import ast
 
 
 def _sha256_hex(data: bytes) -> str:

@@ -23,10 +23,10 @@ from collections.abc import Sequence
 
 import attrs
 
-from adf.compiler import ast
 from adf.compiler.report import diag
 from adf.compiler.resolve import Scope, walk
 from adf.diagnostics import Diagnostic, Label, Span
+from adf.syntax import ast
 
 MAX_LOOP_STEPS = 1000
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import attrs
 
-from adf.compiler import ast
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import Scope
 from adf.compiler.typecheck import Typing
 from adf.diagnostics import Diagnostic, Label
+from adf.syntax import ast
 
 
 def bind_constants(program: ast.Program) -> tuple[ast.Program, tuple[Diagnostic, ...]]:

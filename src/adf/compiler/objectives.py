@@ -10,10 +10,10 @@ every other loss and the training threshold keeps its meaning.
 
 from __future__ import annotations
 
-from adf.compiler import ast
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import Scope
 from adf.diagnostics import Diagnostic, Label
+from adf.syntax import ast
 
 WEIGHT_TOLERANCE = 1e-9
 

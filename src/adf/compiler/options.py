@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 
-from adf.compiler import ast
 from adf.compiler.report import diag, suggest
 from adf.diagnostics import Diagnostic
 from adf.plan.model_options import EXTRA_PREFIX, OPTIONS, OptionSpec, provider_name
+from adf.syntax import ast
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*")

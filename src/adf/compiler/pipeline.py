@@ -31,7 +31,7 @@ from adf.diagnostics import Diagnostic, Label, Severity, Span
 from adf.plan.schema import Plan
 
 if TYPE_CHECKING:
-    from adf.compiler import ast
+    from adf.syntax import ast
 
 
 @attrs.frozen
@@ -82,7 +82,7 @@ def _compile(
     from adf.compiler.pybind import bind_functions
     from adf.compiler.resolve import resolve
     from adf.compiler.typecheck import typecheck
-    from adf.grammar.parser import parse
+    from adf.syntax.parser import parse
 
     if base_dir is None:
         base_dir = (

@@ -28,13 +28,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.report import diag, suggest
 from adf.compiler.typecheck import Typing
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.plan.schema import Type
 from adf.stdlib.signatures import FUNCTIONS
+from adf.syntax import ast
 
 if TYPE_CHECKING:
     from adf.compiler.pyresolve import Found, Resolver

@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 import attrs
 
-from adf.compiler import ast
 from adf.compiler.report import diag, suggest
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.stdlib.signatures import FUNCTIONS, METRICS
+from adf.syntax import ast
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss",

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.report import diag, suggest
 from adf.diagnostics import Diagnostic, Label
 from adf.plan.schema import Type
+from adf.syntax import ast
 
 WILDCARD = "_"
 Infer = Callable[[ast.Expr, Type | None], Type | None]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import attrs
 
-from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.options import (
@@ -36,6 +35,7 @@ from adf.diagnostics import Diagnostic, Label, Span
 from adf.plan import placeholders
 from adf.plan.schema import Type
 from adf.stdlib.signatures import METRICS
+from adf.syntax import ast
 
 
 @attrs.frozen

@@ -1,6 +1,6 @@
 """Value types: conversion from type syntax, assignability, literal types.
 
-Takes type expressions (`adf.compiler.ast`) or type strings in `.adf`
+Takes type expressions (`adf.syntax.ast`) or type strings in `.adf`
 syntax (the std signature table); gives `adf.plan.schema.Type` values and
 the rules the type checker applies on every edge. `None` stands for an
 unknown type: the error that made it unknown was already reported, so
@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from adf.compiler import ast
 from adf.plan.schema import Type
+from adf.syntax import ast
 
 STR = Type("str")
 INT = Type("int")

@@ -41,7 +41,6 @@ import json
 
 import attrs
 
-from adf.compiler import ast
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.resolve import Scope
@@ -60,6 +59,7 @@ from adf.plan.schema import (
     TemplatePart,
     Type,
 )
+from adf.syntax import ast
 
 
 @attrs.frozen

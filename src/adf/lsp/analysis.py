@@ -26,12 +26,12 @@ import attrs
 from adf.analysis.config import LintConfig, find_pyproject, load_lint_config
 from adf.analysis.lint import apply_config, lint_plan
 from adf.analysis.reachability import Reachability
-from adf.compiler import ast
 from adf.compiler.pipeline import CompileResult, compile_source
 from adf.compiler.typecheck import Typing
 from adf.diagnostics import Diagnostic
 from adf.lsp.incremental import Pieces, parse_incrementally
 from adf.lsp.index import Index, build_index
+from adf.syntax import ast
 
 
 @attrs.frozen
@@ -71,7 +71,7 @@ class Analysis:
         from adf.compiler.graph import build_graph
         from adf.compiler.resolve import resolve
         from adf.compiler.typecheck import typecheck
-        from adf.grammar.parser import parse
+        from adf.syntax.parser import parse
 
         program = self.parsed if self.parsed is not None else parse(self.text)[0]
         if program is None:

@@ -17,11 +17,11 @@ from typing import Literal
 
 import attrs
 
-from adf.compiler import ast
 from adf.compiler.resolve import ROLES
 from adf.lsp.analysis import Semantics
 from adf.lsp.lexemes import blank, in_comment, open_string
 from adf.stdlib.signatures import FUNCTIONS, METRICS
+from adf.syntax import ast
 
 CandidateKind = Literal["keyword", "type", "function", "variable", "field", "module", "argument"]
 

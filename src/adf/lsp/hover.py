@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 
-from adf.compiler import ast
 from adf.diagnostics import Span
 from adf.lsp.analysis import Analysis, Semantics
 from adf.lsp.index import Occurrence
+from adf.syntax import ast
 
 PREVIEW = 400  # characters of a prompt shown in a hover
 

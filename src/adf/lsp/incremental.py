@@ -1,7 +1,7 @@
 """Incremental parsing for the editor: re-parse only the declarations an edit touched.
 
 Takes a document's text and the pieces parsed from its previous text; gives
-the `Program` that `adf.grammar.parser.parse` would give, or None when the
+the `Program` that `adf.syntax.parser.parse` would give, or None when the
 text must be parsed whole (a piece has a syntax error, so the whole-file
 parse gives the exact syntax diagnostics `adfc check` reports).
 
@@ -21,10 +21,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adf.compiler import ast
 from adf.diagnostics import Span
-from adf.grammar.parser import parse
 from adf.lsp.lexemes import lexemes
+from adf.syntax import ast
+from adf.syntax.parser import parse
 
 _START = re.compile(
     r"^(?:model|train|param|input|target|llm|fn|node|state|loop|loss|output)\b", re.MULTILINE

@@ -25,10 +25,10 @@ from typing import Literal, assert_never
 
 import attrs
 
-from adf.compiler import ast
 from adf.compiler.resolve import walk
 from adf.diagnostics import Span
 from adf.plan.placeholders import scan
+from adf.syntax import ast
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss", "arg",

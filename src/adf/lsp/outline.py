@@ -15,9 +15,9 @@ from typing import Literal, assert_never
 import attrs
 
 from adf.analysis.suppress import comments
-from adf.compiler import ast
 from adf.diagnostics import Span
 from adf.lsp.index import Index, SymbolKind
+from adf.syntax import ast
 
 # Semantic token types, in the order announced to the client (the legend).
 TOKEN_TYPES = ("class", "property", "parameter", "function", "variable", "event")

@@ -28,7 +28,6 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from adf import __version__
-from adf.analysis.fmt import format_source
 from adf.lsp import outline as shapes
 from adf.lsp.actions import fixes
 from adf.lsp.analysis import Analyses, Analysis, Semantics
@@ -36,6 +35,7 @@ from adf.lsp.completion import KEYWORDS, complete
 from adf.lsp.convert import Positions, code_action, diagnostic, path_to_uri
 from adf.lsp.hover import hover_text, std_hover
 from adf.lsp.index import Index, Occurrence
+from adf.syntax.fmt import format_source
 
 DEBOUNCE_S = 0.02
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

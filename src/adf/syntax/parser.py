@@ -5,15 +5,15 @@ None exactly when there are syntax errors (codes E00xx), so later passes
 never see a half-parsed file and never produce follow-on errors.
 
 The grammar lives in `adf.lark`. Lark computes its LALR(1) tables once,
-ahead of time (`python -m adf.grammar.regenerate` writes `_tables.py`); this
+ahead of time (`python -m adf.syntax.regenerate` writes `_tables.py`); this
 module drives those tables with a small lexer and a shift-reduce loop and
-builds the frozen AST of `adf.compiler.ast` directly from the reductions, so
+builds the frozen AST of `adf.syntax.ast` directly from the reductions, so
 parsing needs neither Lark nor a parse tree at run time. Keywords are
 contextual: `input` is a keyword where a declaration may start and an
 ordinary name where only a name fits (a record field, an argument).
 
 Syntax errors say what was found and what was expected ("expected `:` or
-`=`, found `{`"); common mistakes are named instead (`adf.grammar.hints`:
+`=`, found `{`"); common mistakes are named instead (`adf.syntax.hints`:
 an unclosed bracket points at its opener, a misspelt keyword gets "did you
 mean", `enum[A, B]` and statements of other languages get a sentence). After an error the parser resumes at the next line that
 starts a declaration in column 1, so one run reports several errors.
@@ -27,9 +27,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from adf.compiler import ast
 from adf.diagnostics import Diagnostic, Label, Severity, Span
-from adf.grammar import _tables, hints
+from adf.syntax import _tables, ast, hints
 
 MAX_DEPTH = 200
 MAX_SYNTAX_ERRORS = 20
@@ -306,7 +305,7 @@ def _parse_from(text: str, offset: int, line: int, builder: _Builder) -> Any:
     state_stack: list[int] = [_tables.START]
     # Each value entry: (value, start_line, start_col, end_line, end_col).
     value_stack: list[tuple[Any, int, int, int, int]] = []
-    openers: list[Tok] = []  # brackets still open, for "unclosed `{`" (adf.grammar.hints)
+    openers: list[Tok] = []  # brackets still open, for "unclosed `{`" (adf.syntax.hints)
     prev: Tok | None = None
     prev_first = False  # whether `prev` is the first token on its line
     for tok in _tokens(text, offset, line):

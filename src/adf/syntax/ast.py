@@ -1,8 +1,8 @@
 """The abstract syntax tree of an `.adf` program.
 
 Takes nothing; gives frozen attrs classes, one per construct of the grammar
-(`adf/grammar/adf.lark`), each with the `Span` of the source text it came
-from. The parser (`adf.grammar.parser`) builds them; the compiler passes
+(`adf/syntax/adf.lark`), each with the `Span` of the source text it came
+from. The parser (`adf.syntax.parser`) builds them; the compiler passes
 read them and never change them (they are frozen: use `attrs.evolve`).
 Literal values keep their own spans so diagnostics and write-back can point
 at exactly the text of a prompt.

@@ -30,8 +30,8 @@ import re
 
 import attrs
 
-from adf.compiler import ast
 from adf.diagnostics import Diagnostic
+from adf.syntax import ast
 
 INDENT = "  "
 _TOKEN = re.compile(
@@ -81,7 +81,7 @@ def tokens(text: str) -> list[Token]:
 
 def format_source(text: str, file: str = "<input>") -> tuple[str | None, tuple[Diagnostic, ...]]:
     """The formatted text, or None and the syntax errors (labelled with `file`)."""
-    from adf.grammar.parser import parse
+    from adf.syntax.parser import parse
 
     program, diagnostics = parse(text, file)
     if program is None:

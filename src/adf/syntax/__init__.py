@@ -1,0 +1,1 @@
+"""The source text: grammar, parser, AST classes and the formatter."""
