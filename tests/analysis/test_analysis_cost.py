@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import pytest
 from analysis_plans import PlanBuilder, counting
 
@@ -109,12 +110,35 @@ def test_run_totals_follow_settings() -> None:
         "forward, training minibatches": 2 * 3,
         "forward, re-running drawn failures": 2 * 2 * 0.5,
         "forward, checking proposals": 2 * gated * 3,
-        "forward, validating proposals": math.ceil(2 * gated * 0.3 * 10 * 0.7),
+        "forward, validating proposals": math.ceil(2 * gated * 0.6 * 10 * 0.7),
         "backward": 2 * 2,
         "optimizer": 2 * 2,
     }
     assert estimate.total.requests == estimate.total.calls
     assert estimate.total.calls == sum(p.usage.calls for p in estimate.run)
+
+
+def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:
+    def phases(plan: PlanBuilder, **changes: object) -> dict[str, int]:
+        settings = attrs.evolve(RunSettings(steps=4, batch=2, val_size=20, fail_rate=0.5),
+                                **changes)
+        return {p.phase: p.usage.calls for p in estimate_cost(plan.build(), settings=settings).run}
+
+    base = phases(counting())
+    extra = "forward, extra batches while none failed"
+    assert base[extra] == math.ceil(4 * 2 * 0.25)  # one extra batch when both samples pass
+    assert phases(counting(), fill_batches=2)[extra] == math.ceil(4 * 2 * (0.25 + 0.0625))
+    assert extra not in phases(counting(), fill_batches=0)
+    validating = "forward, validating proposals"
+    strict = phases(counting(), minibatch_strict=True)
+    assert strict[validating] < base[validating]
+    two = (PlanBuilder().model("m", "local", max_tokens=256).param("instruction")
+           .param("style", "Be brief.").input("question").target("answer")
+           .llm("reply", "solve", {"question": "question"}, params=("instruction", "style"),
+                user="Question: {question}").loss("acc", "reply", "answer"))
+    alone = phases(two, joint_gate=False)
+    assert phases(two)["forward, checking proposals"] > alone["forward, checking proposals"]
+    assert phases(counting(), joint_gate=False) == base  # one prompt: nothing to gate jointly
 
 
 def demo_plan(capacity: int | None) -> PlanBuilder:

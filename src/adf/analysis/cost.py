@@ -43,6 +43,7 @@ REASONING_TOKENS = 150  # the optimizer's reasoning before its proposal
 
 SCREEN_PASS = 0.5  # prompt proposals that survive the parser, leak guard and sanity filter
 PASS_MINIBATCH = 0.3  # share of proposals that beat the minibatch and go on to validation
+PASS_TIES = 0.6  # the same share when a tie on the minibatch also earns validation (default)
 VAL_SHARE = 0.7  # share of the validation set a gated proposal is scored on (early stop)
 RERUN_SHARE = 0.5  # drawn failures that came from an earlier step and are run again
 
@@ -60,9 +61,13 @@ ASSUMPTIONS = (
     "its peers and the step's feedback",
     f"gate: {SCREEN_PASS:.0%} of prompt proposals pass the cheap checks (parser, leak guard, "
     "sanity filter); those and every demo-set proposal are checked on the drawn failures and "
-    f"passes; {PASS_MINIBATCH:.0%} of them pass and are scored on ~{VAL_SHARE:.0%} of the "
-    f"validation set; {RERUN_SHARE:.0%} of the drawn failures come from an earlier step and are "
-    "run again",
+    f"passes; {PASS_TIES:.0%} of them tie or gain there ({PASS_MINIBATCH:.0%} gain, with "
+    f"--minibatch-strict) and are scored on ~{VAL_SHARE:.0%} of the validation set; with "
+    "several learning prompts the joint and pool strategies gate the step's proposals "
+    f"together once more; {RERUN_SHARE:.0%} of the drawn failures come from an earlier step "
+    "and are run again",
+    "fill batches: a step whose first batch has no failure forwards up to `fill batches` more, "
+    "each with the chance that all its samples pass at the given failure rate",
     "scoring: the validation set once and the test set before and after training",
     "demos: each demos parameter gets `demo proposals` candidates per step; with a teacher "
     "model, one teacher call per drawn failure and node using it",
@@ -105,6 +110,20 @@ class RunSettings:
     fail_rate: float = 0.5
     max_errors: int = 2  # failing samples drawn per step for the backward pass
     max_passed: int = 2  # passing samples drawn with them for the minibatch check
+    fill_batches: int = 1  # extra batches a step draws while no sample has failed
+    minibatch_strict: bool = False  # only a minibatch gain (not a tie) earns validation
+    joint_gate: bool = True  # several prompts' proposals are also gated together once a step
+
+    @property
+    def extra_batches(self) -> float:
+        """Expected extra batches per step: each is drawn while every sample so far passed."""
+        clean = (1.0 - self.fail_rate) ** self.batch
+        return sum(clean ** k for k in range(1, self.fill_batches + 1))
+
+    @property
+    def to_validation(self) -> float:
+        """Share of checked proposals that go on to validation."""
+        return PASS_MINIBATCH if self.minibatch_strict else PASS_TIES
 
     @property
     def errors(self) -> int:
@@ -218,6 +237,9 @@ def estimate_cost(
     teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings)
     demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
     gated = optimizer.calls * SCREEN_PASS + demo_params * settings.demo_proposals
+    prompt_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "prompt")
+    if settings.joint_gate and prompt_params > 1:
+        gated += 1  # the step's proposals gated together, before each alone
     phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, gated, settings, plan)
     priced_phases, dollars, unpriced = _price(plan, phases, pricing)
     return CostEstimate(
@@ -314,10 +336,13 @@ def _phases(
     samples = [
         ("forward, scoring validation and test", s.val_size + 2 * s.test_size),
         ("forward, training minibatches", s.steps * s.batch),
+        ("forward, extra batches while none failed",
+         s.steps * s.batch * s.extra_batches if backward_by_model else 0),
         ("forward, re-running drawn failures",
          s.steps * s.errors * RERUN_SHARE if backward_by_model else 0),
         ("forward, checking proposals", s.steps * gated * s.checked),
-        ("forward, validating proposals", s.steps * gated * PASS_MINIBATCH * s.val_size * VAL_SHARE),
+        ("forward, validating proposals",
+         s.steps * gated * s.to_validation * s.val_size * VAL_SHARE),
     ]
     phases: list[PhaseCost] = []
     for phase, count in samples:

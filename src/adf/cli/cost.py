@@ -16,6 +16,7 @@ import os
 from typing import Any
 
 from adf.cli._args import fraction, positive_int, whole_number
+from adf.optim.strategies import STRATEGIES
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="demo-set proposals per demos parameter and step (1)")
     parser.add_argument("--fail-rate", type=fraction, default=0.5, metavar="F",
                         help="share of samples that fail and get a backward pass (0.5)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=STRATEGIES[0],
+                        help="the training strategy (joint and pool also gate several prompts' "
+                        "proposals together once a step)")
+    parser.add_argument("--fill-batches", type=whole_number, default=1, metavar="N",
+                        help="extra batches a step draws while none of its samples failed (1)")
+    parser.add_argument("--minibatch-strict", action="store_true",
+                        help="only a minibatch gain (not a tie) sends a proposal to validation")
     parser.add_argument("--no-prices", action="store_true", help="skip the dollar estimate")
     parser.add_argument("--format", choices=("human", "json"), default="human")
 
@@ -55,6 +63,8 @@ def execute(args: argparse.Namespace) -> int:
     settings = RunSettings(
         steps=args.steps, batch=args.batch, val_size=val_size, test_size=test_size,
         proposals=args.proposals, demo_proposals=args.demo_proposals, fail_rate=args.fail_rate,
+        fill_batches=args.fill_batches, minibatch_strict=args.minibatch_strict,
+        joint_gate=args.strategy != "sequential",
     )
     estimate = estimate_cost(workflow.plan, data_rows=rows, settings=settings,
                              pricing=not args.no_prices)

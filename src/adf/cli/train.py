@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from adf.cli._executor import add_executor_arguments
+from adf.optim.strategies import STRATEGIES
 
 if TYPE_CHECKING:
     from adf.workflow.training import Prepared, TrainOptions
@@ -56,6 +57,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="a sample scoring below this is an error (gets backward calls)")
     run.add_argument("--accept-ties", action="store_true",
                      help="accept a proposal that ties on validation after a minibatch gain")
+    run.add_argument("--strategy", choices=STRATEGIES, default=STRATEGIES[0],
+                     help="how proposals are gated: joint (default) tries one proposal per "
+                     "prompt together, then each alone; sequential gates each prompt in turn; "
+                     "pool is joint plus the best validated candidates kept across steps, "
+                     "going back to one when the current path stalls")
+    run.add_argument("--candidates", type=int, default=4, metavar="K",
+                     help="with --strategy pool: validated candidates kept across steps (4)")
+    run.add_argument("--fill-batches", type=int, default=1, metavar="N",
+                     help="extra batches a step forwards while none of its samples failed, so "
+                     "an all-correct batch still leads to a proposal (1; 0 turns it off)")
+    run.add_argument("--minibatch-strict", action="store_true",
+                     help="a proposal must gain on the minibatch to be validated (default: a "
+                     "tie earns validation too)")
     run.add_argument("--concurrency", type=int, default=8, metavar="N")
     budget = parser.add_argument_group("budget")
     budget.add_argument("--max-steps", type=int, metavar="N")
@@ -94,7 +108,9 @@ def train_options(args: argparse.Namespace) -> TrainOptions:
         test_split=args.test_split, train_limit=args.train_limit, val_limit=args.val_limit,
         test_limit=args.test_limit, strict_data=args.strict_data, steps=args.steps, batch_size=args.batch_size,
         proposals=args.proposals, demo_proposals=args.demo_proposals, seed=args.seed,
-        threshold=args.threshold, accept_ties=args.accept_ties, concurrency=args.concurrency,
+        threshold=args.threshold, accept_ties=args.accept_ties, strategy=args.strategy,
+        candidates=args.candidates, fill_batches=args.fill_batches,
+        minibatch_strict=args.minibatch_strict, concurrency=args.concurrency,
         max_steps=args.max_steps, max_calls=args.max_calls, max_tokens=args.max_tokens,
         max_usd=args.max_usd, out=args.out, resume=args.resume, use_lock=not args.no_lock,
         force=args.force,

@@ -123,10 +123,11 @@ _INT: Shape = ("int",)
 _ANY_LIST: Shape = ("list", ("any",))
 _OBJ: Shape = ("dict", ("any",))
 _USAGE: Shape = ("dict", _OPT_NUM)  # adf.llm.usage.Usage.to_json (cost_usd null: unknown)
+_VALUES: Shape = ("dict", ("or", _STR, ("list", ("dict", _STR))))  # param -> text or demos
 STATE_SCHEMA: Shape = ("record", {
     "step": _INT,
     "phase": ("enum", ("setup", "steps", "final", "done")),
-    "values": ("dict", ("or", _STR, ("list", ("dict", _STR)))),
+    "values": _VALUES,
     "kinds": ("dict", ("enum", ("prompt", "demos"))),
     "val_score": _OPT_NUM,
     "val_before": _OPT_NUM,
@@ -149,6 +150,10 @@ STATE_SCHEMA: Shape = ("record", {
     "status": _STR,
     "resumes": ("optional", ("list", _OBJ)),
     "initial": ("optional", _OBJ),
+    "candidates": ("optional", ("record", {
+        "members": ("list", ("record", {
+            "values": _VALUES, "val": _NUM, "step": _INT, "stalls": _INT})),
+        "size": _INT})),
 })
 
 

@@ -15,6 +15,9 @@ and leaves every proposal in the step record.
   candidate (changes that help only together, across parameters and nodes);
   if that is rejected, each proposal is gated alone, then the remaining
   attempts go on sequentially.
+- `pool`: within a step as `joint`; across steps the trainer keeps the best
+  validated candidates and goes back to one when the path stops improving
+  (`candidates.py`).
 A proposal counts as a duplicate only when it was scored on validation
 against the same values of the other parameters; one rejected on the
 minibatch, or against other values, may be tried again.
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from typing import Protocol
 
 import attrs
 
@@ -37,6 +40,7 @@ from adf.optim.guard import Rejection
 from adf.optim.proposal import Proposal
 from adf.optim.records import ProposalRecord, StepRecord, TrimRecord
 from adf.optim.state import TrainState
+from adf.optim.strategies import Strategy
 from adf.optim.tgd import (
     HistoryEntry,
     OptimizerInput,
@@ -54,8 +58,6 @@ from adf.runtime.feedback import Feedback
 from adf.runtime.template import render_param
 from adf.runtime.trace import SampleResult
 from adf.runtime.values import render
-
-Strategy = Literal["sequential", "joint"]
 
 
 @attrs.frozen
@@ -173,7 +175,7 @@ class PromptStep:
 
     async def run(self, strategy: Strategy) -> list[float]:
         names = self.targets()
-        if strategy == "joint" and len(names) > 1:
+        if strategy in ("joint", "pool") and len(names) > 1:
             names = await self._joint(names)
         for name in names:
             await self._sequential(name)

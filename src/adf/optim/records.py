@@ -1,9 +1,10 @@
 """What a training step leaves behind: typed step and proposal records, and their one codec.
 
 Takes nothing; gives `ProposalRecord` (one proposal: its parameter, values
-before and after, the verdict and why, what the gate saw) and `StepRecord`
+before and after, the verdict and why, what the gate saw), `StepRecord`
 (one step: the batch, what was drawn, backward counts, the proposals, the
-scores and usage after it). The trainer builds them as values and keeps
+scores and usage after it) and `Candidate` (one validated set of trainable
+values the `pool` strategy keeps across steps, with its validation score). The trainer builds them as values and keeps
 them in `TrainState`; they become JSON only at the file boundary, through
 `to_json`/`from_json` here (the checkpoint, `report.json`, progress events).
 Fields left unset are left out of the JSON.
@@ -15,6 +16,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
+
+from adf.plan.paramvalue import ParamValue, value_from_json, value_to_json
+from adf.plan.schema import ParamKind
 
 Verdict = Literal["", "accepted", "rejected"]
 
@@ -109,6 +113,8 @@ class StepRecord:
     step_wall_s: float = 0.0
     call_failed: int = 0
     stopped: str | None = None
+    path_val: float | None = None  # `pool`: the path's validation score when below the best
+    path: str | None = None  # `pool`: the candidate the step went back to, and why
 
     def to_json(self) -> dict[str, Any]:
         return _json(self)
@@ -119,3 +125,23 @@ class StepRecord:
         known["proposals"] = [ProposalRecord.from_json(p) for p in data.get("proposals", [])]
         known["trims"] = [TrimRecord(**t) for t in data.get("trims", [])]
         return StepRecord(**known)
+
+
+@attrs.frozen
+class Candidate:
+    """A validated set of trainable values, kept across steps by the `pool` strategy."""
+
+    values: tuple[tuple[str, ParamValue], ...]  # trainable parameter -> value, in plan order
+    val: float  # its validation score (all of the split scored)
+    step: int  # the step that validated it (0: the starting values)
+    stalls: int = 0  # steps spent as the path without an accepted change
+
+    def to_json(self) -> dict[str, Any]:
+        return {"values": {k: value_to_json(v) for k, v in self.values}, "val": self.val,
+                "step": self.step, "stalls": self.stalls}
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any], kinds: Mapping[str, ParamKind]) -> Candidate:
+        values = tuple((str(k), value_from_json(kinds.get(k, "prompt"), v))
+                       for k, v in data["values"].items())
+        return Candidate(values, float(data["val"]), int(data["step"]), int(data["stalls"]))

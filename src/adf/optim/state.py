@@ -3,7 +3,8 @@
 Takes nothing; gives `TrainState`, the trainer's complete state as one
 value that round-trips through JSON: the step reached, current parameter
 values, the validation score they earned, per-parameter history and tried
-values, the sampler pool, demo candidates, the random generator, the epoch
+values, the sampler pool, demo candidates, the `pool` strategy's kept
+candidates, the random generator, the epoch
 order over the training set, the budget counters and the per-step records
 the report is built from. A step works on a copy and the copy replaces the
 state only when the step is over, so a checkpoint never holds half a step.
@@ -17,10 +18,12 @@ from typing import Any
 
 import attrs
 
+from adf.optim.candidates import CandidatePool
 from adf.optim.checkpoint import rng_from_json, rng_to_json
-from adf.optim.records import StepRecord
+from adf.optim.records import Candidate, StepRecord
 from adf.optim.sampler import Pool
 from adf.plan.paramvalue import ParamValue, value_from_json, value_to_json
+from adf.plan.schema import ParamKind
 
 
 @attrs.define
@@ -49,6 +52,14 @@ class TrainState:
     status: str = ""
     resumes: list[dict[str, Any]] = attrs.field(factory=list)
     initial: dict[str, Any] = attrs.field(factory=dict)  # starting values, as JSON
+    candidates: CandidatePool = attrs.field(factory=CandidatePool)  # `pool` strategy only
+
+    def take(self, candidate: Candidate) -> None:
+        """Go on from a kept candidate: its values and score; samples scored before are dropped."""
+        self.values.update(candidate.values)
+        self.val_score = candidate.val
+        self.pool = self.pool.cleared()
+        self.steps_without_gain = 0
 
     def count(self, key: str, amount: int = 1) -> None:
         self.counters[key] = self.counters.get(key, 0) + amount
@@ -79,14 +90,17 @@ class TrainState:
             "status": self.status,
             "resumes": copy.deepcopy(self.resumes),
             "initial": copy.deepcopy(self.initial),
+            "candidates": self.candidates.to_json(),
         }
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> TrainState:
         kinds = {str(k): str(v) for k, v in data["kinds"].items()}
+        kind_of: dict[str, ParamKind] = {
+            k: "prompt" if v == "prompt" else "demos" for k, v in kinds.items()}
         values: dict[str, ParamValue] = {}
         for name, raw in data["values"].items():
-            values[name] = value_from_json("prompt" if kinds.get(name) == "prompt" else "demos", raw)
+            values[name] = value_from_json(kind_of.get(name, "demos"), raw)
         return TrainState(
             step=int(data["step"]),
             phase=str(data["phase"]),
@@ -112,6 +126,8 @@ class TrainState:
             status=str(data["status"]),
             resumes=copy.deepcopy(data.get("resumes", [])),
             initial=copy.deepcopy(data.get("initial", {})),
+            candidates=CandidatePool.from_json(data["candidates"], kind_of)
+            if "candidates" in data else CandidatePool(),
         )
 
     def copy(self) -> TrainState:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from adf.optim.budget import BudgetExceeded
+from adf.optim.candidates import values_key
 from adf.optim.demo_step import collect_demos, propose_demos
 from adf.optim.gate import gate
 from adf.optim.models import RelabeledClient, with_model
@@ -71,6 +72,8 @@ class StepRunner:
         began = time.perf_counter()
         calls_before = self.t.meter.total()
         record = StepRecord(number)
+        if self.settings.strategy == "pool":
+            self._choose_path(work, record)
         try:
             await self._step_body(work, record)
         except BudgetExceeded as exc:
@@ -85,6 +88,12 @@ class StepRunner:
         accepted = sum(1 for p in record.proposals if p.verdict == "accepted")
         record.accepted, record.rejected = accepted, len(record.proposals) - accepted
         record.val_score = work.val_score
+        best = work.candidates.best()
+        if self.settings.strategy == "pool" and best is not None:
+            if not accepted:
+                work.candidates = work.candidates.stalled(self._key(work.values))
+            if work.val_score is not None and best.val > work.val_score:
+                record.val_score, record.path_val = best.val, work.val_score
         record.calls, record.tokens = total.calls, total.tokens
         record.requests, record.retries = total.requests, total.retries
         record.failures = total.failures
@@ -98,6 +107,22 @@ class StepRunner:
         work.step += 1
         self.t.commit(work)
         self.t.on_event("step", record.to_json())
+
+    def _key(self, values: Mapping[str, ParamValue]) -> tuple[tuple[str, ParamValue], ...]:
+        return values_key(values, self.t.trainable_names)
+
+    def _choose_path(self, work: TrainState, record: StepRecord) -> None:
+        """`pool`: go back to another kept candidate once the path has stalled long enough."""
+        key = self._key(work.values)
+        current = work.candidates.find(key)
+        target = work.candidates.next_path(key, self.settings.patience)
+        if target is None:
+            return
+        stalls = current.stalls if current is not None else 0
+        record.path = (f"went back to the candidate of step {target.step} (val "
+                       f"{target.val:.3f}) after {stalls} steps without a gain")
+        work.take(target)
+        work.count("pool_path_changes")
 
     async def _step_body(self, work: TrainState, record: StepRecord) -> None:
         batch = self._next_batch(work)
@@ -217,6 +242,10 @@ class StepRunner:
             entry.val, entry.val_evaluated = result.val_after, result.val_evaluated
             entry.stopped_early = result.stopped_early
             entry.verdict = "accepted" if result.accepted else "rejected"
+        if (self.settings.strategy == "pool" and result.val_after is not None
+                and not result.stopped_early):  # scored on the whole split: keep it
+            work.candidates = work.candidates.add(self._key(candidate), result.val_after,
+                                                  work.step + 1)
         if result.val_evaluated:  # validated against these values: a repeat would be a duplicate
             for name, value in changes.items():
                 key = tried_key(work.values, name, str(value) if isinstance(value, str)

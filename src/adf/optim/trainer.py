@@ -35,6 +35,7 @@ from adf.llm.catalogue import context_window, honours_schema, role_model
 from adf.llm.protocol import ModelClient
 from adf.optim import demos as demo_opt
 from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
+from adf.optim.candidates import CandidatePool, values_key
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
 from adf.optim.gate import mean
 from adf.optim.models import (
@@ -42,10 +43,11 @@ from adf.optim.models import (
     forward_calls,
     param_token_limit,
 )
-from adf.optim.prompt_step import Proposer, Strategy
+from adf.optim.prompt_step import Proposer
 from adf.optim.report import write_report
 from adf.optim.state import TrainState
 from adf.optim.step import StepRunner, score_of, scored
+from adf.optim.strategies import Strategy
 from adf.plan.paramvalue import ParamValue, param_value, value_to_json
 from adf.plan.schema import Demo, Plan
 from adf.runtime.bindings import Bindings
@@ -76,6 +78,8 @@ class TrainSettings:
     val_chunk: int = 8
     accept_ties: bool = False
     strategy: Strategy = "joint"  # how proposals for several prompts are gated (prompt_step.py)
+    candidates: int = 4  # `pool`: validated candidates kept across steps (candidates.py)
+    patience: int = 2  # `pool`: steps without a gain before the path goes back to another
     fill_batches: int = 1  # extra batches a step draws while its pool holds no failure
     minibatch_strict: bool = False  # old gate: a strict minibatch gain before validation
     backward_all: bool = False  # naive baseline: backward on every batch sample, passing or not
@@ -141,6 +145,7 @@ class Trainer:
         self.json_mode = honours_schema(self.optimizer_model)
         self.context = context_window(self.optimizer_model)
         self.trainable = [p for p in plan.params if not p.frozen]
+        self.trainable_names = tuple(p.name for p in self.trainable)
         self.limits_by_param = {
             p.name: param_token_limit(plan, p.name, p.value) for p in self.trainable
             if p.kind == "prompt"
@@ -226,6 +231,10 @@ class Trainer:
             return self._finish(stopped)
         if self.state.phase == "steps":
             work = self.state.copy()
+            best = work.candidates.best()
+            if best is not None and work.val_score is not None and best.val > work.val_score:
+                work.take(best)  # `pool`: end on the best candidate, whichever path found it
+                work.count("pool_returned_to_best")
             work.phase = "final"
             work.status = f"stopped: {stopped}" if stopped else "completed"
             self.commit(work)
@@ -276,6 +285,9 @@ class Trainer:
         if self.splits.test:
             test = await self.scores(self.splits.test, work.values)
             work.test_before = mean(test) if test else None
+        if self.settings.strategy == "pool" and work.val_score is not None:
+            work.candidates = CandidatePool(size=self.settings.candidates).add(
+                values_key(work.values, self.trainable_names), work.val_score, 0)
         work.phase = "steps"
         self.count_call_failed(work)
         self.commit(work)

@@ -23,7 +23,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -37,6 +37,7 @@ from adf.workflow.models import Resolved, RunOptions, open_workflow, resolve
 if TYPE_CHECKING:
     from adf.analysis.cost import CostEstimate, RunSettings
     from adf.optim.lockfile import LockResult
+    from adf.optim.strategies import Strategy
     from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
     from adf.plan.schema import Plan
     from adf.runtime.data import Sample
@@ -63,6 +64,10 @@ class TrainOptions:
     seed: int = 0
     threshold: float = 0.9
     accept_ties: bool = False
+    strategy: str = "joint"  # one of adf.optim.strategies.STRATEGIES
+    candidates: int = 4  # pool: validated candidates kept across steps
+    fill_batches: int = 1  # extra batches a step draws while no sample has failed
+    minibatch_strict: bool = False  # only a minibatch gain (not a tie) earns validation
     concurrency: int = 8
     max_steps: int | None = None
     max_calls: int | None = None
@@ -75,7 +80,11 @@ class TrainOptions:
 
     def problem(self) -> str | None:
         """The first option out of range, as a message naming its flag; None if all fit."""
-        for name in ("steps", "batch_size", "proposals", "concurrency"):
+        from adf.optim.strategies import STRATEGIES
+
+        if self.strategy not in STRATEGIES:
+            return f"--strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}"
+        for name in ("steps", "batch_size", "proposals", "concurrency", "candidates"):
             if getattr(self, name) < 1:
                 return f"--{name.replace('_', '-')} must be at least 1"
         for name in ("max_steps", "max_calls", "max_tokens", "train_limit", "val_limit",
@@ -85,8 +94,9 @@ class TrainOptions:
                 return f"--{name.replace('_', '-')} must not be negative"
         if self.max_usd is not None and self.max_usd < 0:
             return "--max-usd must not be negative"
-        if self.demo_proposals < 0:
-            return "--demo-proposals must not be negative"
+        for name in ("demo_proposals", "fill_batches"):
+            if getattr(self, name) < 0:
+                return f"--{name.replace('_', '-')} must not be negative"
         return None
 
 
@@ -127,6 +137,10 @@ def settings_of(options: TrainOptions) -> TrainSettings:
         threshold=options.threshold,
         concurrency=options.concurrency,
         accept_ties=options.accept_ties,
+        strategy=cast("Strategy", options.strategy),
+        candidates=options.candidates,
+        fill_batches=options.fill_batches,
+        minibatch_strict=options.minibatch_strict,
         limits=Limits(max_steps=options.max_steps, max_calls=options.max_calls,
                       max_tokens=options.max_tokens, max_usd=options.max_usd),
     )
@@ -178,7 +192,8 @@ def forecast_settings(settings: TrainSettings, splits: Splits) -> RunSettings:
         steps=settings.steps, batch=settings.batch_size, val_size=len(splits.val),
         test_size=len(splits.test), proposals=settings.proposals,
         demo_proposals=settings.demo_proposals, max_errors=settings.max_errors,
-        max_passed=settings.max_passed,
+        max_passed=settings.max_passed, fill_batches=settings.fill_batches,
+        minibatch_strict=settings.minibatch_strict, joint_gate=settings.strategy != "sequential",
     )
 
 
