@@ -19,14 +19,13 @@ from adf.optim.tgd import (
     RejectedProposal,
     SampleView,
     build_prompt,
-    is_cleared,
     meta_text,
 )
 from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
 from adf.plan.schema import Plan
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
-from adf.runtime.feedback import Feedback
+from adf.runtime.feedback import Feedback, is_cleared
 from adf.runtime.template import ParamValue
 from adf.testing import credit_task as task
 

@@ -53,7 +53,8 @@ ASSUMPTIONS = (
     "totals count every branch (the upper bound) and the range line gives the bounds and the expectation with every "
     "label equally likely",
     "backward: only failed samples (at most 2 drawn per step); one backward-engine call per "
-    "llm node on a path from a trainable parameter to a loss; prompt = the node's prompt and "
+    "llm node on a path from a trainable parameter to a loss, and per function node there "
+    "with several such inputs (the blame split per input); prompt = the node's prompt and "
     f"reply, the downstream feedback and {BACKWARD_OVERHEAD} tokens of instructions; reply = "
     f"{FEEDBACK_TOKENS} tokens per parameter or input that gets feedback",
     "optimizer: `proposals` calls per learning prompt parameter per step; prompt = "
@@ -211,7 +212,8 @@ def estimate_cost(
         prompt, reply = sizes.prompts[node.id], sizes.replies[node.id]
         backward = Usage()
         if node.id in reach.gradient_nodes:
-            targets = len(view.trainable_params(node.id))
+            targets = sum(1 for p in view.trainable_params(node.id)  # demo sets get no feedback
+                          if view.params[p].kind == "prompt")
             targets += sum(1 for s in view.sources(node.id) if s in reach.trained)
             backward = forecast(
                 1,
@@ -231,8 +233,12 @@ def estimate_cost(
         if cost.backward.calls:
             key = engine or cost.model
             backward_by_model[key] = backward_by_model.get(key, Usage()) + cost.backward
+    blame = _blame(plan, view, reach.gradient_nodes, reach.trained, sizes.replies)
+    if blame.calls:
+        key = engine or plan.models[0].name
+        backward_by_model[key] = backward_by_model.get(key, Usage()) + blame
     forward = sum((c.forward for c in nodes), Usage())
-    backward = sum((c.backward for c in nodes), Usage())
+    backward = sum((c.backward for c in nodes), Usage()) + blame
     optimizer = _optimizer(view, reach.learning, settings)
     teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings)
     demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
@@ -260,6 +266,20 @@ def estimate_cost(
         roles=roles,
         branches=_branches(plan, nodes),
     )
+
+
+def _blame(plan: Plan, view: GraphView, gradient: frozenset[str], trained: frozenset[str],
+           replies: Mapping[str, int]) -> Usage:
+    """Calls that split a function's feedback over its several trained inputs."""
+    total = Usage()
+    for node in plan.nodes:
+        sources = [s for s in view.sources(node.id) if s in trained]
+        if node.kind != "fn" or node.id not in gradient or len(sources) < 2:
+            continue
+        shown = sum(replies.get(s, FEEDBACK_TOKENS) for s in sources)
+        total = total + forecast(1, shown + FEEDBACK_TOKENS + BACKWARD_OVERHEAD,
+                                 FEEDBACK_TOKENS * len(sources))
+    return total
 
 
 def _branches(plan: Plan, nodes: list[NodeCost]) -> tuple[CostRange, CostRange] | None:

@@ -55,6 +55,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--threshold", type=float, default=0.9,
                      help="a sample scoring below this is an error (gets backward calls)")
+    run.add_argument("--partial-credit", type=float, default=0.5, metavar="F",
+                     help="a score from F up to --threshold is partial credit: such samples "
+                     "are drawn for feedback only when too few score below F (0.5)")
     run.add_argument("--accept-ties", action="store_true",
                      help="accept a proposal that ties on validation after a minibatch gain")
     run.add_argument("--strategy", choices=STRATEGIES, default=STRATEGIES[0],
@@ -108,7 +111,8 @@ def train_options(args: argparse.Namespace) -> TrainOptions:
         test_split=args.test_split, train_limit=args.train_limit, val_limit=args.val_limit,
         test_limit=args.test_limit, strict_data=args.strict_data, steps=args.steps, batch_size=args.batch_size,
         proposals=args.proposals, demo_proposals=args.demo_proposals, seed=args.seed,
-        threshold=args.threshold, accept_ties=args.accept_ties, strategy=args.strategy,
+        threshold=args.threshold, partial_credit=args.partial_credit,
+        accept_ties=args.accept_ties, strategy=args.strategy,
         candidates=args.candidates, fill_batches=args.fill_batches,
         minibatch_strict=args.minibatch_strict, concurrency=args.concurrency,
         max_steps=args.max_steps, max_calls=args.max_calls, max_tokens=args.max_tokens,

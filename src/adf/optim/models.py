@@ -1,7 +1,8 @@
 """What the optimizer needs to know about the models of a plan.
 
-Takes a plan; gives the number of model calls one forward pass makes, an
-upper bound for one backward pass, the token limit a prompt parameter must
+Takes a plan; gives the number of model calls one forward pass makes, the
+parameter kinds training asks feedback for and an upper bound for one
+backward pass, the token limit a prompt parameter must
 respect to leave room for the rest of its prompt, and a client wrapper that
 relabels calls (teacher runs). Facts about one model (context window, token
 estimates, training roles) live in `adf.llm.catalogue`.
@@ -13,7 +14,7 @@ import attrs
 
 from adf.llm.catalogue import bound_tokens, context_window, reply_cap
 from adf.llm.protocol import ChatReply, ChatRequest, ModelClient, Purpose
-from adf.plan.schema import Plan
+from adf.plan.schema import ParamKind, Plan
 
 
 def forward_calls(plan: Plan) -> int:
@@ -21,12 +22,16 @@ def forward_calls(plan: Plan) -> int:
     return sum(1 for node in plan.nodes if node.kind == "llm")
 
 
+# The parameter kinds training asks the backward engine about: demo sets are chosen by
+# their own gate and never read feedback, so asking about them would be wasted tokens.
+FEEDBACK_KINDS: tuple[ParamKind, ...] = ("prompt",)
+
+
 def backward_calls(plan: Plan) -> int:
-    """At most this many backward-engine calls for one failing sample."""
+    """At most this many backward-engine calls for one failing sample in training."""
     from adf.runtime.backward import Graph
 
-    graph = Graph.of(plan)
-    return sum(1 for node in plan.nodes if node.kind == "llm" and node.id in graph.carries)
+    return Graph.of(plan, FEEDBACK_KINDS).calls()
 
 
 def param_token_limit(plan: Plan, param: str, initial: str) -> int:

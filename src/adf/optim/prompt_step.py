@@ -18,6 +18,11 @@ and leaves every proposal in the step record.
 - `pool`: within a step as `joint`; across steps the trainer keeps the best
   validated candidates and goes back to one when the path stops improving
   (`candidates.py`).
+Once a change is accepted, a parameter still to be proposed for gets its
+feedback again on the current values (the drawn failures re-run, from the
+cache where the gate already scored them; backward only on those still
+failing), so it is not proposed for on advice about values that are gone;
+a parameter the new feedback clears gets no call.
 A proposal counts as a duplicate only when it was scored on validation
 against the same values of the other parameters; one rejected on the
 minibatch, or against other values, may be tried again.
@@ -47,14 +52,13 @@ from adf.optim.tgd import (
     RejectedProposal,
     SampleView,
     build_prompt,
-    is_cleared,
     judge_reply,
     schema_text,
 )
 from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import ModelDecl, Plan
 from adf.runtime.data import Sample
-from adf.runtime.feedback import Feedback
+from adf.runtime.feedback import Feedback, is_cleared
 from adf.runtime.template import render_param
 from adf.runtime.trace import SampleResult
 from adf.runtime.values import render
@@ -128,6 +132,14 @@ class Proposer:
         return Attempt(verdict.proposal, verdict.rejection, built.trims, reply.structured)
 
 
+@attrs.frozen
+class Refreshed:
+    """Feedback recomputed on changed values: by parameter, and views of the samples."""
+
+    feedback: Mapping[str, tuple[Feedback, ...]]
+    views: Mapping[str, SampleView]
+
+
 class StepHost(Protocol):
     """What the prompt step needs from the trainer."""
 
@@ -141,6 +153,9 @@ class StepHost(Protocol):
     async def gate_values(self, work: TrainState, changes: Mapping[str, ParamValue],
                           mini: list[Sample], mini_scores: list[float],
                           entries: Sequence[ProposalRecord]) -> list[float] | None: ...
+
+    async def refresh(self, work: TrainState, record: StepRecord,
+                      samples: Sequence[str]) -> Refreshed: ...
 
 
 @attrs.define
@@ -159,27 +174,47 @@ class PromptStep:
     failed: dict[str, list[str]] = attrs.field(factory=dict)
     attempts: dict[str, int] = attrs.field(factory=dict)
     done: set[str] = attrs.field(factory=set)  # accepted this step
+    changed: bool = False  # a value changed since `feedback` was computed
 
     def targets(self) -> list[str]:
         """The prompt parameters with feedback that asks for a change, in plan order."""
         out = []
         for param in self.host.plan.params:
-            items = self.feedback.get(param.name)
-            if param.frozen or param.kind != "prompt" or not items:
+            if param.frozen or param.kind != "prompt":
                 continue
-            if all(is_cleared(f.text) for f in items):
-                self.work.count("skipped_cleared")
-                continue
-            out.append(param.name)
+            if self._asks(param.name):
+                out.append(param.name)
         return out
+
+    def _asks(self, name: str) -> bool:
+        """Whether `name`'s feedback asks for a change (only "not at fault": no call)."""
+        items = self.feedback.get(name)
+        if not items:
+            return False
+        if all(is_cleared(f.text) for f in items):
+            self.work.count("skipped_cleared")
+            return False
+        return True
 
     async def run(self, strategy: Strategy) -> list[float]:
         names = self.targets()
         if strategy in ("joint", "pool") and len(names) > 1:
             names = await self._joint(names)
         for name in names:
+            if name in self.done:
+                continue
+            if self.changed:  # the feedback was given on values that have changed since
+                await self._refresh()
+                if not self._asks(name):
+                    continue
             await self._sequential(name)
         return self.mini_scores
+
+    async def _refresh(self) -> None:
+        """Feedback again, on the current values, for the samples the step drew."""
+        fresh = await self.host.refresh(self.work, self.record, list(self.views))
+        self.feedback, self.views = fresh.feedback, {**self.views, **fresh.views}
+        self.changed = False
 
     async def _joint(self, names: list[str]) -> list[str]:
         """Gate one proposal per parameter together; the names still open afterwards."""
@@ -199,6 +234,7 @@ class PromptStep:
             if gained is not None:
                 self.mini_scores = gained
                 self.done.update(found)
+                self.changed = True
                 return []
             for name, (value, entry) in found.items():
                 self.rejected.setdefault(name, []).append(RejectedProposal(value, entry.reason))
@@ -224,6 +260,7 @@ class PromptStep:
         if gained is not None:
             self.mini_scores = gained
             self.done.add(name)
+            self.changed = True
             return True
         self.rejected.setdefault(name, []).append(RejectedProposal(value, entry.reason))
         return False

@@ -96,6 +96,7 @@ class StepRecord:
     errors: int = 0
     drawn_errors: list[str] = attrs.field(factory=list)
     drawn_passed: list[str] = attrs.field(factory=list)
+    drawn_partial: list[str] | None = None  # drawn errors with partial credit (see sampler.py)
     backward_calls: int | None = None
     backward_failures: int | None = None
     feedback: dict[str, int] | None = None  # parameter -> feedback records

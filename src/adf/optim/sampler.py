@@ -2,7 +2,12 @@
 
 Takes sample ids with their latest scores and a seeded `random.Random`;
 gives the step's draw: a few samples that failed (they get backward calls)
-and a few that passed (they keep a proposal from breaking what works). The
+and a few that passed (they keep a proposal from breaking what works).
+A score at or above `threshold` passes; one below `partial` is a failure;
+one in between has partial credit (an F1 of 0.7, say): it is still worth
+improving, but it fills the failures' places only when there are fewer
+failures than the draw asks for, so a pool of near-misses does not crowd
+out the samples the workflow gets wholly wrong. The
 pool persists across steps until a proposal is accepted, is capped in size
 (the oldest passing samples leave first while more than `keep_passed`
 remain, then the oldest failures), and is a frozen value: every change returns a new pool, which the
@@ -24,6 +29,7 @@ class Pool:
     cap: int = 20
     keep_passed: int = 2
     threshold: float = 0.9  # a score below this is an error
+    partial: float = 0.5  # a score from this up to `threshold` has partial credit
 
     def errors(self) -> list[tuple[str, float]]:
         return [e for e in self.entries if e[1] < self.threshold]
@@ -54,10 +60,13 @@ class Pool:
     def draw(
         self, rng: random.Random, max_errors: int, max_passed: int
     ) -> tuple[list[str], list[str]]:
-        """Up to `max_errors` failed ids (worst first) and up to
-        min(max_passed, 2 x failures drawn) passing ids."""
-        errors = self.errors()
+        """Up to `max_errors` failed ids (worst first; partial credit only to fill up)
+        and up to min(max_passed, 2 x failures drawn) passing ids."""
+        errors = [e for e in self.errors() if e[1] < self.partial]
         chosen = rng.sample(errors, min(max_errors, len(errors))) if errors else []
+        partial = [e for e in self.errors() if e[1] >= self.partial]
+        if partial and len(chosen) < max_errors:
+            chosen += rng.sample(partial, min(max_errors - len(chosen), len(partial)))
         chosen.sort(key=lambda e: (e[1], e[0]))
         passed = self.passed()
         want = min(max_passed, 2 * len(chosen))
@@ -70,6 +79,7 @@ class Pool:
             "cap": self.cap,
             "keep_passed": self.keep_passed,
             "threshold": self.threshold,
+            "partial": self.partial,
         }
 
     @staticmethod
@@ -79,4 +89,5 @@ class Pool:
             cap=int(data["cap"]),
             keep_passed=int(data["keep_passed"]),
             threshold=float(data["threshold"]),
+            partial=float(data.get("partial", data["threshold"])),
         )

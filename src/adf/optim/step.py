@@ -20,8 +20,8 @@ from adf.optim.budget import BudgetExceeded
 from adf.optim.candidates import values_key
 from adf.optim.demo_step import collect_demos, propose_demos
 from adf.optim.gate import gate
-from adf.optim.models import RelabeledClient, with_model
-from adf.optim.prompt_step import PromptStep, tried_key, view_of
+from adf.optim.models import FEEDBACK_KINDS, RelabeledClient, with_model
+from adf.optim.prompt_step import PromptStep, Refreshed, tried_key, view_of
 from adf.optim.records import ProposalRecord, StepRecord
 from adf.optim.report import unified_diff
 from adf.optim.state import TrainState
@@ -143,11 +143,12 @@ class StepRunner:
         record.errors = sum(1 for r in known.values() if score_of(r) < self.settings.threshold)
         errors, passed = work.pool.draw(work.rng, self.settings.max_errors, self.settings.max_passed)
         record.drawn_errors, record.drawn_passed = errors, passed
+        pool_scores = dict(work.pool.entries)
+        record.drawn_partial = [i for i in errors if pool_scores[i] >= work.pool.partial] or None
         collect_demos(self.plan, self.t.trainable, work, list(known.values()), {},
                       self.settings.threshold)
         mini_ids = errors + passed
         mini = [self.t.by_id[i] for i in mini_ids]
-        pool_scores = dict(work.pool.entries)
         mini_scores = [pool_scores.get(i, 0.0) for i in mini_ids]
         failing: list[SampleResult] = []
         if not errors:
@@ -205,9 +206,21 @@ class StepRunner:
         try:
             return await backward_batch(
                 self.plan, results, self.t.client, work.values, threshold=threshold,
-                engine=self.t.backward_model, concurrency=self.settings.concurrency)
+                engine=self.t.backward_model, concurrency=self.settings.concurrency,
+                kinds=FEEDBACK_KINDS)
         finally:
             self.t.meter.release()
+
+    async def refresh(self, work: TrainState, record: StepRecord,
+                      samples: Sequence[str]) -> Refreshed:
+        """Feedback on the current values for `samples` (after an accepted change)."""
+        result = await self.t.forward([self.t.by_id[i] for i in samples], work.values)
+        failing = [r for r in scored(result.samples) if score_of(r) < self.settings.threshold]
+        grads = await self._backward(work, failing, self.settings.threshold)
+        record.backward_calls = (record.backward_calls or 0) + grads.calls
+        record.backward_failures = (record.backward_failures or 0) + len(grads.failures)
+        work.count("feedback_recomputed")
+        return Refreshed(grads.by_param(), {r.sample.id: view_of(r) for r in failing})
 
     # --- the gate --------------------------------------------------------------------
 

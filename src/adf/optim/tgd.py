@@ -124,15 +124,6 @@ META_WORDS = frozenset({
     "training", "failures", "part", "parts", "workflow",
 })
 
-_CLEARED = re.compile(r"\b(not at fault|no change (is )?needed|nothing to change|is not to blame)\b",
-                      re.I)
-
-
-def is_cleared(text: str) -> bool:
-    """Feedback that only clears the parameter ("not at fault"): no reason to call the optimizer."""
-    return bool(_CLEARED.search(text)) and len(text.split()) <= 12
-
-
 def _strip_slots(text: str) -> str:
     return re.sub(r"\{[a-z_]+\}", "\n", text)
 

@@ -69,7 +69,8 @@ class TrainSettings:
     proposals: int = 3
     demo_proposals: int = 1
     seed: int = 0
-    threshold: float = 0.9
+    threshold: float = 0.9  # a sample scoring below this gets feedback; at or above, it passes
+    partial_credit: float = 0.5  # from this up to `threshold`: drawn after the failures
     max_errors: int = 2
     max_passed: int = 2
     pool_cap: int = 20
@@ -170,7 +171,8 @@ class Trainer:
                            initial={k: value_to_json(v) for k, v in values.items()})
         state.rng.seed(self.settings.seed)
         state.pool = attrs.evolve(state.pool, cap=self.settings.pool_cap,
-                                  threshold=self.settings.threshold)
+                                  threshold=self.settings.threshold,
+                                  partial=min(self.settings.partial_credit, self.settings.threshold))
         for param in self.trainable:
             state.history[param.name] = []
             state.tried[param.name] = []

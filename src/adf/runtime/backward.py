@@ -18,7 +18,11 @@ does with it is decided by `RULES[node.kind]`:
   its output and the downstream feedback; the reply gives one text per
   trainable peer parameter of the prompt and per upstream input that leads to
   a trainable parameter (a JSON object; read tolerantly).
-- `fn`: the feedback passes through unchanged to its inputs.
+- `fn`: with one input that leads to a trainable parameter, the feedback
+  passes through unchanged; with several, one call asks the engine to
+  assign the blame per input (the function's inputs, its result and the
+  feedback, one JSON key per input), and an input whose key is missing or
+  unusable gets the shared feedback instead.
 - `const`: nothing.
 - `select`: the feedback goes to the branch the sample took, and to the
   condition that chose it (saying which branch it chose); untaken branches
@@ -32,6 +36,10 @@ does with it is decided by `RULES[node.kind]`:
 Feedback only travels towards nodes from which a trainable parameter can be
 reached, so no call is spent on a branch that cannot learn, frozen
 parameters never receive anything, and inputs and targets are never targets.
+Feedback that only clears an input ("not at fault") stops there: the node
+that produced the input gets no call. `kinds` limits the parameters asked
+about to those kinds (training passes `{"prompt"}`: demo sets are chosen
+by their own gate and never read feedback).
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -49,10 +57,10 @@ from adf.llm.protocol import ChatRequest, Message, ModelClient, ModelError
 from adf.llm.requests import build_request
 from adf.plan.paramvalue import ParamValue
 from adf.plan.routing import case_key, chosen
-from adf.plan.schema import ModelDecl, Node, NodeKind, Plan
+from adf.plan.schema import ModelDecl, Node, NodeKind, ParamKind, Plan
 from adf.prompts import load as load_prompt
 from adf.runtime.backward_reply import parse_reply
-from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
+from adf.runtime.feedback import BackwardFailure, Feedback, is_cleared, order_feedback
 from adf.runtime.template import fill, render_param
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
 from adf.runtime.values import render
@@ -94,21 +102,30 @@ class Graph:
     carries: frozenset[str]  # node ids from which a trainable param is reachable upstream
 
     @staticmethod
-    def of(plan: Plan) -> Graph:
-        frozen = {p.name for p in plan.params if p.frozen}
+    def of(plan: Plan, kinds: Collection[ParamKind] = ("prompt", "demos")) -> Graph:
+        asked = {p.name for p in plan.params if not p.frozen and p.kind in kinds}
         trainable: dict[str, tuple[str, ...]] = {}
         carries: set[str] = set()
         for node in plan.nodes:
             names: list[str] = []
             if node.llm is not None:
                 for part in (*node.llm.system, *node.llm.user):
-                    if part.kind == "param" and part.param not in frozen and part.param not in names:
+                    if part.kind == "param" and part.param in asked and part.param not in names:
                         names.append(part.param)
             trainable[node.id] = tuple(names)
             if names or any(b.source in carries for b in node.inputs):
                 carries.add(node.id)
         index = {node.id: i for i, node in enumerate(plan.nodes)}
         return Graph(plan, index, trainable, frozenset(carries))
+
+    def blamed(self, node: Node) -> list[str]:
+        """The inputs of `node` that lead to a trainable parameter, each once."""
+        return _unique(b.source for b in node.inputs if b.source in self.carries)
+
+    def calls(self) -> int:
+        """At most this many backward-engine calls for one failing sample."""
+        return sum(1 for node in self.plan.nodes if node.id in self.carries and (
+            node.kind == "llm" or (node.kind == "fn" and len(self.blamed(node)) > 1)))
 
 
 @attrs.frozen
@@ -168,8 +185,9 @@ async def backward_batch(
     threshold: float = DEFAULT_THRESHOLD,
     engine: ModelDecl | None = None,
     concurrency: int = 8,
+    kinds: Collection[ParamKind] = ("prompt", "demos"),
 ) -> BackwardResult:
-    graph = Graph.of(plan)
+    graph = Graph.of(plan, kinds)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(index: int, result: SampleResult) -> SampleBackward:
@@ -225,7 +243,7 @@ async def backward_sample(context: Context, sample_index: int, threshold: float)
             feedback.append(Feedback(param, result.sample.id, node.id, node.step, score, text,
                                      ", ".join(losses), sample_index, index))
         for source, text in propagation.inputs:
-            if source in graph.carries:
+            if source in graph.carries and not is_cleared(text):
                 pending.setdefault(source, []).append(
                     Gradient(text, f"node {node.id}", index, losses, propagation.via))
     return SampleBackward(tuple(feedback), tuple(failures), tuple(calls), attempted, failed_calls)
@@ -266,12 +284,31 @@ async def _const_rule(
 async def _fn_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
-    carries = context.graph.carries
-    sources = _unique(b.source for b in node.inputs if b.source in carries)
+    sources = context.graph.blamed(node)
     assert node.fn is not None
     step = f"{node.id} ({node.fn.ref.removeprefix('py:')})"
     via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
-    return Propagation(inputs=tuple((s, g.text) for s in sources for g in arrived), via=via)
+    shared = tuple((s, g.text) for s in sources for g in arrived)
+    if len(sources) < 2:
+        return Propagation(inputs=shared, via=via)
+    keys: dict[str, str] = {}  # reply key -> source
+    for binding in node.inputs:
+        if binding.source in sources and binding.source not in keys.values():
+            keys[binding.name] = binding.source
+    request = blame_request(context, node, trace, arrived, keys)
+    try:
+        reply = await context.client.complete(request)
+    except ModelError as exc:
+        return Propagation(inputs=shared, via=via, called=True, call_failed=True, failures=(
+            f"blame call failed: {exc.reason}; the shared feedback was passed on",))
+    parsed = parse_reply(reply.text, list(keys))
+    got = dict(parsed.texts)
+    out = [(source, got[key]) for key, source in keys.items() if key in got]
+    out += [(source, g.text) for key, source in keys.items() if key not in got for g in arrived]
+    failures = (f"the blame reply has no usable text for {', '.join(parsed.missing)}; the "
+                "shared feedback was passed on",) if parsed.missing else ()
+    return Propagation(inputs=tuple(out), via=via, failures=failures,
+                       call=CallInfo.of(request.model, reply), called=True)
 
 
 async def _field_rule(
@@ -396,13 +433,7 @@ def backward_request(
             targets.append(fill(load_prompt("backward_target_input"), {
                 "key": key, "name": arg, "value": render(inputs.get(arg, "")),
             }))
-    if len(arrived) == 1:
-        feedback = arrived[0].text
-    else:
-        feedback = "\n".join(f"{i}. {g.text}" for i, g in enumerate(arrived, start=1))
-    via = _unique(step for g in arrived for step in g.via)
-    if via:
-        feedback += "\n(Its answer was passed on through " + " -> ".join(via) + ".)"
+    feedback = _feedback_text(arrived)
     model = context.engine or plan.model(node.llm.model)
     shown = _show_messages(trace.messages)
 
@@ -424,6 +455,53 @@ def backward_request(
     request = request_with(shown)
     overflow = _overflow(request, model)
     return request if overflow <= 0 else request_with(fit_shown_prompt(shown, overflow))
+
+
+def _feedback_text(arrived: tuple[Gradient, ...]) -> str:
+    """The downstream feedback a node received, numbered when there is more than one."""
+    if len(arrived) == 1:
+        feedback = arrived[0].text
+    else:
+        feedback = "\n".join(f"{i}. {g.text}" for i, g in enumerate(arrived, start=1))
+    via = _unique(step for g in arrived for step in g.via)
+    if via:
+        feedback += "\n(Its answer was passed on through " + " -> ".join(via) + ".)"
+    return feedback
+
+
+def blame_request(context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...],
+                  keys: Mapping[str, str]) -> ChatRequest:
+    """One call asking which of a function's inputs made its result wrong."""
+    assert node.fn is not None
+    plan = context.graph.plan
+    inputs = dict(trace.inputs)
+    targets = [fill(load_prompt("backward_target_input"), {
+        "key": key, "name": key, "value": render(inputs.get(key, "")),
+    }) for key in keys]
+    user = fill(load_prompt("backward_blame_user"), {
+        "node": node.id,
+        "function": node.fn.ref.removeprefix("py:"),
+        "inputs": "\n".join(f"- {name}: {render(value)}" for name, value in trace.inputs),
+        "output": render(trace.value) if trace.error is None else f"(failed: {trace.error})",
+        "feedback": _feedback_text(arrived),
+        "targets": "\n".join(targets),
+        "keys": ", ".join(json.dumps(k) for k in keys),
+    })
+    messages = (Message("system", load_prompt("backward_system")), Message("user", user))
+    return build_request(
+        context.engine or _producer_model(plan, keys.values()), messages, node=node.id,
+        sample=context.sample.sample.id, purpose="backward",
+        json_schema=reply_schema(list(keys)), max_tokens=80 * len(keys) + 40)
+
+
+def _producer_model(plan: Plan, sources: Iterable[str]) -> ModelDecl:
+    """Without a declared backward engine: the model of the first llm node among `sources`."""
+    by_id = {n.id: n for n in plan.nodes}
+    for source in sources:
+        node = by_id.get(source)
+        if node is not None and node.llm is not None:
+            return plan.model(node.llm.model)
+    return plan.models[0]
 
 
 def _overflow(request: ChatRequest, model: ModelDecl) -> int:

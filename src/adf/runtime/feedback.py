@@ -2,7 +2,8 @@
 
 Takes nothing; gives `Feedback` (text for one trainable parameter, saying
 which sample, node, time step and loss it came from and the sample's score),
-`BackwardFailure` (a backward-engine reply that could not be used) and
+`BackwardFailure` (a backward-engine reply that could not be used),
+`is_cleared` (feedback that only says a part is not at fault) and
 `order_feedback`, the one ordering every consumer sees: samples in the order
 they were evaluated, then forward execution order of the node that produced
 the feedback (so a parameter shared across loop steps gets step 0 before
@@ -12,9 +13,18 @@ never in sets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import attrs
+
+_CLEARED = re.compile(r"\b(not at fault|no change (is )?needed|nothing to change|is not to blame)\b",
+                      re.I)
+
+
+def is_cleared(text: str) -> bool:
+    """Feedback that only clears its target ("not at fault"): nothing to change there."""
+    return bool(_CLEARED.search(text)) and len(text.split()) <= 12
 
 
 @attrs.frozen

@@ -63,6 +63,7 @@ class TrainOptions:
     demo_proposals: int = 1
     seed: int = 0
     threshold: float = 0.9
+    partial_credit: float = 0.5  # from this up to `threshold`: partial credit, drawn after failures
     accept_ties: bool = False
     strategy: str = "joint"  # one of adf.optim.strategies.STRATEGIES
     candidates: int = 4  # pool: validated candidates kept across steps
@@ -92,6 +93,9 @@ class TrainOptions:
             value = getattr(self, name)
             if value is not None and value < 0:
                 return f"--{name.replace('_', '-')} must not be negative"
+        for name in ("threshold", "partial_credit"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                return f"--{name.replace('_', '-')} must be between 0 and 1"
         if self.max_usd is not None and self.max_usd < 0:
             return "--max-usd must not be negative"
         for name in ("demo_proposals", "fill_batches"):
@@ -135,6 +139,7 @@ def settings_of(options: TrainOptions) -> TrainSettings:
         demo_proposals=options.demo_proposals,
         seed=options.seed,
         threshold=options.threshold,
+        partial_credit=options.partial_credit,
         concurrency=options.concurrency,
         accept_ties=options.accept_ties,
         strategy=cast("Strategy", options.strategy),
