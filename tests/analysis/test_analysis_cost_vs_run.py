@@ -79,5 +79,7 @@ def test_forward_and_backward_calls_match_the_estimate() -> None:
     assert accounting.by_purpose["forward"].requests == forward_requests
     assert all(s.score == 0.0 for s in evaluated.samples)
     # every sample fails its only loss: the estimate per failed sample is exact
-    assert estimate.backward.calls == 4  # solve and the three `follow` steps; not the frozen aside
+    # solve and the three `follow` steps (not the frozen aside), and the blame split at
+    # `append` steps 1 and 2, whose two inputs (the notes so far, the new note) are both trained
+    assert estimate.backward.calls == 6
     assert feedback.calls == backward_requests == len(samples) * estimate.backward.calls
