@@ -147,12 +147,14 @@ def test_feedback_reaches_exactly_the_trainable_params_upstream_of_the_loss(case
     frozen = {p.name for p in case.plan.params if p.frozen}
     assert not {f.param for f in grads.feedback} & frozen
     assert {f.node for f in grads.feedback} <= {n.id for n in upstream}
-    # one engine call per upstream llm node that can reach a trainable param
+    # one engine call per upstream llm node that can reach a trainable param, and one per
+    # upstream function with several such inputs (the blame split between them)
     carrying: set[str] = set()
     for node in case.plan.nodes:
         if trainable_in(case.plan, node) or any(b.source in carrying for b in node.inputs):
             carrying.add(node.id)
-    calls = [n for n in upstream if n.kind == "llm" and n.id in carrying]
+    calls = [n for n in upstream if n.id in carrying and (n.kind == "llm" or (
+        n.kind == "fn" and len({b.source for b in n.inputs if b.source in carrying}) > 1))]
     assert grads.calls == len(SAMPLES) * len(calls) == requests
     assert grads.failures == ()
 
