@@ -12,7 +12,8 @@ failed, is reported to the trace sinks as one `CallTrace` (pass an
 - litellm is imported on the first call, never at import time.
 - The keyword arguments sent to litellm and the reply made of its answer are
   built by `adf.llm.payload` (keys read from the environment at call time,
-  cost from adf's catalogue); which failures are retried, and how long to
+  cost from adf's catalogue); calls to an OpenAI-compatible endpoint share
+  one SDK client per endpoint (`adf.llm.connections`); which failures are retried, and how long to
   wait, is `adf.llm.retry`. Secret values are scrubbed from every error
   text and trace (`adf.llm.secrets`).
 - An unreachable server (connection refused, unknown host) fails at once,
@@ -43,6 +44,7 @@ from adf.llm import payload
 from adf.llm.cache import CachedReply, CacheError, ReplyCache, cache_key
 from adf.llm.calltrace import CacheOutcome, CallTrace, TraceSink
 from adf.llm.catalogue import SchemaForm, schema_form
+from adf.llm.connections import Connections
 from adf.llm.inflight import InFlight
 from adf.llm.protocol import ChatReply, ChatRequest, ModelError, RequestGate
 from adf.llm.provider import load_litellm
@@ -108,6 +110,7 @@ class LiteLLMClient:
         self._semaphore: asyncio.Semaphore | None = None
         self._semaphore_loop: asyncio.AbstractEventLoop | None = None
         self._inflight = InFlight()
+        self._connections = Connections()
         self._unreachable: dict[str, UnreachableError] = {}
         self._no_schema: set[tuple[str, str | None]] = set()
         self._litellm: Any = None
@@ -208,6 +211,7 @@ class LiteLLMClient:
         try:
             env = os.environ if self._environ is None else self._environ
             kwargs = payload.call_kwargs(request, self.timeout_s, env, secrets)
+            self._connections.attach(kwargs)
             timeout = float(kwargs["timeout"])
             while True:
                 self._check_reachable(endpoint)
