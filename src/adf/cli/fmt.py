@@ -28,6 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from adf.cli._stream import diagnostics_color, print_diagnostics
     from adf.compiler.render import render_human
     from adf.compiler.source import SourceReadError
     from adf.syntax.fmt import format_source
@@ -46,8 +47,7 @@ def execute(args: argparse.Namespace) -> int:
         name = "<stdin>" if path == "-" else path
         formatted, diagnostics = format_source(text, name)
         if formatted is None:
-            rendered = render_human(diagnostics, {name: text})
-            print(rendered, file=sys.stderr, end="" if rendered.endswith("\n") else "\n")
+            print_diagnostics(render_human(diagnostics, {name: text}, color=diagnostics_color()))
             print(f"adfc fmt: {name} has syntax errors; not formatted", file=sys.stderr)
             status = max(status, 1)
             continue
