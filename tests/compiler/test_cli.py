@@ -208,3 +208,16 @@ def test_machine_records_go_to_stdout(tmp_path: pathlib.Path, capsys: pytest.Cap
         assert main([command, "--format", "json", str(path)]) == 1
         out, err = capsys.readouterr()
         assert [d["code"] for d in json.loads(out)] == ["E0102", "E0204"] and err == ""
+
+
+def test_check_takes_directories(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`adfc check DIR` checks the .adf files under it, as `adfc fmt DIR` formats them."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.adf").write_text(BAD)
+    (tmp_path / "good.adf").write_text(next(p for p in EXAMPLES if p.stem == "gsm8k").read_text())
+    assert main(["check", "--color", "never", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'good.adf'}: ok" in err and f"{tmp_path / 'sub' / 'bad.adf'}: 2 errors" in err
+    (tmp_path / "empty").mkdir()
+    assert main(["check", str(tmp_path / "empty")]) == 2  # nothing checked is not a clean result
+    assert "no .adf files under" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """`adfc check FILE...`: type-check and lint `.adf` files.
 
-Takes file paths; prints diagnostics (rustc-style on standard error, or as
+Takes file paths (a directory stands for the `.adf` files under it); prints diagnostics (rustc-style on standard error, or as
 records on standard output: JSON with `--format json`, SARIF 2.1.0 with
 `--format sarif` for code scanning; see `adf.cli._stream`) and gives the
 exit status: 0 clean (warnings allowed),
@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from adf.cli._args import add_source_limit, source_limit
+from adf.cli._args import add_source_limit, adf_files, source_limit
 from adf.cli._stream import diagnostics_color, print_diagnostics
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help=".adf files to check")
+    parser.add_argument("files", nargs="+", metavar="FILE", help=".adf files or directories to check")
     parser.add_argument(
         "--format", choices=("human", "json", "sarif"), default="human", help="output format"
     )
@@ -53,7 +53,11 @@ def execute(args: argparse.Namespace) -> int:
     collected: list[Diagnostic] = []
     sources: dict[str, str] = {}
     reported_configs: set[str] = set()
-    for path in args.files:
+    files = adf_files(args.files)
+    if not files:
+        print_diagnostics(f"adfc check: no .adf files under {', '.join(args.files)}")
+        status = 2
+    for path in files:
         result = compile_file(path, plan=not args.no_lint, max_bytes=source_limit(args))
         if any(d.code == "E0007" for d in result.diagnostics):
             status = 2  # an unreadable file is an I/O error, reported as a record like any other

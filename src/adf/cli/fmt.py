@@ -16,7 +16,7 @@ import difflib
 import os
 import sys
 
-from adf.cli._args import add_source_limit, source_limit
+from adf.cli._args import add_source_limit, adf_files, source_limit
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def execute(args: argparse.Namespace) -> int:
 
     status = 0
     changed = 0
-    for path in _expand(args.files):
+    for path in adf_files(args.files):
         try:
             text = sys.stdin.read() if path == "-" else _read(path, source_limit(args))
         except (OSError, UnicodeDecodeError, SourceReadError) as exc:
@@ -75,18 +75,6 @@ def execute(args: argparse.Namespace) -> int:
     if args.check and changed == 0 and status == 0:
         print("all files formatted")
     return status
-
-
-def _expand(paths: list[str]) -> list[str]:
-    found: list[str] = []
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".adf")]
-        else:
-            found.append(path)
-    return found
 
 
 def _read(path: str, limit: int | None) -> str:

@@ -51,3 +51,11 @@ def nearest(name: str, candidates: Iterable[str], *, count: int = 3, cutoff: flo
         by_folded.setdefault(candidate.casefold(), candidate)
     close = difflib.get_close_matches(name.casefold(), by_folded, n=count, cutoff=cutoff)
     return [by_folded[c] for c in close if by_folded[c] != name]
+
+
+def summarise(names: Iterable[str], *, quote: bool = False, limit: int = 8) -> str:
+    """A list of names for a message, cut to `limit` with "and N more" when long."""
+    listed = list(names)
+    shown = [f"`{n}`" if quote else n for n in listed[:limit]]
+    more = len(listed) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
