@@ -208,11 +208,12 @@ def test_templates_check_then_render(body: str) -> None:
     if result.plan is not None:
         (node,) = [n for n in result.plan.nodes if n.kind == "llm"]
         assert node.llm is not None
-        (message,) = render_messages(node.llm, {}, {"a": "<A>", "b": "<B>"})
-        unfilled = placeholders.fill(message.content, lambda _: "FILLED")
-        assert "FILLED" not in unfilled, f"a placeholder reached the model unfilled: {message.content!r}"
-        assert "<A>" in message.content and "<B>" in message.content
+        values = {"a": "<A>", "b": "<B>"}
+        (message,) = render_messages(node.llm, {}, values)
         assert all(p.kind != "malformed" for p in pieces)
+        # every placeholder filled, every `{{`/`}}` one brace (a literal `{a}` written `{{a}}` stays)
+        expected = "".join(values[p.value] if p.kind == "hole" else p.value for p in pieces)
+        assert message.content == expected, f"the model got {message.content!r}, not {expected!r}"
     else:
         assert template_errors, result.diagnostics
         assert any(p.kind == "malformed" or (p.kind == "hole" and p.value not in "ab") for p in pieces)

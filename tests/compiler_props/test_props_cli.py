@@ -15,6 +15,10 @@ import sys
 import pytest
 from props_fuzz import EXAMPLE_TEXTS
 
+import adf
+
+SOURCE_ROOT = str(pathlib.Path(adf.__file__).resolve().parents[1])  # the adf under test, not the installed one
+
 HEAD = 'model m = "local"\ninput q: str\nllm f(x: str) -> str using m { user: "{x}" }\n'
 FILES: dict[str, bytes] = {
     "random bytes": bytes(range(256)) * 40,
@@ -35,7 +39,7 @@ def adfc(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "ADF_DEBUG": "1"},
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "ADF_DEBUG": "1", "PYTHONPATH": SOURCE_ROOT},
     )
 
 
