@@ -2,7 +2,8 @@
 
 Runs, alternately and `--rounds` times each, in fresh processes:
   - `python -c pass` (the baseline: starting the interpreter),
-  - `python -m adf.cli.main check -q EXAMPLE` (start, import, compile, lint, print),
+  - `adfc check -q EXAMPLE` (start, import, compile, lint, print): the console
+    script next to the interpreter (`python -m adf.cli.main` without one),
   - `python -X importtime ...` once, to list the slowest imports on the check path.
 Reports the best and the median wall time of each and their ratio (best to
 best is the stable figure on a loaded machine), plus CPU time (user+sys of
@@ -61,7 +62,9 @@ def main() -> int:
 
     compileall.compile_dir(os.path.dirname(adf.__file__), quiet=1)
     baseline = [sys.executable, "-c", "pass"]
-    check = [sys.executable, "-m", "adf.cli.main", "check", "-q", args.example]
+    script = os.path.join(os.path.dirname(sys.executable), "adfc")  # the console script users run
+    entry = [sys.executable, script] if os.path.isfile(script) else [sys.executable, "-m", "adf.cli.main"]
+    check = [*entry, "check", "-q", args.example]
     commands = {
         "python -c pass": baseline,
         "import attrs": [sys.executable, "-c", "import attrs"],

@@ -220,4 +220,6 @@ def test_check_takes_directories(tmp_path: pathlib.Path, capsys: pytest.CaptureF
     assert f"{tmp_path / 'good.adf'}: ok" in err and f"{tmp_path / 'sub' / 'bad.adf'}: 2 errors" in err
     (tmp_path / "empty").mkdir()
     assert main(["check", str(tmp_path / "empty")]) == 2  # nothing checked is not a clean result
-    assert "no .adf files under" in capsys.readouterr().err
+    assert "error[E0007]: cannot read" in capsys.readouterr().err
+    assert main(["check", "--format", "json", str(tmp_path / "empty")]) == 2
+    assert [d["code"] for d in json.loads(capsys.readouterr().out)] == ["E0007"]

@@ -53,11 +53,9 @@ def execute(args: argparse.Namespace) -> int:
     collected: list[Diagnostic] = []
     sources: dict[str, str] = {}
     reported_configs: set[str] = set()
-    files = adf_files(args.files)
-    if not files:
-        print_diagnostics(f"adfc check: no .adf files under {', '.join(args.files)}")
-        status = 2
-    for path in files:
+    # a directory stands for its .adf files; with none at all, the paths themselves are read,
+    # so an empty directory is E0007 (exit 2, a record in every format), never a clean result
+    for path in adf_files(args.files) or args.files:
         result = compile_file(path, plan=not args.no_lint, max_bytes=source_limit(args))
         if any(d.code == "E0007" for d in result.diagnostics):
             status = 2  # an unreadable file is an I/O error, reported as a record like any other
