@@ -132,6 +132,10 @@ class LiteLLMClient:
         """Endpoints found unreachable so far, with the error each gave."""
         return dict(self._unreachable)
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections this client keeps (a later call opens new ones)."""
+        await self._connections.aclose()
+
     def warm(self) -> None:
         """Import litellm now rather than on the first call (a server does it at start-up)."""
         if self._litellm is None:
