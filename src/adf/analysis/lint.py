@@ -26,6 +26,7 @@ from adf.analysis.deadcode import check_dead_code
 from adf.analysis.graphview import build_view
 from adf.analysis.loopsize import check_loop_sizes
 from adf.analysis.reachability import check_reachability, compute_reachability
+from adf.analysis.shellsink import check_shell_sinks
 from adf.analysis.sizes import compute_sizes
 from adf.analysis.suppress import Suppression, find_suppressions
 from adf.diagnostics import Diagnostic, Label, Severity
@@ -42,6 +43,7 @@ def run_lints(plan: Plan, file: str, config: LintConfig) -> list[Diagnostic]:
     diagnostics += check_dead_branches(view, file)
     diagnostics += check_loop_sizes(view, sizes, config.limits, file)
     diagnostics += check_context(view, sizes, reach, file)
+    diagnostics += check_shell_sinks(view, file)
     return diagnostics
 
 
