@@ -5,8 +5,8 @@ Do not edit by hand.
 
 # ruff: noqa
 # mypy: ignore-errors
-GRAMMAR_SHA256 = 'fe6ca938388e2951f3227eb8d8219fb6b8daa06edaf11c91bafdbbb0cbc68156'
-REGEX_TERMINALS = (('LONG_STRING', '"""(?:[^"\\\\]|\\\\[\\s\\S]|"(?!""))*"""'), ('FLOAT', '(?:-?[0-9]+\\.[0-9]+([eE][+-]?[0-9]+)?|-?[0-9]+[eE][+-]?[0-9]+)'), ('STRING', '"(?:[^"\\\\\n]|\\\\.)*"'), ('COMMENT', '#[^\n]*'), ('INT', '-?[0-9]+'), ('NAME', '[A-Za-z_][A-Za-z0-9_]*'), ('WS', '[ \t\x0c\r\n]+'))
+GRAMMAR_SHA256 = '8ec45185ea9b550ea8a6a76dcd3b252a7c099f22421f0d900dfa83838ac21f38'
+REGEX_TERMINALS = (('LONG_STRING', '"""[^"\\\\]*+(?:(?:\\\\[\\s\\S]|"(?!""))[^"\\\\]*+)*+"""'), ('FLOAT', '(?:-?[0-9]+\\.[0-9]+([eE][+-]?[0-9]+)?|-?[0-9]+[eE][+-]?[0-9]+)'), ('STRING', '"[^"\\\\\n]*+(?:\\\\.[^"\\\\\n]*+)*+"'), ('COMMENT', '#[^\n]*'), ('INT', '-?[0-9]+'), ('NAME', '[A-Za-z_][A-Za-z0-9_]*'), ('WS', '[ \t\x0c\r\n]+'))
 IGNORE = ('COMMENT', 'WS')
 KEYWORDS = {'const': 'CONST', 'demos': 'DEMOS', 'else': 'ELSE', 'enum': 'ENUM', 'env': 'ENV', 'false': 'FALSE', 'fn': 'FN', 'from': 'FROM', 'frozen': 'FROZEN', 'if': 'IF', 'in': 'IN', 'input': 'INPUT', 'llm': 'LLM', 'loop': 'LOOP', 'loss': 'LOSS', 'match': 'MATCH', 'model': 'MODEL', 'node': 'NODE', 'output': 'OUTPUT', 'param': 'PARAM', 'prompt': 'PROMPT', 'py': 'PY', 'state': 'STATE', 'target': 'TARGET', 'then': 'THEN', 'train': 'TRAIN', 'trainable': 'TRAINABLE', 'true': 'TRUE', 'until': 'UNTIL', 'using': 'USING'}
 PUNCT = {'->': '__ANON_0', '..': '__ANON_1', '=>': '__ANON_2', '(': 'LPAR', ')': 'RPAR', '*': 'STAR', '+': 'PLUS', ',': 'COMMA', '.': 'DOT', ':': 'COLON', '=': 'EQUAL', '[': 'LSQB', ']': 'RSQB', '{': 'LBRACE', '}': 'RBRACE'}
