@@ -8,6 +8,7 @@ the point the test is about, so the order of events is fixed, not timed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -65,7 +66,7 @@ def test_a_second_process_on_the_same_run_folder_stops_at_once(tmp_path: Path) -
             assert other.request_count == 0  # refused before any model call
         finally:
             release.set()
-            out, err = first.communicate(timeout=LIMIT_S)
+            _, err = first.communicate(timeout=LIMIT_S)
         assert first.returncode == 0, err
     report = json.loads((run / "report.json").read_text())
     assert report["status"] == "completed"
@@ -85,10 +86,8 @@ def test_a_worse_run_finishing_later_does_not_replace_the_lock(tmp_path: Path) -
 
     def watch() -> None:  # every read of the lock file while both run is whole JSON
         while not stop.is_set():
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 reads.append(lock.read_text())
-            except FileNotFoundError:
-                pass
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -97,7 +96,7 @@ def test_a_worse_run_finishing_later_does_not_replace_the_lock(tmp_path: Path) -
         good = _start(source, good_server.base_url, tmp_path / "good", steps=4)
         worse = _start(source, worse_server.base_url, tmp_path / "worse")
         try:
-            good_out, good_err = good.communicate(timeout=LIMIT_S)
+            _, good_err = good.communicate(timeout=LIMIT_S)
         finally:
             good_done.set()
         worse_out, worse_err = worse.communicate(timeout=LIMIT_S)
