@@ -15,7 +15,6 @@ import os
 from adf.analysis.graphview import GraphView
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 
-CODE = "W0540"
 _UNSEEN = (
     "adf reads the binding and the bound function's own body (calls made with a "
     "parameter, or with a local name assigned from one); it does not follow calls "
@@ -64,7 +63,7 @@ def check_shell_sinks(view: GraphView, file: str) -> list[Diagnostic]:
         caller = llm.llm.function if llm.llm is not None else llm.name
         secondary.append(Label(llm.span, f"the reply of `{caller}`"))
         out.append(Diagnostic(
-            code=CODE,
+            code="W0540",
             severity=Severity.WARNING,
             message=f"model output reaches a shell or eval: {name} is bound to {what}",
             file=file,
@@ -73,7 +72,7 @@ def check_shell_sinks(view: GraphView, file: str) -> list[Diagnostic]:
             notes=(_UNSEEN,),
             help="check the reply against a fixed allow-list before it reaches the function, "
             "or bind a function that does not run commands or code; if this is intended, "
-            f"add `# adf: allow {CODE}` on this line",
+            "add `# adf: allow W0540` on this line",
         ))
     return out
 
