@@ -23,6 +23,7 @@ import attrs
 
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
+from adf.compiler.mapping import infer_map
 from adf.compiler.options import (
     check_model_options,
     quoted_number,
@@ -352,6 +353,7 @@ class _Checker:
                     "node",
                     "state",
                     "loopvar",
+                    "item",
                 ):
                     return None
                 if symbol.kind == "loopvar" and symbol.loop != self.loop:
@@ -365,6 +367,8 @@ class _Checker:
                 return infer_if(expr, self.infer, self.diags)
             case ast.MatchExpr():
                 return infer_match(expr, self.infer, self.diags)
+            case ast.MapExpr():
+                return infer_map(expr, self.scope, self.infer, self.values, self.diags)
             case ast.Add(terms=terms):
                 result: Type | None = self.infer(terms[0], expected)
                 previous = terms[0]
@@ -784,7 +788,8 @@ class _Checker:
             return
         types = [self.infer(a.value, None) for a in positional]
         for arg in positional:
-            if isinstance(arg.value, ast.Call | ast.Add | ast.FieldAccess | ast.IfExpr | ast.MatchExpr):
+            if isinstance(arg.value, ast.Call | ast.Add | ast.FieldAccess | ast.IfExpr | ast.MatchExpr
+                          | ast.MapExpr):
                 self.diags.append(
                     diag(
                         "E0214",

@@ -30,8 +30,13 @@ Node ids
   node OWNER reading `cond` (OWNER.0) and one `case:LABEL` per branch
   (OWNER.1, OWNER.2, ...); the nodes written inside a branch carry a
   `Guard` (`Node.when`): they run only when the condition takes that branch.
+- `map p in items max N => body` becomes, for each item `i < N`, an `item`
+  node `OWNER#i.item` (element `i` of the list, OWNER.0 when the list is an
+  expression) and the body's nodes with the stem `OWNER#i`, each guarded by
+  that item node and numbered `Node.item = i`; then the `map` node OWNER
+  reading `items` and `item0`, `item1`, ... Inside a loop, `@t` follows.
 - `node a = b` (a bare name) creates no node: `a` stands for `b`'s id.
-Names cannot contain `.` or `@`, so these ids never collide with user names.
+Names cannot contain `.`, `#` or `@`, so these ids never collide with user names.
 Parameters are not nodes: every step's llm node refers to the same param.
 """
 
@@ -43,6 +48,7 @@ import attrs
 
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
+from adf.compiler.mapping import map_bound
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import WILDCARD, join, labels
 from adf.compiler.typecheck import Typing, bind_args
@@ -116,6 +122,8 @@ class _Unroller:
         self.step: int | None = None
         self.local: dict[str, str] = {}
         self.guards: list[Guard] = []  # the branches being unrolled, outermost first
+        self.item: int | None = None  # the `map` item being unrolled
+        self.step_guards: tuple[Guard, ...] = ()  # what every node of this loop step carries
         # values of `until` loops read after the loop: name -> (its step ids, span)
         self.lasts: dict[str, tuple[tuple[str, ...], tuple[str, ...], Span]] = {}
 
@@ -154,6 +162,7 @@ class _Unroller:
             self.loop, self.step = loop, step
             self.local = dict(versions)
             self.guards = [Guard(done, ("false",))] if done is not None else []
+            self.step_guards = tuple(self.guards)
             first = len(self.nodes)
             for stmt in item.body:
                 if isinstance(stmt, ast.NodeDecl):
@@ -177,6 +186,7 @@ class _Unroller:
                     steps.setdefault(name, []).append(
                         versions[name] if name in versions else self.local[name])
         self.loop, self.step, self.local, self.guards = None, None, {}, []
+        self.step_guards = ()
         for name, version in versions.items():
             self.final[name] = version
         for name, ids in steps.items():  # after an early exit: the step the loop stopped at
@@ -195,7 +205,7 @@ class _Unroller:
             self.state_init.add(name)
             decl = self.scope.symbols[name].decl
             assert isinstance(decl, ast.StateDecl)
-            self._append(
+            self._append_shared(
                 Node(
                     id=name,
                     kind="const",
@@ -218,7 +228,7 @@ class _Unroller:
         symbol = self.scope.symbols[name]
         if symbol.kind == "loopvar":
             node_id = self._id(name)
-            self._append(
+            self._append_shared(
                 Node(
                     node_id,
                     "const",
@@ -253,6 +263,8 @@ class _Unroller:
                 return self._select(expr.cond, branches, stem, want, expr.span)
             case ast.MatchExpr():
                 return self._match(expr, stem, want)
+            case ast.MapExpr():
+                return self._map(expr, stem)
             case ast.ListLit() if T.literal_type(expr) is None:
                 return self._build_list(expr, stem)
             case _:
@@ -352,9 +364,38 @@ class _Unroller:
         node_id = f"{name}.last"
         bindings = tuple(Binding(f"step{i}", source) for i, source in enumerate(ids))
         bindings += tuple(Binding(f"until{i}", done) for i, done in enumerate(dones) if done)
-        self._append(Node(node_id, "last", name, None, None, bindings,
+        self._append_shared(Node(node_id, "last", name, None, None, bindings,
                           self._type_of(ids[-1]) or T.ANY, span))
         self.final[name] = node_id
+        return node_id
+
+    def _map(self, expr: ast.MapExpr, stem: str) -> str:
+        """One guarded copy of the body per item the bound allows, then the `map` node."""
+        items = self._expr(expr.items, f"{stem}.0", None)
+        found = self._type_of(items)
+        element = found.of if found is not None and found.kind == "list" and found.of else T.ANY
+        bindings = [Binding("items", items)]
+        result: Type | None = None
+        outer = self.item
+        for i in range(map_bound(expr, self.scope) or 0):
+            self.item = i
+            item_stem = f"{stem}#{i}.item"
+            item_id = self._id(item_stem)
+            self._append(Node(item_id, "item", item_stem, self.step, self.loop,
+                              (Binding("items", items),), element, expr.item.span, item=i))
+            self.local[expr.item.name] = item_id
+            self.guards.append(Guard(item_id, ()))
+            try:
+                source = self._expr(expr.body, f"{stem}#{i}", None)
+            finally:
+                self.guards.pop()
+            bindings.append(Binding(f"item{i}", source))
+            result = result or self._type_of(source)
+        self.item = outer
+        self.local.pop(expr.item.name, None)
+        node_id = self._id(stem)
+        self._append(Node(node_id, "map", stem, self.step, self.loop, tuple(bindings),
+                          T.list_of(result or T.ANY), expr.span))
         return node_id
 
     def _match(self, expr: ast.MatchExpr, stem: str, want: Type | None) -> str:
@@ -454,6 +495,16 @@ class _Unroller:
     def _append(self, node: Node) -> None:
         if self.guards:
             node = attrs.evolve(node, when=tuple(self.guards))
+        if self.item is not None and node.item is None:
+            node = attrs.evolve(node, item=self.item)
+        self._push(node)
+
+    def _append_shared(self, node: Node) -> None:
+        """Append a node every branch and item of the step may read: no branch's guard,
+        no item; only the guard of the loop step it belongs to."""
+        self._push(attrs.evolve(node, when=self.step_guards) if self.step_guards else node)
+
+    def _push(self, node: Node) -> None:
         self.nodes.append(node)
         self.types[node.id] = node.output_type
 

@@ -28,6 +28,13 @@ does with it is decided by `RULES[node.kind]`:
   nothing.
 - `field`: the feedback goes to the record's producer, prefixed with the
   name of the field it is about.
+- `map`: the feedback on the list of results goes to the result of each
+  item that ran, saying which item it is; items past the list's end never
+  ran and get nothing. The nodes of an item's body pass it on as usual, and
+  the `Feedback` a parameter receives from them carries the item's number,
+  so a parameter shared by every item sees one record per item.
+- `item`: the feedback goes to the list the item was taken from, saying
+  which element it is about.
 
 Feedback only travels towards nodes from which a trainable parameter can be
 reached, so no call is spent on a branch that cannot learn, frozen
@@ -223,7 +230,7 @@ async def backward_sample(context: Context, sample_index: int, threshold: float)
         losses = tuple(dict.fromkeys(name for g in ordered for name in g.losses))
         for param, text in propagation.params:
             feedback.append(Feedback(param, result.sample.id, node.id, node.step, score, text,
-                                     ", ".join(losses), sample_index, index))
+                                     ", ".join(losses), sample_index, index, node.item))
         for source, text in propagation.inputs:
             if source in graph.carries:
                 pending.setdefault(source, []).append(
@@ -323,6 +330,32 @@ async def _last_rule(
     return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
 
 
+async def _map_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback on the results goes to each item that ran, naming the item."""
+    count = int(dict(trace.inputs).get("items", 0))
+    results = node.inputs[1:count + 1]
+    via = (f"{node.id} (map over {count} items)", *(arrived[0].via if len(arrived) == 1 else ()))
+    out = [(b.source, f"About item {i} of {count} in the list `{node.name}`: {g.text}")
+           for i, b in enumerate(results) for g in arrived]
+    carries = context.graph.carries
+    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
+
+
+async def _item_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback on one item goes to the list it was taken from, naming the element."""
+    source = node.inputs[0].source
+    if source not in context.graph.carries:
+        return Propagation()
+    step = f"{node.id} (element {node.item})"
+    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    note = f"About element {node.item} of this list: "
+    return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
+
+
 async def _llm_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
@@ -365,6 +398,8 @@ RULES: dict[NodeKind, Rule] = {
     "field": _field_rule,
     "select": _select_rule,
     "last": _last_rule,
+    "item": _item_rule,
+    "map": _map_rule,
 }
 
 

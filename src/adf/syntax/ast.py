@@ -185,9 +185,24 @@ class MatchExpr(_Repr):
     span: Span
 
 
+@attrs.frozen(repr=False, slots=False)
+class MapExpr(_Repr):
+    """`map item in items max N => expr`: `expr` once per item of the list `items`
+    (at most `bound` of them), with `item` naming the item; gives the list of results.
+    A bound written as a name is `bound_name` (its value is the `const`'s)."""
+
+    item: Ident
+    items: Expr
+    bound: int
+    bound_span: Span
+    body: Expr
+    span: Span
+    bound_name: Ident | None = None
+
+
 Expr = (
     StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit | Ref | Call | Add | FieldAccess
-    | IfExpr | MatchExpr
+    | IfExpr | MatchExpr | MapExpr
 )
 LiteralExpr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit
 

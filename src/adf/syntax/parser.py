@@ -757,6 +757,19 @@ class _Builder:
     def on_match_expr(self, kept: list[Any], span: Span) -> ast.MatchExpr:
         return ast.MatchExpr(kept[0], tuple(kept[1:]), span)
 
+    def on_map_expr(self, kept: list[Any], span: Span) -> ast.MapExpr:
+        item, items, bound, body = kept
+        bound_span = bound.span
+        if bound.type == "NAME":
+            return ast.MapExpr(_ident(item), items, 0, bound_span, body, span, _ident(bound))
+        value = _loop_bound(bound)
+        if value is None:
+            self.diagnostics.append(_syntax(
+                "E0241", "the bound of `map` is far beyond the unrolling limit", bound_span,
+                "too many items", help_="use a smaller bound; the items are unrolled into the plan",
+            ))
+        return ast.MapExpr(_ident(item), items, value or 0, bound_span, body, span)
+
     def on_match_arm(self, kept: list[Any], span: Span) -> ast.MatchArm:
         return ast.MatchArm(kept[0], kept[1], span)
 
