@@ -194,6 +194,8 @@ class _Checker:
                             self._expr(stmt.value, decl.name.name)
                         else:
                             self._assign(stmt, decl.name.name)
+                    if decl.until is not None and not isinstance(decl.until, ast.Ref):
+                        self._expr(decl.until, decl.name.name)  # a bare name: E0307's job
                 case ast.LossDecl():
                     if isinstance(decl.metric, ast.StdRef):
                         self._std(decl.metric, METRICS, "metric")
@@ -548,6 +550,12 @@ def _children(node: ast.Expr) -> Iterator[ast.Expr]:
             yield from (arm.value for arm in arms)
         case ast.MapExpr(items=items, body=body):
             yield from (items, body)
+        case ast.Compare(left=left, right=right):
+            yield from (left, right)
+        case ast.BoolOp(terms=terms):
+            yield from terms
+        case ast.Not(value=value):
+            yield value
         case _:
             pass
 
@@ -562,6 +570,8 @@ def expressions(decl: ast.Decl) -> Iterator[tuple[ast.Expr, str | None]]:
         case ast.LoopDecl():
             for stmt in decl.body:
                 yield stmt.value, decl.name.name
+            if decl.until is not None:
+                yield decl.until, decl.name.name
         case ast.LossDecl():
             for arg in decl.args:
                 yield arg.value, None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import attrs
 
 from adf.compiler import types as T
+from adf.compiler.conditions import infer_bool_op, infer_compare
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.mapping import infer_map
 from adf.compiler.options import (
@@ -57,6 +58,12 @@ def typecheck(
     checker = _Checker(scope)
     checker.run(program, graph)
     return Typing(checker.values, checker.functions), tuple(checker.diags)
+
+
+def until_key(loop: ast.LoopDecl) -> str:
+    """Where `Typing.values` keeps the type of a loop's `until` condition when it is
+    an expression (a name no declaration can have)."""
+    return f"{loop.name.name}.until"
 
 
 def bind_args(
@@ -266,6 +273,9 @@ class _Checker:
                         self.values[stmt.name.name] = self.infer(stmt.value, None)
                     else:
                         self._assign(stmt)
+                until = item.decl.until
+                if until is not None and not isinstance(until, ast.Ref):  # E0307 reads it
+                    self.values[until_key(item.decl)] = self.infer(until, T.BOOL)
                 self.loop = None
             else:
                 self.values[item.name.name] = self.infer(item.value, None)
@@ -369,6 +379,10 @@ class _Checker:
                 return infer_match(expr, self.infer, self.diags)
             case ast.MapExpr():
                 return infer_map(expr, self.scope, self.infer, self.values, self.diags)
+            case ast.Compare():
+                return infer_compare(expr, self.infer, self.diags)
+            case ast.BoolOp() | ast.Not():
+                return infer_bool_op(expr, self.infer, self.diags)
             case ast.Add(terms=terms):
                 result: Type | None = self.infer(terms[0], expected)
                 previous = terms[0]
@@ -789,7 +803,7 @@ class _Checker:
         types = [self.infer(a.value, None) for a in positional]
         for arg in positional:
             if isinstance(arg.value, ast.Call | ast.Add | ast.FieldAccess | ast.IfExpr | ast.MatchExpr
-                          | ast.MapExpr):
+                          | ast.MapExpr | ast.Compare | ast.BoolOp | ast.Not):
                 self.diags.append(
                     diag(
                         "E0214",

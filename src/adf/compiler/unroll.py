@@ -35,6 +35,13 @@ Node ids
   expression) and the body's nodes with the stem `OWNER#i`, each guarded by
   that item node and numbered `Node.item = i`; then the `map` node OWNER
   reading `items` and `item0`, `item1`, ... Inside a loop, `@t` follows.
+- A comparison `a >= b` is a `std.op.ge` fn node OWNER reading `left`
+  (OWNER.0) and `right` (OWNER.1); `not x` a `std.op.not` node reading
+  `value`; `a and b and c` a chain of `std.op.and` nodes like `+` (the
+  partial result `OWNER.and1`), `or` the same with `std.op.or`.
+- A loop's `until` condition that is not a bare name is computed at the end
+  of each step under the stem `LOOP.until` (`hop.until@1`), with states
+  reading that step's update.
 - `node a = b` (a bare name) creates no node: `a` stands for `b`'s id.
 Names cannot contain `.`, `#` or `@`, so these ids never collide with user names.
 Parameters are not nodes: every step's llm node refers to the same param.
@@ -65,6 +72,7 @@ from adf.plan.schema import (
     TemplatePart,
     Type,
 )
+from adf.stdlib.signatures import OPERATORS
 from adf.syntax import ast
 
 
@@ -180,7 +188,7 @@ class _Unroller:
                 if isinstance(stmt, ast.NodeDecl):
                     self.final[stmt.name.name] = self.local[stmt.name.name]
             if decl.until is not None:
-                done = self.local.get(decl.until.name)
+                done = self._until(decl, versions)
                 dones.append(done or "")
                 for name in (*(s.name.name for s in item.body if isinstance(s, ast.NodeDecl)), *updated):
                     steps.setdefault(name, []).append(
@@ -191,8 +199,18 @@ class _Unroller:
             self.final[name] = version
         for name, ids in steps.items():  # after an early exit: the step the loop stopped at
             self.lasts[name] = (tuple(ids), tuple(dones), decl.span)
-        until = decl.until.name if decl.until is not None else None
+        until = None if decl.until is None else (
+            decl.until.name if isinstance(decl.until, ast.Ref) else f"{loop}.until")
         self.loops.append(LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span, until))
+
+    def _until(self, decl: ast.LoopDecl, versions: dict[str, str]) -> str | None:
+        """The id of this step's stop condition: the named body node, or the nodes of a
+        condition (stem `LOOP.until`), where states read this step's update."""
+        assert decl.until is not None
+        if isinstance(decl.until, ast.Ref):
+            return self.local.get(decl.until.name)
+        self.local.update(versions)
+        return self._expr(decl.until, f"{decl.name.name}.until", T.BOOL)
 
     # --- values ---------------------------------------------------------------
     def _id(self, stem: str) -> str:
@@ -265,6 +283,12 @@ class _Unroller:
                 return self._match(expr, stem, want)
             case ast.MapExpr():
                 return self._map(expr, stem)
+            case ast.Compare():
+                return self._operator(OPERATORS[expr.op], (expr.left, expr.right), stem, expr.span)
+            case ast.BoolOp():
+                return self._operator(OPERATORS[expr.op], expr.terms, stem, expr.span)
+            case ast.Not():
+                return self._operator(OPERATORS["not"], (expr.value,), stem, expr.span)
             case ast.ListLit() if T.literal_type(expr) is None:
                 return self._build_list(expr, stem)
             case _:
@@ -463,6 +487,19 @@ class _Unroller:
             node_stem = stem if i == len(expr.items) - 1 else f"{stem}.append{i}"
             bindings = (Binding("items", acc), Binding("item", source))
             acc = self._builtin(node_stem, "std.op.append", bindings, list_type, item.span)
+        return acc
+
+    def _operator(self, ref: str, operands: tuple[ast.Expr, ...], stem: str, span: Span) -> str:
+        """A comparison, `not x`, or a chain `a and b and c` (partial results `OWNER.andI`)."""
+        if len(operands) == 1:
+            value = self._expr(operands[0], f"{stem}.0", T.BOOL)
+            return self._builtin(stem, ref, (Binding("value", value),), T.BOOL, span)
+        acc = self._expr(operands[0], f"{stem}.0", None)
+        for i in range(1, len(operands)):
+            right = self._expr(operands[i], f"{stem}.{i}", self._type_of(acc))
+            node_stem = stem if i == len(operands) - 1 else f"{stem}.{ref.rsplit('.', 1)[1]}{i}"
+            bindings = (Binding("left", acc), Binding("right", right))
+            acc = self._builtin(node_stem, ref, bindings, T.BOOL, span)
         return acc
 
     def _add(self, expr: ast.Add, stem: str, want: Type | None) -> str:

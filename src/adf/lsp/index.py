@@ -199,9 +199,11 @@ class _Builder:
                 case ast.Assign():
                     self._assign(decl)
                 case ast.LoopDecl():
-                    for bound in (*decl.bound_names, decl.until):
+                    for bound in decl.bound_names:
                         if bound is not None:
                             self._use("", bound.name, bound.span)
+                    if decl.until is not None:
+                        self._expr(decl.until)
                     for stmt in decl.body:
                         if isinstance(stmt, ast.NodeDecl):
                             self._expr(stmt.value)

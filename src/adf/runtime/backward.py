@@ -18,7 +18,9 @@ does with it is decided by `RULES[node.kind]`:
   its output and the downstream feedback; the reply gives one text per
   trainable peer parameter of the prompt and per upstream input that leads to
   a trainable parameter (a JSON object; read tolerantly).
-- `fn`: the feedback passes through unchanged to its inputs.
+- `fn`: the feedback passes through unchanged to its inputs; a comparison or
+  `and`/`or`/`not` first says what its inputs made of the condition
+  ("... the condition `3 >= 4`, which was false: ...").
 - `const`: nothing.
 - `select`: the feedback goes to the branch the sample took, and to the
   condition that chose it (saying which branch it chose); untaken branches
@@ -63,6 +65,7 @@ from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
 from adf.runtime.template import fill, render_param
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
 from adf.runtime.values import render
+from adf.stdlib.signatures import OPERATORS
 
 DEFAULT_THRESHOLD = 0.9
 
@@ -278,7 +281,22 @@ async def _fn_rule(
     assert node.fn is not None
     step = f"{node.id} ({node.fn.ref.removeprefix('py:')})"
     via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
-    return Propagation(inputs=tuple((s, g.text) for s in sources for g in arrived), via=via)
+    note = _condition_note(node, trace)
+    return Propagation(inputs=tuple((s, note + g.text) for s in sources for g in arrived), via=via)
+
+
+_SYMBOLS = {ref: symbol for symbol, ref in OPERATORS.items()}
+
+
+def _condition_note(node: Node, trace: NodeTrace) -> str:
+    """For a comparison or `and`/`or`/`not`: what its inputs made of the condition."""
+    assert node.fn is not None
+    symbol = _SYMBOLS.get(node.fn.ref)
+    if symbol is None:
+        return ""
+    values = [render(value) for _, value in trace.inputs]
+    shown = f"{symbol} {values[0]}" if len(values) == 1 else f" {symbol} ".join(values)
+    return f"This value was part of the condition `{shown}`, which was {case_key(trace.value)}: "
 
 
 async def _field_rule(

@@ -33,7 +33,7 @@ from adf.syntax import _tables, ast, hints
 MAX_DEPTH = 200
 MAX_SYNTAX_ERRORS = 20
 
-_NAMED = frozenset({"NAME", "INT", "FLOAT", "STRING", "LONG_STRING"})
+_NAMED = frozenset({"NAME", "INT", "FLOAT", "STRING", "LONG_STRING", "COMPARE"})
 _DECL_KEYWORDS = hints.DECLARATION_KEYWORDS
 _RESUME = re.compile(r"^(?:" + "|".join(_DECL_KEYWORDS) + r")\b", re.M)
 # Integer literals must fit a plan's 64-bit (signed) msgpack integers.
@@ -705,7 +705,7 @@ class _Builder:
         return ast.ConstDecl(_ident(kept[0]), self._int(kept[1]), span)
 
     def on_until(self, kept: list[Any], span: Span) -> _Wrap:
-        return _Wrap("until", (_ident(kept[0]),))
+        return _Wrap("until", (kept[0],))
 
     def on_loop_decl(self, kept: list[Any], span: Span) -> ast.LoopDecl:
         start, end = kept[1], kept[2]
@@ -756,6 +756,19 @@ class _Builder:
 
     def on_match_expr(self, kept: list[Any], span: Span) -> ast.MatchExpr:
         return ast.MatchExpr(kept[0], tuple(kept[1:]), span)
+
+    def on_compare(self, kept: list[Any], span: Span) -> ast.Compare:
+        left, op, right = kept
+        return ast.Compare(op.value, left, right, span)
+
+    def on_and_expr(self, kept: list[Any], span: Span) -> ast.BoolOp:
+        return ast.BoolOp("and", tuple(kept), span)
+
+    def on_or_expr(self, kept: list[Any], span: Span) -> ast.BoolOp:
+        return ast.BoolOp("or", tuple(kept), span)
+
+    def on_not_expr(self, kept: list[Any], span: Span) -> ast.Not:
+        return ast.Not(kept[0], span)
 
     def on_map_expr(self, kept: list[Any], span: Span) -> ast.MapExpr:
         item, items, bound, body = kept
