@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import msgpack
 import pytest
 
-from adf.plan import decode_plan, encode_plan
+from adf.plan import PlanError, decode_plan, encode_plan
 from adf.plan.schema import Guard
 
 from .conftest import codes, compile_text
@@ -93,3 +94,10 @@ def test_a_constant_bound_is_the_same_as_its_literal() -> None:
 )
 def test_map_checks(change: tuple[str, str], expected: list[str]) -> None:
     assert codes(MAP.replace(*change)) == expected
+
+
+def test_a_format_2_plan_is_refused_with_a_recompile_hint() -> None:
+    raw = msgpack.unpackb(encode_plan(plan_of(MAP)), raw=False)
+    raw["format_version"] = 2
+    with pytest.raises(PlanError, match="old format version 2; recompile it with `adfc compile`"):
+        decode_plan(msgpack.packb(raw, use_bin_type=True))
