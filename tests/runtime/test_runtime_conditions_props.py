@@ -10,14 +10,13 @@ property draws; run with `ADF_V2_EXAMPLES=500 ADF_V2_TRANSPORT=direct`.
 
 from __future__ import annotations
 
-import hashlib
 import operator
 import re
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from rt_direct import PROPERTY, compiled, questions, run_both
+from rt_direct import PROPERTY, compiled, header, questions, run_both, tag
 from rt_helpers import responder
 from rt_paths import executed_path, trainable
 
@@ -47,14 +46,7 @@ def conditions(draw: st.DrawFn, depth: int = 0) -> str:
 @st.composite
 def programs(draw: st.DrawFn) -> str:
     n_params = draw(st.integers(1, 3))
-    lines = ['model m = "openai/fake"', "input question: str", "target answer: str"]
-    for i in range(n_params):
-        frozen = " frozen" if draw(st.booleans()) else ""
-        lines.append(f'param p{i}: prompt{frozen} = "Prompt {i}."')
-
-    def system() -> str:
-        used = draw(st.lists(st.integers(0, n_params - 1), max_size=2, unique=True))
-        return ", ".join(f"p{u}" for u in used)
+    lines, system = header(draw, n_params)
 
     lines.append(f'llm score(a: str) -> int using m {{ system: [{system()}] user: "{{a}} (int)" }}')
     lines.append(f'llm check(a: str) -> bool using m {{ system: [{system()}] user: "{{a}} (bool)" }}')
@@ -66,17 +58,13 @@ def programs(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tag(text: str) -> int:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-
-
 def forward_reply(request: Request) -> str:
     text = last_user(request)
     if text.endswith("(int)"):
-        return str(_tag(text) % 5)
+        return str(tag(text) % 5)
     if text.endswith("(bool)"):
-        return "true" if _tag(text) % 2 else "false"
-    return f"out-{_tag(text):x}"
+        return "true" if tag(text) % 2 else "false"
+    return f"out-{tag(text):x}"
 
 
 respond = responder(forward_reply)

@@ -11,12 +11,11 @@ end get nothing, and every parameter's feedback keeps the plan's time order.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from hypothesis import given
 from hypothesis import strategies as st
-from rt_direct import PROPERTY, compiled, questions, run_both
+from rt_direct import PROPERTY, compiled, header, questions, run_both, tag
 from rt_helpers import responder
 from rt_paths import executed_path, trainable
 
@@ -27,15 +26,8 @@ from adf.testing.fake_server import Request, last_user
 def map_programs(draw: st.DrawFn) -> str:
     n_params = draw(st.integers(1, 3))
     bound = draw(st.integers(1, 4))
-    lines = ['model m = "openai/fake"', "input question: str", "target answer: str",
-             f"const most = {bound}"]
-    for i in range(n_params):
-        frozen = " frozen" if draw(st.booleans()) else ""
-        lines.append(f'param p{i}: prompt{frozen} = "Prompt {i}."')
-
-    def system() -> str:
-        used = draw(st.lists(st.integers(0, n_params - 1), max_size=2, unique=True))
-        return ", ".join(f"p{u}" for u in used)
+    lines, system = header(draw, n_params)
+    lines.append(f"const most = {bound}")
 
     lines.append(f'llm find(a: str) -> list[str] using m {{ system: [{system()}] user: "{{a}} (list)" }}')
     lines.append(f'llm each(a: str, b: str) -> str using m {{ system: [{system()}] user: "{{a}} {{b}} @each" }}')
@@ -58,15 +50,11 @@ def map_programs(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tag(text: str) -> int:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-
-
 def forward_reply(request: Request) -> str:
     text = last_user(request)
     if text.endswith("(list)"):  # 0 to 5 items: shorter and longer than the bound
-        return json.dumps([f"doc{i}" for i in range(_tag(text) % 6)])
-    return f"out-{_tag(text):x}"
+        return json.dumps([f"doc{i}" for i in range(tag(text) % 6)])
+    return f"out-{tag(text):x}"
 
 
 respond = responder(forward_reply)

@@ -20,7 +20,8 @@ from adf.runtime.routing import value_of
 from adf.runtime.trace import NodeTrace
 
 
-def take_item(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> NodeTrace:
+def _list(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> list[Any] | NodeTrace:
+    """The list the node reads, or its trace when there is none (`untaken`, `skipped`)."""
     source = node.inputs[0].source
     ok, items, status = value_of(source, upstream, known)
     if status == "untaken":
@@ -28,6 +29,13 @@ def take_item(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str,
     if not ok or not isinstance(items, list):
         return NodeTrace(node.id, node.name, node.kind, node.step, "skipped",
                          error=f"not run: {source} did not produce a list")
+    return items
+
+
+def take_item(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> NodeTrace:
+    items = _list(node, upstream, known)
+    if isinstance(items, NodeTrace):
+        return items
     assert node.item is not None
     if node.item >= len(items):
         return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")
@@ -36,13 +44,9 @@ def take_item(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str,
 
 
 def collect(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> NodeTrace:
-    source = node.inputs[0].source
-    ok, items, status = value_of(source, upstream, known)
-    if status == "untaken":
-        return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")
-    if not ok or not isinstance(items, list):
-        return NodeTrace(node.id, node.name, node.kind, node.step, "skipped",
-                         error=f"not run: {source} did not produce a list")
+    items = _list(node, upstream, known)
+    if isinstance(items, NodeTrace):
+        return items
     results = node.inputs[1:]
     count = min(len(items), len(results))
     values = []
