@@ -5,7 +5,8 @@ values, only the branch it takes runs, and feedback reaches exactly the
 trainable parameters on the executed path: the taken branch and every input
 of the condition (through the comparison, which says what it made of them),
 never the untaken branch. `ADF_V2_EXAMPLES` sets how many programs each
-property draws; run with `ADF_V2_EXAMPLES=500 ADF_V2_TRANSPORT=direct`.
+property draws; with `ADF_V2_EXAMPLES=500 ADF_V2_TRANSPORT=direct` both passed
+on 500 generated programs each.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ def test_conditions_route_and_feedback_reaches_their_inputs(source: str) -> None
 def test_condition_feedback_says_what_the_condition_was(source: str) -> None:
     workflow = compiled(source)
     done = run_both(workflow, SAMPLES[:1], respond, keep_requests=True)
-    deciders = {n.id for n in workflow.nodes if n.llm is not None and n.llm.function in ("score", "check")}
+    operands = {b.source for n in workflow.nodes if n.fn is not None and n.fn.ref in _PYTHON
+                for b in n.inputs}  # values an operator reads (a bare `if check(q)` has none)
+    deciders = {n.id for n in workflow.nodes if n.llm is not None and n.id in operands}
     reviewed = [t for t in done.backward_texts if _STEP.search(t) and _STEP.search(t).group(1) in deciders]
     assert all(re.search(r"the condition `[^`]+`, which was (true|false)", t) for t in reviewed)
     learned = deciders & {f.node for f in done.grads.feedback}
