@@ -42,7 +42,7 @@ from adf.compiler.pipeline import compile_source
 from adf.plan.codec import encode_plan
 
 REPO = Path(__file__).resolve().parents[1]
-GRAMMAR = REPO / "src" / "adf" / "grammar" / "adf.lark"
+GRAMMAR = REPO / "src" / "adf" / "syntax" / "adf.lark"
 EXAMPLE = REPO / "examples" / "hotpotqa" / "hotpotqa.adf"
 
 HEADER = '''model m = "local" { temperature: 0, max_tokens: 64 }
