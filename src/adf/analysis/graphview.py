@@ -104,7 +104,7 @@ def _params_of(node: Node) -> tuple[str, ...]:
     if node.llm is None:
         return ()
     seen: dict[str, None] = {}
-    for part in (*node.llm.system, *node.llm.user):
+    for part in node.llm.parts:
         if part.kind == "param":
             seen.setdefault(part.param, None)
     return tuple(seen)

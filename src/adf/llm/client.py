@@ -27,6 +27,10 @@ failed, is reported to the trace sinks as one `CallTrace` (pass an
   "json_object", "none"). A provider that rejects the schema with a 400 is
   asked again without it (remembered per model and endpoint).
   `ChatReply.structured` says whether the reply came back under a schema.
+- Tools: a request with `tools` sends them with `tool_choice="required"`; the
+  model's first tool call comes back as the reply text in the one form of
+  `adf.llm.toolcall`, so caching, de-duplication and traces treat it as any
+  other reply.
 - `extra` entries are passed to litellm as keyword arguments, except
   `structured`, `timeout` (seconds for this call), `local_model` (the local
   GGUF's identity, for the cache key) and `env.<option>`.
@@ -51,6 +55,7 @@ from adf.llm.calltrace import CacheOutcome, CallTrace, TraceSink
 from adf.llm.catalogue import FREE, SchemaForm, estimate_tokens, price, schema_form
 from adf.llm.protocol import ChatReply, ChatRequest, ModelError, RequestGate
 from adf.llm.provider import load_litellm
+from adf.llm.toolcall import encode_tool_call
 
 NO_KEY = "adf-no-key"
 _CLIENT_EXTRA = frozenset({"structured", "timeout", "local_model"})
@@ -419,6 +424,9 @@ class LiteLLMClient:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
+        if request.tools is not None:
+            kwargs["tools"] = json.loads(request.tools)
+            kwargs["tool_choice"] = "required"
         if request.api_key_env is not None:
             kwargs["api_key"] = _read_env(env, request.api_key_env, request.model, "api_key")
             secrets.append(kwargs["api_key"])
@@ -575,10 +583,18 @@ def _read_env(env: Mapping[str, str], name: str, model: str, option: str) -> str
 
 
 def _reply_text(response: Any) -> str:
+    """The reply's content, or its first tool call in the form `adf.llm.toolcall` reads."""
     try:
-        content = response.choices[0].message.content
+        message = response.choices[0].message
+        content = message.content
     except (AttributeError, IndexError, TypeError):
         raise _Retryable("the reply had no message") from None
+    for call in getattr(message, "tool_calls", None) or ():
+        function = getattr(call, "function", None)
+        name = getattr(function, "name", None)
+        if isinstance(name, str):
+            arguments = getattr(function, "arguments", None)
+            return encode_tool_call(name, arguments if isinstance(arguments, str) else "")
     return content if isinstance(content, str) else ""
 
 

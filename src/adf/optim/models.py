@@ -35,7 +35,7 @@ def param_token_limit(plan: Plan, param: str, initial: str) -> int:
     for node in plan.nodes:
         if node.llm is None:
             continue
-        parts = (*node.llm.system, *node.llm.user)
+        parts = node.llm.parts
         if not any(p.kind == "param" and p.param == param for p in parts):
             continue
         model = plan.model(node.llm.model)

@@ -101,7 +101,7 @@ class Graph:
         for node in plan.nodes:
             names: list[str] = []
             if node.llm is not None:
-                for part in (*node.llm.system, *node.llm.user):
+                for part in node.llm.parts:
                     if part.kind == "param" and part.param not in frozen and part.param not in names:
                         names.append(part.param)
             trainable[node.id] = tuple(names)
