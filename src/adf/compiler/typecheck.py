@@ -110,8 +110,8 @@ class _Checker:
     def type_of(self, expr: ast.TypeExpr) -> Type | None:
         match expr:
             case ast.NamedType(name=name):
-                if name in T.SCALARS:
-                    return T.SCALARS[name]
+                if name in T.NAMED:
+                    return T.NAMED[name]
                 aliases = {
                     "string": "str",
                     "integer": "int",

@@ -45,6 +45,7 @@ from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import WILDCARD, join, labels
+from adf.compiler.tools import tool_specs
 from adf.compiler.typecheck import Typing, bind_args
 from adf.diagnostics import Span
 from adf.plan.schema import (
@@ -302,6 +303,7 @@ class _Unroller:
                     parts.get("system", ()),
                     parts.get("user", ()),
                     plan_options(decl.model_options),
+                    tool_specs(decl, self.scope, self.typing),
                 )
                 self.specs[call.func.name] = spec
             self._append(

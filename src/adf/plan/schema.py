@@ -310,6 +310,18 @@ class Plan:
     training: Training | None
     objectives: tuple[Objective, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
 
+    def fn_specs(self) -> tuple[FnSpec, ...]:
+        """Every function the plan may run, once each in plan order: `fn` nodes' and the
+        tools of llm nodes."""
+        found: dict[str, FnSpec] = {}
+        for node in self.nodes:
+            if node.fn is not None:
+                found.setdefault(node.fn.ref, node.fn)
+            if node.llm is not None:
+                for tool in node.llm.tools:
+                    found.setdefault(tool.fn.ref, tool.fn)
+        return tuple(found.values())
+
     def node(self, node_id: str) -> Node:
         for node in self.nodes:
             if node.id == node_id:
