@@ -122,3 +122,13 @@ def show_call(value: Any, raw: str | None) -> str:
         return f"It called no valid tool ({result}). Its reply was: {raw or '(empty)'}"
     return (f"It called {value['tool']} with {value['arguments']}, "
             f"which returned: {value['result']}")
+
+
+def described_tool(node: Node, param: str) -> str | None:
+    """The tool of this node whose description is `param`, if any."""
+    if node.llm is None:
+        return None
+    for tool in node.llm.tools:
+        if any(p.kind == "param" and p.param == param for p in tool.description):
+            return tool.name
+    return None
