@@ -98,6 +98,9 @@ def build_drawing(plan: Plan) -> Drawing:
         group = (node.loop, node.step) if node.loop is not None and node.step is not None else None
         if node.llm is not None:
             detail = f"llm {node.llm.function} using {node.llm.model}"
+            if node.llm.tools:  # `*`: a finish tool
+                detail += " tools [" + ", ".join(
+                    t.name + ("*" if t.finish else "") for t in node.llm.tools) + "]"
         elif node.fn is not None:
             detail = f"fn {node.fn.function} = {node.fn.ref}"
         elif node.kind == "field":
