@@ -28,7 +28,7 @@ from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import Scope
 from adf.compiler.typecheck import Typing
 from adf.diagnostics import Diagnostic, Label
-from adf.plan.schema import FnSpec, TemplatePart, ToolSpec
+from adf.plan.schema import TOOL_CALL, FnSpec, TemplatePart, ToolSpec
 from adf.syntax import ast
 
 FINISH = "finish"
@@ -157,7 +157,7 @@ def _description(entry: ast.ToolEntry, scope: Scope) -> list[Diagnostic]:
 def _returns(decl: ast.LlmDecl, typing: Typing, has_tools: bool) -> list[Diagnostic]:
     sig = typing.functions.get(decl.name.name)
     returns = None if sig is None else sig.returns
-    if returns is None or (returns == T.TOOL_CALL) == has_tools:
+    if returns is None or (returns == TOOL_CALL) == has_tools:
         return []
     if has_tools:
         return [diag(

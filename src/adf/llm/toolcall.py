@@ -20,6 +20,7 @@ A reply that names no listed tool is a `ToolCallFailure` with a reason
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -92,12 +93,10 @@ def _from_object(value: Any) -> tuple[str, Any] | None:
     name = next((value[k] for k in _NAME_KEYS if isinstance(value.get(k), str)), None)
     if name is None:
         return None
-    arguments = next((value[k] for k in _ARG_KEYS if k in value), {})
+    arguments: Any = next((value[k] for k in _ARG_KEYS if k in value), {})
     if isinstance(arguments, str):
-        try:
+        with contextlib.suppress(ValueError):  # else a bare string: a one-argument tool's
             arguments = json.loads(arguments)
-        except ValueError:
-            pass  # a bare string: the one argument of a one-argument tool
     return name, arguments
 
 

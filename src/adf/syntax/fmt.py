@@ -97,7 +97,8 @@ def _starts(program: ast.Program) -> set[tuple[int, int]]:
         if isinstance(decl, ast.LoopDecl):
             starts.update((s.span.line, s.span.col) for s in decl.body)
         elif isinstance(decl, ast.LlmDecl):
-            starts.update((s.span.line, s.span.col) for s in (*decl.sections, *decl.tools))
+            starts.update((s.span.line, s.span.col) for s in decl.sections)
+            starts.update((s.span.line, s.span.col) for s in decl.tools)
     return starts
 
 
