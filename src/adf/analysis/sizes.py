@@ -143,6 +143,11 @@ def _prompt_tokens(view: GraphView, node: Node, args: Mapping[str, int], reply: 
                 total += param_tokens(view.params[part.param], sum(args.values()) + reply)
             else:
                 total += _text_tokens(part.text, args)
+    for tool in node.llm.tools:  # each definition: name, argument schema, description
+        total += MESSAGE_OVERHEAD + estimate_tokens(tool.name + json.dumps([n for n, _ in tool.params]))
+        for part in tool.description:
+            total += (param_tokens(view.params[part.param], 0) if part.kind == "param"
+                      else estimate_tokens(part.text))
     return total
 
 

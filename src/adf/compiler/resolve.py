@@ -30,7 +30,7 @@ SymbolKind = Literal[
     "const", "item",
 ]
 VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar", "item"})
-SECTIONS = ("system", "user")
+SECTIONS = ("system", "user", "finish")  # `finish` lists tools (adf.compiler.tools)
 ROLES = ("backward", "optimizer", "teacher")
 
 
@@ -426,7 +426,7 @@ class _Checker:
             else:
                 seen[name] = section
             for part in section.parts:
-                if isinstance(part, ast.Ref):
+                if isinstance(part, ast.Ref) and name != "finish":
                     self._param_part(part)
         return model
 

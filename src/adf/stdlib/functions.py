@@ -135,6 +135,11 @@ _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
 }
 
 
+def final_answer(answer: str) -> str:
+    """A tool for an agent's last step (`finish: [final_answer]`): the answer, stripped."""
+    return answer.strip()
+
+
 def calculator(expression: str) -> str:
     """A tool: evaluate arithmetic (+ - * / // % ** and parentheses) without `eval`.
 
@@ -217,4 +222,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "std.op.or": or_,
     "std.op.not": not_,
     "std.tools.calculator": calculator,
+    "std.tools.final_answer": final_answer,
 }

@@ -32,6 +32,7 @@ FUNCTIONS: dict[str, Signature] = {
     "std.op.or": ((("left", "bool"), ("right", "bool")), "bool"),
     "std.op.not": ((("value", "bool"),), "bool"),
     "std.tools.calculator": ((("expression", "str"),), "str"),
+    "std.tools.final_answer": ((("answer", "str"),), "str"),
 }
 
 # What conditions compile to: operator -> the entry computing it
