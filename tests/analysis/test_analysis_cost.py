@@ -209,10 +209,22 @@ def test_observed_rates_come_from_the_step_records() -> None:
         StepRecord(2, proposals=[proposal("prompt", True, 12)], batch=["e", "f", "g", "h"],
                    errors=1),
     ]
+    joint = [attrs.evolve(proposal("prompt", True, 0), param=name, joint=["p", "q"])
+             for name in ("p", "q")]  # one gate of two parameters, lost on the minibatch
+    records.append(StepRecord(3, proposals=joint, batch=[], errors=0))
     seen = observe(records, val_size=12)
-    assert seen.steps == 2 and seen.fail_rate == Count(4, 8)
+    assert seen.steps == 3 and seen.fail_rate == Count(4, 8)
     assert seen.screen_pass == Count(2, 3)  # prompt proposals that were evaluated
-    assert seen.pass_minibatch == Count(2, 3)  # evaluated proposals that reached validation
+    assert seen.pass_minibatch == Count(2, 4)  # gates that let a proposal on to validation
     assert seen.val_share == Count(8 + 12, 2 * 12)
     empty = observe([], 12)
     assert empty == Observed() and empty.val_share.share is None  # no evidence: priors stay
+
+
+def test_history_says_how_often_each_prompt_was_optimized() -> None:
+    seen = {("opt", "optimizer:a", "optimizer"): TokenMeans(6, 900.0, 60.0),
+            ("opt", "optimizer:b", "optimizer"): TokenMeans(2, 900.0, 60.0)}
+    history = History(seen, {"o": "opt"})
+    # `b` got feedback a third as often as `a`; `c` was never seen: every step
+    assert history.optimized("o", ["a", "b", "c"]) == {"a": 1.0, "b": 1 / 3}
+    assert history.optimized(None, ["a"]) == {} and History().optimized("o", ["a"]) == {}

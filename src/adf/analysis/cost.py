@@ -135,6 +135,21 @@ class History:
                     out[node.id] = min(1.0, seen.calls / base.calls)
         return out
 
+    def optimized(self, model: str | None, params: Sequence[str]) -> dict[str, float]:
+        """Per prompt parameter, how often the optimizer was asked for it, against the most asked.
+
+        A parameter whose feedback only clears it gets no optimizer call, so
+        one behind a rarely taken branch is optimized less often. A parameter
+        the history has not seen keeps the upper bound (every step).
+        """
+        if model is None:
+            return {}
+        name = self.models.get(model, model)
+        calls = {p: seen.calls for p in params
+                 if (seen := self.tokens.get((name, f"optimizer:{p}", "optimizer"))) is not None}
+        most = max(calls.values(), default=0)
+        return {p: n / most for p, n in calls.items()} if most else {}
+
     @property
     def used(self) -> int:
         """Kinds of call the history could size."""
@@ -375,12 +390,12 @@ def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
 
 def _optimizer(view: GraphView, learning: frozenset[str], settings: RunSettings,
                history: History) -> Usage:
-    total = Usage()
     model = _role(view.plan, "optimizer")
     feedback_per_use = settings.errors * FEEDBACK_TOKENS
-    for param in view.plan.params:
-        if param.name not in learning or param.kind != "prompt":
-            continue
+    prompts = [p for p in view.plan.params if p.name in learning and p.kind == "prompt"]
+    shares = history.optimized(model, [p.name for p in prompts])
+    parts: list[tuple[Usage, float]] = []
+    for param in prompts:
         value = estimate_tokens(param.value)
         users = view.param_users[param.name]
         peers = {p for u in users for p in view.node_params[u] if p != param.name}
@@ -389,8 +404,8 @@ def _optimizer(view: GraphView, learning: frozenset[str], settings: RunSettings,
                   + feedback_per_use * len(users))
         one = history.sized(model, f"optimizer:{param.name}", "optimizer",
                             forecast(1, prompt, value + REASONING_TOKENS))
-        total = total + times(one, settings.proposals)
-    return total
+        parts.append((one, shares.get(param.name, 1.0)))
+    return _scaled(parts, settings.proposals)
 
 
 def _teacher(

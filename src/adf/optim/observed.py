@@ -2,7 +2,8 @@
 
 Takes the `StepRecord`s of a run and the validation split's size; gives
 `Observed`: how many batch samples failed, how many prompt proposals passed
-the cheap checks, how many checked proposals went on to validation, and how
+the cheap checks, how many gates (a joint gate of several parameters is
+one) let a proposal on to validation, and how
 much of the validation set those were scored on, each as a `Count` (part of
 a whole). A count with no whole is no evidence, and the forecast keeps its
 prior for it. `adfc train --resume` forecasts the rest of a run with these,
@@ -41,8 +42,10 @@ class Observed:
 def observe(records: Sequence[StepRecord], val_size: int) -> Observed:
     """The counts of the steps in `records` (a run's steps so far)."""
     proposals = [p for r in records for p in r.proposals]
-    prompts = [p for p in proposals if p.kind == "prompt"]
-    checked = [p for p in proposals if p.evaluated]
+    # a joint gate leaves one entry per parameter: count it once (its first parameter's),
+    # and its proposals once, as they come again when each is gated alone
+    prompts = [p for p in proposals if p.kind == "prompt" and not p.joint]
+    checked = [p for p in proposals if p.evaluated and (not p.joint or p.param == p.joint[0])]
     validated = [p.val_evaluated for p in checked if p.val_evaluated]
     return Observed(
         steps=len(records),
