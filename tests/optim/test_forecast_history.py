@@ -58,3 +58,18 @@ def test_a_finished_run_calibrates_the_next_forecast(
     cost = json.loads(capsys.readouterr().out)["total"]
     assert abs(cost["calls"] - warm_calls) <= 0.05 * warm_calls
     assert abs(cost["tokens"] - warm_tokens) <= 0.05 * warm_tokens
+
+
+def test_resume_forecasts_with_the_runs_own_rates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = make_project(tmp_path / "proj")
+    with FakeServer(task.responder()) as server:
+        base = adfc_args(source, server.base_url, tmp_path / "run", "--no-lock", "--no-cache")
+        assert main([*base, "--steps", "1"]) == 0
+        capsys.readouterr()
+        _, _, fresh = _dry_run([*base, "--steps", "2", "--out", str(tmp_path / "other")], capsys)
+        _, _, resumed = _dry_run([*base, "--steps", "2", "--resume"], capsys)
+        assert server.request_count > 0
+    assert "calibrated by the run's finished steps" in resumed
+    assert "calibrated" not in fresh
