@@ -132,6 +132,10 @@ class LiteLLMClient:
         """Endpoints found unreachable so far, with the error each gave."""
         return dict(self._unreachable)
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections this client keeps (a later call opens new ones)."""
+        await self._connections.aclose()
+
     def warm(self) -> None:
         """Import litellm now rather than on the first call (a server does it at start-up)."""
         if self._litellm is None:
@@ -296,19 +300,9 @@ class LiteLLMClient:
             return "none"
         return schema_form(request.model, dict(request.extra).get("structured"))
 
-    def _emit(
-        self,
-        request: ChatRequest,
-        key: str,
-        reply: ChatReply | None,
-        outcome: CacheOutcome,
-        form: SchemaForm,
-        error: str | None,
-        wall: float,
-        latency_s: float = 0.0,
-        retries: int = 0,
-        requests: int = 0,
-    ) -> None:
+    def _emit(self, request: ChatRequest, key: str, reply: ChatReply | None,
+              outcome: CacheOutcome, form: SchemaForm, error: str | None, wall: float,
+              latency_s: float = 0.0, retries: int = 0, requests: int = 0) -> None:
         if not self.sinks:
             return
         record = CallTrace.of(

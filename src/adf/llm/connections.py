@@ -5,7 +5,10 @@ Takes the keyword arguments of one `litellm.acompletion` call (built by
 `openai.AsyncOpenAI` for that call's `api_base` and `api_key`, made once and
 reused by every later call to the same endpoint with the same key, on the
 same event loop (a client's connection pool belongs to the loop it was made
-on, so a new loop gets new clients).
+on, so a new loop gets new clients). `aclose` closes them on their loop; the
+clients of a loop that ended without it are dropped as they are (their HTTP
+client is made without the SDK's close-on-collection, which would try to
+close them on the next loop and print an error).
 
 litellm otherwise looks its cached SDK client up on every call, hashing the
 client's parameters each time: about a tenth of its CPU per call. Only calls
@@ -56,7 +59,15 @@ class Connections:
 
             client = openai.AsyncOpenAI(
                 base_url=endpoint[0], api_key=endpoint[1], max_retries=0,
-                timeout=kwargs.get("timeout"),
+                timeout=kwargs.get("timeout"), http_client=openai.DefaultAsyncHttpxClient(),
             )
             self._clients[endpoint] = client
         kwargs["client"] = client
+
+    async def aclose(self) -> None:
+        """Close the clients made on the running loop (those of another loop are dropped)."""
+        clients, self._clients = self._clients, {}
+        if self._loop is asyncio.get_running_loop():
+            for client in clients.values():
+                await client.close()
+        self._loop = None

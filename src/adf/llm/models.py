@@ -286,9 +286,23 @@ async def open_models(
     """
     client.add_secrets(m.api_base for m in models.values()
                        if m.api_base_env is not None and m.api_base is not None)
+    try:
+        async with _local_server(models, local_server, local_identity) as bound:
+            yield ModelSession(client, bound[0], bound[1])
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _local_server(
+    models: Mapping[str, ResolvedModel],
+    local_server: LocalServerFactory,
+    local_identity: Callable[[], str | None],
+) -> AsyncIterator[tuple[Mapping[str, ResolvedModel], str | None]]:
+    """The models bound to a started local server (and its URL) if one needs it."""
     needing = [m for m in models.values() if m.needs_local_server]
     if not needing:
-        yield ModelSession(client, dict(models))
+        yield dict(models), None
         return
     n_ctx = max((m.context or DEFAULT_LOCAL_CONTEXT) for m in needing)
     server = local_server(n_ctx)
@@ -303,6 +317,6 @@ async def open_models(
             name: attrs.evolve(m, api_base=base, extra=m.extra + tag) if m.needs_local_server else m
             for name, m in models.items()
         }
-        yield ModelSession(client, bound, base)
+        yield bound, base
     finally:
         await asyncio.to_thread(server.__exit__, None, None, None)

@@ -36,6 +36,7 @@ once a callback is registered, takes litellm's full path.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import uuid
@@ -45,9 +46,13 @@ from typing import Any
 CALL_ID_PREFIX = "adf-"
 
 
+_PROCESS = uuid.uuid4().hex[:12]  # ids stay unique across processes sharing litellm callbacks
+_CALLS = itertools.count()
+
+
 def call_id() -> str:
     """A fresh `litellm_call_id` for one of adf's calls (see the module docstring)."""
-    return f"{CALL_ID_PREFIX}{uuid.uuid4().hex}"
+    return f"{CALL_ID_PREFIX}{_PROCESS}-{next(_CALLS)}"
 
 
 @functools.cache
