@@ -8,15 +8,9 @@ import attrs
 import pytest
 from analysis_plans import PlanBuilder, counting
 
-from adf.analysis.cost import (
-    BACKWARD_OVERHEAD,
-    FEEDBACK_TOKENS,
-    History,
-    RunSettings,
-    estimate_cost,
-)
+from adf.analysis.cost import History, RunSettings, estimate_cost
 from adf.analysis.graphview import build_view
-from adf.analysis.sizes import compute_sizes, measure_rows
+from adf.analysis.sizes import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, compute_sizes, measure_rows
 from adf.llm.cache import TokenMeans
 from adf.llm.catalogue import Price, estimate_tokens, price
 from adf.llm.usage import Usage

@@ -20,15 +20,15 @@ time steps it has.
 
 from __future__ import annotations
 
-from adf.analysis.cost import (
+from adf.analysis.graphview import GraphView
+from adf.analysis.reachability import Reachability
+from adf.analysis.sizes import (
     BACKWARD_OVERHEAD,
     FEEDBACK_TOKENS,
     OPTIMIZER_OVERHEAD,
     REASONING_TOKENS,
+    Sizes,
 )
-from adf.analysis.graphview import GraphView
-from adf.analysis.reachability import Reachability
-from adf.analysis.sizes import Sizes
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 from adf.llm.catalogue import context_window as model_window
 from adf.llm.catalogue import estimate_tokens, role_model
@@ -54,7 +54,8 @@ def _forward(view: GraphView, sizes: Sizes, file: str) -> list[Diagnostic]:
             continue
         key = (node.name, node.span)
         need = sizes.prompts[node.id] + sizes.replies[node.id]
-        window = context_window(view, node.llm.model)
+        # the model as this function calls it: `using m(context: ...)` counts
+        window = model_window(node.llm.bind(view.plan.model(node.llm.model)))
         fits = window is None or need <= window
         first_fits.setdefault(key, fits)
         if fits or key in reported or window is None:

@@ -47,6 +47,11 @@ STYLE = """
 .edge.param { stroke-dasharray: 5 3; }
 .edge.target { stroke-dasharray: 2 3; }
 .edge.grad { stroke: #d9480f; stroke-width: 2; }
+.edge.taken { stroke: #2b8a3e; stroke-width: 3; }
+.edge.untaken { stroke: #dee2e6; stroke-dasharray: 4 3; }
+.vertex.taken rect { stroke: #2b8a3e; stroke-width: 3; }
+.vertex.untaken { opacity: 0.45; }
+.vertex.untaken rect { stroke-dasharray: 4 3; }
 .group rect { fill: #f8f9fa; stroke: #ced4da; stroke-dasharray: 6 3; rx: 8; }
 .group text { font: italic 11px sans-serif; fill: #868e96; }
 """
@@ -117,7 +122,7 @@ def render_svg(drawing: Drawing) -> str:
         x1, y1 = a.x + a.width / 2, a.y + BOX_HEIGHT
         x2, y2 = b.x + b.width / 2, b.y
         bend = max(20.0, (y2 - y1) / 2)
-        classes = f"edge {edge.kind}" + (" grad" if edge.highlighted else "")
+        classes = f"edge {edge.kind}" + (" grad" if edge.highlighted else "") + _taken(edge.taken)
         out.append(
             f'<path class="{classes}" data-from={quoteattr(edge.source)} data-to={quoteattr(edge.target)} '
             f'd="M {x1:.1f} {y1:.1f} C {x1:.1f} {y1 + bend:.1f}, {x2:.1f} {y2 - bend:.1f}, '
@@ -126,7 +131,7 @@ def render_svg(drawing: Drawing) -> str:
     for index, vertex in enumerate(drawing.vertices):
         box = boxes[vertex.id]
         classes = f"vertex {vertex.kind}" + (" grad" if vertex.highlighted else "")
-        classes += " frozen" if vertex.frozen else ""
+        classes += (" frozen" if vertex.frozen else "") + _taken(vertex.taken)
         detail = vertex.detail if len(vertex.detail) <= DETAIL_CHARS else vertex.detail[: DETAIL_CHARS - 1] + "…"
         cx = box.x + box.width / 2
         out.append(
@@ -139,6 +144,10 @@ def render_svg(drawing: Drawing) -> str:
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _taken(taken: bool | None) -> str:
+    return "" if taken is None else (" taken" if taken else " untaken")
 
 
 def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:

@@ -64,6 +64,9 @@ def execute(args: argparse.Namespace) -> int:
         args_text = ", ".join(f"{b.name}={b.source}" for b in n.inputs)
         if n.kind == "llm" and n.llm is not None:
             what = f"llm {n.llm.function}({args_text}) using {n.llm.model}"
+            if n.llm.tools:  # `*`: a finish tool
+                listed = ", ".join(t.name + ("*" if t.finish else "") for t in n.llm.tools)
+                what += f" tools [{listed}]"
         elif n.kind == "fn" and n.fn is not None:
             what = f"fn {n.fn.ref}({args_text})"
         elif n.kind == "field":

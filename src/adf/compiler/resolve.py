@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import attrs
 
-from adf.compiler.report import diag, suggest
+from adf.compiler.report import diag, suggest, summarise
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.stdlib.signatures import FUNCTIONS, METRICS
 from adf.syntax import ast
@@ -30,7 +30,7 @@ SymbolKind = Literal[
     "const",
 ]
 VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar"})
-SECTIONS = ("system", "user")
+SECTIONS = ("system", "user", "finish")  # `finish` lists tools (adf.compiler.tools)
 ROLES = ("backward", "optimizer", "teacher")
 
 
@@ -395,7 +395,7 @@ class _Checker:
             else:
                 seen[name] = section
             for part in section.parts:
-                if isinstance(part, ast.Ref):
+                if isinstance(part, ast.Ref) and name != "finish":
                     self._param_part(part)
         return model
 
@@ -466,7 +466,8 @@ class _Checker:
                 f"unknown standard {what} `{ref.name}`",
                 ref.span,
                 f"no such {what} in the standard library",
-                help=hint or f"known {what}s: " + ", ".join(sorted(table)),
+                help=hint
+                or f"known {what}s: {summarise(sorted(table), limit=6)} (docs/language.md, \"The standard library\", lists them all)",
                 notes=()
                 if ref.name.startswith("std.")
                 else ('for your own Python code write `py "module:function"`',),

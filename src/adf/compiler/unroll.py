@@ -46,6 +46,7 @@ from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.infer import bind_args
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import WILDCARD, join, labels
+from adf.compiler.tools import tool_specs
 from adf.compiler.typecheck import Typing
 from adf.diagnostics import Span
 from adf.plan.schema import (
@@ -303,6 +304,7 @@ class _Unroller:
                     parts.get("system", ()),
                     parts.get("user", ()),
                     plan_options(decl.model_options),
+                    tool_specs(decl, self.scope, self.typing),
                 )
                 self.specs[call.func.name] = spec
             self._append(

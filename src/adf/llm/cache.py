@@ -66,6 +66,8 @@ def cache_key(request: ChatRequest) -> str:
             ([k, v] for k, v in request.extra if k not in _BOOKKEEPING_EXTRA), key=lambda kv: kv[0]
         ),
     }
+    if request.tools is not None:  # absent otherwise, so earlier keys stay valid
+        payload["tools"] = request.tools
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

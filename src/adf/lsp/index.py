@@ -188,6 +188,11 @@ class _Builder:
                             else:
                                 for name, span in placeholders(part):
                                     self._use(decl.name.name, name, span, template=True)
+                    for tools in decl.tools:  # each tool is an fn, its description a param
+                        for entry in tools.entries:
+                            self._use("", entry.name.name, entry.name.span)
+                            if isinstance(entry.description, ast.Ref):
+                                self._use("", entry.description.name, entry.description.span)
                 case ast.NodeDecl():
                     self._expr(decl.value)
                 case ast.StateDecl():

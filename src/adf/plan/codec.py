@@ -122,7 +122,7 @@ def validate_plan(plan: Plan) -> None:
                 raise PlanError(f"corrupt plan: llm node {node.id!r} has no llm spec")
             if node.llm.model not in models:
                 raise PlanError(f"corrupt plan: node {node.id!r} uses unknown model {node.llm.model!r}")
-            for part in (*node.llm.system, *node.llm.user):
+            for part in node.llm.parts:
                 if part.kind == "param" and part.param not in params:
                     raise PlanError(f"corrupt plan: node {node.id!r} uses unknown param {part.param!r}")
         elif node.kind == "fn" and node.fn is None:

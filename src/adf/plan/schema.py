@@ -132,15 +132,56 @@ class TemplatePart:
 
 
 @attrs.frozen
+class FnSpec:
+    """`ref` is a stdlib entry (`std.parse.last_int`) or `py:module:function`."""
+
+    function: str
+    ref: str
+
+
+@attrs.frozen
+class ToolSpec:
+    """A declared `fn` an llm may choose to call (`tools: [calculator: doc]`).
+
+    `params` are the fn's typed arguments (they become the tool's JSON schema),
+    `description` its one part (a param or text, none when left out), `finish`
+    whether calling it ends the agent's work (`finish: [...]`)."""
+
+    name: str
+    fn: FnSpec
+    params: tuple[tuple[str, Type], ...]
+    description: tuple[TemplatePart, ...]
+    finish: bool
+
+
+# The value of a tool-calling llm node: which tool it called, with which
+# arguments (JSON text), what the tool returned, and whether it was a finish tool.
+TOOL_CALL = Type(
+    "record",
+    fields=(("tool", Type("str")), ("arguments", Type("str")), ("result", Type("str")),
+            ("done", Type("bool"))),
+)
+
+
+@attrs.frozen
 class LlmSpec:
     """`options` (from `using MODEL(name: value)`) replace the model's options of the
-    same name for this function's calls."""
+    same name for this function's calls; `tools` are the fns the model chooses from
+    (the node's value is then a `TOOL_CALL` record)."""
 
     function: str
     model: str
     system: tuple[TemplatePart, ...]
     user: tuple[TemplatePart, ...]
     options: tuple[tuple[str, OptionValue], ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+    tools: tuple[ToolSpec, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+
+    @property
+    def parts(self) -> tuple[TemplatePart, ...]:
+        """Every part the model is shown: the messages', then the tools' descriptions."""
+        if not self.tools:
+            return (*self.system, *self.user)
+        return (*self.system, *self.user, *(p for t in self.tools for p in t.description))
 
     def bind(self, model: ModelDecl) -> ModelDecl:
         """The model as this function calls it: its options with this function's on top."""
@@ -149,14 +190,6 @@ class LlmSpec:
         mine = dict(self.options)
         kept = tuple((k, v) for k, v in model.options if k not in mine)
         return attrs.evolve(model, options=kept + self.options)
-
-
-@attrs.frozen
-class FnSpec:
-    """`ref` is a stdlib entry (`std.parse.last_int`) or `py:module:function`."""
-
-    function: str
-    ref: str
 
 
 @attrs.frozen
@@ -276,6 +309,18 @@ class Plan:
     outputs: tuple[Output, ...]
     training: Training | None
     objectives: tuple[Objective, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+
+    def fn_specs(self) -> tuple[FnSpec, ...]:
+        """Every function the plan may run, once each in plan order: `fn` nodes' and the
+        tools of llm nodes."""
+        found: dict[str, FnSpec] = {}
+        for node in self.nodes:
+            if node.fn is not None:
+                found.setdefault(node.fn.ref, node.fn)
+            if node.llm is not None:
+                for tool in node.llm.tools:
+                    found.setdefault(tool.fn.ref, tool.fn)
+        return tuple(found.values())
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:

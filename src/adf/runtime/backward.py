@@ -17,7 +17,11 @@ does with it is decided by `RULES[node.kind]`:
 - `llm`: one call to the frozen backward engine with the node's full prompt,
   its output and the downstream feedback; the reply gives one text per
   trainable peer parameter of the prompt and per upstream input that leads to
-  a trainable parameter (a JSON object; read tolerantly).
+  a trainable parameter (a JSON object; read tolerantly). An llm with tools
+  is reviewed the same way, with the tools it was offered shown after its
+  prompt and its answer given as the call it chose (tool, arguments, what
+  came back), so the feedback is on its tool choice and arguments; a tool
+  description that is a trainable param is one of its parts.
 - `fn`: the feedback passes through unchanged to its inputs.
 - `const`: nothing.
 - `select`: the feedback goes to the branch the sample took, and to the
@@ -54,6 +58,7 @@ from adf.prompts import load as load_prompt
 from adf.runtime.backward_reply import parse_reply
 from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
 from adf.runtime.template import fill, render_param
+from adf.runtime.tools import described_tool, show_call, show_tools
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
 from adf.runtime.values import render
 
@@ -101,7 +106,7 @@ class Graph:
         for node in plan.nodes:
             names: list[str] = []
             if node.llm is not None:
-                for part in (*node.llm.system, *node.llm.user):
+                for part in node.llm.parts:
                     if part.kind == "param" and part.param not in frozen and part.param not in names:
                         names.append(part.param)
             trainable[node.id] = tuple(names)
@@ -387,8 +392,12 @@ def backward_request(
         if role == "param":
             decl = plan.param(name)
             template = "backward_target_demos" if decl.kind == "demos" else "backward_target_param"
+            role = decl.description or decl.kind
+            tool = described_tool(node, name)
+            if tool is not None:
+                role = f"the description of the tool `{tool}`; {role}"
             targets.append(fill(load_prompt(template), {
-                "key": key, "name": name, "description": decl.description or decl.kind,
+                "key": key, "name": name, "description": role,
                 "value": render_param(context.params[name]) or "(none yet)",
             }))
         else:
@@ -405,12 +414,16 @@ def backward_request(
         feedback += "\n(Its answer was passed on through " + " -> ".join(via) + ".)"
     model = context.engine or plan.model(node.llm.model)
     shown = _show_messages(trace.messages)
+    output = trace.raw or "(empty)"
+    if node.llm.tools:
+        shown += "\n\n" + show_tools(node, context.params)
+        output = show_call(trace.value, trace.raw)
 
     def request_with(prompt: str) -> ChatRequest:
         user = fill(load_prompt("backward_user"), {
             "node": node.id,
             "prompt": prompt,
-            "output": trace.raw or "(empty)",
+            "output": output,
             "feedback": feedback,
             "targets": "\n".join(targets),
             "keys": ", ".join(json.dumps(k) for k in keys),

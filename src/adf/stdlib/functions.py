@@ -96,6 +96,11 @@ _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
 }
 
 
+def final_answer(answer: str) -> str:
+    """A tool for an agent's last step (`finish: [final_answer]`): the answer, stripped."""
+    return answer.strip()
+
+
 def calculator(expression: str) -> str:
     """A tool: evaluate arithmetic (+ - * / // % ** and parentheses) without `eval`.
 
@@ -169,4 +174,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "std.op.add": add,
     "std.op.append": append,
     "std.tools.calculator": calculator,
+    "std.tools.final_answer": final_answer,
 }

@@ -23,6 +23,7 @@ FUNCTIONS: dict[str, Signature] = {
     "std.op.add": ((("left", "any"), ("right", "any")), "any"),
     "std.op.append": ((("items", "list[str]"), ("item", "str")), "list[str]"),
     "std.tools.calculator": ((("expression", "str"),), "str"),
+    "std.tools.final_answer": ((("answer", "str"),), "str"),
 }
 
 # Every metric is called as metric(pred, target, **options) and gives a score in [0, 1].

@@ -273,6 +273,24 @@ class Section(_Repr):
 
 
 @attrs.frozen(repr=False, slots=False)
+class ToolEntry(_Repr):
+    """`calculator: calc_doc` in a `tools:` section: a declared fn the model may call,
+    with its description (a param or text; none when left out)."""
+
+    name: Ident
+    description: Ref | StrLit | None
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class ToolsSection(_Repr):
+    """`tools: [calculator: calc_doc, final_answer: "Give the answer."]` inside an llm."""
+
+    entries: tuple[ToolEntry, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
 class LlmDecl(_Repr):
     name: Ident
     params: tuple[ArgDecl, ...]
@@ -281,6 +299,7 @@ class LlmDecl(_Repr):
     sections: tuple[Section, ...]
     span: Span
     model_options: tuple[Option, ...] = ()  # `using m(temperature: 0.9)`: this llm's own
+    tools: tuple[ToolsSection, ...] = ()  # `tools: [...]` (more than one is E0108)
 
 
 @attrs.frozen(repr=False, slots=False)

@@ -98,6 +98,7 @@ def _starts(program: ast.Program) -> set[tuple[int, int]]:
             starts.update((s.span.line, s.span.col) for s in decl.body)
         elif isinstance(decl, ast.LlmDecl):
             starts.update((s.span.line, s.span.col) for s in decl.sections)
+            starts.update((s.span.line, s.span.col) for s in decl.tools)
     return starts
 
 

@@ -249,9 +249,10 @@ class _Builder:
         returns = rest[0]
         using = _wrapped(kept, "using")
         sections = tuple(k for k in rest[1:] if isinstance(k, ast.Section))
+        tools = tuple(k for k in rest[1:] if isinstance(k, ast.ToolsSection))
         return ast.LlmDecl(
             _ident(kept[0]), params, returns, using[0] if using else None, sections, span,
-            tuple(using[1:]),
+            tuple(using[1:]), tools,
         )
 
     def on_using(self, kept: list[Any], span: Span) -> _Wrap:
@@ -265,6 +266,12 @@ class _Builder:
 
     def on_section(self, kept: list[Any], span: Span) -> ast.Section:
         return ast.Section(_ident(kept[0]), kept[1].items, span)
+
+    def on_tools_section(self, kept: list[Any], span: Span) -> ast.ToolsSection:
+        return ast.ToolsSection(tuple(kept), span)
+
+    def on_tool_entry(self, kept: list[Any], span: Span) -> ast.ToolEntry:
+        return ast.ToolEntry(_ident(kept[0]), kept[1] if len(kept) > 1 else None, span)
 
     def on_part_list(self, kept: list[Any], span: Span) -> _Wrap:
         return _Wrap("parts", tuple(kept))
