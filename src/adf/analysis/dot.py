@@ -11,7 +11,7 @@ Deterministic: the same plan gives the same text.
 
 from __future__ import annotations
 
-from adf.analysis.drawing import Drawing, Vertex
+from adf.analysis.drawing import Drawing, Vertex, group_label
 
 HIGHLIGHT = "#d9480f"
 TAKEN = "#2b8a3e"
@@ -27,6 +27,8 @@ _SHAPES = {
     "field": 'shape=box, style="rounded,filled", fillcolor="#f3f0ff"',
     "select": 'shape=diamond, style=filled, fillcolor="#fff9db"',
     "last": 'shape=invhouse, style=filled, fillcolor="#fff9db"',
+    "item": 'shape=box, style="rounded,filled", fillcolor="#e6fcf5"',
+    "map": 'shape=trapezium, style=filled, fillcolor="#e6fcf5"',
     "loss": 'shape=doubleoctagon, style=filled, fillcolor="#ffe3e3"',
     "output": "shape=plaintext",
 }
@@ -50,9 +52,8 @@ def render_dot(drawing: Drawing) -> str:
         else:
             by_group.setdefault(vertex.group, []).append(vertex)
     for index, group in enumerate(drawing.groups()):
-        loop, step = group
         lines.append(f"  subgraph {quote(f'cluster_{index}')} {{")
-        lines.append(f"    label={quote(f'{loop} @ {step}')}; style=rounded; color=\"#adb5bd\";")
+        lines.append(f"    label={quote(group_label(group))}; style=rounded; color=\"#adb5bd\";")
         lines += ["    " + _vertex(v) for v in by_group[group]]
         lines.append("  }")
     for edge in drawing.edges:

@@ -25,9 +25,10 @@ import attrs
 from adf.analysis.graphview import build_view, vertex_id
 from adf.analysis.reachability import compute_reachability
 from adf.analysis.takenpath import TakenPath
+from adf.plan.routing import guard_text
 from adf.plan.schema import Plan
 
-VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "loss", "output"]
+VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "item", "map", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
 
 
@@ -38,7 +39,8 @@ class Vertex:
     label: str
     detail: str
     layer: int
-    group: tuple[str, int] | None  # (loop, time step) of a loop copy
+    # (loop, time step) of a loop copy; ("NAME#", item) of a map's item
+    group: tuple[str, int] | None
     highlighted: bool
     frozen: bool = False
     taken: bool | None = None  # with a trace: ran for the traced sample; None: not known
@@ -66,6 +68,12 @@ class Drawing:
             if vertex.group is not None:
                 seen.setdefault(vertex.group, None)
         return list(seen)
+
+
+def group_label(group: tuple[str, int]) -> str:
+    """`hop @ 1` for a loop step, `notes#1` for a map's item."""
+    name, index = group
+    return f"{name}{index}" if name.endswith("#") else f"{name} @ {index}"
 
 
 def build_drawing(plan: Plan, path: TakenPath | None = None) -> Drawing:
@@ -131,6 +139,8 @@ def _draw(plan: Plan) -> Drawing:
                                decl.name, f"{data_kind}: {decl.type}", above(readers, bottom), None, False))
     for node in plan.nodes:
         group = (node.loop, node.step) if node.loop is not None and node.step is not None else None
+        if node.item is not None:  # a map's item: drawn in a box of its own
+            group = (node.name.rsplit("#", 1)[0] + "#", node.item)
         if node.llm is not None:
             detail = f"llm {node.llm.function} using {node.llm.model}"
             if node.llm.tools:  # `*`: a finish tool
@@ -144,9 +154,13 @@ def _draw(plan: Plan) -> Drawing:
             detail = f"select on {node.inputs[0].source}"
         elif node.kind == "last":
             detail = "the step the loop stopped at"
+        elif node.kind == "item":
+            detail = f"item {node.item} of {node.inputs[0].source}"
+        elif node.kind == "map":
+            detail = f"map over {node.inputs[0].source}, {len(node.inputs) - 1} items at most"
         else:
             detail = f"const {node.value_json}"
-        detail += "".join(f" when {g.source} in {{{', '.join(g.cases)}}}" for g in node.when)
+        detail += "".join(guard_text(g) for g in node.when)
         vertices.append(Vertex(node.id, node.kind, node.id, f"{detail} -> {node.output_type}",
                                depth[node.id], group, node.id in reach.gradient_nodes))
         for source in view.sources(node.id):

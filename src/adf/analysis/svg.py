@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
-from adf.analysis.drawing import Drawing, Vertex
+from adf.analysis.drawing import Drawing, Vertex, group_label
 
 BOX_HEIGHT = 40
 ROW_GAP = 56
@@ -40,6 +40,7 @@ STYLE = """
 .vertex.const rect { fill: #ffffff; rx: 10; stroke-dasharray: 2 2; }
 .vertex.field rect { fill: #f3f0ff; rx: 10; }
 .vertex.select rect, .vertex.last rect { fill: #fff9db; rx: 4; stroke-dasharray: 6 2; }
+.vertex.item rect, .vertex.map rect { fill: #e6fcf5; rx: 10; }
 .vertex.loss rect { fill: #ffe3e3; }
 .vertex.output rect { fill: #f8f9fa; }
 .vertex.grad rect { stroke: #d9480f; stroke-width: 2.5; }
@@ -165,6 +166,6 @@ def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:
             f'<g class="group" data-loop={quoteattr(loop)} data-step="{step}">'
             f'<rect x="{x0 - 10:.1f}" y="{y0 - 20:.1f}" width="{x1 - x0 + 20:.1f}" '
             f'height="{y1 - y0 + 30:.1f}"/>'
-            f'<text x="{x0 - 4:.1f}" y="{y0 - 7:.1f}">{escape(f"{loop} @ {step}")}</text></g>'
+            f'<text x="{x0 - 4:.1f}" y="{y0 - 7:.1f}">{escape(group_label((loop, step)))}</text></g>'
         )
     return out

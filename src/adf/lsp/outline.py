@@ -35,6 +35,7 @@ _TOKEN_TYPE: dict[SymbolKind, str] = {
     "loopvar": "variable",
     "loss": "event",
     "const": "variable",
+    "item": "variable",
 }
 
 

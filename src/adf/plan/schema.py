@@ -26,7 +26,7 @@ import attrs
 
 from adf.diagnostics import Span
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # A field marked with `OMIT_DEFAULT` is left out of the encoded plan while it
 # holds its default value, so a program that uses none of the constructs a
@@ -36,7 +36,7 @@ OMIT_DEFAULT = {"omit_default": True}
 
 TypeKind = Literal["str", "int", "float", "bool", "list", "enum", "record", "any"]
 ParamKind = Literal["prompt", "demos"]
-NodeKind = Literal["llm", "fn", "const", "field", "select", "last"]
+NodeKind = Literal["llm", "fn", "const", "field", "select", "last", "item", "map"]
 PartKind = Literal["param", "text"]
 
 
@@ -195,7 +195,10 @@ class LlmSpec:
 @attrs.frozen
 class Guard:
     """A node runs only when the value `source` is one of `cases` (`true`, `false`
-    or enum labels); otherwise it is not taken: it does not run and costs nothing."""
+    or enum labels); otherwise it is not taken: it does not run and costs nothing.
+    With no `cases` the guard asks only that `source` ran: the nodes of a `map`
+    item are guarded by that item's `item` node, which does not run when the
+    list is shorter."""
 
     source: str
     cases: tuple[str, ...]
@@ -208,7 +211,11 @@ class Node:
     A `select` node passes on the value of the branch taken: its inputs are
     `cond` and one `case:LABEL` per branch (`case:_` takes the other labels).
     A `last` node gives the value of its last input that was computed: after
-    an `until` loop, a state or body node reads the step the loop stopped at."""
+    an `until` loop, a state or body node reads the step the loop stopped at.
+    An `item` node gives element `item` of its one input, the list `items`
+    (it is not taken when the list is shorter); the nodes of that item's body
+    carry the same `item` number. A `map` node gives the list of its inputs
+    `item0`, `item1`, ... for as many items as its input `items` has."""
 
     id: str
     kind: NodeKind
@@ -224,6 +231,7 @@ class Node:
     field: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `field` nodes
     # all must hold for the node to run (nodes written inside a branch)
     when: tuple[Guard, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+    item: int | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `map` items
 
 
 @attrs.frozen

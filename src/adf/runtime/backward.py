@@ -22,7 +22,9 @@ does with it is decided by `RULES[node.kind]`:
   prompt and its answer given as the call it chose (tool, arguments, what
   came back), so the feedback is on its tool choice and arguments; a tool
   description that is a trainable param is one of its parts.
-- `fn`: the feedback passes through unchanged to its inputs.
+- `fn`: the feedback passes through unchanged to its inputs; a comparison or
+  `and`/`or`/`not` first says what its inputs made of the condition
+  ("... the condition `3 >= 4`, which was false: ...").
 - `const`: nothing.
 - `select`: the feedback goes to the branch the sample took, and to the
   condition that chose it (saying which branch it chose); untaken branches
@@ -32,6 +34,13 @@ does with it is decided by `RULES[node.kind]`:
   nothing.
 - `field`: the feedback goes to the record's producer, prefixed with the
   name of the field it is about.
+- `map`: the feedback on the list of results goes to the result of each
+  item that ran, saying which item it is; items past the list's end never
+  ran and get nothing. The nodes of an item's body pass it on as usual, and
+  the `Feedback` a parameter receives from them carries the item's number,
+  so a parameter shared by every item sees one record per item.
+- `item`: the feedback goes to the list the item was taken from, saying
+  which element it is about.
 
 Feedback only travels towards nodes from which a trainable parameter can be
 reached, so no call is spent on a branch that cannot learn, frozen
@@ -61,6 +70,7 @@ from adf.runtime.template import fill, render_param
 from adf.runtime.tools import described_tool, show_call, show_tools
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
 from adf.runtime.values import render
+from adf.stdlib.signatures import OPERATORS
 
 DEFAULT_THRESHOLD = 0.9
 
@@ -228,7 +238,7 @@ async def backward_sample(context: Context, sample_index: int, threshold: float)
         losses = tuple(dict.fromkeys(name for g in ordered for name in g.losses))
         for param, text in propagation.params:
             feedback.append(Feedback(param, result.sample.id, node.id, node.step, score, text,
-                                     ", ".join(losses), sample_index, index))
+                                     ", ".join(losses), sample_index, index, node.item))
         for source, text in propagation.inputs:
             if source in graph.carries:
                 pending.setdefault(source, []).append(
@@ -276,7 +286,22 @@ async def _fn_rule(
     assert node.fn is not None
     step = f"{node.id} ({node.fn.ref.removeprefix('py:')})"
     via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
-    return Propagation(inputs=tuple((s, g.text) for s in sources for g in arrived), via=via)
+    note = _condition_note(node, trace)
+    return Propagation(inputs=tuple((s, note + g.text) for s in sources for g in arrived), via=via)
+
+
+_SYMBOLS = {ref: symbol for symbol, ref in OPERATORS.items()}
+
+
+def _condition_note(node: Node, trace: NodeTrace) -> str:
+    """For a comparison or `and`/`or`/`not`: what its inputs made of the condition."""
+    assert node.fn is not None
+    symbol = _SYMBOLS.get(node.fn.ref)
+    if symbol is None:
+        return ""
+    values = [render(value) for _, value in trace.inputs]
+    shown = f"{symbol} {values[0]}" if len(values) == 1 else f" {symbol} ".join(values)
+    return f"This value was part of the condition `{shown}`, which was {case_key(trace.value)}: "
 
 
 async def _field_rule(
@@ -328,6 +353,32 @@ async def _last_rule(
     return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
 
 
+async def _map_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback on the results goes to each item that ran, naming the item."""
+    count = int(dict(trace.inputs).get("items", 0))
+    results = node.inputs[1:count + 1]
+    via = (f"{node.id} (map over {count} items)", *(arrived[0].via if len(arrived) == 1 else ()))
+    out = [(b.source, f"About item {i} of {count} in the list `{node.name}`: {g.text}")
+           for i, b in enumerate(results) for g in arrived]
+    carries = context.graph.carries
+    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
+
+
+async def _item_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback on one item goes to the list it was taken from, naming the element."""
+    source = node.inputs[0].source
+    if source not in context.graph.carries:
+        return Propagation()
+    step = f"{node.id} (element {node.item})"
+    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    note = f"About element {node.item} of this list: "
+    return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
+
+
 async def _llm_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
@@ -370,6 +421,8 @@ RULES: dict[NodeKind, Rule] = {
     "field": _field_rule,
     "select": _select_rule,
     "last": _last_rule,
+    "item": _item_rule,
+    "map": _map_rule,
 }
 
 

@@ -39,6 +39,7 @@ from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Node, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
+from adf.runtime.mapping import collect, take_item
 from adf.runtime.routing import last_run, not_taken, select
 from adf.runtime.scoring import failed_loss, score_loss, score_objectives
 from adf.runtime.structured import output_schema, read_structured
@@ -101,6 +102,10 @@ async def _run_node(
         return select(node, upstream, known)
     if node.kind == "last":
         return last_run(node, upstream)
+    if node.kind == "item":
+        return take_item(node, upstream, known)
+    if node.kind == "map":
+        return collect(node, upstream, known)
     blocked = [t.node for t in upstream.values() if t.status != "ok"]
     if any(upstream[b].status == "untaken" for b in blocked):
         return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")

@@ -185,9 +185,54 @@ class MatchExpr(_Repr):
     span: Span
 
 
+@attrs.frozen(repr=False, slots=False)
+class MapExpr(_Repr):
+    """`map item in items max N => expr`: `expr` once per item of the list `items`
+    (at most `bound` of them), with `item` naming the item; gives the list of results.
+    A bound written as a name is `bound_name` (its value is the `const`'s)."""
+
+    item: Ident
+    items: Expr
+    bound: int
+    bound_span: Span
+    body: Expr
+    span: Span
+    bound_name: Ident | None = None
+
+
+CompareOp = TypingLiteral["==", "!=", "<", "<=", ">", ">="]
+
+
+@attrs.frozen(repr=False, slots=False)
+class Compare(_Repr):
+    """`left OP right` with OP one of `== != < <= > >=`: a `bool`."""
+
+    op: CompareOp
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class BoolOp(_Repr):
+    """`a and b and c` or `a or b`: kept flat, like `Add`."""
+
+    op: TypingLiteral["and", "or"]
+    terms: tuple[Expr, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, slots=False)
+class Not(_Repr):
+    """`not value`."""
+
+    value: Expr
+    span: Span
+
+
 Expr = (
     StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit | Ref | Call | Add | FieldAccess
-    | IfExpr | MatchExpr
+    | IfExpr | MatchExpr | MapExpr | Compare | BoolOp | Not
 )
 LiteralExpr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit
 
@@ -357,7 +402,8 @@ class Assign(_Repr):
 @attrs.frozen(repr=False, slots=False)
 class LoopDecl(_Repr):
     """`loop NAME in A..B until DONE { ... }`. A bound written as a name is in
-    `bound_names` (its value, once the constants are bound, in `start`/`end`)."""
+    `bound_names` (its value, once the constants are bound, in `start`/`end`).
+    `until` is a name (a `Ref`) or a condition such as `found or len >= 3`."""
 
     name: Ident
     start: int
@@ -366,7 +412,7 @@ class LoopDecl(_Repr):
     body: tuple[NodeDecl | Assign, ...]
     span: Span
     bound_names: tuple[Ident | None, Ident | None] = (None, None)
-    until: Ident | None = None
+    until: Expr | None = None
 
 
 @attrs.frozen(repr=False, slots=False)
