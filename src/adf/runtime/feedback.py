@@ -1,9 +1,9 @@
 """Textual gradients: frozen feedback records with provenance.
 
 Takes nothing; gives `Feedback` (text for one trainable parameter, saying
-which sample, node, time step and loss it came from and the sample's score),
-`BackwardFailure` (a backward-engine reply that could not be used),
-`is_cleared` (feedback that only says a part is not at fault) and
+which sample, node, time step, `map` item and loss it came from and the
+sample's score), `BackwardFailure` (a backward-engine reply that could not
+be used), `is_cleared` (feedback that only says a part is not at fault) and
 `order_feedback`, the one ordering every consumer sees: samples in the order
 they were evaluated, then forward execution order of the node that produced
 the feedback (so a parameter shared across loop steps gets step 0 before
@@ -38,6 +38,7 @@ class Feedback:
     loss: str = ""  # the loss whose failure this feedback explains
     sample_index: int = 0  # position of the sample in the evaluated batch
     node_index: int = 0  # position of the node in the plan's topological order
+    item: int | None = None  # the `map` item the node worked on
 
 
 @attrs.frozen
