@@ -197,3 +197,14 @@ def test_comment_between_header_and_block() -> None:
     text = 'llm ask(q: str) -> str  # note\n{ user: "{q}" }\n'
     assert fmt(text) == 'llm ask(q: str) -> str  # note\n{\n  user: "{q}"\n}\n'
     assert fmt(fmt(text)) == fmt(text)
+
+
+def test_fmt_lays_out_the_body_of_an_until_loop_written_on_one_line() -> None:
+    text = (
+        'model m = "local" input question: str llm next(question: str, notes: str) -> str using m '
+        '{ user: "{question} {notes}" } state notes: str = "" '
+        "loop hop in 0..3 until found { node q = next(question, notes) notes = notes + q } output notes\n"
+    )
+    once = fmt(text)
+    assert "loop hop in 0..3 until found {\n  node q = next(question, notes)\n  notes = notes + q\n}\n" in once
+    assert fmt(once) == once

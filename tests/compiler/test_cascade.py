@@ -12,7 +12,7 @@ import pathlib
 from collections.abc import Iterator
 
 from adf.compiler.pipeline import compile_source
-from adf.syntax.parser import _tokens
+from adf.syntax.lexer import tokens as _tokens
 
 EXAMPLES = sorted((pathlib.Path(__file__).resolve().parents[2] / "examples").glob("*/*.adf"))
 REPLACEMENTS = ("x", ",", "}", ")", "=", '"s"', "node")

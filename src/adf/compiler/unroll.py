@@ -43,9 +43,10 @@ import attrs
 
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
+from adf.compiler.infer import bind_args
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import WILDCARD, join, labels
-from adf.compiler.typecheck import Typing, bind_args
+from adf.compiler.typecheck import Typing
 from adf.diagnostics import Span
 from adf.plan.schema import (
     Binding,

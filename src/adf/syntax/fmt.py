@@ -114,7 +114,8 @@ def _blocks(program: ast.Program) -> dict[tuple[int, int], str]:
                 end = decl.model.span if decl.model is not None else decl.returns.span
                 after[(end.end_line, end.end_col)] = "body"
             case ast.LoopDecl():
-                after[(decl.range_span.end_line, decl.range_span.end_col)] = "body"
+                end = decl.until.span if decl.until is not None else decl.range_span
+                after[(end.end_line, end.end_col)] = "body"
     return after
 
 

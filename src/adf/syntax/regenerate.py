@@ -2,7 +2,7 @@
 
 Takes the grammar file; gives a small Python module holding the LALR(1)
 tables that Lark computes for it (terminals, keywords, rules, states).
-`adf.syntax.parser` drives those tables itself, so `adfc check` does not
+`adf.syntax.lr` drives those tables itself, so `adfc check` does not
 import Lark at all (importing Lark costs several times a bare interpreter
 start). Run `python -m adf.syntax.regenerate` after editing the grammar;
 `tests/compiler/test_parser.py` fails while the tables are stale.
