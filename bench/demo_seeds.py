@@ -6,7 +6,7 @@ per seed, one after another, each with `--no-lock` (every seed starts from
 the source's values, never from an earlier seed's lock file), its own empty
 reply cache and its own run folder, so seeds never share a reply. Reads each
 run's `report.json` and prints, per seed: validation and test before -> after,
-which parameters changed, model calls, tokens and wall time; then the mean and
+which parameters changed, what became of the proposals, model calls, tokens and wall time; then the mean and
 the spread (min..max, sample standard deviation) of the validation and test
 gains, and on how many seeds test rose, stayed or fell.
 
@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import attrs
@@ -54,6 +55,7 @@ class SeedRun:
     tokens: int
     wall_s: float
     status: str
+    verdicts: str  # e.g. "gate 3, not_prose 1": why proposals were turned down, or what was kept
 
 
 def read_run(seed: str, folder: Path) -> SeedRun:
@@ -72,9 +74,15 @@ def read_run(seed: str, folder: Path) -> SeedRun:
         value = scores.get(key)
         return float(value) if value is not None else float("nan")
 
+    outcomes: Counter[str] = Counter()
+    for step in report["steps"]:
+        for proposal in step.get("proposals", []):
+            verdict = str(proposal.get("verdict", ""))
+            outcomes[str(proposal.get("rejection") or verdict) if verdict == "rejected" else verdict] += 1
+    verdicts = ", ".join(f"{k} {n}" for k, n in sorted(outcomes.items()))
     return SeedRun(seed, score("val_before"), score("val_after"), score("test_before"),
                    score("test_after"), changed, calls, tokens, float(report.get("wall_s", 0.0)),
-                   str(report.get("status", "")))
+                   str(report.get("status", "")), verdicts)
 
 
 def train(example: Path, seed: int, args: list[str], timeout: float, work: Path) -> SeedRun:
@@ -98,12 +106,13 @@ def spread(values: list[float]) -> str:
 
 
 def table(runs: list[SeedRun]) -> str:
-    lines = ["seed  val before->after   test before->after  changed               calls  tokens   wall"]
+    lines = ["seed  val before->after   test before->after  changed               calls  tokens   wall"
+             "   proposals"]
     for r in runs:
         lines.append(
             f"{r.seed:<5} {r.val_before:.3f} -> {r.val_after:.3f}     "
             f"{r.test_before:.3f} -> {r.test_after:.3f}      "
-            f"{(','.join(r.changed) or '-'):<21} {r.calls:>5}  {r.tokens:>6}  {r.wall_s:>5.0f} s"
+            f"{(','.join(r.changed) or '-'):<21} {r.calls:>5}  {r.tokens:>6}  {r.wall_s:>5.0f} s   {r.verdicts}"
         )
     val = [r.val_after - r.val_before for r in runs]
     test = [r.test_after - r.test_before for r in runs]
