@@ -112,6 +112,7 @@ async def train_one(config: str, args: argparse.Namespace, folder: Path) -> dict
     from adf.llm.accounting import Accounting
     from adf.llm.cache import ReplyCache
     from adf.llm.calltrace import MemoryTrace
+    from adf.llm.client import LiteLLMClient
     from adf.llm.models import open_models, resolve_models
     from adf.optim.trainer import Splits, Trainer, TrainSettings
     from adf.runtime.bindings import bind
@@ -159,8 +160,9 @@ async def train_one(config: str, args: argparse.Namespace, folder: Path) -> dict
     crashes: list[str] = []
     report: dict[str, Any] = {}
     started = time.perf_counter()
-    async with open_models(resolved, cache=cache, sinks=[accounting, calls],
-                           concurrency=args.concurrency, timeout_s=300.0) as session:
+    client = LiteLLMClient(cache=cache, sinks=[accounting, calls],
+                           concurrency=args.concurrency, timeout_s=300.0)
+    async with open_models(resolved, client) as session:
         models = tuple(session.models[m.name].effective_decl() for m in plan.models)
         effective = attrs.evolve(plan, models=models)
         trainer = Trainer(

@@ -14,6 +14,7 @@ import pytest
 from adf.diagnostics import Span
 from adf.llm.cache import ReplyCache
 from adf.llm.calltrace import MemoryTrace
+from adf.llm.client import LiteLLMClient
 from adf.llm.models import open_models, resolve_models
 from adf.llm.protocol import ChatReply, Message
 from adf.llm.requests import build_request
@@ -39,7 +40,7 @@ def test_local_model_answers_under_the_schema(tmp_path: Path) -> None:
     cache = ReplyCache(tmp_path / "cache.sqlite")
 
     async def go() -> tuple[ChatReply, ChatReply, ChatReply]:
-        async with open_models(models, cache=cache, sinks=[trace]) as session:
+        async with open_models(models, LiteLLMClient(cache=cache, sinks=[trace])) as session:
             question = (Message("user", "I have 3 apples and buy 2 more. How many apples?"),)
             student = session.models["student"].effective_decl()
             request = build_request(student, question, json_schema=json.dumps(SCHEMA))

@@ -20,6 +20,7 @@ from adf.llm.catalogue import (
     context_window,
     estimate_tokens,
 )
+from adf.llm.client import LiteLLMClient
 from adf.llm.models import (
     ModelConfigError,
     ModelOverrides,
@@ -178,7 +179,8 @@ def test_open_models_starts_the_local_server_once() -> None:
 
         async def go() -> tuple[str, str | None]:
             async with open_models(
-                models, local_server=fake_local, local_identity=lambda: "tiny.gguf:1"
+                models, LiteLLMClient(), local_server=fake_local,
+                local_identity=lambda: "tiny.gguf:1",
             ) as session:
                 reply = await session.client.complete(
                     build_request(session.models["b"].effective_decl(), (Message("user", "hi"),))
@@ -219,7 +221,8 @@ def test_local_replies_stay_cached_when_the_port_changes(tmp_path: Path) -> None
 
         async def go() -> tuple[str, bool]:
             async with open_models(
-                models, cache=cache, local_server=fake_local, local_identity=lambda: "m.gguf:9"
+                models, LiteLLMClient(cache=cache), local_server=fake_local,
+                local_identity=lambda: "m.gguf:9",
             ) as session:
                 reply = await session.client.complete(
                     build_request(session.models["s"].effective_decl(), (Message("user", "q"),))

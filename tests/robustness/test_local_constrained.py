@@ -17,6 +17,7 @@ from rb_helpers import samples
 
 from adf.compiler.pipeline import compile_source
 from adf.llm.calltrace import MemoryTrace
+from adf.llm.client import LiteLLMClient
 from adf.llm.models import open_models, resolve_models
 from adf.llm.requests import bound_strings
 from adf.plan.schema import Plan
@@ -55,7 +56,7 @@ def test_typed_outputs_are_constrained_on_the_local_model() -> None:
 
     async def go() -> EvalResult:
         resolved = resolve_models(plan.models, environ={})
-        async with open_models(resolved, sinks=[trace], concurrency=2) as session:
+        async with open_models(resolved, LiteLLMClient(sinks=[trace], concurrency=2)) as session:
             models = tuple(session.models[m.name].effective_decl() for m in plan.models)
             effective = attrs.evolve(plan, models=models)
             return await asyncio.wait_for(

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 import attrs
 
 from adf.llm.catalogue import SchemaForm
-from adf.llm.protocol import Message, Purpose
+from adf.llm.protocol import ChatReply, ChatRequest, Message, Purpose
 
 CacheOutcome = Literal["hit", "dedup", "miss", "off"]
 
@@ -46,6 +46,46 @@ class CallTrace:
     error: str | None = None
     started_at: float = 0.0  # wall-clock seconds since the epoch
     requests: int = 0  # requests sent to the provider, retries included (0: cache or dedup)
+
+    @classmethod
+    def of(
+        cls,
+        request: ChatRequest,
+        key: str,
+        reply: ChatReply | None,
+        outcome: CacheOutcome,
+        form: SchemaForm,
+        *,
+        error: str | None = None,
+        started_at: float = 0.0,
+        latency_s: float = 0.0,
+        retries: int = 0,
+        requests: int = 0,
+        api_base: str | None = None,
+    ) -> CallTrace:
+        """The record of one call: answered (`reply`) or failed (`error`, and the latency,
+        retries and requests counted up to the failure). `api_base` is as it may be shown."""
+        return cls(
+            node=request.node,
+            purpose=request.purpose,
+            sample=request.sample,
+            model=request.model,
+            api_base=api_base,
+            key=key,
+            messages=request.messages,
+            text=None if reply is None else reply.text,
+            prompt_tokens=0 if reply is None else reply.prompt_tokens,
+            completion_tokens=0 if reply is None else reply.completion_tokens,
+            cost_usd=None if reply is None else reply.cost_usd,
+            latency_s=latency_s if reply is None else reply.latency_s,
+            cache=outcome,
+            retries=retries if reply is None else reply.retries,
+            schema_form=form,
+            structured="none" if reply is None else reply.structured,
+            error=error,
+            started_at=started_at,
+            requests=requests if reply is None else (0 if reply.cached else reply.retries + 1),
+        )
 
     @property
     def cached(self) -> bool:

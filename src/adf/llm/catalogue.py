@@ -142,14 +142,22 @@ def bound_messages(messages: Iterable[Message]) -> int:
 class Price:
     prompt: float  # dollars per prompt token
     completion: float  # dollars per completion token
+    cached_prompt: float | None = None  # per prompt token the provider read from its cache
 
-    def of(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return prompt_tokens * self.prompt + completion_tokens * self.completion
+    def of(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
+        """Dollars for a call; `cached_tokens` of the prompt are billed at `cached_prompt`."""
+        cached = min(max(cached_tokens, 0), prompt_tokens) if self.cached_prompt is not None else 0
+        return (
+            (prompt_tokens - cached) * self.prompt
+            + cached * (self.cached_prompt or 0.0)
+            + completion_tokens * self.completion
+        )
 
 
 FREE = Price(0.0, 0.0)
 
 
+@functools.cache
 def price(model: str) -> Price | None:
     """Dollars per token from litellm's table; the local model is free; None if unknown."""
     if is_local(model):
@@ -159,8 +167,10 @@ def price(model: str) -> Price | None:
         return None
     prompt = entry.get("input_cost_per_token")
     completion = entry.get("output_cost_per_token")
+    cached = entry.get("cache_read_input_token_cost")
     if isinstance(prompt, int | float) and isinstance(completion, int | float):
-        return Price(float(prompt), float(completion))
+        return Price(float(prompt), float(completion),
+                     float(cached) if isinstance(cached, int | float) else None)
     return None
 
 

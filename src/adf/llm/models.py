@@ -23,16 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol
 
 import attrs
 
 from adf.diagnostics import Span
-from adf.llm.cache import ReplyCache
-from adf.llm.calltrace import TraceSink
 from adf.llm.catalogue import DEFAULT_LOCAL_CONTEXT, LOCAL_MODEL, is_local
-from adf.llm.client import LiteLLMClient, RetryPolicy
+from adf.llm.client import LiteLLMClient
 from adf.plan.schema import EnvRef, ModelDecl, OptionValue
 
 Scalar = str | int | float | bool
@@ -271,37 +269,40 @@ class ModelSession:
 @contextlib.asynccontextmanager
 async def open_models(
     models: Mapping[str, ResolvedModel],
+    client: LiteLLMClient,
     *,
-    cache: ReplyCache | None = None,
-    sinks: Iterable[TraceSink] = (),
-    concurrency: int = 8,
-    timeout_s: float = 120.0,
-    retry: RetryPolicy | None = None,
-    environ: Mapping[str, str] | None = None,
     local_server: LocalServerFactory = default_local_server,
     local_identity: Callable[[], str | None] = default_local_identity,
 ) -> AsyncIterator[ModelSession]:
     """Start the local server if a model needs it, yield a session, stop the server.
 
-    The local server gets the largest `context` declared by a local model
-    (default 2048). Starting it blocks for a second or two, so it runs in a
-    worker thread. Requests to it carry a `local_model` extra naming the
-    model file (see `default_local_identity`), so the reply cache keeps
-    working although the server's port changes from run to run.
+    `client` makes the calls; it is told to scrub every api_base read from
+    the environment (`env(...)`), which may carry a token. The local server
+    gets the largest `context` declared by a local model (default 2048).
+    Starting it blocks for a second or two, so it runs in a worker thread.
+    Requests to it carry a `local_model` extra naming the model file (see
+    `default_local_identity`), so the reply cache keeps working although the
+    server's port changes from run to run.
     """
-    client = LiteLLMClient(
-        cache=cache,
-        sinks=sinks,
-        concurrency=concurrency,
-        timeout_s=timeout_s,
-        retry=retry,
-        environ=environ,
-        secret_values=[m.api_base for m in models.values()
-                       if m.api_base_env is not None and m.api_base is not None],
-    )
+    client.add_secrets(m.api_base for m in models.values()
+                       if m.api_base_env is not None and m.api_base is not None)
+    try:
+        async with _local_server(models, local_server, local_identity) as bound:
+            yield ModelSession(client, bound[0], bound[1])
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _local_server(
+    models: Mapping[str, ResolvedModel],
+    local_server: LocalServerFactory,
+    local_identity: Callable[[], str | None],
+) -> AsyncIterator[tuple[Mapping[str, ResolvedModel], str | None]]:
+    """The models bound to a started local server (and its URL) if one needs it."""
     needing = [m for m in models.values() if m.needs_local_server]
     if not needing:
-        yield ModelSession(client, dict(models))
+        yield dict(models), None
         return
     n_ctx = max((m.context or DEFAULT_LOCAL_CONTEXT) for m in needing)
     server = local_server(n_ctx)
@@ -316,6 +317,6 @@ async def open_models(
             name: attrs.evolve(m, api_base=base, extra=m.extra + tag) if m.needs_local_server else m
             for name, m in models.items()
         }
-        yield ModelSession(client, bound, base)
+        yield bound, base
     finally:
         await asyncio.to_thread(server.__exit__, None, None, None)

@@ -1,7 +1,8 @@
 """litellm, imported once and configured quietly.
 
 Takes nothing; gives `load_litellm()`, the one place adf imports litellm
-(lazily: importing it takes seconds, so nothing does it at import time).
+(lazily: importing it takes seconds, so nothing does it at import time),
+and `call_id()`, the `litellm_call_id` that marks a call as adf's own.
 It reads the price table bundled with litellm instead of fetching it,
 turns telemetry and debug output off, and silences litellm's loggers.
 
@@ -18,15 +19,40 @@ that thread is busy, the coroutine it returns is dropped unstarted, so no
 request was sent, and Python's "coroutine ... was never awaited" warning
 would be printed at exit. That one warning, for litellm's provider
 coroutines only, is silenced.
+
+Per-call bookkeeping adf does itself. After every answered call litellm
+prices the reply from its model table (`Logging.response_cost_calculator`,
+a search through model-name generalisations for a model it does not know)
+and builds a standard logging payload for its success callbacks
+(`Logging._async_success_handler_body`), about a fifth of its CPU per call
+even when no callback is registered; it has no setting to skip either. adf
+prices a reply from its own catalogue (`adf.llm.catalogue.price`) and
+traces calls through its own sinks, so for calls whose `litellm_call_id`
+comes from `call_id()` both are skipped, as long as no litellm callback is
+registered (globally or on the call). Every other call, and every adf call
+once a callback is registered, takes litellm's full path.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
+import uuid
 import warnings
 from typing import Any
+
+CALL_ID_PREFIX = "adf-"
+
+
+_PROCESS = uuid.uuid4().hex[:12]  # ids stay unique across processes sharing litellm callbacks
+_CALLS = itertools.count()
+
+
+def call_id() -> str:
+    """A fresh `litellm_call_id` for one of adf's calls (see the module docstring)."""
+    return f"{CALL_ID_PREFIX}{_PROCESS}-{next(_CALLS)}"
 
 
 @functools.cache
@@ -47,4 +73,50 @@ def load_litellm() -> Any:
     warnings.filterwarnings(
         "ignore", message=r"coroutine '\w+\.a?completion' was never awaited",
         category=RuntimeWarning)
+    _skip_own_bookkeeping(litellm)
     return litellm
+
+
+_GLOBAL_CALLBACKS = (
+    "callbacks", "input_callback", "success_callback", "_async_success_callback",
+    "service_callback",
+)
+_CALL_CALLBACKS = ("dynamic_success_callbacks", "dynamic_async_success_callbacks")
+
+
+def adf_priced(litellm: Any, logging_obj: Any) -> bool:
+    """Whether litellm may skip its pricing and success logging for this call: adf made it
+    and nobody registered a litellm callback that would read them."""
+    call = getattr(logging_obj, "litellm_call_id", None)
+    if not (isinstance(call, str) and call.startswith(CALL_ID_PREFIX)):
+        return False
+    if any(getattr(litellm, name, None) for name in _GLOBAL_CALLBACKS):
+        return False
+    return not any(getattr(logging_obj, name, None) for name in _CALL_CALLBACKS)
+
+
+def _skip_own_bookkeeping(litellm: Any) -> None:
+    """Wrap litellm's per-call pricing and success logging so adf's calls skip them."""
+    from litellm.litellm_core_utils import litellm_logging
+
+    Logging: Any = litellm_logging.Logging  # wrapped in place, so typed loosely
+    if getattr(Logging, "_adf_skips_bookkeeping", False):
+        return
+    price_reply = Logging.response_cost_calculator
+    log_success = Logging._async_success_handler_body
+
+    @functools.wraps(price_reply)
+    def response_cost_calculator(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if adf_priced(litellm, self):
+            return None  # adf prices the reply from its catalogue
+        return price_reply(self, *args, **kwargs)
+
+    @functools.wraps(log_success)
+    async def async_success_handler_body(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if adf_priced(litellm, self):
+            return None  # adf's call traces are its log
+        return await log_success(self, *args, **kwargs)
+
+    Logging.response_cost_calculator = response_cost_calculator
+    Logging._async_success_handler_body = async_success_handler_body
+    Logging._adf_skips_bookkeeping = True

@@ -80,7 +80,7 @@ async def open_workflow(plan: Plan, options: RunOptions, *,
     from adf.llm.accounting import Accounting
     from adf.llm.cache import DEFAULT_PATH, ReplyCache
     from adf.llm.calltrace import JsonlTraceWriter
-    from adf.llm.client import RetryPolicy
+    from adf.llm.client import LiteLLMClient, RetryPolicy
     from adf.llm.models import open_models
 
     resolved = resolve(plan, options)
@@ -96,11 +96,11 @@ async def open_workflow(plan: Plan, options: RunOptions, *,
         receivers.append(writer)
     cache = ReplyCache(options.cache or DEFAULT_PATH, enabled=options.use_cache)
     try:
-        async with open_models(resolved.models, cache=cache, sinks=receivers,
-                               concurrency=options.concurrency,
+        client = LiteLLMClient(cache=cache, sinks=receivers, concurrency=options.concurrency,
                                timeout_s=options.timeout_s,
                                retry=None if options.retries is None
-                               else RetryPolicy(max_retries=options.retries)) as session:
+                               else RetryPolicy(max_retries=options.retries))
+        async with open_models(resolved.models, client) as session:
             # the session's models know where the local server listens, once started
             effective = attrs.evolve(plan, models=tuple(
                 session.models[m.name].effective_decl() for m in plan.models))

@@ -1,0 +1,174 @@
+"""Whether a failed model request is tried again, and after how long.
+
+Takes what a request to litellm raised; gives `classify`, which either
+raises the call's final `ModelError` (a rejected request, refused
+credentials, an unknown model, or an `UnreachableError` for a server that
+cannot be reached at all) or returns the wait the server asked for
+(`Retry-After`, or None) when the failure is worth another try: 429, 5xx,
+timeouts, dropped connections, malformed replies, anything unknown.
+`Retryable` is raised by the client itself for failures litellm does not
+see (a timeout, an empty reply). `RetryPolicy` says how often and how long
+to wait. `schema_rejected` spots a provider that refuses a reply schema.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import socket
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from adf.llm.protocol import ChatRequest, ModelError
+from adf.llm.secrets import scrub
+
+
+class UnreachableError(ModelError):
+    """The model's server cannot be reached at all (refused, unknown host)."""
+
+
+class Retryable(Exception):
+    """A failure worth another try; `retry_after` is the wait a server asked for."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Exponential backoff with jitter: attempt n waits about base * 2**n, at most `max_delay_s`.
+
+    The jitter is drawn from an RNG seeded by `seed`, the request's cache key
+    and the attempt number, so the waits are reproducible whatever the
+    scheduling order. `Retry-After` raises a wait to what the server asked.
+    No call waits more than `max_total_wait_s` in all.
+    """
+
+    max_retries: int = 4
+    base_s: float = 0.5
+    max_delay_s: float = 8.0
+    jitter: float = 0.5  # fraction of the delay that is random
+    max_total_wait_s: float = 60.0
+    seed: int = 0
+
+    def delay(self, key: str, attempt: int, retry_after: float | None) -> float:
+        backoff = min(self.max_delay_s, self.base_s * (2.0**attempt))
+        rng = random.Random(f"{self.seed}:{key}:{attempt}")
+        backoff *= 1.0 - self.jitter * rng.random()
+        if retry_after is not None:
+            return max(backoff, retry_after)
+        return backoff
+
+    def wait(
+        self, key: str, retries: int, waited: float, retry_after: float | None,
+        model: str, reason: str,
+    ) -> float:
+        """How long to wait before retry number `retries + 1` of a call that has waited
+        `waited` seconds so far; the call's final `ModelError` when none is left."""
+        if retries >= self.max_retries:
+            raise ModelError(f"model '{model}' failed after {retries + 1} attempts: {reason}")
+        delay = self.delay(key, retries, retry_after)
+        if waited + delay > self.max_total_wait_s:
+            raise ModelError(
+                f"model '{model}' failed: {reason} (would wait {waited + delay:.1f}s in all, "
+                f"more than the {self.max_total_wait_s:g}s allowed)"
+            )
+        return delay
+
+
+def schema_rejected(litellm: Any, exc: Exception) -> bool:
+    """A 400 (or 422) that a request carrying a reply schema got: ask again without one."""
+    return isinstance(exc, litellm.BadRequestError) or status(exc) in (400, 422)
+
+
+def classify(
+    litellm: Any, exc: Exception, request: ChatRequest, secrets: Iterable[str]
+) -> float | None:
+    """Raise the final `ModelError`, or return the Retry-After (or None) to retry."""
+    code = status(exc)
+    cause = root_cause(exc)
+    if cause is not None:
+        where = request.api_base or f"the {request.model.split('/')[0]} endpoint"
+        raise UnreachableError(
+            f"cannot reach model '{request.model}' at {where}: {cause}", status=None
+        )
+    if isinstance(exc, litellm.RateLimitError) or code == 429:
+        return retry_after(exc)
+    if isinstance(exc, litellm.Timeout):
+        return None
+    said = scrub(describe(exc), secrets)
+    if isinstance(exc, litellm.BadRequestError) or code in (400, 413, 422):
+        raise ModelError(f"model '{request.model}' rejected the request: {said}", status=code)
+    if isinstance(
+        exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)
+    ) or code in (401, 403):
+        hint = f" (is {request.api_key_env} set?)" if request.api_key_env else ""
+        raise ModelError(
+            f"model '{request.model}' refused the credentials{hint}: {said}", status=code
+        )
+    if isinstance(exc, litellm.NotFoundError) or code == 404:
+        raise ModelError(f"model '{request.model}' was not found: {said}", status=code)
+    return None  # 5xx, dropped connection, malformed body, anything else: retry
+
+
+def status(exc: BaseException) -> int | None:
+    """The HTTP status an exception carries, if any."""
+    code = getattr(exc, "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def root_cause(exc: BaseException) -> str | None:
+    """'connection refused' or 'unknown host' when the chain ends in one, else None."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "unknown host"
+        text = str(current)
+        if "Connection refused" in text or "Connect call failed" in text:
+            return "connection refused"
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds a 429 asked to wait (`retry-after-ms`, `retry-after` as seconds or a date)."""
+    headers = getattr(exc, "litellm_response_headers", None)
+    if headers is None:
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+    if headers is None:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000.0)
+        value = headers.get("retry-after")
+    except Exception:
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def describe(exc: BaseException) -> str:
+    """The first line of an exception's text, without litellm's prefixes, at most 300 chars."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for prefix in ("litellm.", "OpenAIException - "):
+        text = text.replace(prefix, "")
+    return text[:300]
