@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pathlib
 
-from adf.analysis.config import LintConfig, find_pyproject, load_lint_config
+from adf.analysis.config import LintConfig, LoopLimits, find_pyproject, load_lint_config
 from adf.analysis.lint import lint_plan
-from adf.analysis.loopsize import LoopLimits
 from adf.analysis.suppress import comments, find_suppressions
 from adf.compiler.pipeline import compile_source
 from adf.diagnostics import Diagnostic, Severity

@@ -7,9 +7,9 @@ import math
 import pytest
 from analysis_plans import PlanBuilder, counting
 
-from adf.analysis.cost import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, RunSettings, estimate_cost
+from adf.analysis.cost import RunSettings, estimate_cost
 from adf.analysis.graphview import build_view
-from adf.analysis.sizes import compute_sizes, measure_rows
+from adf.analysis.sizes import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, compute_sizes, measure_rows
 from adf.llm.catalogue import Price, estimate_tokens, price
 from adf.llm.usage import Usage
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from analysis_plans import PlanBuilder, counting
 
+from adf.analysis.config import LoopLimits
 from adf.analysis.context import check_context
 from adf.analysis.graphview import build_view
-from adf.analysis.loopsize import LoopLimits, check_loop_sizes
+from adf.analysis.loopsize import check_loop_sizes
 from adf.analysis.reachability import compute_reachability
 from adf.analysis.sizes import compute_sizes
 from adf.diagnostics import Diagnostic

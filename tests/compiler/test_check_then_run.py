@@ -15,6 +15,13 @@ arbitrary braces and spaces. The oracle is the runtime itself:
   every argument's value in the text, and one check rejects must be one
   the renderer would leave partly unfilled or send braces the writer did
   not mean (malformed text);
+- model options: option names mutated one edit away from the table's
+  (and from provider extras `x_...`) with values of every kind; a program
+  that checks clean must have every option reach the request built by
+  `adf.llm.requests.build_request` as written (known ones typed and in
+  range, extras under their provider name, adf's own never sent), and check
+  must reject exactly the option lists the runtime would mis-send: an
+  unknown unprefixed name, a value of the wrong kind or range, a repeat;
 - a smaller number of whole programs (an fn feeding an llm) run on the
   fake OpenAI server through litellm.
 Examples are derandomized, so CI runs the same ones each time.
@@ -35,7 +42,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adf.compiler.pipeline import compile_source
+from adf.llm.protocol import Message
+from adf.llm.requests import build_request
 from adf.plan import placeholders
+from adf.plan.model_options import OPTIONS, OptionSpec, provider_name
+from adf.plan.schema import EnvRef, OptionValue
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
 from adf.runtime.forward import run_sample
@@ -197,14 +208,133 @@ def test_templates_check_then_render(body: str) -> None:
     if result.plan is not None:
         (node,) = [n for n in result.plan.nodes if n.kind == "llm"]
         assert node.llm is not None
-        (message,) = render_messages(node.llm, {}, {"a": "<A>", "b": "<B>"})
-        unfilled = placeholders.fill(message.content, lambda _: "FILLED")
-        assert "FILLED" not in unfilled, f"a placeholder reached the model unfilled: {message.content!r}"
-        assert "<A>" in message.content and "<B>" in message.content
+        values = {"a": "<A>", "b": "<B>"}
+        (message,) = render_messages(node.llm, {}, values)
         assert all(p.kind != "malformed" for p in pieces)
+        # every placeholder filled, every `{{`/`}}` one brace (a literal `{a}` written `{{a}}` stays)
+        expected = "".join(values[p.value] if p.kind == "hole" else p.value for p in pieces)
+        assert message.content == expected, f"the model got {message.content!r}, not {expected!r}"
     else:
         assert template_errors, result.diagnostics
         assert any(p.kind == "malformed" or (p.kind == "hole" and p.value not in "ab") for p in pieces)
+
+
+OPTION_BASES = (*sorted(OPTIONS), "x_top_k", "x_safe_prompt")
+OPTION_VALUES = (
+    "0", "1", "2", "3", "-5", "40", "0.5", "1.5", "2.5", "-0.5", "1e3",
+    '"0.5"', '"hot"', '"auto"', '"json_object"', '"high"', '"http://127.0.0.1:9/v1"',
+    "true", "false", 'env("K")',
+)
+EDITS = ("none", "none", "none", "delete", "swap", "double", "vowel", "upper", "prefix", "unprefix")
+
+
+@st.composite
+def option_names(draw: st.DrawFn) -> str:
+    """A name from the table or a provider extra, or one typing slip away from it."""
+    name = draw(st.sampled_from(OPTION_BASES))
+    edit = draw(st.sampled_from(EDITS))
+    at = draw(st.integers(0, len(name) - 2))
+    match edit:
+        case "delete":
+            name = name[:at] + name[at + 1 :]
+        case "swap":
+            name = name[:at] + name[at + 1] + name[at] + name[at + 2 :]
+        case "double":
+            name = name[:at] + name[at] + name[at:]
+        case "vowel":
+            name = name[:at] + draw(st.sampled_from("aeiou_")) + name[at + 1 :]
+        case "upper":
+            name = name.upper()
+        case "prefix":
+            name = "x_" + name
+        case "unprefix":
+            name = name.removeprefix("x_")
+    return name if name and (name[0].isalpha() or name[0] == "_") else "o" + name
+
+
+def _value(text: str) -> OptionValue:
+    """What an option value means, read independently of the compiler."""
+    if text.startswith("env("):
+        return EnvRef(text[5:-2])
+    if text.startswith('"'):
+        return text[1:-1]
+    if text in ("true", "false"):
+        return text == "true"
+    number = float(text)
+    return int(text) if number.is_integer() and "." not in text and "e" not in text else number
+
+
+def _fits(spec: OptionSpec, value: OptionValue) -> bool:
+    """Whether the runtime can use `value` for `spec` as written (the oracle of the check)."""
+    if isinstance(value, EnvRef):
+        return spec.env != "never"
+    if spec.env == "required":
+        return False
+    match spec.kind:
+        case "bool":
+            return isinstance(value, bool)
+        case "text":
+            return isinstance(value, str)
+        case "choice":
+            return value in spec.choices
+        case "int" | "number":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+            if spec.kind == "int" and not isinstance(value, int):
+                return False
+            return (spec.low is None or value >= spec.low) and (spec.high is None or value <= spec.high)
+    return False
+
+
+def _would_mis_send(entries: list[tuple[str, str]]) -> bool:
+    """Whether the runtime, given these options unchecked, would send a typo, a mistyped value,
+    or silently keep one of two values."""
+    names = [name for name, _ in entries]
+    if len(set(names)) < len(names):
+        return True
+    for name, text in entries:
+        spec = OPTIONS.get(name)
+        if spec is None and provider_name(name) is None:
+            return True
+        if spec is not None and not _fits(spec, _value(text)):
+            return True
+    return False
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(option_names(), st.sampled_from(OPTION_VALUES)), min_size=1, max_size=3))
+def test_model_options_check_then_request(entries: list[tuple[str, str]]) -> None:
+    options = ", ".join(f"{name}: {value}" for name, value in entries)
+    source = (
+        f'model m = "openai/fake" {{ {options} }}\ninput a: str\n'
+        'llm ask(a: str) -> str using m { user: "{a}" }\nnode n = ask(a)\noutput n\n'
+    )
+    result = compile_source(source, "t.adf")
+    if result.plan is None:
+        codes = {d.code for d in result.diagnostics if d.is_error}
+        assert codes <= {"E0212", "E0213"}, (source, result.diagnostics)
+        assert _would_mis_send(entries), f"check rejected options the runtime sends as written: {source}"
+        return
+    assert not _would_mis_send(entries), f"check accepted options the runtime would mis-send: {source}"
+    (decl,) = result.plan.models
+    request = build_request(decl, (Message("user", "hi"),))
+    extra = dict(request.extra)
+    for name, value in decl.options:
+        spec = OPTIONS.get(name)
+        sent = provider_name(name) or name
+        key, shown = (f"env.{sent}", value.name) if isinstance(value, EnvRef) else (sent, value)
+        if spec is None or spec.reader == "client" or name not in ("temperature", "max_tokens", "api_base", "api_key", "context"):
+            assert extra.get(key) == shown, (name, request)
+        elif name == "temperature":
+            assert request.temperature == float(value)  # type: ignore[arg-type]
+        elif name == "max_tokens":
+            assert request.max_tokens == value
+        elif name == "api_key":
+            assert request.api_key_env == shown
+        elif name == "api_base" and not isinstance(value, EnvRef):  # an env() base is resolved with the model
+            assert request.api_base == value
+        elif name == "context":
+            assert "context" not in extra  # adf's own fact, never sent
 
 
 def test_whole_programs_on_the_fake_server() -> None:

@@ -16,14 +16,14 @@ BAD = 'model m = "local"\ninput q: str\nllm ask(q: str) -> str { user: "{q}" }\n
 
 def test_check_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", *map(str, EXAMPLES)]) == 0
-    assert "ok" in capsys.readouterr().out
+    assert "ok" in capsys.readouterr().err
 
 
 def test_check_errors_human(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.adf"
     path.write_text(BAD)
     assert main(["check", "--color", "never", str(path)]) == 1
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "error[E0102]: undefined name `qq`" in out
     assert f"--> {path}:4:14" in out
     assert "^^" in out and "= help: did you mean `q`?" in out
@@ -45,7 +45,7 @@ def test_check_io_errors(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[s
     binary = tmp_path / "bin.adf"
     binary.write_bytes(b"node a = \xff\xfe\n")
     assert main(["check", str(binary)]) == 2
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "error[E0007]: cannot read" in out and "error[E0007]:" in out and "not valid UTF-8" in out
     assert main(["check"]) == 2
 
@@ -69,20 +69,20 @@ def test_compile_prints_what_check_prints(tmp_path: pathlib.Path, capsys: pytest
         'llm ask(q: str) -> str using m { user: "{q}" }\nnode a = ask(q)\noutput a\n'
     )
     main(["check", "--color", "never", str(path)])
-    checked = capsys.readouterr().out
+    checked = capsys.readouterr().err
     assert main(["compile", str(path), "-o", str(tmp_path / "w.plan")]) == 0
-    compiled = capsys.readouterr().out
+    compiled = capsys.readouterr().err
     warnings = [line for line in checked.splitlines() if line.startswith("warning[")]
     assert warnings and warnings == [line for line in compiled.splitlines() if line.startswith("warning[")]
     assert main(["compile", str(tmp_path / "missing.adf")]) == 2
-    assert "error[E0007]" in capsys.readouterr().out
+    assert "error[E0007]" in capsys.readouterr().err
 
 
 def test_empty_program_warns(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "empty.adf"
     path.write_text("# nothing yet\n")
     assert main(["check", str(path)]) == 0
-    assert "warning[W0103]: the program declares nothing" in capsys.readouterr().out
+    assert "warning[W0103]: the program declares nothing" in capsys.readouterr().err
 
 
 def test_compile_and_inspect(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -174,3 +174,52 @@ def test_compile_file_never_raises_on_bad_paths(tmp_path: pathlib.Path) -> None:
     bom = tmp_path / "bom.adf"
     bom.write_bytes('\ufeffmodel m = "local"\n'.encode())
     assert compile_file(str(bom)).diagnostics == ()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check"],
+        ["compile"],
+        ["fmt"],
+        ["graph"],
+        ["cost"],
+        ["run", "--input", '{"q": "x"}'],
+        ["train", "--dry-run"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_every_command_prints_diagnostics_on_stderr(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """One stream for diagnostics (docs/diagnostics.md): human diagnostics on stderr, stdout clean."""
+    path = tmp_path / "bad.adf"
+    path.write_text(BAD if argv[0] != "fmt" else 'model m = "local"\nnode a = (\n')
+    assert main([argv[0], str(path), *argv[1:]]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "error[E0" in err and f"--> {path}:" in err
+
+
+def test_machine_records_go_to_stdout(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.adf"
+    path.write_text(BAD)
+    for command in ("check", "compile"):
+        assert main([command, "--format", "json", str(path)]) == 1
+        out, err = capsys.readouterr()
+        assert [d["code"] for d in json.loads(out)] == ["E0102", "E0204"] and err == ""
+
+
+def test_check_takes_directories(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`adfc check DIR` checks the .adf files under it, as `adfc fmt DIR` formats them."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.adf").write_text(BAD)
+    (tmp_path / "good.adf").write_text(next(p for p in EXAMPLES if p.stem == "gsm8k").read_text())
+    assert main(["check", "--color", "never", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'good.adf'}: ok" in err and f"{tmp_path / 'sub' / 'bad.adf'}: 2 errors" in err
+    (tmp_path / "empty").mkdir()
+    assert main(["check", str(tmp_path / "empty")]) == 2  # nothing checked is not a clean result
+    assert "error[E0007]: cannot read" in capsys.readouterr().err
+    assert main(["check", "--format", "json", str(tmp_path / "empty")]) == 2
+    assert [d["code"] for d in json.loads(capsys.readouterr().out)] == ["E0007"]

@@ -87,3 +87,29 @@ def test_train_block_takes_roles_only() -> None:
     train.configure(parser)
     flags = {a.dest for a in parser._actions}  # the command's own options
     assert set(TRAIN_FLAGS) <= flags
+
+
+@pytest.mark.parametrize(
+    ("option", "help", "note"),
+    [
+        ("temperture: 0", "did you mean `temperature`?", "`adfc explain E0212` lists all 15 model options"),
+        ("TEMPERATURE: 0", "did you mean `temperature`?", "`adfc explain E0212` lists all 15 model options"),
+        ("tmp: 1", "write `x_tmp: ...`", "the nearest are `stop`, `top_p`; `adfc explain E0212` lists all"),
+        ("frobnicate: true", "write `x_frobnicate: ...`", "`adfc explain E0212` lists all 15 model options"),
+    ],
+)
+def test_unknown_option_is_summarised_not_listed(option: str, help: str, note: str) -> None:
+    """E0212 names the option meant (or the nearest few) and points at the full list."""
+    (d,) = compile_source(_program(option), "t.adf").diagnostics
+    assert d.code == "E0212" and help in d.help
+    assert note in d.notes[0]
+    assert all(len(n) < 100 for n in d.notes)  # a summary, not the table
+    assert not any("reasoning_effort" in n for n in d.notes)
+
+
+def test_e0212_page_lists_every_model_option() -> None:
+    from adf.compiler.codes import explain  # what `adfc explain E0212` prints
+
+    page = explain("E0212")
+    assert page is not None
+    assert [name for name in OPTIONS if f"`{name}`" not in page] == []

@@ -15,6 +15,10 @@ import sys
 import pytest
 from props_fuzz import EXAMPLE_TEXTS
 
+import adf
+
+SOURCE_ROOT = str(pathlib.Path(adf.__file__).resolve().parents[1])  # the adf under test, not the installed one
+
 HEAD = 'model m = "local"\ninput q: str\nllm f(x: str) -> str using m { user: "{x}" }\n'
 FILES: dict[str, bytes] = {
     "random bytes": bytes(range(256)) * 40,
@@ -35,7 +39,7 @@ def adfc(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "ADF_DEBUG": "1"},
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "ADF_DEBUG": "1", "PYTHONPATH": SOURCE_ROOT},
     )
 
 
@@ -53,7 +57,8 @@ def test_check_and_compile_never_crash(name: str, tmp_path: pathlib.Path) -> Non
         proc = adfc(*args)
         _no_crash(proc)
         if name == "errors":
-            assert proc.returncode == 1 and "E0102" in proc.stdout
+            # human diagnostics on stderr, `--format json` records on stdout
+            assert proc.returncode == 1 and "E0102" in (proc.stdout if "json" in args else proc.stderr)
         if name in ("not utf-8", "utf-16", "random bytes"):
             assert proc.returncode == 2, proc.stdout
 
@@ -62,8 +67,8 @@ def test_missing_file_and_directory(tmp_path: pathlib.Path) -> None:
     for target in (tmp_path / "missing.adf", tmp_path):
         proc = adfc("check", str(target))
         _no_crash(proc)
-        # an unreadable file is reported like every diagnostic (E0007, on stdout), with exit 2
-        assert proc.returncode == 2 and "error[E0007]" in proc.stdout
+        # an unreadable file is reported like every diagnostic (E0007, on stderr), with exit 2
+        assert proc.returncode == 2 and "error[E0007]" in proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -85,5 +85,5 @@ def test_a_source_over_the_size_limit_needs_the_flag(
     big = tmp_path / "big.adf"
     big.write_text(PROGRAM + "# " + "x" * 9_000_000 + "\n")
     assert main(["check", str(big)]) == 2
-    assert "over the 8,000,000-byte limit" in capsys.readouterr().out
+    assert "over the 8,000,000-byte limit" in capsys.readouterr().err
     assert main(["check", str(big), "--max-source-mb", "10"]) == 0

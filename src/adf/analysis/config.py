@@ -27,7 +27,6 @@ from typing import Any
 
 import attrs
 
-from adf.analysis.loopsize import LoopLimits
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 
 # The documented codes are the pages' file names (`adf/docs/codes/E0102.md`):
@@ -42,6 +41,15 @@ _LIMIT_KEYS = {
     "max-calls-per-sample": "max_calls_per_sample",
     "max-tokens-per-sample": "max_tokens_per_sample",
 }
+
+
+@attrs.frozen
+class LoopLimits:
+    """The size limits of `adf.analysis.loopsize` (W0511, W0512), set under `[tool.adf.lint]`."""
+
+    max_unrolled_nodes: int = 5000
+    max_calls_per_sample: int = 100
+    max_tokens_per_sample: int | None = None
 
 
 @attrs.frozen

@@ -20,15 +20,15 @@ time steps it has.
 
 from __future__ import annotations
 
-from adf.analysis.cost import (
+from adf.analysis.graphview import GraphView
+from adf.analysis.reachability import Reachability
+from adf.analysis.sizes import (
     BACKWARD_OVERHEAD,
     FEEDBACK_TOKENS,
     OPTIMIZER_OVERHEAD,
     REASONING_TOKENS,
+    Sizes,
 )
-from adf.analysis.graphview import GraphView
-from adf.analysis.reachability import Reachability
-from adf.analysis.sizes import Sizes
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 from adf.llm.catalogue import context_window as model_window
 from adf.llm.catalogue import estimate_tokens, role_model

@@ -30,16 +30,18 @@ from adf.analysis.branchcost import CostRange, branch_range, has_branches
 from adf.analysis.deadcode import live_values
 from adf.analysis.graphview import GraphView, build_view
 from adf.analysis.reachability import compute_reachability
-from adf.analysis.sizes import compute_sizes
+from adf.analysis.sizes import (
+    BACKWARD_OVERHEAD,
+    FEEDBACK_TOKENS,
+    OPTIMIZER_OVERHEAD,
+    REASONING_TOKENS,
+    compute_sizes,
+)
 from adf.llm.catalogue import ROLES, Role, estimate_tokens, price, role_model
 from adf.llm.usage import Usage
 from adf.plan.schema import Plan
 
-FEEDBACK_TOKENS = 100  # one piece of feedback: at most three sentences
-BACKWARD_OVERHEAD = 300  # the backward engine's fixed instructions
-OPTIMIZER_OVERHEAD = 600  # the optimizer's instructions and menu of edits
 HISTORY_VALUES = 3  # earlier values (with scores) shown to the optimizer
-REASONING_TOKENS = 150  # the optimizer's reasoning before its proposal
 
 SCREEN_PASS = 0.5  # prompt proposals that survive the parser, leak guard and sanity filter
 PASS_MINIBATCH = 0.3  # share of proposals that beat the minibatch and go on to validation

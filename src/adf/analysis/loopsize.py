@@ -16,17 +16,11 @@ from __future__ import annotations
 
 import attrs
 
+from adf.analysis.config import LoopLimits
 from adf.analysis.graphview import GraphView
 from adf.analysis.sizes import Sizes
 from adf.diagnostics import Diagnostic, Label, Severity
 from adf.plan.schema import LoopInfo
-
-
-@attrs.frozen
-class LoopLimits:
-    max_unrolled_nodes: int = 5000
-    max_calls_per_sample: int = 100
-    max_tokens_per_sample: int | None = None
 
 
 @attrs.frozen

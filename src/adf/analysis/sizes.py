@@ -38,6 +38,12 @@ from adf.llm.catalogue import MESSAGE_OVERHEAD, estimate_tokens, positive_int
 from adf.plan import placeholders
 from adf.plan.schema import DataDecl, Node, ParamDecl, Type
 
+# The training prompts' own sizes (tokens), used by the cost forecast and the context lint.
+FEEDBACK_TOKENS = 100  # one piece of feedback: at most three sentences
+BACKWARD_OVERHEAD = 300  # the backward engine's fixed instructions
+OPTIMIZER_OVERHEAD = 600  # the optimizer's instructions and menu of edits
+REASONING_TOKENS = 150  # the optimizer's reasoning before its proposal
+
 _TYPE_DEFAULTS = {"str": 64, "int": 2, "float": 3, "bool": 1, "any": 64}
 _REPLY_DEFAULTS = {"str": 256, "int": 32, "float": 32, "bool": 16, "enum": 16, "any": 256}
 _LIST_ITEMS = 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def positive_int(text: str) -> int:
@@ -42,3 +43,17 @@ def _bounded_int(text: str, low: int, what: str) -> int:
     if value < low:
         raise argparse.ArgumentTypeError(f"expected {what}, found {text!r}")
     return value
+
+
+def adf_files(paths: list[str]) -> list[str]:
+    """The paths given, with each directory replaced by the `.adf` files under it
+    (sorted, hidden folders skipped), as `adfc check` and `adfc fmt` take them."""
+    found: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".adf")]
+        else:
+            found.append(path)
+    return found

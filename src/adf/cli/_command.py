@@ -17,6 +17,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from adf.cli._args import positive_int
+from adf.cli._stream import print_diagnostics
 from adf.workflow.errors import WorkflowError
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def run_command(name: str, work: Coroutine[Any, Any, int]) -> int:
 
 def print_error(name: str, exc: WorkflowError) -> None:
     if exc.details:
-        print(exc.details, file=sys.stderr, end="" if exc.details.endswith("\n") else "\n")
+        print_diagnostics(exc.details)
     print(f"adfc {name}: {exc.message}", file=sys.stderr)
 
 

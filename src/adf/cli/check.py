@@ -1,7 +1,9 @@
 """`adfc check FILE...`: type-check and lint `.adf` files.
 
-Takes file paths; prints diagnostics (rustc-style, JSON with
-`--format json`, or SARIF 2.1.0 with `--format sarif` for code scanning) and gives the exit status: 0 clean (warnings allowed),
+Takes file paths (a directory stands for the `.adf` files under it); prints diagnostics (rustc-style on standard error, or as
+records on standard output: JSON with `--format json`, SARIF 2.1.0 with
+`--format sarif` for code scanning; see `adf.cli._stream`) and gives the
+exit status: 0 clean (warnings allowed),
 1 when any file has errors, 2 when a file cannot be read (E0007, printed
 and recorded in JSON and SARIF like any diagnostic) or the arguments are
 wrong. Compiler diagnostics come first; when a file compiles, the lints
@@ -14,11 +16,10 @@ the runtime or litellm.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from typing import TYPE_CHECKING
 
-from adf.cli._args import add_source_limit, source_limit
+from adf.cli._args import add_source_limit, adf_files, source_limit
+from adf.cli._stream import diagnostics_color, print_diagnostics
 
 if TYPE_CHECKING:
     from adf.compiler.pipeline import CompileResult
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help=".adf files to check")
+    parser.add_argument("files", nargs="+", metavar="FILE", help=".adf files or directories to check")
     parser.add_argument(
         "--format", choices=("human", "json", "sarif"), default="human", help="output format"
     )
@@ -47,14 +48,14 @@ def execute(args: argparse.Namespace) -> int:
     from adf.compiler.pipeline import compile_file
     from adf.compiler.render import render_human, render_json, summary
 
-    color = args.color == "always" or (
-        args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    )
+    color = diagnostics_color(args.color)
     status = 0
     collected: list[Diagnostic] = []
     sources: dict[str, str] = {}
     reported_configs: set[str] = set()
-    for path in args.files:
+    # a directory stands for its .adf files; with none at all, the paths themselves are read,
+    # so an empty directory is E0007 (exit 2, a record in every format), never a clean result
+    for path in adf_files(args.files) or args.files:
         result = compile_file(path, plan=not args.no_lint, max_bytes=source_limit(args))
         if any(d.code == "E0007" for d in result.diagnostics):
             status = 2  # an unreadable file is an I/O error, reported as a record like any other
@@ -62,7 +63,7 @@ def execute(args: argparse.Namespace) -> int:
                 collected.extend(result.diagnostics)
                 sources[path] = result.source
             else:
-                print(render_human(result.diagnostics, {path: result.source}, color=color))
+                print_diagnostics(render_human(result.diagnostics, {path: result.source}, color=color))
             continue
         diagnostics = result.diagnostics if args.no_lint else lint_result(result, path, reported_configs)
         if any(d.is_error for d in diagnostics):
@@ -71,12 +72,11 @@ def execute(args: argparse.Namespace) -> int:
             collected.extend(diagnostics)
             sources.update(diagnostic_sources(diagnostics, path, result.source))
         elif diagnostics:
-            print(
-                render_human(diagnostics, diagnostic_sources(diagnostics, path, result.source), color=color)
-            )
-            print(f"{path}: {summary(diagnostics)}")
+            texts = diagnostic_sources(diagnostics, path, result.source)
+            print_diagnostics(render_human(diagnostics, texts, color=color))
+            print_diagnostics(f"{path}: {summary(diagnostics)}")
         elif not args.quiet:
-            print(f"{path}: ok")
+            print_diagnostics(f"{path}: ok")
     if args.format == "json":
         print(render_json(collected))
     elif args.format == "sarif":

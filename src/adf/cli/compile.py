@@ -5,7 +5,9 @@ with `.plan`) atomically and gives the exit status: 0 written, 1 when the
 source has errors (nothing is written), 2 for unreadable input (E0007), an
 unwritable output, or an output that exists and is not a plan (the source
 itself, say: `adfc compile x.plan` never overwrites it). It prints the same diagnostics as `adfc check`
-(compiler checks and lints, warnings included), in the same format.
+(compiler checks and lints, warnings included), in the same format and on
+the same stream (`adf.cli._stream`: human diagnostics on standard error,
+`--format json` records on standard output).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import sys
 
 from adf.cli._args import add_source_limit, source_limit
+from adf.cli._stream import diagnostics_color, print_diagnostics
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,15 +51,10 @@ def execute(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(render_json(diagnostics))
         else:
-            print(
-                render_human(
-                    diagnostics,
-                    diagnostic_sources(diagnostics, args.file, result.source),
-                    color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
-                )
-            )
+            sources = diagnostic_sources(diagnostics, args.file, result.source)
+            print_diagnostics(render_human(diagnostics, sources, color=diagnostics_color()))
             if not unreadable:
-                print(f"{args.file}: {summary(diagnostics)}")
+                print_diagnostics(f"{args.file}: {summary(diagnostics)}")
     if unreadable:
         return 2
     if result.plan is None or any(d.is_error for d in diagnostics):

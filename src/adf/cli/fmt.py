@@ -16,7 +16,7 @@ import difflib
 import os
 import sys
 
-from adf.cli._args import add_source_limit, source_limit
+from adf.cli._args import add_source_limit, adf_files, source_limit
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,13 +28,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from adf.cli._stream import diagnostics_color, print_diagnostics
     from adf.compiler.render import render_human
     from adf.compiler.source import SourceReadError
     from adf.syntax.fmt import format_source
 
     status = 0
     changed = 0
-    for path in _expand(args.files):
+    for path in adf_files(args.files):
         try:
             text = sys.stdin.read() if path == "-" else _read(path, source_limit(args))
         except (OSError, UnicodeDecodeError, SourceReadError) as exc:
@@ -46,8 +47,7 @@ def execute(args: argparse.Namespace) -> int:
         name = "<stdin>" if path == "-" else path
         formatted, diagnostics = format_source(text, name)
         if formatted is None:
-            rendered = render_human(diagnostics, {name: text})
-            print(rendered, file=sys.stderr, end="" if rendered.endswith("\n") else "\n")
+            print_diagnostics(render_human(diagnostics, {name: text}, color=diagnostics_color()))
             print(f"adfc fmt: {name} has syntax errors; not formatted", file=sys.stderr)
             status = max(status, 1)
             continue
@@ -75,18 +75,6 @@ def execute(args: argparse.Namespace) -> int:
     if args.check and changed == 0 and status == 0:
         print("all files formatted")
     return status
-
-
-def _expand(paths: list[str]) -> list[str]:
-    found: list[str] = []
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found += [os.path.join(root, f) for f in sorted(files) if f.endswith(".adf")]
-        else:
-            found.append(path)
-    return found
 
 
 def _read(path: str, limit: int | None) -> str:

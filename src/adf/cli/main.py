@@ -13,7 +13,6 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("adf.cli.check", "type-check and lint .adf files"),
@@ -86,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         if os.environ.get("ADF_TRACEBACK_FILE"):
+            import traceback
+
             with open(os.environ["ADF_TRACEBACK_FILE"], "a", encoding="utf-8") as handle:
                 traceback.print_exc(file=handle)
         return 70

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from adf.compiler.report import diag, suggest
+from adf.compiler.report import diag, nearest, suggest
 from adf.diagnostics import Diagnostic
 from adf.plan.model_options import EXTRA_PREFIX, OPTIONS, OptionSpec, provider_name
 from adf.syntax import ast
@@ -110,15 +110,18 @@ def quoted_number(value: ast.Expr, option: str, expected: str) -> Diagnostic | N
 def _unknown(option: ast.Option) -> Diagnostic:
     name = option.name.name
     close = suggest(name, OPTIONS)
+    listing = f"`adfc explain E0212` lists all {len(OPTIONS)} model options"
+    if close:  # the help names the one meant; the notes say where the others and extras are
+        notes = [listing, f"a provider's own option is written with the prefix `{EXTRA_PREFIX}` and sent without it"]
+    else:
+        near = nearest(name, OPTIONS)
+        notes = [f"the nearest are {', '.join(f'`{n}`' for n in near)}; {listing}" if near else listing]
     return diag(
         "E0212",
         f"unknown model option `{name}`",
         option.name.span,
         "not a model option",
-        notes=(
-            f"adf knows: {', '.join(OPTIONS)}",
-            f"a provider-specific option is written with the prefix `{EXTRA_PREFIX}` and sent without it",
-        ),
+        notes=notes,
         help=close or f"for a provider's own option write `{EXTRA_PREFIX}{name}: ...` (sent as `{name}`)",
     )
 

@@ -29,7 +29,7 @@ import re
 from typing import TYPE_CHECKING
 
 from adf.compiler import types as T
-from adf.compiler.report import diag, suggest
+from adf.compiler.report import diag, suggest, summarise
 from adf.compiler.typecheck import Typing
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.plan.schema import Type
@@ -251,7 +251,7 @@ def _lookup(lit: ast.StrLit, user: str, resolver: Resolver, diags: list[Diagnost
                     "no such function",
                     help=suggest(function, names)
                     or (
-                        f"functions in `{module}`: {_some(names)}"
+                        f"functions in `{module}`: {summarise(names)}"
                         if names
                         else f"define `def {function}(...)` in `{module}`"
                     ),
@@ -302,7 +302,7 @@ def _bind_metric(decl: ast.LossDecl, resolver: Resolver, diags: list[Diagnostic]
                     "unknown option",
                     secondary=[Label(lit.span, shown)],
                     help=suggest(arg.name.name, sorted(keywords))
-                    or f"its options: {_some(sorted(keywords), quote=True) or 'none'}",
+                    or f"its options: {summarise(sorted(keywords), quote=True) or 'none'}",
                 )
             )
     for param in sig.params:
@@ -386,9 +386,3 @@ def _returns(
 def _count(n: int) -> str:
     return f"{n} argument{'s' if n != 1 else ''}"
 
-
-def _some(names: list[str] | tuple[str, ...], *, quote: bool = False, limit: int = 8) -> str:
-    """A list of names, summarised when long."""
-    shown = [f"`{n}`" if quote else n for n in names[:limit]]
-    more = len(names) - limit
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

@@ -37,7 +37,25 @@ def diag(
 
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """A `did you mean` help text, or "" when nothing is close."""
+    close = nearest(name, candidates, count=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else ""
+
+
+def nearest(name: str, candidates: Iterable[str], *, count: int = 3, cutoff: float = 0.5) -> list[str]:
+    """Up to `count` candidates spelt most like `name`, closest first (none below `cutoff`);
+    letter case does not count (`TEMPERATURE` is nearest `temperature`)."""
     import difflib
 
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else ""
+    by_folded: dict[str, str] = {}
+    for candidate in sorted(set(candidates)):
+        by_folded.setdefault(candidate.casefold(), candidate)
+    close = difflib.get_close_matches(name.casefold(), by_folded, n=count, cutoff=cutoff)
+    return [by_folded[c] for c in close if by_folded[c] != name]
+
+
+def summarise(names: Iterable[str], *, quote: bool = False, limit: int = 8) -> str:
+    """A list of names for a message, cut to `limit` with "and N more" when long."""
+    listed = list(names)
+    shown = [f"`{n}`" if quote else n for n in listed[:limit]]
+    more = len(listed) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")

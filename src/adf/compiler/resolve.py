@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import attrs
 
-from adf.compiler.report import diag, suggest
+from adf.compiler.report import diag, suggest, summarise
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.stdlib.signatures import FUNCTIONS, METRICS
 from adf.syntax import ast
@@ -466,7 +466,8 @@ class _Checker:
                 f"unknown standard {what} `{ref.name}`",
                 ref.span,
                 f"no such {what} in the standard library",
-                help=hint or f"known {what}s: " + ", ".join(sorted(table)),
+                help=hint
+                or f"known {what}s: {summarise(sorted(table), limit=6)} (docs/language.md, \"The standard library\", lists them all)",
                 notes=()
                 if ref.name.startswith("std.")
                 else ('for your own Python code write `py "module:function"`',),

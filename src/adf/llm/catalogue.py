@@ -23,20 +23,17 @@ litellm (which takes seconds), so `adfc check` and `adfc cost` can use it.
 from __future__ import annotations
 
 import functools
-import importlib.util
-import json
 import math
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from adf.llm.protocol import Message
 from adf.plan.schema import ModelDecl, OptionValue, Plan
 
 if TYPE_CHECKING:
     from adf.llm.models import ResolvedModel
+    from adf.llm.protocol import Message
 
 LOCAL = "local"  # the model string of adf's own server in a .adf file
 LOCAL_MODEL = "openai/local"  # the same, as litellm is asked for it
@@ -228,6 +225,10 @@ def _lookup(model: str) -> Mapping[str, Any] | None:
 
 @functools.cache
 def _price_map() -> Mapping[str, Mapping[str, Any]]:
+    import importlib.util  # here, not at the top: `adfc check` on local models never reads the table
+    import json
+    from pathlib import Path
+
     spec = importlib.util.find_spec("litellm")
     if spec is None or not spec.submodule_search_locations:
         return {}

@@ -300,19 +300,9 @@ class LiteLLMClient:
             return "none"
         return schema_form(request.model, dict(request.extra).get("structured"))
 
-    def _emit(
-        self,
-        request: ChatRequest,
-        key: str,
-        reply: ChatReply | None,
-        outcome: CacheOutcome,
-        form: SchemaForm,
-        error: str | None,
-        wall: float,
-        latency_s: float = 0.0,
-        retries: int = 0,
-        requests: int = 0,
-    ) -> None:
+    def _emit(self, request: ChatRequest, key: str, reply: ChatReply | None,
+              outcome: CacheOutcome, form: SchemaForm, error: str | None, wall: float,
+              latency_s: float = 0.0, retries: int = 0, requests: int = 0) -> None:
         if not self.sinks:
             return
         record = CallTrace.of(

@@ -63,6 +63,9 @@ _FOREIGN = {
 }
 
 
+_LITERALS = {"INT": "the number", "FLOAT": "the number", "TRUE": "the boolean", "FALSE": "the boolean"}
+
+
 class TokenLike(Protocol):
     type: str
     value: str
@@ -128,6 +131,21 @@ def explain(
             tok.span,
             "not quoted",
             help=f'write it in quotes: `"{tok.value}"`',
+        )
+    if (
+        prev is not None
+        and prev.type == "COLON"
+        and tok.type in _LITERALS
+        and terminals
+        and terminals <= {"LSQB", "NAME", "STRING", "LONG_STRING"}
+    ):
+        return Hint(
+            "E0001",
+            f"an llm section takes text or a list of parts, found {_LITERALS[tok.type]} `{tok.value}`",
+            tok.span,
+            "not text",
+            help="an option of the call goes with its model: `using m(temperature: 0)`; "
+            "an option of every call in the `model` declaration",
         )
     if tok.type in _CLOSERS and not openers:
         return Hint(
