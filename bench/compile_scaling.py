@@ -3,7 +3,7 @@ how long `adfc check` takes against a bare Python start.
 
 Part 1: generated programs whose plans have about 1k, 10k and 50k nodes
 (chains and fan-in of llm and fn calls, nested calls, `+` chains, record
-field access, a `match` with guarded branches, an objective, and loops of
+field access, a `match` with guarded branches, a `map` over a list, an objective, and loops of
 3 steps with a state). For each size, best of `--repeat` runs of
   - Lark: `lark.Lark(adf.lark, parser="lalr", lexer="contextual").parse`
     (the parser object is built once, outside the timing);
@@ -42,7 +42,7 @@ from adf.compiler.pipeline import compile_source
 from adf.plan.codec import encode_plan
 
 REPO = Path(__file__).resolve().parents[1]
-GRAMMAR = REPO / "src" / "adf" / "grammar" / "adf.lark"
+GRAMMAR = REPO / "src" / "adf" / "syntax" / "adf.lark"
 EXAMPLE = REPO / "examples" / "hotpotqa" / "hotpotqa.adf"
 
 HEADER = '''model m = "local" { temperature: 0, max_tokens: 64 }
@@ -62,6 +62,7 @@ Second: {b}"""
 }
 fn strip(text: str) -> str = std.parse.strip
 fn first(text: str) -> str = std.parse.first_line
+fn split(text: str) -> list[str] = std.text.lines
 llm judge(a: str) -> {label: enum{yes, no}, note: str} using m {
   system: [inst]
   user: "J: {a}"
@@ -70,7 +71,7 @@ llm judge(a: str) -> {label: enum{yes, no}, note: str} using m {
 
 
 def program(target_nodes: int) -> str:
-    """A program whose plan has about `target_nodes` nodes, in blocks of 24."""
+    """A program whose plan has about `target_nodes` nodes, in blocks of 30."""
     lines = [HEADER]
     prev = "q"
     i = 0
@@ -87,6 +88,8 @@ def program(target_nodes: int) -> str:
         # (the field, a guarded call, a guarded field, the select)
         lines.append(f"node {b}j = judge({b}e)")
         lines.append(f"node {b}m = match {b}j.label {{ yes => ask({b}e), no => {b}j.note }}")
+        # 6 nodes of per-item work: the list, 2 items (item node and call), the map
+        lines.append(f"node {b}p = map x{b} in split({b}e) max 2 => ask(x{b})")
         # 10 more: the state's initial value, then 3 steps of (an add, a call, the update)
         lines.append(f'state {b}s: str = ""')
         lines.append(f"loop {b}l in 0..3 {{")
@@ -94,7 +97,7 @@ def program(target_nodes: int) -> str:
         lines.append(f"  {b}s = {b}s + {b}r")
         lines.append("}")
         prev = f"{b}s"
-        nodes += 8 + 6 + 1 + 3 * 3
+        nodes += 8 + 6 + 6 + 1 + 3 * 3
         i += 1
     lines.append(f"loss acc = std.loss.exact_match({prev}, t)")
     lines.append(f"loss overlap = std.loss.f1({prev}, t)")

@@ -20,7 +20,7 @@ class Severity(enum.Enum):
     NOTE = "note"
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, weakref_slot=False)  # no weak references: 64 bytes, not 72
 class Span:
     """A 1-based, end-exclusive range of source text (columns count characters)."""
 

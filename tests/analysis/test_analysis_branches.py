@@ -66,3 +66,24 @@ def test_drawing_shows_select_and_guards() -> None:
     kinds = {v.id: (v.kind, v.detail) for v in drawing.vertices}
     assert kinds["pred"][0] == "select" and "select on pred.0" in kinds["pred"][1]
     assert "when pred.0 in {x}" in kinds["pred.1"][1]
+
+
+def test_history_says_how_often_a_branch_ran() -> None:
+    from adf.analysis.cost import History, RunSettings
+    from adf.llm.cache import TokenMeans
+
+    plan = plan_of(SOURCE)
+    guarded = [n.id for n in plan.nodes if n.kind == "llm" and n.when]
+    first = next(n.id for n in plan.nodes if n.kind == "llm" and not n.when)
+    seen = {("local", first, "forward"): TokenMeans(30, 10.0, 2.0)}
+    seen |= {("local", node, "forward"): TokenMeans(3, 10.0, 2.0) for node in guarded}
+    history = History(seen, {"m": "local"})
+    assert history.shares(plan) == {node: 0.1 for node in guarded}
+    settings = RunSettings(steps=1, val_size=10)
+    upper = estimate_cost(plan, settings=settings)
+    measured = estimate_cost(plan, settings=settings, history=history)
+    scoring = "forward, scoring validation and test"
+    calls = {e: next(p.usage.calls for p in e.run if p.phase == scoring)
+             for e in (upper, measured)}
+    assert calls[upper] == 10 * (1 + len(guarded))  # every branch, every sample
+    assert calls[measured] == 10 * 1 + round(10 * 0.1 * len(guarded))

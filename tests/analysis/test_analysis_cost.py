@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import pytest
 from analysis_plans import PlanBuilder, counting
 
-from adf.analysis.cost import RunSettings, estimate_cost
+from adf.analysis.cost import History, RunSettings, estimate_cost
 from adf.analysis.graphview import build_view
 from adf.analysis.sizes import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, compute_sizes, measure_rows
+from adf.llm.cache import TokenMeans
 from adf.llm.catalogue import Price, estimate_tokens, price
 from adf.llm.usage import Usage
+from adf.optim.observed import Count, Observed, observe
+from adf.optim.records import ProposalRecord, StepRecord
 
 
 def test_token_rule_of_thumb() -> None:
@@ -101,15 +105,18 @@ def test_run_totals_follow_settings() -> None:
     settings = RunSettings(steps=2, batch=3, val_size=10, test_size=5, proposals=2,
                            fail_rate=1.0)
     estimate = estimate_cost(counting().build(), settings=settings)
-    assert estimate.settings.errors == 2 and estimate.settings.checked == 3
+    # every sample fails: two failures drawn, no passing sample to draw with them
+    assert estimate.settings.errors == 2 and estimate.settings.checked == 2
+    assert attrs.evolve(settings, fail_rate=0.5).checked == 2 + 1
     phases = {p.phase: p.usage.calls for p in estimate.run}
     gated = 2 * 0.5  # two proposals a step, half pass the cheap checks
     assert phases == {
         "forward, scoring validation and test": 10 + 2 * 5,
         "forward, training minibatches": 2 * 3,
         "forward, re-running drawn failures": 2 * 2 * 0.5,
-        "forward, checking proposals": 2 * gated * 3,
-        "forward, validating proposals": math.ceil(2 * gated * 0.3 * 10 * 0.7),
+        "forward, checking proposals": 2 * gated * 2,
+        # ties go on to validation too: 80% reach it, scored on 85% of it
+        "forward, validating proposals": math.ceil(2 * gated * 0.8 * 10 * 0.85),
         "backward": 2 * 2,
         "optimizer": 2 * 2,
     }
@@ -157,3 +164,61 @@ def test_known_remote_price_and_unknown_model() -> None:
     b.models[0] = b.models[0].__class__("m", "nobody/never-heard-of-it", (), b.models[0].span)
     estimate = estimate_cost(b.build(), pricing=True)
     assert estimate.dollars is None and estimate.unpriced_models == ("m",)
+
+
+def test_history_sizes_the_calls_it_has_seen() -> None:
+    plan = counting().build()
+    cold = estimate_cost(plan)
+    seen = {("local", "reply", "forward"): TokenMeans(10, 120.0, 6.0)}
+    warm = estimate_cost(plan, history=History(seen, {"m": "local"}))
+    node = next(n for n in warm.nodes if n.node_id == "reply")
+    assert (node.forward.prompt_tokens, node.forward.completion_tokens) == (120, 6)
+    assert warm.total.calls == cold.total.calls  # history sizes calls, it does not count them
+    assert warm.total.tokens < cold.total.tokens
+    assert any("kinds of call" in a for a in warm.assumptions)
+    assert not any("kinds of call" in a for a in cold.assumptions)
+    other = estimate_cost(plan, history=History(seen, {"m": "openai/other"}))
+    assert other.total == cold.total  # another model's history is not this one's
+
+
+def test_a_resumed_runs_rates_replace_the_priors() -> None:
+    plan = counting().build()
+    prior = RunSettings(steps=2, val_size=10)
+    measured = attrs.evolve(prior, pass_minibatch=0.5, val_share=0.5)
+    assert measured.calibrated and not prior.calibrated
+    phases = {p.phase: p.usage.calls for p in estimate_cost(plan, settings=measured).run}
+    assert phases["forward, validating proposals"] == math.ceil(2 * (3 * 0.5) * 0.5 * 10 * 0.5)
+    assert any("calibrated" in a for a in estimate_cost(plan, settings=measured).assumptions)
+
+
+def test_observed_rates_come_from_the_step_records() -> None:
+    def proposal(kind: str, evaluated: bool, val: int | None) -> ProposalRecord:
+        return ProposalRecord("p", kind, 1, "", evaluated=evaluated,  # type: ignore[arg-type]
+                              val_evaluated=val)
+
+    records = [
+        StepRecord(1, proposals=[proposal("prompt", True, 8), proposal("prompt", False, None),
+                                 proposal("demos", True, 0)], batch=["a", "b", "c", "d"],
+                   errors=3),
+        StepRecord(2, proposals=[proposal("prompt", True, 12)], batch=["e", "f", "g", "h"],
+                   errors=1),
+    ]
+    joint = [attrs.evolve(proposal("prompt", True, 0), param=name, joint=["p", "q"])
+             for name in ("p", "q")]  # one gate of two parameters, lost on the minibatch
+    records.append(StepRecord(3, proposals=joint, batch=[], errors=0))
+    seen = observe(records, val_size=12)
+    assert seen.steps == 3 and seen.fail_rate == Count(4, 8)
+    assert seen.screen_pass == Count(2, 3)  # prompt proposals that were evaluated
+    assert seen.pass_minibatch == Count(2, 4)  # gates that let a proposal on to validation
+    assert seen.val_share == Count(8 + 12, 2 * 12)
+    empty = observe([], 12)
+    assert empty == Observed() and empty.val_share.share is None  # no evidence: priors stay
+
+
+def test_history_says_how_often_each_prompt_was_optimized() -> None:
+    seen = {("opt", "optimizer:a", "optimizer"): TokenMeans(6, 900.0, 60.0),
+            ("opt", "optimizer:b", "optimizer"): TokenMeans(2, 900.0, 60.0)}
+    history = History(seen, {"o": "opt"})
+    # `b` got feedback a third as often as `a`; `c` was never seen: every step
+    assert history.optimized("o", ["a", "b", "c"]) == {"a": 1.0, "b": 1 / 3}
+    assert history.optimized(None, ["a"]) == {} and History().optimized("o", ["a"]) == {}

@@ -20,7 +20,7 @@ def test_cost_and_dry_run_agree(program: Path, capsys: pytest.CaptureFixture[str
     data = program.parent / "data"
     settings = ["--steps", "2", "--proposals", "2", "--demo-proposals", "1"]
     assert main(["cost", str(program), "--data", str(data), "--batch", "4", "--format", "json",
-                 "--no-prices", *settings]) == 0
+                 "--no-prices", "--no-cache", *settings]) == 0
     cost = json.loads(capsys.readouterr().out)["total"]
     assert main(["train", str(program), "--data", str(data), "--batch-size", "4", "--dry-run",
                  "--no-cache", *settings]) == 0

@@ -52,7 +52,8 @@ def test_every_std_entry_and_metric_is_documented() -> None:
     ["model ", "train {", "param ", ": prompt", "demos(max:", "frozen", "trainable", "input ", "target ",
      'from "', "llm ", "system:", "user:", "using ", "fn ", 'py "', "std.", "node ", "state ", "loop ",
      "loss ", "output ", "env(", '"""', "{{", "enum{", "list[", "#", "\\u", "+", "[{",
-     "match ", "if ", " => ", ".label", " * ", "const ", " until "],
+     "match ", "if ", " => ", ".label", " * ", "const ", " until ", "map ", " >= ", " and ",
+     "not "],
 )  # fmt: skip
 def test_construct_is_shown_in_an_example(construct: str) -> None:
     assert any(construct in text for _, text in BLOCKS)

@@ -12,7 +12,7 @@ import attrs
 import pytest
 from llm_helpers import ask
 
-from adf.llm.cache import CachedReply, ReplyCache, cache_key
+from adf.llm.cache import CachedReply, ReplyCache, TokenMeans, cache_key
 from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.llm.protocol import ChatRequest, Message, ModelError
 from adf.testing.fake_server import FakeServer, Fault, FaultPlan, last_user
@@ -201,3 +201,22 @@ def test_a_damaged_cache_file_is_named_and_bypassed(tmp_path: Path) -> None:
     assert client.cache.notices == [
         f"cannot open the reply cache {bad}: the file is damaged or not a cache (file is not a "
         "database); delete it to start a fresh one; running without the reply cache from here on"]
+
+
+def test_history_sums_tokens_per_model_node_and_purpose(tmp_path: Path) -> None:
+    cache = ReplyCache(tmp_path / "c.sqlite")
+    cache.add_history({("m", "reply", "forward"): (2, 200, 10),
+                       ("m", "reply", "backward"): (0, 0, 0),  # nothing answered: not kept
+                       ("other", "reply", "forward"): (1, 9, 9)})
+    cache.add_history({("m", "reply", "forward"): (2, 100, 30)})  # a second run adds to it
+    seen = cache.history(["m"])
+    assert seen == {("m", "reply", "forward"): TokenMeans(4, 75.0, 10.0)}
+    cache.add_rates("m", {"val_share": (10, 12), "screen_pass": (0, 0)})
+    cache.add_rates("m", {"val_share": (2, 12)})
+    assert cache.rates("m") == {"val_share": (12, 24)} and cache.rates("other") == {}
+    cache.clear()
+    assert cache.history(["m"]) == {} and cache.rates("m") == {}
+    cache.close()
+    off = ReplyCache(tmp_path / "c.sqlite", enabled=False)
+    off.add_history({("m", "reply", "forward"): (1, 1, 1)})
+    assert off.history(["m"]) == {} and off.rates("m") == {}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 import attrs
 import pytest
+from hotpotqa_task import ROWS, project
 from optim_task import current_value, responder
 
 from adf.cli.main import main
@@ -19,7 +19,6 @@ from adf.runtime.data import Sample
 from adf.runtime.engine import evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hotpotqa_until"
 CUE = "Copy the last word of the question."
 
 
@@ -42,26 +41,10 @@ def optimizer(request: Request) -> str:
 respond = responder(optimizer, answer)
 
 
-ROWS = [("Which river flows through Paris?", "Paris"), ("Name the capital city Berlin?", "Berlin"),
-        ("Who wrote about Hamlet?", "Hamlet"), ("Which team plays in Chicago?", "Chicago")]
-
-
-def project(folder: Path) -> Path:
-    data = folder / "data"
-    data.mkdir(parents=True)
-    (data / "corpus.jsonl").symlink_to((EXAMPLE / "data" / "corpus.jsonl").resolve())
-    for split in ("train", "val", "test"):
-        with (data / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
-            for i, (question, answer_) in enumerate(ROWS):
-                handle.write(json.dumps({"id": f"{split}{i}", "question": question, "answer": answer_}) + "\n")
-    shutil.copy((EXAMPLE / "retrieval.py").resolve(), folder / "retrieval.py")
-    source = folder / "hotpotqa_until.adf"
-    source.write_text((EXAMPLE / "hotpotqa_until.adf").read_text(encoding="utf-8"), encoding="utf-8")
-    return source
 
 
 def test_the_hop_loop_stops_early(tmp_path: Path) -> None:
-    source = project(tmp_path / "proj")
+    source = project(tmp_path / "proj", "hotpotqa_until")
     plan = compile_file(str(source)).plan
     assert plan is not None
     with FakeServer(respond) as server:
@@ -79,7 +62,7 @@ def test_the_hop_loop_stops_early(tmp_path: Path) -> None:
 
 def test_hotpotqa_until_example_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    source = project(tmp_path / "proj")
+    source = project(tmp_path / "proj", "hotpotqa_until")
     with FakeServer(respond) as server:
         code = main(["train", str(source), "--model", "student=openai/fake",
                      "--api-base", f"student={server.base_url}", "--steps", "2", "--seed", "0",

@@ -45,11 +45,12 @@ def test_bytes_equal_the_plain_encoding(path: pathlib.Path) -> None:
     assert decode_plan(expected) == plan
 
 
-def test_fields_new_in_format_2_are_left_out_at_their_default() -> None:
+def test_fields_new_in_formats_2_and_3_are_left_out_at_their_default() -> None:
     plan = _compiled(EXAMPLES[0])
     raw = msgpack.unpackb(encode_plan(plan), raw=False)
     assert "objectives" not in raw and all("field" not in node for node in raw["nodes"])
-    assert raw["format_version"] == 2
+    assert all("item" not in node and "when" not in node for node in raw["nodes"])
+    assert raw["format_version"] == 3
 
 
 def _corrupt(plan: Plan, edit: Any) -> bytes:

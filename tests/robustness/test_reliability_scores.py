@@ -33,8 +33,15 @@ def test_failed_calls_do_not_lower_scores_and_are_counted(tmp_path: Path) -> Non
     with FakeServer(task.responder(), faults=faults) as server:
         flaky = _train(server, tmp_path / "flaky")
         injected = len(server.faults_sent)
+        sent = server.request_count
     assert injected > 0
     report = flaky.report
+    # what report.json says was used is what the server saw: each fault was retried or
+    # ended a call as failed
+    usage = json.loads((tmp_path / "flaky" / "report.json").read_text())["usage"]
+    assert usage["failures"] > 0
+    assert usage["requests"] == sent
+    assert usage["retries"] + usage["failures"] == injected
     assert report["call_failed"] > 0, "the fault rate left no sample unscored; pick another seed"
     assert report["call_failed"] == report["counters"]["call_failed_samples"]
     assert report["call_failed"] >= sum(s["call_failed"] for s in report["steps"])

@@ -10,6 +10,7 @@ the forward and backward passes under test are the same either way.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 
 import attrs
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from rt_helpers import client
 from rt_plans import model
 
@@ -38,6 +40,27 @@ def compiled(source: str) -> Plan:
     result = compile_source(source, "gen.adf")
     assert result.plan is not None, [d.message for d in result.diagnostics]
     return result.plan
+
+
+def header(draw: st.DrawFn, n_params: int) -> tuple[list[str], Callable[[], str]]:
+    """A generated program's first lines (the model, `question`, `answer` and
+    `n_params` prompt params `p0`, `p1`, ..., each frozen or not) and a drawer
+    of an llm's system list over those params (zero to two of them)."""
+    lines = ['model m = "openai/fake"', "input question: str", "target answer: str"]
+    for i in range(n_params):
+        frozen = " frozen" if draw(st.booleans()) else ""
+        lines.append(f'param p{i}: prompt{frozen} = "Prompt {i}."')
+
+    def system() -> str:
+        used = draw(st.lists(st.integers(0, n_params - 1), max_size=2, unique=True))
+        return ", ".join(f"p{u}" for u in used)
+
+    return lines, system
+
+
+def tag(text: str) -> int:
+    """A stable number from a text: scripted replies pick by it."""
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
 
 def questions(n: int) -> list[Sample]:

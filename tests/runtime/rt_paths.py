@@ -10,7 +10,8 @@ from adf.runtime.trace import SampleResult
 def executed_path(workflow: Plan, sample: SampleResult, start: str) -> list[str]:
     """Node ids feedback may reach from `start`, over nodes that ran: through a
     `select` only the branch it took and its condition, through a `last` only
-    the step the loop stopped at and the condition computed in it."""
+    the step the loop stopped at and the condition computed in it, through a
+    `map` the items that ran."""
     traces = {t.node: t for t in sample.nodes}
     by_id = {n.id: n for n in workflow.nodes}
     seen: list[str] = []
@@ -23,6 +24,8 @@ def executed_path(workflow: Plan, sample: SampleResult, start: str) -> list[str]
         node, trace = by_id[current], traces[current]
         if node.kind == "select":
             stack += [node.inputs[0].source, chosen(node, dict(trace.inputs)["cond"])]
+        elif node.kind == "map":  # the items that ran (those past the list's end did not)
+            stack += [b.source for b in node.inputs[1:]]
         elif node.kind == "last":  # the step it stopped at, and that step's condition
             taken = trace.inputs[0][0]
             until = "until" + taken.removeprefix("step")

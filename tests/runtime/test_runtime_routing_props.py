@@ -12,11 +12,9 @@ two-core machine).
 
 from __future__ import annotations
 
-import hashlib
-
 from hypothesis import given
 from hypothesis import strategies as st
-from rt_direct import PROPERTY, compiled, questions, run_both
+from rt_direct import PROPERTY, compiled, header, questions, run_both, tag
 from rt_helpers import responder
 from rt_paths import executed_path, trainable
 
@@ -26,14 +24,7 @@ from adf.testing.fake_server import Request, last_user
 @st.composite
 def routed_programs(draw: st.DrawFn) -> str:
     n_params = draw(st.integers(1, 4))
-    lines = ['model m = "openai/fake"', "input question: str", "target answer: str"]
-    for i in range(n_params):
-        frozen = " frozen" if draw(st.booleans()) else ""
-        lines.append(f'param p{i}: prompt{frozen} = "Prompt {i}."')
-
-    def system() -> str:
-        used = draw(st.lists(st.integers(0, n_params - 1), max_size=2, unique=True))
-        return ", ".join(f"p{u}" for u in used)
+    lines, system = header(draw, n_params)
 
     lines.append(f'llm pick(a: str) -> enum{{x, y, z}} using m {{ system: [{system()}] user: "{{a}} (enum)" }}')
     lines.append(f'llm check(a: str) -> bool using m {{ system: [{system()}] user: "{{a}} (bool)" }}')
@@ -71,12 +62,12 @@ def routed_programs(draw: st.DrawFn) -> str:
 
 def forward_reply(request: Request) -> str:
     text = last_user(request)
-    tag = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+    number = tag(text)
     if text.endswith("(enum)"):
-        return "xyz"[tag % 3]
+        return "xyz"[number % 3]
     if text.endswith("(bool)"):
-        return "true" if tag % 2 else "false"
-    return f"out-{tag:x}"
+        return "true" if number % 2 else "false"
+    return f"out-{number:x}"
 
 
 respond = responder(forward_reply)

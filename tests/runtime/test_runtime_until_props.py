@@ -12,11 +12,9 @@ two-core machine).
 
 from __future__ import annotations
 
-import hashlib
-
 from hypothesis import given
 from hypothesis import strategies as st
-from rt_direct import PROPERTY, compiled, questions, run_both
+from rt_direct import PROPERTY, compiled, header, questions, run_both, tag
 from rt_helpers import responder
 from rt_paths import executed_path, trainable
 
@@ -26,15 +24,8 @@ from adf.testing.fake_server import Request, last_user
 @st.composite
 def until_programs(draw: st.DrawFn) -> str:
     n_params = draw(st.integers(1, 3))
-    lines = ['model m = "openai/fake"', "input question: str", "target answer: str",
-             f"const hops = {draw(st.integers(1, 4))}"]
-    for i in range(n_params):
-        frozen = " frozen" if draw(st.booleans()) else ""
-        lines.append(f'param p{i}: prompt{frozen} = "Prompt {i}."')
-
-    def system() -> str:
-        used = draw(st.lists(st.integers(0, n_params - 1), max_size=2, unique=True))
-        return ", ".join(f"p{u}" for u in used)
+    lines, system = header(draw, n_params)
+    lines.append(f"const hops = {draw(st.integers(1, 4))}")
 
     lines.append(f'llm step(a: str, b: str) -> str using m {{ system: [{system()}] user: "{{a}} {{b}} @step" }}')
     lines.append(f'llm stop(a: str) -> bool using m {{ system: [{system()}] user: "{{a}} (bool)" }}')
@@ -54,10 +45,10 @@ def until_programs(draw: st.DrawFn) -> str:
 
 def forward_reply(request: Request) -> str:
     text = last_user(request)
-    tag = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+    number = tag(text)
     if text.endswith("(bool)"):
-        return "true" if tag % 3 == 0 else "false"
-    return f"out-{tag:x}"
+        return "true" if number % 3 == 0 else "false"
+    return f"out-{number:x}"
 
 
 respond = responder(forward_reply)

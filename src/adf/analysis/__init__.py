@@ -7,7 +7,9 @@ Nothing here calls a model or imports the runtime; facts about a model
 
 - `lint.lint_plan`: every lint with the configuration applied; built from
   `reachability` (W0501-W0503), `deadcode` (W0504-W0510), `loopsize`
-  (W0511-W0512) and `context` (W0601-W0603), over a `graphview.GraphView`;
+  (W0511-W0512), `deadbranch` (W0530), `shellsink` (W0540; model output
+  reaching a shell or eval, read through `adf.compiler.pysink`) and
+  `context` (W0601-W0603), over a `graphview.GraphView`;
 - `config` (`[tool.adf]` in pyproject.toml; W0520-W0521) and `suppress`
   (`# adf: allow CODE` comments; W0513);
 - `sizes` and `cost` (`adfc cost`, also for `adfc train --dry-run`),

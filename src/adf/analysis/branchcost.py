@@ -13,6 +13,9 @@ treated as two choices, so the bounds stay sound (never tighter than the
 truth) while the walk stays linear in the plan. A step of an `until` loop
 is guarded by the previous step's condition, so the expectation counts each
 later step as run half the time (a simplification; the bounds are exact).
+The same holds for the items of a `map` (guarded by their `item` node, with
+no cases): each runs or not, so a map costs from nothing (an empty list) to
+every item, and half of that is expected.
 """
 
 from __future__ import annotations
@@ -57,11 +60,13 @@ def _subtree(items: Sequence[_Item], depth: int, types: Mapping[str, Type]) -> C
             deeper.setdefault(when[depth].source, []).append((when, weight))
     low = high = expected = base
     for source, mine in deeper.items():
-        labels = _labels(types.get(source), mine, depth)
-        outcomes = [
-            _subtree([(w, x) for w, x in mine if label in w[depth].cases], depth + 1, types)
-            for label in labels
-        ]
+        if not mine[0][0][depth].cases:  # a `map` item: it runs or the list is too short
+            outcomes = [_subtree(mine, depth + 1, types), CostRange(0.0, 0.0, 0.0)]
+        else:
+            outcomes = [
+                _subtree([(w, x) for w, x in mine if label in w[depth].cases], depth + 1, types)
+                for label in _labels(types.get(source), mine, depth)
+            ]
         low += min(o.low for o in outcomes)
         high += max(o.high for o in outcomes)
         expected += sum(o.expected for o in outcomes) / len(outcomes)

@@ -54,7 +54,8 @@ def _forward(view: GraphView, sizes: Sizes, file: str) -> list[Diagnostic]:
             continue
         key = (node.name, node.span)
         need = sizes.prompts[node.id] + sizes.replies[node.id]
-        window = context_window(view, node.llm.model)
+        # the model as this function calls it: `using m(context: ...)` counts
+        window = model_window(node.llm.bind(view.plan.model(node.llm.model)))
         fits = window is None or need <= window
         first_fits.setdefault(key, fits)
         if fits or key in reported or window is None:

@@ -15,13 +15,16 @@ samples that fail and so need a backward pass); gives a `CostEstimate`:
 
 Calls are exact for the forward pass (one per llm node; the runtime runs
 every node, dead ones included). Backward and optimizer counts follow the
-method's rules (see `ASSUMPTIONS`); tokens are estimates (`adf.analysis.sizes`).
+method's rules (see `ASSUMPTIONS`). Tokens are estimates (`adf.analysis.sizes`)
+unless `History` says what the same kind of call (model, node, purpose) took
+on average before: the reply cache keeps that per model
+(`adf.llm.cache.ReplyCache.history`), and a call seen before is sized by it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -37,6 +40,7 @@ from adf.analysis.sizes import (
     REASONING_TOKENS,
     compute_sizes,
 )
+from adf.llm.cache import HistoryKey, TokenMeans
 from adf.llm.catalogue import ROLES, Role, estimate_tokens, price, role_model
 from adf.llm.usage import Usage
 from adf.plan.schema import Plan
@@ -44,8 +48,10 @@ from adf.plan.schema import Plan
 HISTORY_VALUES = 3  # earlier values (with scores) shown to the optimizer
 
 SCREEN_PASS = 0.5  # prompt proposals that survive the parser, leak guard and sanity filter
-PASS_MINIBATCH = 0.3  # share of proposals that beat the minibatch and go on to validation
-VAL_SHARE = 0.7  # share of the validation set a gated proposal is scored on (early stop)
+# The gate sends a proposal on to validation unless it scores lower on the minibatch: ties
+# go on too (`adf.optim.gate`), and on 2-4 samples a tie is the common case.
+PASS_MINIBATCH = 0.8  # share of checked proposals that do not lose on the minibatch
+VAL_SHARE = 0.85  # share of the validation set a gated proposal is scored on (early stop)
 RERUN_SHARE = 0.5  # drawn failures that came from an earlier step and are run again
 
 ASSUMPTIONS = (
@@ -62,14 +68,94 @@ ASSUMPTIONS = (
     "its peers and the step's feedback",
     f"gate: {SCREEN_PASS:.0%} of prompt proposals pass the cheap checks (parser, leak guard, "
     "sanity filter); those and every demo-set proposal are checked on the drawn failures and "
-    f"passes; {PASS_MINIBATCH:.0%} of them pass and are scored on ~{VAL_SHARE:.0%} of the "
-    f"validation set; {RERUN_SHARE:.0%} of the drawn failures come from an earlier step and are "
-    "run again",
+    f"passes; {PASS_MINIBATCH:.0%} of them do not lose there (ties included) and are scored on "
+    f"~{VAL_SHARE:.0%} of the validation set; {RERUN_SHARE:.0%} of the drawn failures come "
+    "from an earlier step and are run again",
     "scoring: the validation set once and the test set before and after training",
     "demos: each demos parameter gets `demo proposals` candidates per step; with a teacher "
     "model, one teacher call per drawn failure and node using it",
-    "tokens: characters / 4; replies count at the model's max_tokens when declared",
+    "tokens: characters / 4; replies count at the model's max_tokens when declared; a call "
+    "the reply cache's history has seen before (same model, node and purpose) counts at its "
+    "mean there",
 )
+
+
+@attrs.frozen
+class History:
+    """What earlier runs measured: mean tokens per (model, node, purpose).
+
+    `models` maps each declared model name to the model string its calls
+    are recorded under (`ResolvedModel.model`).
+    """
+
+    tokens: Mapping[HistoryKey, TokenMeans] = attrs.field(factory=dict)
+    models: Mapping[str, str] = attrs.field(factory=dict)
+    rates: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)  # name -> (part, whole)
+
+    def calibrate(self, settings: RunSettings) -> RunSettings:
+        """`settings` with the rates earlier runs measured, unless this run measured its own."""
+        if settings.calibrated or not self.rates:
+            return settings
+
+        def rate(name: str, prior: float) -> float:
+            part, whole = self.rates.get(name, (0, 0))
+            return part / whole if whole else prior
+
+        return attrs.evolve(
+            settings, fail_rate=rate("fail_rate", settings.fail_rate),
+            screen_pass=rate("screen_pass", settings.screen_pass),
+            pass_minibatch=rate("pass_minibatch", settings.pass_minibatch),
+            val_share=rate("val_share", settings.val_share))
+
+    def sized(self, model: str | None, node: str, purpose: str, usage: Usage) -> Usage:
+        """`usage` (one call) with the tokens seen before for this call, when any were."""
+        if model is None:
+            return usage
+        seen = self.tokens.get((self.models.get(model, model), node, purpose))
+        if seen is None:
+            return usage
+        return forecast(usage.calls, round(seen.prompt), round(seen.completion))
+
+    def shares(self, plan: Plan) -> dict[str, float]:
+        """Per guarded llm node (in a branch, a later `until` step), the share of samples it ran on.
+
+        Measured against the first unguarded llm node; a node the history has
+        not seen keeps the upper bound (every sample).
+        """
+        ref = next((n for n in plan.nodes if n.llm is not None and not n.when), None)
+        if ref is None or ref.llm is None:
+            return {}
+        base = self.tokens.get((self.models.get(ref.llm.model, ref.llm.model), ref.id, "forward"))
+        if base is None:
+            return {}
+        out: dict[str, float] = {}
+        for node in plan.nodes:
+            if node.llm is not None and node.when:
+                key = (self.models.get(node.llm.model, node.llm.model), node.id, "forward")
+                seen = self.tokens.get(key)
+                if seen is not None:
+                    out[node.id] = min(1.0, seen.calls / base.calls)
+        return out
+
+    def optimized(self, model: str | None, params: Sequence[str]) -> dict[str, float]:
+        """Per prompt parameter, how often the optimizer was asked for it, against the most asked.
+
+        A parameter whose feedback only clears it gets no optimizer call, so
+        one behind a rarely taken branch is optimized less often. A parameter
+        the history has not seen keeps the upper bound (every step).
+        """
+        if model is None:
+            return {}
+        name = self.models.get(model, model)
+        calls = {p: seen.calls for p in params
+                 if (seen := self.tokens.get((name, f"optimizer:{p}", "optimizer"))) is not None}
+        most = max(calls.values(), default=0)
+        return {p: n / most for p, n in calls.items()} if most else {}
+
+    @property
+    def used(self) -> int:
+        """Kinds of call the history could size."""
+        return len(self.tokens)
 
 
 def forecast(calls: int, prompt_tokens: int, completion_tokens: int) -> Usage:
@@ -107,6 +193,10 @@ class RunSettings:
     fail_rate: float = 0.5
     max_errors: int = 2  # failing samples drawn per step for the backward pass
     max_passed: int = 2  # passing samples drawn with them for the minibatch check
+    # the gate's rates: priors, or what a resumed run's own steps measured
+    screen_pass: float = SCREEN_PASS
+    pass_minibatch: float = PASS_MINIBATCH
+    val_share: float = VAL_SHARE
 
     @property
     def errors(self) -> int:
@@ -116,7 +206,15 @@ class RunSettings:
     @property
     def checked(self) -> int:
         """Samples a proposal is checked on: the drawn failures and passes."""
-        return self.errors + min(self.max_passed, 2 * self.errors, self.batch - self.errors)
+        passing = round(self.batch * (1 - self.fail_rate))
+        return self.errors + min(self.max_passed, 2 * self.errors, self.batch - self.errors,
+                                 passing)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the gate's rates differ from the priors (a resumed run measured them)."""
+        return (self.screen_pass, self.pass_minibatch, self.val_share) != (
+            SCREEN_PASS, PASS_MINIBATCH, VAL_SHARE)
 
 
 @attrs.frozen
@@ -179,15 +277,20 @@ def estimate_cost(
     data_rows: Iterable[Mapping[str, Any]] | None = None,
     settings: RunSettings | None = None,
     pricing: bool = False,
+    history: History | None = None,
 ) -> CostEstimate:
     """The one forecast behind `adfc cost` and `adfc train --dry-run`."""
+    history = history or History()
     settings = settings or RunSettings()
+    source = "the run's finished steps" if settings.calibrated else "the reply cache's history"
+    settings = history.calibrate(settings)
     settings = attrs.evolve(settings, fail_rate=min(max(settings.fail_rate, 0.0), 1.0))
     view = build_view(plan)
     sizes = compute_sizes(view, data_rows)
     reach = compute_reachability(view)
     live = live_values(view)
     nodes = []
+    engine = _role(plan, "backward")
     for node in plan.nodes:
         if node.llm is None:
             continue
@@ -196,30 +299,35 @@ def estimate_cost(
         if node.id in reach.gradient_nodes:
             targets = len(view.trainable_params(node.id))
             targets += sum(1 for s in view.sources(node.id) if s in reach.trained)
-            backward = forecast(
+            backward = history.sized(engine or node.llm.model, node.id, "backward", forecast(
                 1,
                 prompt + reply + FEEDBACK_TOKENS + BACKWARD_OVERHEAD,
                 FEEDBACK_TOKENS * max(targets, 1),
-            )
+            ))
+        forward = history.sized(node.llm.model, node.id, "forward", forecast(1, prompt, reply))
         nodes.append(
             NodeCost(node.id, node.name, node.llm.function, node.llm.model, node.step,
-                     forecast(1, prompt, reply), backward, node.id in live)
+                     forward, backward, node.id in live)
         )
     roles = _roles(plan)
-    forward_by_model: dict[str, Usage] = {}
-    backward_by_model: dict[str, Usage] = {}
-    engine = _role(plan, "backward")
+    shares = history.shares(plan)
+    forward_by_model: dict[str, list[tuple[Usage, float]]] = {}
+    backward_by_model: dict[str, list[tuple[Usage, float]]] = {}
     for cost in nodes:
-        forward_by_model[cost.model] = forward_by_model.get(cost.model, Usage()) + cost.forward
+        share = shares.get(cost.node_id, 1.0)
+        forward_by_model.setdefault(cost.model, []).append((cost.forward, share))
         if cost.backward.calls:
-            key = engine or cost.model
-            backward_by_model[key] = backward_by_model.get(key, Usage()) + cost.backward
+            backward_by_model.setdefault(engine or cost.model, []).append((cost.backward, share))
     forward = sum((c.forward for c in nodes), Usage())
     backward = sum((c.backward for c in nodes), Usage())
-    optimizer = _optimizer(view, reach.learning, settings)
-    teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings)
+    optimizer = _optimizer(view, reach.learning, settings, history)
+    teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings, history)
     demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
-    gated = optimizer.calls * SCREEN_PASS + demo_params * settings.demo_proposals
+    prompt_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "prompt")
+    # with several prompts, their first proposals are also gated together (strategy "joint")
+    joint = settings.screen_pass if prompt_params > 1 else 0.0
+    gated = ((optimizer.calls + joint) * settings.screen_pass
+             + demo_params * settings.demo_proposals)
     phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, gated, settings, plan)
     priced_phases, dollars, unpriced = _price(plan, phases, pricing)
     return CostEstimate(
@@ -238,8 +346,23 @@ def estimate_cost(
             for d in (*plan.inputs, *plan.targets)
         ),
         roles=roles,
+        assumptions=ASSUMPTIONS + _calibration(settings, history, source),
         branches=_branches(plan, nodes),
     )
+
+
+def _calibration(settings: RunSettings, history: History, source: str) -> tuple[str, ...]:
+    notes = []
+    if settings.calibrated:
+        notes.append(
+            f"calibrated by {source}: {settings.fail_rate:.0%} of samples fail, "
+            f"{settings.screen_pass:.0%} of prompt proposals pass the cheap checks, "
+            f"{settings.pass_minibatch:.0%} of checked ones reach validation and are scored on "
+            f"{settings.val_share:.0%} of it")
+    if history.used:
+        notes.append(f"tokens of {history.used} kinds of call (model, node, purpose) from the "
+                     "reply cache's history")
+    return tuple(notes)
 
 
 def _branches(plan: Plan, nodes: list[NodeCost]) -> tuple[CostRange, CostRange] | None:
@@ -267,20 +390,24 @@ def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _optimizer(view: GraphView, learning: frozenset[str], settings: RunSettings) -> Usage:
-    total = Usage()
+def _optimizer(view: GraphView, learning: frozenset[str], settings: RunSettings,
+               history: History) -> Usage:
+    model = _role(view.plan, "optimizer")
     feedback_per_use = settings.errors * FEEDBACK_TOKENS
-    for param in view.plan.params:
-        if param.name not in learning or param.kind != "prompt":
-            continue
+    prompts = [p for p in view.plan.params if p.name in learning and p.kind == "prompt"]
+    shares = history.optimized(model, [p.name for p in prompts])
+    parts: list[tuple[Usage, float]] = []
+    for param in prompts:
         value = estimate_tokens(param.value)
         users = view.param_users[param.name]
         peers = {p for u in users for p in view.node_params[u] if p != param.name}
         peer_tokens = sum(estimate_tokens(view.params[p].value) for p in sorted(peers))
         prompt = (OPTIMIZER_OVERHEAD + value * (1 + HISTORY_VALUES) + peer_tokens
                   + feedback_per_use * len(users))
-        total = total + times(forecast(1, prompt, value + REASONING_TOKENS), settings.proposals)
-    return total
+        one = history.sized(model, f"optimizer:{param.name}", "optimizer",
+                            forecast(1, prompt, value + REASONING_TOKENS))
+        parts.append((one, shares.get(param.name, 1.0)))
+    return _scaled(parts, settings.proposals)
 
 
 def _teacher(
@@ -289,6 +416,7 @@ def _teacher(
     prompts: Mapping[str, int],
     replies: Mapping[str, int],
     settings: RunSettings,
+    history: History,
 ) -> Usage:
     total = Usage()
     teacher = _role(view.plan, "teacher")
@@ -298,13 +426,23 @@ def _teacher(
     for param in view.plan.params:
         if param.name in learning and param.kind == "demos":
             for user in view.param_users[param.name]:
-                total = total + times(forecast(1, prompts[user], replies[user]), settings.errors)
+                one = history.sized(teacher, user, "teacher",
+                                    forecast(1, prompts[user], replies[user]))
+                total = total + times(one, settings.errors)
     return total
 
 
+def _scaled(parts: Sequence[tuple[Usage, float]], count: float) -> Usage:
+    """The sum of each usage times its share, `count` times over, rounded up once."""
+    return forecast(
+        math.ceil(sum(u.calls * share for u, share in parts) * count - 1e-9),
+        math.ceil(sum(u.prompt_tokens * share for u, share in parts) * count - 1e-9),
+        math.ceil(sum(u.completion_tokens * share for u, share in parts) * count - 1e-9))
+
+
 def _phases(
-    forward_by_model: Mapping[str, Usage],
-    backward_by_model: Mapping[str, Usage],
+    forward_by_model: Mapping[str, Sequence[tuple[Usage, float]]],
+    backward_by_model: Mapping[str, Sequence[tuple[Usage, float]]],
     optimizer: Usage,
     teacher: Usage,
     gated: float,
@@ -319,14 +457,15 @@ def _phases(
         ("forward, re-running drawn failures",
          s.steps * s.errors * RERUN_SHARE if backward_by_model else 0),
         ("forward, checking proposals", s.steps * gated * s.checked),
-        ("forward, validating proposals", s.steps * gated * PASS_MINIBATCH * s.val_size * VAL_SHARE),
+        ("forward, validating proposals",
+         s.steps * gated * s.pass_minibatch * s.val_size * s.val_share),
     ]
     phases: list[PhaseCost] = []
     for phase, count in samples:
-        for model, usage in forward_by_model.items():
-            phases.append(PhaseCost(phase, model, times(usage, count)))
-    for model, usage in backward_by_model.items():
-        phases.append(PhaseCost("backward", model, times(usage, s.steps * s.errors)))
+        for model, parts in forward_by_model.items():
+            phases.append(PhaseCost(phase, model, _scaled(parts, count)))
+    for model, parts in backward_by_model.items():
+        phases.append(PhaseCost("backward", model, _scaled(parts, s.steps * s.errors)))
     optimizer_model = _role(plan, "optimizer")
     if optimizer_model is not None:
         phases.append(PhaseCost("optimizer", optimizer_model, times(optimizer, s.steps)))

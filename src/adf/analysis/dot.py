@@ -4,14 +4,18 @@ Takes a `Drawing`; gives DOT source: parameters as notes, data as
 ellipses, llm nodes as boxes, functional nodes as rounded boxes, losses as
 double octagons, outputs as plain text; each loop time step is a cluster
 (`hop @ 0`); the gradient-reachable subgraph is drawn bold and coloured.
+With a traced sample, the path it took is drawn thick and green and what
+it did not take (untaken branches, steps after an early exit) dashed and grey.
 Deterministic: the same plan gives the same text.
 """
 
 from __future__ import annotations
 
-from adf.analysis.drawing import Drawing, Vertex
+from adf.analysis.drawing import Drawing, Vertex, group_label
 
 HIGHLIGHT = "#d9480f"
+TAKEN = "#2b8a3e"
+UNTAKEN = 'style="dashed", color="#ced4da", fontcolor="#adb5bd"'
 
 _SHAPES = {
     "param": 'shape=note, style=filled, fillcolor="#fff3bf"',
@@ -23,6 +27,8 @@ _SHAPES = {
     "field": 'shape=box, style="rounded,filled", fillcolor="#f3f0ff"',
     "select": 'shape=diamond, style=filled, fillcolor="#fff9db"',
     "last": 'shape=invhouse, style=filled, fillcolor="#fff9db"',
+    "item": 'shape=box, style="rounded,filled", fillcolor="#e6fcf5"',
+    "map": 'shape=trapezium, style=filled, fillcolor="#e6fcf5"',
     "loss": 'shape=doubleoctagon, style=filled, fillcolor="#ffe3e3"',
     "output": "shape=plaintext",
 }
@@ -46,15 +52,18 @@ def render_dot(drawing: Drawing) -> str:
         else:
             by_group.setdefault(vertex.group, []).append(vertex)
     for index, group in enumerate(drawing.groups()):
-        loop, step = group
         lines.append(f"  subgraph {quote(f'cluster_{index}')} {{")
-        lines.append(f"    label={quote(f'{loop} @ {step}')}; style=rounded; color=\"#adb5bd\";")
+        lines.append(f"    label={quote(group_label(group))}; style=rounded; color=\"#adb5bd\";")
         lines += ["    " + _vertex(v) for v in by_group[group]]
         lines.append("  }")
     for edge in drawing.edges:
         attrs = [_EDGE_STYLES[edge.kind]] if _EDGE_STYLES[edge.kind] else []
         if edge.highlighted:
             attrs.append(f'color="{HIGHLIGHT}", penwidth=2')
+        if edge.taken:
+            attrs.append(f'color="{TAKEN}", penwidth=3')
+        elif edge.taken is False:
+            attrs.append(UNTAKEN)
         suffix = f" [{', '.join(attrs)}]" if attrs else ""
         lines.append(f"  {quote(edge.source)} -> {quote(edge.target)}{suffix};")
     lines.append("}")
@@ -64,4 +73,8 @@ def render_dot(drawing: Drawing) -> str:
 def _vertex(vertex: Vertex) -> str:
     label = f"{vertex.label}\n{vertex.detail}"
     extra = f', color="{HIGHLIGHT}", penwidth=2' if vertex.highlighted else ""
+    if vertex.taken:
+        extra += f', color="{TAKEN}", penwidth=3'
+    elif vertex.taken is False:
+        extra += ", " + UNTAKEN
     return f"{quote(vertex.id)} [label={quote(label)}, {_SHAPES[vertex.kind]}{extra}];"

@@ -6,7 +6,9 @@ node, loss and output; one edge per value flowing (parameter -> llm node,
 value -> node, prediction and target -> loss, value -> output); each node's
 loop time step for grouping; and the gradient-reachable subgraph (learning
 parameters, the nodes between them and the losses, the edges feedback
-travels along) marked `highlighted`.
+travels along) marked `highlighted`. Given the path one sample took
+(`adf.analysis.takenpath`), every vertex and edge also says whether it was
+`taken` for that sample.
 
 Layers are topological depths (longest path from the data), so every edge
 points to a deeper layer; a parameter, input, constant or target sits one
@@ -22,9 +24,11 @@ import attrs
 
 from adf.analysis.graphview import build_view, vertex_id
 from adf.analysis.reachability import compute_reachability
+from adf.analysis.takenpath import TakenPath
+from adf.plan.routing import guard_text
 from adf.plan.schema import Plan
 
-VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "loss", "output"]
+VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "item", "map", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
 
 
@@ -35,9 +39,11 @@ class Vertex:
     label: str
     detail: str
     layer: int
-    group: tuple[str, int] | None  # (loop, time step) of a loop copy
+    # (loop, time step) of a loop copy; ("NAME#", item) of a map's item
+    group: tuple[str, int] | None
     highlighted: bool
     frozen: bool = False
+    taken: bool | None = None  # with a trace: ran for the traced sample; None: not known
 
 
 @attrs.frozen
@@ -46,6 +52,7 @@ class Edge:
     target: str
     kind: EdgeKind
     highlighted: bool
+    taken: bool | None = None  # with a trace: the value flowed along it for the traced sample
 
 
 @attrs.frozen
@@ -63,7 +70,43 @@ class Drawing:
         return list(seen)
 
 
-def build_drawing(plan: Plan) -> Drawing:
+def group_label(group: tuple[str, int]) -> str:
+    """`hop @ 1` for a loop step, `notes#1` for a map's item."""
+    name, index = group
+    return f"{name}{index}" if name.endswith("#") else f"{name} @ {index}"
+
+
+def build_drawing(plan: Plan, path: TakenPath | None = None) -> Drawing:
+    """The drawing; with `path` (a traced sample), each node and edge says whether it was taken."""
+    drawing = _draw(plan)
+    return drawing if path is None else _mark(drawing, path)
+
+
+def _mark(drawing: Drawing, path: TakenPath) -> Drawing:
+    ran = dict(path.ran)
+    vertices = []
+    for vertex in drawing.vertices:
+        taken = ran.get(vertex.id) if vertex.kind not in ("param", "input", "target") else None
+        vertices.append(attrs.evolve(vertex, taken=taken))
+    known = {v.id: v.taken for v in vertices}
+    for vertex in drawing.vertices:  # data and parameters count as taken when a taken node reads them
+        if vertex.kind in ("param", "input", "target", "loss", "output"):
+            readers = [known.get(e.target) for e in drawing.edges if e.source == vertex.id]
+            sources = [known.get(e.source) for e in drawing.edges if e.target == vertex.id]
+            if vertex.kind in ("loss", "output"):
+                known[vertex.id] = all(sources) if sources and None not in sources else None
+            elif any(readers):
+                known[vertex.id] = True
+    vertices = [attrs.evolve(v, taken=known.get(v.id)) for v in vertices]
+    edges = []
+    for edge in drawing.edges:
+        a, b = known.get(edge.source), known.get(edge.target)
+        taken = None if a is None or b is None else (a and b)
+        edges.append(attrs.evolve(edge, taken=taken))
+    return Drawing(f"{drawing.name} (sample {path.sample})", tuple(vertices), tuple(edges))
+
+
+def _draw(plan: Plan) -> Drawing:
     view = build_view(plan)
     reach = compute_reachability(view)
     depth: dict[str, int] = {}
@@ -96,8 +139,13 @@ def build_drawing(plan: Plan) -> Drawing:
                                decl.name, f"{data_kind}: {decl.type}", above(readers, bottom), None, False))
     for node in plan.nodes:
         group = (node.loop, node.step) if node.loop is not None and node.step is not None else None
+        if node.item is not None:  # a map's item: drawn in a box of its own
+            group = (node.name.rsplit("#", 1)[0] + "#", node.item)
         if node.llm is not None:
             detail = f"llm {node.llm.function} using {node.llm.model}"
+            if node.llm.tools:  # `*`: a finish tool
+                detail += " tools [" + ", ".join(
+                    t.name + ("*" if t.finish else "") for t in node.llm.tools) + "]"
         elif node.fn is not None:
             detail = f"fn {node.fn.function} = {node.fn.ref}"
         elif node.kind == "field":
@@ -106,9 +154,13 @@ def build_drawing(plan: Plan) -> Drawing:
             detail = f"select on {node.inputs[0].source}"
         elif node.kind == "last":
             detail = "the step the loop stopped at"
+        elif node.kind == "item":
+            detail = f"item {node.item} of {node.inputs[0].source}"
+        elif node.kind == "map":
+            detail = f"map over {node.inputs[0].source}, {len(node.inputs) - 1} items at most"
         else:
             detail = f"const {node.value_json}"
-        detail += "".join(f" when {g.source} in {{{', '.join(g.cases)}}}" for g in node.when)
+        detail += "".join(guard_text(g) for g in node.when)
         vertices.append(Vertex(node.id, node.kind, node.id, f"{detail} -> {node.output_type}",
                                depth[node.id], group, node.id in reach.gradient_nodes))
         for source in view.sources(node.id):

@@ -70,8 +70,7 @@ def build_view(plan: Plan) -> GraphView:
         node_params[node.id] = used
         for param in used:
             param_users.setdefault(param, []).append(node.id)
-        function = _function_of(node)
-        if function is not None:
+        for function in _functions_of(node):
             callers.setdefault(function, []).append(node.id)
     loss_readers: dict[str, list[Loss]] = {}
     for loss in plan.losses:
@@ -104,18 +103,19 @@ def _params_of(node: Node) -> tuple[str, ...]:
     if node.llm is None:
         return ()
     seen: dict[str, None] = {}
-    for part in (*node.llm.system, *node.llm.user):
+    for part in node.llm.parts:
         if part.kind == "param":
             seen.setdefault(part.param, None)
     return tuple(seen)
 
 
-def _function_of(node: Node) -> str | None:
+def _functions_of(node: Node) -> tuple[str, ...]:
+    """The functions a node calls: its llm and the tools it may choose, or its fn."""
     if node.llm is not None:
-        return node.llm.function
+        return (node.llm.function, *(t.name for t in node.llm.tools))
     if node.fn is not None:
-        return node.fn.function
-    return None
+        return (node.fn.function,)
+    return ()
 
 
 def _freeze(table: dict[str, list[T]]) -> dict[str, tuple[T, ...]]:

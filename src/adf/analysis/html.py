@@ -37,6 +37,8 @@ h1 {{ font-size: 1.2em; }}
 <span><i class="swatch" style="background:#ebfbee"></i>function</span>
 <span><i class="swatch" style="background:#ffe3e3"></i>loss</span>
 <span><i class="swatch" style="border:2.5px solid #d9480f"></i>on a gradient path</span>
+<span><i class="swatch" style="border:3px solid #2b8a3e"></i>taken by the traced sample</span>
+<span><i class="swatch" style="border:1px dashed #adb5bd"></i>not taken</span>
 </p>
 <div class="canvas">
 {svg}
@@ -65,6 +67,11 @@ def render_html(drawing: Drawing) -> str:
         f"{kinds.count('param')} parameters ({learning} on a gradient path), "
         f"{kinds.count('loss')} losses, {len(drawing.groups())} loop time steps"
     )
+    nodes = [v for v in drawing.vertices if v.kind not in ("param", "input", "target", "loss", "output")]
+    if any(v.taken is not None for v in nodes):
+        ran = sum(1 for v in nodes if v.taken)
+        skipped = sum(1 for v in nodes if v.taken is False)
+        summary += f"; traced: {ran} nodes taken, {skipped} not taken"
     return _PAGE.format(
         title=escape(f"adf graph: {drawing.name}"), summary=escape(summary),
         svg=render_svg(drawing).removesuffix("\n"),

@@ -36,6 +36,7 @@ LINT_CODES: dict[str, tuple[str, ...]] = {
     "deadbranch": ("W0530",),
     "loopsize": ("W0511", "W0512"),
     "context": ("W0601", "W0602", "W0603"),
+    "shellsink": ("W0540",),
 }
 
 
@@ -70,6 +71,10 @@ def run_lints(plan: Plan, file: str, config: LintConfig) -> list[Diagnostic]:
             from adf.analysis.context import check_context
 
             diagnostics += check_context(view, sizes, reach, file)
+    if "shellsink" in on:
+        from adf.analysis.shellsink import check_shell_sinks
+
+        diagnostics += check_shell_sinks(view, file)
     return diagnostics
 
 

@@ -195,7 +195,7 @@ def _use_labels(view: GraphView, users: tuple[str, ...] | list[str]) -> list[Lab
     labels = []
     for node_id in users[:3]:
         node = view.nodes[node_id]
-        labels.append(Label(node.span, f"used in the prompt of `{node.name}`"))
+        labels.append(Label(node.span, f"used in the prompt of `{root_name(node)}`"))
     return labels
 
 

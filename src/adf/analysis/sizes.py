@@ -11,6 +11,9 @@ How values are sized
   when rows are given, else a default by type.
 - An llm node's reply: its model's `max_tokens` when declared (an upper
   bound), else a default by the declared output type.
+- A `map` item: the list's size shared by its typical number of items
+  (three); a `map`'s result: all its items' results. A branch or the value
+  after an `until` loop: the largest value it may pass on.
 - A functional node: a rule per standard-library entry (`std.op.add` sums
   its arguments, `std.parse.last_int` gives a few tokens...); user `py`
   functions get a default by their declared output type.
@@ -116,6 +119,13 @@ def compute_sizes(view: GraphView, rows: Iterable[Mapping[str, Any]] | None = No
             values[node.id] = _fn_tokens(node, args)
         elif node.kind == "field":
             values[node.id] = min(args.get("record", 0), type_tokens(node.output_type))
+        elif node.kind == "item":  # one of the list's typical number of items
+            values[node.id] = math.ceil(args.get("items", 0) / _LIST_ITEMS)
+        elif node.kind == "map":  # every item's result, at the bound
+            values[node.id] = sum(size for name, size in args.items() if name != "items")
+        elif node.kind in ("select", "last"):  # the largest value it may pass on
+            values[node.id] = max((size for name, size in args.items()
+                                   if name.startswith(("case:", "step"))), default=0)
         else:
             values[node.id] = estimate_tokens(node.value_json or "")
     return Sizes(values=values, prompts=prompts, replies=replies, measured=frozenset(measured))
@@ -133,6 +143,11 @@ def _prompt_tokens(view: GraphView, node: Node, args: Mapping[str, int], reply: 
                 total += param_tokens(view.params[part.param], sum(args.values()) + reply)
             else:
                 total += _text_tokens(part.text, args)
+    for tool in node.llm.tools:  # each definition: name, argument schema, description
+        total += MESSAGE_OVERHEAD + estimate_tokens(tool.name + json.dumps([n for n, _ in tool.params]))
+        for part in tool.description:
+            total += (param_tokens(view.params[part.param], 0) if part.kind == "param"
+                      else estimate_tokens(part.text))
     return total
 
 

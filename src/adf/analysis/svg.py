@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
-from adf.analysis.drawing import Drawing, Vertex
+from adf.analysis.drawing import Drawing, Vertex, group_label
 
 BOX_HEIGHT = 40
 ROW_GAP = 56
@@ -40,6 +40,7 @@ STYLE = """
 .vertex.const rect { fill: #ffffff; rx: 10; stroke-dasharray: 2 2; }
 .vertex.field rect { fill: #f3f0ff; rx: 10; }
 .vertex.select rect, .vertex.last rect { fill: #fff9db; rx: 4; stroke-dasharray: 6 2; }
+.vertex.item rect, .vertex.map rect { fill: #e6fcf5; rx: 10; }
 .vertex.loss rect { fill: #ffe3e3; }
 .vertex.output rect { fill: #f8f9fa; }
 .vertex.grad rect { stroke: #d9480f; stroke-width: 2.5; }
@@ -47,6 +48,11 @@ STYLE = """
 .edge.param { stroke-dasharray: 5 3; }
 .edge.target { stroke-dasharray: 2 3; }
 .edge.grad { stroke: #d9480f; stroke-width: 2; }
+.edge.taken { stroke: #2b8a3e; stroke-width: 3; }
+.edge.untaken { stroke: #dee2e6; stroke-dasharray: 4 3; }
+.vertex.taken rect { stroke: #2b8a3e; stroke-width: 3; }
+.vertex.untaken { opacity: 0.45; }
+.vertex.untaken rect { stroke-dasharray: 4 3; }
 .group rect { fill: #f8f9fa; stroke: #ced4da; stroke-dasharray: 6 3; rx: 8; }
 .group text { font: italic 11px sans-serif; fill: #868e96; }
 """
@@ -117,7 +123,7 @@ def render_svg(drawing: Drawing) -> str:
         x1, y1 = a.x + a.width / 2, a.y + BOX_HEIGHT
         x2, y2 = b.x + b.width / 2, b.y
         bend = max(20.0, (y2 - y1) / 2)
-        classes = f"edge {edge.kind}" + (" grad" if edge.highlighted else "")
+        classes = f"edge {edge.kind}" + (" grad" if edge.highlighted else "") + _taken(edge.taken)
         out.append(
             f'<path class="{classes}" data-from={quoteattr(edge.source)} data-to={quoteattr(edge.target)} '
             f'd="M {x1:.1f} {y1:.1f} C {x1:.1f} {y1 + bend:.1f}, {x2:.1f} {y2 - bend:.1f}, '
@@ -126,7 +132,7 @@ def render_svg(drawing: Drawing) -> str:
     for index, vertex in enumerate(drawing.vertices):
         box = boxes[vertex.id]
         classes = f"vertex {vertex.kind}" + (" grad" if vertex.highlighted else "")
-        classes += " frozen" if vertex.frozen else ""
+        classes += (" frozen" if vertex.frozen else "") + _taken(vertex.taken)
         detail = vertex.detail if len(vertex.detail) <= DETAIL_CHARS else vertex.detail[: DETAIL_CHARS - 1] + "…"
         cx = box.x + box.width / 2
         out.append(
@@ -139,6 +145,10 @@ def render_svg(drawing: Drawing) -> str:
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _taken(taken: bool | None) -> str:
+    return "" if taken is None else (" taken" if taken else " untaken")
 
 
 def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:
@@ -156,6 +166,6 @@ def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:
             f'<g class="group" data-loop={quoteattr(loop)} data-step="{step}">'
             f'<rect x="{x0 - 10:.1f}" y="{y0 - 20:.1f}" width="{x1 - x0 + 20:.1f}" '
             f'height="{y1 - y0 + 30:.1f}"/>'
-            f'<text x="{x0 - 4:.1f}" y="{y0 - 7:.1f}">{escape(f"{loop} @ {step}")}</text></g>'
+            f'<text x="{x0 - 4:.1f}" y="{y0 - 7:.1f}">{escape(group_label((loop, step)))}</text></g>'
         )
     return out

@@ -46,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from adf.compiler.pipeline import compile_file
-    from adf.compiler.render import render_human, render_json, summary
+    from adf.compiler.render import human_blocks, render_human, render_json, summary
 
     color = diagnostics_color(args.color)
     status = 0
@@ -66,14 +66,16 @@ def execute(args: argparse.Namespace) -> int:
                 print_diagnostics(render_human(result.diagnostics, {path: result.source}, color=color))
             continue
         diagnostics = result.diagnostics if args.no_lint else lint_result(result, path, reported_configs)
+        source = result.source
+        del result  # the plan is not needed to print: a large program's plan is freed first
         if any(d.is_error for d in diagnostics):
             status = max(status, 1)
         if args.format != "human":
             collected.extend(diagnostics)
-            sources.update(diagnostic_sources(diagnostics, path, result.source))
+            sources.update(diagnostic_sources(diagnostics, path, source))
         elif diagnostics:
-            texts = diagnostic_sources(diagnostics, path, result.source)
-            print_diagnostics(render_human(diagnostics, texts, color=color))
+            for block in human_blocks(diagnostics, diagnostic_sources(diagnostics, path, source), color):
+                print_diagnostics(block)
             print_diagnostics(f"{path}: {summary(diagnostics)}")
         elif not args.quiet:
             print_diagnostics(f"{path}: ok")

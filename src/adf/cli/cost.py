@@ -36,6 +36,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-rate", type=fraction, default=0.5, metavar="F",
                         help="share of samples that fail and get a backward pass (0.5)")
     parser.add_argument("--no-prices", action="store_true", help="skip the dollar estimate")
+    parser.add_argument("--cache", metavar="PATH",
+                        help="reply cache whose token history sizes the calls (default .adf/cache.sqlite)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="size calls from the program alone, not from the cache's history")
     parser.add_argument("--format", choices=("human", "json"), default="human")
 
 
@@ -43,10 +47,13 @@ def execute(args: argparse.Namespace) -> int:
     from adf.analysis.cost import RunSettings, estimate_cost
     from adf.cli._command import load, print_error
     from adf.workflow import WorkflowError
+    from adf.workflow.models import RunOptions, token_history
 
     try:
         workflow = load(args.file)
         rows, counts = _read_data(args.data, args.split) if args.data else (None, {})
+        history = token_history(workflow.plan,
+                                RunOptions(cache=args.cache, use_cache=not args.no_cache))
     except WorkflowError as exc:
         print_error("cost", exc)
         return exc.status
@@ -57,7 +64,7 @@ def execute(args: argparse.Namespace) -> int:
         proposals=args.proposals, demo_proposals=args.demo_proposals, fail_rate=args.fail_rate,
     )
     estimate = estimate_cost(workflow.plan, data_rows=rows, settings=settings,
-                             pricing=not args.no_prices)
+                             pricing=not args.no_prices, history=history)
     if args.format == "json":
         print(json.dumps(to_json(estimate), indent=2))
     else:

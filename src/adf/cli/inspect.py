@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from adf.plan.routing import guard_text
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", metavar="FILE.plan", help="a plan written by `adfc compile`")
@@ -64,6 +66,9 @@ def execute(args: argparse.Namespace) -> int:
         args_text = ", ".join(f"{b.name}={b.source}" for b in n.inputs)
         if n.kind == "llm" and n.llm is not None:
             what = f"llm {n.llm.function}({args_text}) using {n.llm.model}"
+            if n.llm.tools:  # `*`: a finish tool
+                listed = ", ".join(t.name + ("*" if t.finish else "") for t in n.llm.tools)
+                what += f" tools [{listed}]"
         elif n.kind == "fn" and n.fn is not None:
             what = f"fn {n.fn.ref}({args_text})"
         elif n.kind == "field":
@@ -72,9 +77,13 @@ def execute(args: argparse.Namespace) -> int:
             what = f"select({args_text})"
         elif n.kind == "last":
             what = f"last run of ({args_text})"
+        elif n.kind == "item":
+            what = f"item {n.item} of {n.inputs[0].source}"
+        elif n.kind == "map":
+            what = f"map({args_text})"
         else:
             what = f"const {n.value_json}"
-        when = "".join(f" when {g.source} in {{{', '.join(g.cases)}}}" for g in n.when)
+        when = "".join(guard_text(g) for g in n.when)
         out.append(f"  {n.id:<16} {what} -> {n.output_type}{when}   [{n.span.line}:{n.span.col}]")
     out.append("losses:")
     out += [

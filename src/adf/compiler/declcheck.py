@@ -270,7 +270,8 @@ def check_loss(decl: ast.LossDecl, inference: Inference) -> None:
         return
     types = [inference.infer(a.value, None) for a in positional]
     for arg in positional:
-        if isinstance(arg.value, ast.Call | ast.Add | ast.FieldAccess | ast.IfExpr | ast.MatchExpr):
+        if isinstance(arg.value, ast.Call | ast.Add | ast.FieldAccess | ast.IfExpr | ast.MatchExpr
+                      | ast.MapExpr | ast.Compare | ast.BoolOp | ast.Not):
             diags.append(
                 diag(
                     "E0214",

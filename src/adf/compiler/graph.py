@@ -69,6 +69,10 @@ def build_graph(program: ast.Program, scope: Scope) -> tuple[Graph, tuple[Diagno
                 for stmt in decl.body:
                     edges += _deps(stmt.value, decl.name.name, scope, updates)
                     _no_targets(stmt.value, scope, diags)
+                if decl.until is not None and not isinstance(decl.until, ast.Ref):
+                    # a condition may read values outside the loop (a bare name is E0307's)
+                    edges += _deps(decl.until, decl.name.name, scope, updates)
+                    _no_targets(decl.until, scope, diags)
                 deps[key] = [e for e in edges if e[0] != key]
             case ast.StateDecl():
                 _no_targets(decl.init, scope, diags)

@@ -6,7 +6,9 @@ inputs, targets and states, and the `Signature` of every llm and fn);
 wrong in it: mismatched call arguments (E0201), `+` on values that cannot
 be added (E0203), wrong argument counts and names (E0204, E0205), computed
 records and non-text computed lists (E0215), fields of non-records (E0230).
-`if` and `match` are typed by `adf.compiler.routing`. A name an earlier
+`if` and `match` are typed by `adf.compiler.routing`, `map` by
+`adf.compiler.mapping`, comparisons and `and`/`or`/`not` by
+`adf.compiler.conditions`. A name an earlier
 pass rejected has the unknown type `None`, and every check passes silently
 on `None`: one mistake, one error.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 import attrs
 
 from adf.compiler import types as T
+from adf.compiler.conditions import infer_bool_op, infer_compare
+from adf.compiler.mapping import infer_map
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import infer_if, infer_match
@@ -121,6 +125,7 @@ class Inference:
                     "node",
                     "state",
                     "loopvar",
+                    "item",
                 ):
                     return None
                 if symbol.kind == "loopvar" and symbol.loop != self.loop:
@@ -134,6 +139,12 @@ class Inference:
                 return infer_if(expr, self.infer, self.diags)
             case ast.MatchExpr():
                 return infer_match(expr, self.infer, self.diags)
+            case ast.MapExpr():
+                return infer_map(expr, self.scope, self.infer, self.values, self.diags)
+            case ast.Compare():
+                return infer_compare(expr, self.infer, self.diags)
+            case ast.BoolOp() | ast.Not():
+                return infer_bool_op(expr, self.infer, self.diags)
             case ast.Add(terms=terms):
                 result: Type | None = self.infer(terms[0], expected)
                 previous = terms[0]

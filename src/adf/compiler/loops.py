@@ -7,8 +7,8 @@ right after parsing, so every later pass sees integer bounds.
 
 `check_until` takes the program, its `Scope` and `Typing`; gives E0307 when
 a loop's `until` names something other than a `bool` node of that loop's
-body: the condition is computed in each step, and when it is `true` the
-steps after that one do not run.
+body, or is a condition that is not a `bool`: the condition is computed in
+each step, and when it is `true` the steps after that one do not run.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import attrs
 
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import Scope
-from adf.compiler.typecheck import Typing
+from adf.compiler.typecheck import Typing, until_key
 from adf.diagnostics import Diagnostic, Label
 from adf.syntax import ast
 
@@ -59,6 +59,15 @@ def check_until(program: ast.Program, scope: Scope, typing: Typing) -> tuple[Dia
         if not isinstance(decl, ast.LoopDecl) or decl.until is None:
             continue
         until = decl.until
+        if not isinstance(until, ast.Ref):  # a condition: typed by typecheck
+            found = typing.values.get(until_key(decl))
+            if found is not None and found.kind not in ("bool", "any"):
+                diags.append(diag(
+                    "E0307", f"the `until` condition is `{found}`, not `bool`", until.span,
+                    f"`{found}`", help="the loop stops after a step whose condition is `true`; "
+                    "write a comparison or a `bool` value, e.g. `until found or tries >= 2`",
+                ))
+            continue
         symbol = scope.symbols.get(until.name)
         secondary = [Label(symbol.span, "declared here")] if symbol is not None else []
         if symbol is None or symbol.kind != "node" or symbol.loop != decl.name.name:

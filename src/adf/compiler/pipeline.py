@@ -5,7 +5,7 @@ passes run in this order, each a function from the previous results to new
 results plus diagnostics:
 
     parse -> bind_constants -> resolve -> build_graph -> typecheck -> bind_functions
-        -> check_objectives -> check_until -> unroll -> emit_plan
+        -> check_objectives -> check_until -> check_tools -> unroll -> emit_plan
 
 Syntax errors stop the pipeline (there is no program to check). Otherwise
 every checking pass runs, so one run reports the errors of all phases;
@@ -81,6 +81,7 @@ def _compile(
     from adf.compiler.objectives import check_objectives
     from adf.compiler.pybind import bind_functions
     from adf.compiler.resolve import resolve
+    from adf.compiler.tools import check_tools
     from adf.compiler.typecheck import typecheck
     from adf.syntax.parser import parse
 
@@ -101,7 +102,7 @@ def _compile(
         typing, d3 = typecheck(program, scope, graph)
         d4 = bind_functions(program, typing, base_dir)
         found += [*d1, *d2, *d3, *d4, *check_objectives(program, scope),
-                  *check_until(program, scope, typing)]
+                  *check_until(program, scope, typing), *check_tools(program, scope, typing)]
         if not program.decls:
             found.append(_empty_program())
         if plan and not any(d.is_error for d in found):

@@ -20,6 +20,7 @@ Nothing is ever imported or run.
 from __future__ import annotations
 
 import ast as pyast
+import builtins
 import sys
 
 import attrs
@@ -37,6 +38,9 @@ class Found:
     returns: pyast.expr | None
     is_async: bool
     where: str  # "module:name" of the definition reached
+    definition: pyast.FunctionDef | pyast.AsyncFunctionDef | pyast.Lambda | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
 
 
 @attrs.frozen
@@ -64,9 +68,24 @@ class Resolver:
     def __init__(self, base_dir: str | None) -> None:
         self.base_dir = base_dir
         self._modules: dict[str, tuple[pyast.Module, bool] | str | None] = {}
+        self._trail: list[str] | None = None
 
     def resolve(self, module: str, name: str) -> Resolution:
         return self._resolve(module, name, 0, frozenset())
+
+    def trail(self, module: str, name: str) -> tuple[tuple[str, ...], Resolution]:
+        """`resolve`, with every `module:name` passed on the way (the reference first)."""
+        self._trail = []
+        try:
+            found = self._resolve(module, name, 0, frozenset())
+            return tuple(self._trail), found
+        finally:
+            self._trail = None
+
+    def module_tree(self, module: str) -> tuple[pyast.Module, bool] | None:
+        """(tree, is_package) of a readable module, else None."""
+        loaded = self._module(module)
+        return loaded if isinstance(loaded, tuple) else None
 
     def _module(self, module: str) -> tuple[pyast.Module, bool] | str | None:
         """(tree, is_package), a reason it cannot be read, or None when not found."""
@@ -86,6 +105,8 @@ class Resolver:
         if hops > _MAX_HOPS or key in seen:
             return Dynamic(f"`{key}` is defined through a cycle of aliases")
         seen = seen | {key}
+        if self._trail is not None:
+            self._trail.append(key)
         loaded = self._module(module)
         if loaded is None or isinstance(loaded, str):
             top = module.split(".")[0]
@@ -107,6 +128,8 @@ class Resolver:
                         found = self._resolve(source, name, hops + 1, seen)
                         if not isinstance(found, Missing):
                             return found
+            if any(_conditional_star(node) for node in tree.body):
+                return Dynamic(f"module `{module}` imports `*` conditionally, so `{name}` may come from there")
             if any(_defines(node, "__getattr__") for node in tree.body):
                 return Dynamic(f"module `{module}` defines `__getattr__`, so `{name}` may be made at run time")
             return Missing(tuple(pysource.function_names(tree)))
@@ -123,7 +146,7 @@ class Resolver:
     ) -> Resolution:
         where = f"{module}:{name}"
         if isinstance(node, pyast.FunctionDef | pyast.AsyncFunctionDef):
-            return Found(node.args, node.returns, isinstance(node, pyast.AsyncFunctionDef), where)
+            return Found(node.args, node.returns, isinstance(node, pyast.AsyncFunctionDef), where, node)
         if isinstance(node, pyast.ImportFrom):
             alias = next(a for a in node.names if (a.asname or a.name) == name)
             source = _absolute(module, is_package, node)
@@ -146,11 +169,14 @@ class Resolver:
         )
         value = node.value if plain and isinstance(node, pyast.Assign | pyast.AnnAssign) else None
         if isinstance(value, pyast.Name):
-            return self._resolve(module, value.id, hops + 1, seen)
+            found = self._resolve(module, value.id, hops + 1, seen)
+            if isinstance(found, Missing) and value.id in vars(builtins):
+                return Dynamic(f"`{where}` is Python's builtin `{value.id}`")
+            return found
         if isinstance(value, pyast.Lambda):
-            return Found(value.args, None, False, where)
+            return Found(value.args, None, False, where, value)
         if isinstance(value, pyast.Attribute) and isinstance(value.value, pyast.Name):
-            imported = _imported_module(self._module_tree(module), value.value.id, module, is_package)
+            imported = imported_module(self._module_tree(module), value.value.id, module, is_package)
             if imported is not None:
                 return self._resolve(imported, value.attr, hops + 1, seen)
         return Dynamic(f"`{where}` is assigned from an expression adf cannot evaluate without running it")
@@ -179,6 +205,14 @@ def _binds(node: pyast.stmt, name: str) -> bool:
             for child in handler.body
         )
     return False
+
+
+def _conditional_star(node: pyast.stmt) -> bool:
+    """`from m import *` under a top-level `if` or `try` (as `os` does for `posix`)."""
+    return isinstance(node, pyast.If | pyast.Try) and any(
+        isinstance(child, pyast.ImportFrom) and any(a.name == "*" for a in child.names)
+        for child in pyast.walk(node)
+    )
 
 
 def _defines(node: pyast.stmt, name: str) -> bool:
@@ -213,7 +247,7 @@ def _absolute(module: str, is_package: bool, node: pyast.ImportFrom) -> str | No
     return ".".join(base + tail) or None
 
 
-def _imported_module(tree: pyast.Module, alias: str, module: str, is_package: bool) -> str | None:
+def imported_module(tree: pyast.Module, alias: str, module: str, is_package: bool) -> str | None:
     """The module that `alias` names through `import x [as alias]`, if it does."""
     found = None
     for node in tree.body:

@@ -20,7 +20,7 @@ long lines are cut around the span.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from adf.diagnostics import Diagnostic, Label, Severity
 
@@ -38,6 +38,14 @@ _MAX_LINE = 160
 def render_human(
     diagnostics: Iterable[Diagnostic], sources: Mapping[str, str], color: bool = False
 ) -> str:
+    return "\n".join(human_blocks(diagnostics, sources, color))
+
+
+def human_blocks(
+    diagnostics: Iterable[Diagnostic], sources: Mapping[str, str], color: bool = False
+) -> Iterator[str]:
+    """`render_human` one diagnostic at a time, for printing a long list without
+    holding all of its text."""
     split: dict[str, list[str]] = {}  # each source split once: linear in the diagnostics
 
     def lines_of(file: str) -> list[str]:
@@ -46,8 +54,8 @@ def render_human(
             split[file] = source.split("\n") if source else []
         return split[file]
 
-    blocks = [_render_one(d, lines_of(d.file), color) for d in diagnostics]
-    return "\n".join(blocks)
+    for d in diagnostics:
+        yield _render_one(d, lines_of(d.file), color)
 
 
 def summary(diagnostics: Iterable[Diagnostic]) -> str:

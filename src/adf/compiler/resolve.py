@@ -27,10 +27,10 @@ from adf.syntax import ast
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss",
-    "const",
+    "const", "item",
 ]
-VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar"})
-SECTIONS = ("system", "user")
+VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar", "item"})
+SECTIONS = ("system", "user", "finish")  # `finish` lists tools (adf.compiler.tools)
 ROLES = ("backward", "optimizer", "teacher")
 
 
@@ -69,6 +69,7 @@ _WHAT = {
     "loopvar": "a loop variable",
     "loss": "a loss",
     "const": "a constant",
+    "item": "a map item",
 }
 
 
@@ -123,6 +124,10 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
                 declare(decl.name, "const", decl)
             case _:
                 pass
+        for expr, loop in expressions(decl):
+            for found in _walk(expr):
+                if isinstance(found, ast.MapExpr):
+                    declare(found.item, "item", found, loop)
     checker = _Checker(symbols, diags, frozenset(duplicated))
     llm_models = checker.check(program)
     return Scope(symbols, llm_models), tuple(diags)
@@ -189,6 +194,8 @@ class _Checker:
                             self._expr(stmt.value, decl.name.name)
                         else:
                             self._assign(stmt, decl.name.name)
+                    if decl.until is not None and not isinstance(decl.until, ast.Ref):
+                        self._expr(decl.until, decl.name.name)  # a bare name: E0307's job
                 case ast.LossDecl():
                     if isinstance(decl.metric, ast.StdRef):
                         self._std(decl.metric, METRICS, "metric")
@@ -216,10 +223,19 @@ class _Checker:
         return llm_models
 
     # --- names used as values ------------------------------------------------
-    def _value(self, name: str, span: Span, loop: str | None) -> None:
+    def _value(
+        self, name: str, span: Span, loop: str | None, items: frozenset[str] = frozenset()
+    ) -> None:
         symbol = self.symbols.get(name)
         if symbol is None:
             self._undefined(name, span, "value")
+            return
+        if symbol.kind == "item" and name not in items:
+            self.diags.append(diag(
+                "E0102", f"undefined name `{name}`", span, "not defined here",
+                secondary=[Label(symbol.span, "a map item, visible only after `=>` in its `map`")],
+                help="use the item inside the body of its `map`",
+            ))
             return
         if symbol.kind == "loopvar" and symbol.loop != loop:
             self.diags.append(
@@ -270,11 +286,26 @@ class _Checker:
         )
 
     def _expr(self, expr: ast.Expr, loop: str | None) -> None:
+        inside = {id(n): item for n, item in map_bodies(expr)}
         for node in _walk(expr):
             if isinstance(node, ast.Ref):
-                self._value(node.name, node.span, loop)
+                self._value(node.name, node.span, loop, inside.get(id(node), frozenset()))
             elif isinstance(node, ast.Call):
                 self._callee(node.func)
+            elif isinstance(node, ast.MapExpr) and node.bound_name is not None:
+                self._bound(node.bound_name)
+
+    def _bound(self, name: ast.Ident) -> None:
+        symbol = self.symbols.get(name.name)
+        if symbol is not None and symbol.kind == "const":
+            return
+        consts = [s.name for s in self.symbols.values() if s.kind == "const"]
+        self.diags.append(diag(
+            "E0102", f"undefined constant `{name.name}`", name.span, "no `const` with this name",
+            secondary=[Label(symbol.span, f"{_WHAT[symbol.kind]}, not a constant")] if symbol else [],
+            help=suggest(name.name, consts) or f"declare it: `const {name.name} = 5`",
+            notes=("the bound of `map` is an integer or the name of a `const`",),
+        ))
 
     def _callee(self, func: ast.Ident) -> None:
         symbol = self.symbols.get(func.name)
@@ -395,7 +426,7 @@ class _Checker:
             else:
                 seen[name] = section
             for part in section.parts:
-                if isinstance(part, ast.Ref):
+                if isinstance(part, ast.Ref) and name != "finish":
                     self._param_part(part)
         return model
 
@@ -481,24 +512,69 @@ def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:
     while stack:
         node = stack.pop()
         yield node
-        match node:
-            case ast.Call(args=args):
-                stack.extend(arg.value for arg in reversed(args))
-            case ast.Add(terms=terms):
-                stack.extend(reversed(terms))
-            case ast.ListLit(items=items):
-                stack.extend(reversed(items))
-            case ast.RecordLit(fields=fields):
-                stack.extend(value for _, value in reversed(fields))
-            case ast.FieldAccess(value=value):
-                stack.append(value)
-            case ast.IfExpr(cond=cond, then=then, other=other):
-                stack.extend((other, then, cond))
-            case ast.MatchExpr(subject=subject, arms=arms):
-                stack.extend(arm.value for arm in reversed(arms))
-                stack.append(subject)
-            case _:
-                pass
+        stack.extend(reversed(tuple(_children(node))))
 
 
 walk = _walk
+
+
+def map_bodies(expr: ast.Expr) -> Iterator[tuple[ast.Expr, frozenset[str]]]:
+    """Every sub-expression with the map items visible there (those of the maps whose
+    body it is in)."""
+    stack: list[tuple[ast.Expr, frozenset[str]]] = [(expr, frozenset())]
+    while stack:
+        node, items = stack.pop()
+        yield node, items
+        if isinstance(node, ast.MapExpr):
+            stack.append((node.body, items | {node.item.name}))
+            stack.append((node.items, items))
+        else:
+            stack.extend((child, items) for child in _children(node))
+
+
+def _children(node: ast.Expr) -> Iterator[ast.Expr]:
+    match node:
+        case ast.Call(args=args):
+            yield from (arg.value for arg in args)
+        case ast.Add(terms=terms):
+            yield from terms
+        case ast.ListLit(items=items):
+            yield from items
+        case ast.RecordLit(fields=fields):
+            yield from (value for _, value in fields)
+        case ast.FieldAccess(value=value):
+            yield value
+        case ast.IfExpr(cond=cond, then=then, other=other):
+            yield from (cond, then, other)
+        case ast.MatchExpr(subject=subject, arms=arms):
+            yield subject
+            yield from (arm.value for arm in arms)
+        case ast.MapExpr(items=items, body=body):
+            yield from (items, body)
+        case ast.Compare(left=left, right=right):
+            yield from (left, right)
+        case ast.BoolOp(terms=terms):
+            yield from terms
+        case ast.Not(value=value):
+            yield value
+        case _:
+            pass
+
+
+def expressions(decl: ast.Decl) -> Iterator[tuple[ast.Expr, str | None]]:
+    """The expressions a declaration holds, with the loop they are in."""
+    match decl:
+        case ast.NodeDecl() | ast.Assign():
+            yield decl.value, None
+        case ast.StateDecl():
+            yield decl.init, None
+        case ast.LoopDecl():
+            for stmt in decl.body:
+                yield stmt.value, decl.name.name
+            if decl.until is not None:
+                yield decl.until, decl.name.name
+        case ast.LossDecl():
+            for arg in decl.args:
+                yield arg.value, None
+        case _:
+            pass

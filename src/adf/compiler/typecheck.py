@@ -33,7 +33,7 @@ from adf.diagnostics import Diagnostic
 from adf.plan.schema import Type
 from adf.syntax import ast
 
-__all__ = ["Signature", "Typing", "bind_args", "typecheck"]
+__all__ = ["Signature", "Typing", "bind_args", "typecheck", "until_key"]
 
 
 @attrs.frozen
@@ -48,6 +48,12 @@ def typecheck(
     checker = _Checker(scope)
     checker.run(program, graph)
     return Typing(checker.values, checker.functions), tuple(checker.diags)
+
+
+def until_key(loop: ast.LoopDecl) -> str:
+    """Where `Typing.values` keeps the type of a loop's `until` condition when it is
+    an expression (a name no declaration can have)."""
+    return f"{loop.name.name}.until"
 
 
 class _Checker:
@@ -121,6 +127,9 @@ class _Checker:
                         self.values[stmt.name.name] = self.infer(stmt.value, None)
                     else:
                         self._assign(stmt)
+                until = item.decl.until
+                if until is not None and not isinstance(until, ast.Ref):  # E0307 reads it
+                    self.values[until_key(item.decl)] = self.infer(until, T.BOOL)
                 self.inference.loop = None
             else:
                 self.values[item.name.name] = self.infer(item.value, None)

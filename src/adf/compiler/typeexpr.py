@@ -19,8 +19,8 @@ def type_of(expr: ast.TypeExpr, diags: list[Diagnostic]) -> Type | None:
     """The type an annotation names; None (with an E0202/E0210 in `diags`) when it names none."""
     match expr:
         case ast.NamedType(name=name):
-            if name in T.SCALARS:
-                return T.SCALARS[name]
+            if name in T.NAMED:
+                return T.NAMED[name]
             aliases = {
                 "string": "str",
                 "integer": "int",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from adf.plan.schema import Type
+from adf.plan.schema import TOOL_CALL, Type
 from adf.syntax import ast
 
 STR = Type("str")
@@ -21,6 +21,8 @@ FLOAT = Type("float")
 BOOL = Type("bool")
 ANY = Type("any")
 SCALARS = {"str": STR, "int": INT, "float": FLOAT, "bool": BOOL}
+# the value of an llm with tools (adf.compiler.tools); a type name like the scalars
+NAMED = {**SCALARS, "tool_call": TOOL_CALL}
 
 
 def list_of(item: Type) -> Type:

@@ -30,8 +30,20 @@ Node ids
   node OWNER reading `cond` (OWNER.0) and one `case:LABEL` per branch
   (OWNER.1, OWNER.2, ...); the nodes written inside a branch carry a
   `Guard` (`Node.when`): they run only when the condition takes that branch.
+- `map p in items max N => body` becomes, for each item `i < N`, an `item`
+  node `OWNER#i.item` (element `i` of the list, OWNER.0 when the list is an
+  expression) and the body's nodes with the stem `OWNER#i`, each guarded by
+  that item node and numbered `Node.item = i`; then the `map` node OWNER
+  reading `items` and `item0`, `item1`, ... Inside a loop, `@t` follows.
+- A comparison `a >= b` is a `std.op.ge` fn node OWNER reading `left`
+  (OWNER.0) and `right` (OWNER.1); `not x` a `std.op.not` node reading
+  `value`; `a and b and c` a chain of `std.op.and` nodes like `+` (the
+  partial result `OWNER.and1`), `or` the same with `std.op.or`.
+- A loop's `until` condition that is not a bare name is computed at the end
+  of each step under the stem `LOOP.until` (`hop.until@1`), with states
+  reading that step's update.
 - `node a = b` (a bare name) creates no node: `a` stands for `b`'s id.
-Names cannot contain `.` or `@`, so these ids never collide with user names.
+Names cannot contain `.`, `#` or `@`, so these ids never collide with user names.
 Parameters are not nodes: every step's llm node refers to the same param.
 """
 
@@ -44,8 +56,10 @@ import attrs
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.infer import bind_args
+from adf.compiler.mapping import map_bound
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import WILDCARD, join, labels
+from adf.compiler.tools import tool_specs
 from adf.compiler.typecheck import Typing
 from adf.diagnostics import Span
 from adf.plan.schema import (
@@ -60,6 +74,7 @@ from adf.plan.schema import (
     TemplatePart,
     Type,
 )
+from adf.stdlib.signatures import OPERATORS
 from adf.syntax import ast
 
 
@@ -117,6 +132,8 @@ class _Unroller:
         self.step: int | None = None
         self.local: dict[str, str] = {}
         self.guards: list[Guard] = []  # the branches being unrolled, outermost first
+        self.item: int | None = None  # the `map` item being unrolled
+        self.step_guards: tuple[Guard, ...] = ()  # what every node of this loop step carries
         # values of `until` loops read after the loop: name -> (its step ids, span)
         self.lasts: dict[str, tuple[tuple[str, ...], tuple[str, ...], Span]] = {}
 
@@ -155,6 +172,7 @@ class _Unroller:
             self.loop, self.step = loop, step
             self.local = dict(versions)
             self.guards = [Guard(done, ("false",))] if done is not None else []
+            self.step_guards = tuple(self.guards)
             first = len(self.nodes)
             for stmt in item.body:
                 if isinstance(stmt, ast.NodeDecl):
@@ -172,18 +190,29 @@ class _Unroller:
                 if isinstance(stmt, ast.NodeDecl):
                     self.final[stmt.name.name] = self.local[stmt.name.name]
             if decl.until is not None:
-                done = self.local.get(decl.until.name)
+                done = self._until(decl, versions)
                 dones.append(done or "")
                 for name in (*(s.name.name for s in item.body if isinstance(s, ast.NodeDecl)), *updated):
                     steps.setdefault(name, []).append(
                         versions[name] if name in versions else self.local[name])
         self.loop, self.step, self.local, self.guards = None, None, {}, []
+        self.step_guards = ()
         for name, version in versions.items():
             self.final[name] = version
         for name, ids in steps.items():  # after an early exit: the step the loop stopped at
             self.lasts[name] = (tuple(ids), tuple(dones), decl.span)
-        until = decl.until.name if decl.until is not None else None
+        until = None if decl.until is None else (
+            decl.until.name if isinstance(decl.until, ast.Ref) else f"{loop}.until")
         self.loops.append(LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span, until))
+
+    def _until(self, decl: ast.LoopDecl, versions: dict[str, str]) -> str | None:
+        """The id of this step's stop condition: the named body node, or the nodes of a
+        condition (stem `LOOP.until`), where states read this step's update."""
+        assert decl.until is not None
+        if isinstance(decl.until, ast.Ref):
+            return self.local.get(decl.until.name)
+        self.local.update(versions)
+        return self._expr(decl.until, f"{decl.name.name}.until", T.BOOL)
 
     # --- values ---------------------------------------------------------------
     def _id(self, stem: str) -> str:
@@ -196,7 +225,7 @@ class _Unroller:
             self.state_init.add(name)
             decl = self.scope.symbols[name].decl
             assert isinstance(decl, ast.StateDecl)
-            self._append(
+            self._append_shared(
                 Node(
                     id=name,
                     kind="const",
@@ -219,7 +248,7 @@ class _Unroller:
         symbol = self.scope.symbols[name]
         if symbol.kind == "loopvar":
             node_id = self._id(name)
-            self._append(
+            self._append_shared(
                 Node(
                     node_id,
                     "const",
@@ -254,6 +283,14 @@ class _Unroller:
                 return self._select(expr.cond, branches, stem, want, expr.span)
             case ast.MatchExpr():
                 return self._match(expr, stem, want)
+            case ast.MapExpr():
+                return self._map(expr, stem)
+            case ast.Compare():
+                return self._operator(OPERATORS[expr.op], (expr.left, expr.right), stem, expr.span)
+            case ast.BoolOp():
+                return self._operator(OPERATORS[expr.op], expr.terms, stem, expr.span)
+            case ast.Not():
+                return self._operator(OPERATORS["not"], (expr.value,), stem, expr.span)
             case ast.ListLit() if T.literal_type(expr) is None:
                 return self._build_list(expr, stem)
             case _:
@@ -303,6 +340,7 @@ class _Unroller:
                     parts.get("system", ()),
                     parts.get("user", ()),
                     plan_options(decl.model_options),
+                    tool_specs(decl, self.scope, self.typing),
                 )
                 self.specs[call.func.name] = spec
             self._append(
@@ -353,9 +391,38 @@ class _Unroller:
         node_id = f"{name}.last"
         bindings = tuple(Binding(f"step{i}", source) for i, source in enumerate(ids))
         bindings += tuple(Binding(f"until{i}", done) for i, done in enumerate(dones) if done)
-        self._append(Node(node_id, "last", name, None, None, bindings,
+        self._append_shared(Node(node_id, "last", name, None, None, bindings,
                           self._type_of(ids[-1]) or T.ANY, span))
         self.final[name] = node_id
+        return node_id
+
+    def _map(self, expr: ast.MapExpr, stem: str) -> str:
+        """One guarded copy of the body per item the bound allows, then the `map` node."""
+        items = self._expr(expr.items, f"{stem}.0", None)
+        found = self._type_of(items)
+        element = found.of if found is not None and found.kind == "list" and found.of else T.ANY
+        bindings = [Binding("items", items)]
+        result: Type | None = None
+        outer = self.item
+        for i in range(map_bound(expr, self.scope) or 0):
+            self.item = i
+            item_stem = f"{stem}#{i}.item"
+            item_id = self._id(item_stem)
+            self._append(Node(item_id, "item", item_stem, self.step, self.loop,
+                              (Binding("items", items),), element, expr.item.span, item=i))
+            self.local[expr.item.name] = item_id
+            self.guards.append(Guard(item_id, ()))
+            try:
+                source = self._expr(expr.body, f"{stem}#{i}", None)
+            finally:
+                self.guards.pop()
+            bindings.append(Binding(f"item{i}", source))
+            result = result or self._type_of(source)
+        self.item = outer
+        self.local.pop(expr.item.name, None)
+        node_id = self._id(stem)
+        self._append(Node(node_id, "map", stem, self.step, self.loop, tuple(bindings),
+                          T.list_of(result or T.ANY), expr.span))
         return node_id
 
     def _match(self, expr: ast.MatchExpr, stem: str, want: Type | None) -> str:
@@ -425,6 +492,19 @@ class _Unroller:
             acc = self._builtin(node_stem, "std.op.append", bindings, list_type, item.span)
         return acc
 
+    def _operator(self, ref: str, operands: tuple[ast.Expr, ...], stem: str, span: Span) -> str:
+        """A comparison, `not x`, or a chain `a and b and c` (partial results `OWNER.andI`)."""
+        if len(operands) == 1:
+            value = self._expr(operands[0], f"{stem}.0", T.BOOL)
+            return self._builtin(stem, ref, (Binding("value", value),), T.BOOL, span)
+        acc = self._expr(operands[0], f"{stem}.0", None)
+        for i in range(1, len(operands)):
+            right = self._expr(operands[i], f"{stem}.{i}", self._type_of(acc))
+            node_stem = stem if i == len(operands) - 1 else f"{stem}.{ref.rsplit('.', 1)[1]}{i}"
+            bindings = (Binding("left", acc), Binding("right", right))
+            acc = self._builtin(node_stem, ref, bindings, T.BOOL, span)
+        return acc
+
     def _add(self, expr: ast.Add, stem: str, want: Type | None) -> str:
         terms = expr.terms
         acc = self._expr(terms[0], f"{stem}.0", want)
@@ -455,6 +535,16 @@ class _Unroller:
     def _append(self, node: Node) -> None:
         if self.guards:
             node = attrs.evolve(node, when=tuple(self.guards))
+        if self.item is not None and node.item is None:
+            node = attrs.evolve(node, item=self.item)
+        self._push(node)
+
+    def _append_shared(self, node: Node) -> None:
+        """Append a node every branch and item of the step may read: no branch's guard,
+        no item; only the guard of the loop step it belongs to."""
+        self._push(attrs.evolve(node, when=self.step_guards) if self.step_guards else node)
+
+    def _push(self, node: Node) -> None:
         self.nodes.append(node)
         self.types[node.id] = node.output_type
 

@@ -9,6 +9,14 @@ that several processes can read and write at once. `ReplyCache(None)` or
 token counts, its cost and whether a schema was sent; nothing secret is
 ever part of a request, so nothing secret is ever stored.
 
+The same file keeps each model's history, summed over every run that used
+the cache: per (model, node, purpose) the answered calls and their prompt
+and completion tokens (`add_history`, `history`), and per task model the
+training rates a run measured, as counts (`add_rates`, `rates`: failing
+samples of the batches, proposals passing the cheap checks, proposals
+reaching validation, validation samples scored). The cost estimator reads
+both (`adf.analysis.cost`).
+
 Each row also holds a checksum of its key and reply: an entry that fails it
 (edited by hand, damaged on disk) is dropped, a notice says so, and the
 caller asks the model again. A cache file that is not a database, or that
@@ -23,6 +31,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +66,8 @@ def cache_key(request: ChatRequest) -> str:
             ([k, v] for k, v in request.extra if k not in _BOOKKEEPING_EXTRA), key=lambda kv: kv[0]
         ),
     }
+    if request.tools is not None:  # absent otherwise, so earlier keys stay valid
+        payload["tools"] = request.tools
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -83,6 +94,42 @@ CREATE TABLE IF NOT EXISTS replies_v2 (
     checksum TEXT NOT NULL
 )
 """
+
+
+_HISTORY = """
+CREATE TABLE IF NOT EXISTS history_v1 (
+    model TEXT NOT NULL,
+    node TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    PRIMARY KEY (model, node, purpose)
+)
+"""
+
+
+_RATES = """
+CREATE TABLE IF NOT EXISTS rates_v1 (
+    model TEXT NOT NULL,
+    rate TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    whole INTEGER NOT NULL,
+    PRIMARY KEY (model, rate)
+)
+"""
+
+
+@attrs.frozen
+class TokenMeans:
+    """What one kind of call (a model, a node, a purpose) took on average, over `calls` calls."""
+
+    calls: int
+    prompt: float
+    completion: float
+
+
+HistoryKey = tuple[str, str, str]  # (model, node, purpose)
 
 
 def reply_checksum(key: str, text: str, prompt_tokens: int, completion_tokens: int,
@@ -125,6 +172,8 @@ class ReplyCache:
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("PRAGMA busy_timeout=30000")
                 db.execute(_SCHEMA)
+                db.execute(_HISTORY)
+                db.execute(_RATES)
             except (OSError, sqlite3.Error) as exc:
                 raise CacheError(f"cannot open the reply cache {self.path}: {_why(exc)}") from None
             self._db = db
@@ -185,6 +234,58 @@ class ReplyCache:
             ),
         )
 
+    def add_history(self, answered: Mapping[HistoryKey, tuple[int, int, int]]) -> None:
+        """Add (calls, prompt tokens, completion tokens) per (model, node, purpose)."""
+        if not self.enabled:
+            return
+        for (model, node, purpose), (calls, prompt, completion) in sorted(answered.items()):
+            if calls > 0:
+                self._run(
+                    "INSERT INTO history_v1 VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (model, node, purpose) DO UPDATE SET "
+                    "calls = calls + excluded.calls, "
+                    "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+                    "completion_tokens = completion_tokens + excluded.completion_tokens",
+                    (model, node, purpose, calls, prompt, completion),
+                )
+
+    def history(self, models: Iterable[str]) -> dict[HistoryKey, TokenMeans]:
+        """The mean tokens of every kind of call these models answered before."""
+        wanted = sorted(set(models))
+        if not self.enabled or not wanted:
+            return {}
+        marks = ", ".join("?" for _ in wanted)
+        rows = self._run(
+            "SELECT model, node, purpose, calls, prompt_tokens, completion_tokens "
+            f"FROM history_v1 WHERE model IN ({marks})", tuple(wanted))
+        out: dict[HistoryKey, TokenMeans] = {}
+        for model, node, purpose, calls, prompt, completion in rows:
+            if isinstance(calls, int) and calls > 0 and isinstance(prompt, int) \
+                    and isinstance(completion, int):
+                out[(str(model), str(node), str(purpose))] = TokenMeans(
+                    calls, prompt / calls, completion / calls)
+        return out
+
+    def add_rates(self, model: str, counts: Mapping[str, tuple[int, int]]) -> None:
+        """Add (part, whole) counts of named rates measured on `model`."""
+        if not self.enabled:
+            return
+        for rate, (part, whole) in sorted(counts.items()):
+            if whole > 0:
+                self._run(
+                    "INSERT INTO rates_v1 VALUES (?, ?, ?, ?) ON CONFLICT (model, rate) DO "
+                    "UPDATE SET part = part + excluded.part, whole = whole + excluded.whole",
+                    (model, rate, part, whole),
+                )
+
+    def rates(self, model: str) -> dict[str, tuple[int, int]]:
+        """The (part, whole) counts of every rate measured on `model` before."""
+        if not self.enabled:
+            return {}
+        rows = self._run("SELECT rate, part, whole FROM rates_v1 WHERE model = ?", (model,))
+        return {str(rate): (part, whole) for rate, part, whole in rows
+                if isinstance(part, int) and isinstance(whole, int) and whole > 0}
+
     def __len__(self) -> int:
         if not self.enabled:
             return 0
@@ -193,6 +294,8 @@ class ReplyCache:
     def clear(self) -> None:
         if self.enabled:
             self._run("DELETE FROM replies_v2")
+            self._run("DELETE FROM history_v1")
+            self._run("DELETE FROM rates_v1")
 
     def close(self) -> None:
         with self._lock:

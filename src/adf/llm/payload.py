@@ -13,6 +13,10 @@ usage, else estimated; cost from adf's catalogue) and `cached_reply`.
 - `extra` entries become keyword arguments, except `structured`, `timeout`
   (seconds for this call), `local_model` (the local GGUF's identity, for
   the cache key) and `env.<option>`.
+- Tools: a request with `tools` sends them with `tool_choice="required"`;
+  the model's first tool call comes back from `reply_text` in the one text
+  form of `adf.llm.toolcall`, so caching, de-duplication and traces treat it
+  as any other reply.
 - litellm's own retries are off (adf retries), and each attempt carries a
   `litellm_call_id` from `adf.llm.provider.call_id`, which tells litellm
   that adf prices and traces the call itself.
@@ -33,6 +37,7 @@ from adf.llm.protocol import ChatReply, ChatRequest
 from adf.llm.provider import call_id
 from adf.llm.retry import Retryable
 from adf.llm.secrets import NO_KEY, read_env
+from adf.llm.toolcall import encode_tool_call
 
 _CLIENT_EXTRA = frozenset({"structured", "timeout", "local_model"})
 
@@ -54,6 +59,9 @@ def call_kwargs(
         kwargs["temperature"] = request.temperature
     if request.max_tokens is not None:
         kwargs["max_tokens"] = request.max_tokens
+    if request.tools is not None:
+        kwargs["tools"] = json.loads(request.tools)
+        kwargs["tool_choice"] = "required"
     if request.api_key_env is not None:
         kwargs["api_key"] = read_env(env, request.api_key_env, request.model, "api_key")
         secrets.append(kwargs["api_key"])
@@ -91,11 +99,19 @@ def with_schema(schema: object, form: SchemaForm) -> dict[str, Any]:
 
 
 def reply_text(response: Any) -> str:
-    """The first choice's text ("" when it is not text); `Retryable` when there is none."""
+    """The first choice's text ("" when it is not text), or its first tool call in the
+    form `adf.llm.toolcall` reads; `Retryable` when there is no message."""
     try:
-        content = response.choices[0].message.content
+        message = response.choices[0].message
+        content = message.content
     except (AttributeError, IndexError, TypeError):
         raise Retryable("the reply had no message") from None
+    for call in getattr(message, "tool_calls", None) or ():
+        function = getattr(call, "function", None)
+        name = getattr(function, "name", None)
+        if isinstance(name, str):
+            arguments = getattr(function, "arguments", None)
+            return encode_tool_call(name, arguments if isinstance(arguments, str) else "")
     return content if isinstance(content, str) else ""
 
 

@@ -35,6 +35,9 @@ class ChatRequest:
     max_tokens: int | None = None
     json_schema: str | None = None  # canonical JSON text of the reply's schema, if structured
     extra: tuple[tuple[str, str | int | float | bool], ...] = ()
+    # canonical JSON text of the tool definitions the model chooses from; its call
+    # comes back as the text `adf.llm.toolcall.encode_tool_call` writes
+    tools: str | None = None
     api_key_env: str | None = None  # name of the env var holding the key; never the key
     node: str = ""  # which node / role made the call, for accounting and traces
     purpose: Purpose = "forward"

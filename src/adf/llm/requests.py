@@ -46,6 +46,7 @@ def build_request(
     purpose: Purpose = "forward",
     json_schema: str | None = None,
     max_tokens: int | None = None,
+    tools: str | None = None,
 ) -> ChatRequest:
     options = dict(model.options)
     api_base = options.get("api_base")
@@ -67,6 +68,7 @@ def build_request(
         max_tokens=reply_cap,
         json_schema=None if json_schema is None else bound_strings(json_schema, reply_cap),
         extra=extra,
+        tools=tools,
         api_key_env=api_key.name if isinstance(api_key, EnvRef) else None,
         node=node,
         purpose=purpose,

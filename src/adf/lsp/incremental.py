@@ -82,18 +82,22 @@ def _moved(decls: tuple[ast.Decl, ...], lines: int) -> tuple[ast.Decl, ...]:
 def _shift(value: Any, lines: int) -> Any:
     """A copy of an AST value with every span moved down by `lines`.
 
-    The AST classes keep their fields in `__dict__` (they are declared with
-    `slots=False`), so a copy is made by filling a new instance's `__dict__`:
-    several times faster than rebuilding each node through its constructor.
+    The copy is made by setting a new instance's slots directly (the classes
+    are frozen attrs classes): several times faster than rebuilding each
+    node through its constructor.
     """
     kind = type(value)
     if kind is Span:
         return Span(value.line + lines, value.col, value.end_line + lines, value.end_col)
     if kind is tuple:
         return tuple([_shift(item, lines) for item in value])
-    fields = getattr(value, "__dict__", None)
+    fields = getattr(kind, "__attrs_attrs__", None)
     if fields is None:
         return value  # str, int, float, bool, None
     copy = object.__new__(kind)
-    copy.__dict__.update({name: _shift(item, lines) for name, item in fields.items()})
+    for field in fields:
+        _set(copy, field.name, _shift(getattr(value, field.name), lines))
     return copy
+
+
+_set = object.__setattr__  # frozen attrs classes refuse their own __setattr__

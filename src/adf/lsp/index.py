@@ -25,14 +25,14 @@ from typing import Literal, assert_never
 
 import attrs
 
-from adf.compiler.resolve import walk
+from adf.compiler.resolve import expressions, walk
 from adf.diagnostics import Span
 from adf.plan.placeholders import scan
 from adf.syntax import ast
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss", "arg",
-    "const",
+    "const", "item",
 ]
 Key = tuple[str, str]
 
@@ -168,6 +168,10 @@ class _Builder:
                     pass
                 case _:
                     assert_never(decl)
+            for expr, _ in expressions(decl):  # a map's item is declared by its `map`
+                for found in walk(expr):
+                    if isinstance(found, ast.MapExpr):
+                        self._define("", found.item, "item", decl)
 
     def use_all(self, program: ast.Program) -> None:
         for decl in program.decls:
@@ -188,6 +192,11 @@ class _Builder:
                             else:
                                 for name, span in placeholders(part):
                                     self._use(decl.name.name, name, span, template=True)
+                    for tools in decl.tools:  # each tool is an fn, its description a param
+                        for entry in tools.entries:
+                            self._use("", entry.name.name, entry.name.span)
+                            if isinstance(entry.description, ast.Ref):
+                                self._use("", entry.description.name, entry.description.span)
                 case ast.NodeDecl():
                     self._expr(decl.value)
                 case ast.StateDecl():
@@ -195,9 +204,11 @@ class _Builder:
                 case ast.Assign():
                     self._assign(decl)
                 case ast.LoopDecl():
-                    for bound in (*decl.bound_names, decl.until):
+                    for bound in decl.bound_names:
                         if bound is not None:
                             self._use("", bound.name, bound.span)
+                    if decl.until is not None:
+                        self._expr(decl.until)
                     for stmt in decl.body:
                         if isinstance(stmt, ast.NodeDecl):
                             self._expr(stmt.value)
@@ -230,6 +241,8 @@ class _Builder:
         for node in walk(expr):
             if isinstance(node, ast.Ref):
                 self._use("", node.name, node.span)
+            elif isinstance(node, ast.MapExpr) and node.bound_name is not None:
+                self._use("", node.bound_name.name, node.bound_name.span)
             elif isinstance(node, ast.Call):
                 self._use("", node.func.name, node.func.span)
                 names = self.signatures.get(node.func.name, ())

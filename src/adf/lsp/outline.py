@@ -35,6 +35,7 @@ _TOKEN_TYPE: dict[SymbolKind, str] = {
     "loopvar": "variable",
     "loss": "event",
     "const": "variable",
+    "item": "variable",
 }
 
 
@@ -73,7 +74,11 @@ def outline(program: ast.Program) -> list[Outline]:
                     Outline(p.name.name, "arg", p.span, p.name.span) for p in decl.params
                 )
                 kind: SymbolKind = "llm" if isinstance(decl, ast.LlmDecl) else "fn"
-                found.append(Outline(decl.name.name, kind, decl.span, decl.name.span, kind, args))
+                detail: str = kind
+                if isinstance(decl, ast.LlmDecl) and decl.tools:
+                    names = ", ".join(e.name.name for t in decl.tools for e in t.entries)
+                    detail = f"llm tools [{names}]"
+                found.append(Outline(decl.name.name, kind, decl.span, decl.name.span, detail, args))
             case ast.LoopDecl():
                 body = tuple(
                     Outline(s.name.name, "node", s.span, s.name.span, "node")

@@ -61,6 +61,7 @@ _SYMBOL_KIND = {
     "loss": types.SymbolKind.Event,
     "arg": types.SymbolKind.Variable,
     "const": types.SymbolKind.Constant,
+    "item": types.SymbolKind.Variable,
 }
 
 

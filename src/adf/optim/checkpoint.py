@@ -87,21 +87,33 @@ def save_checkpoint(run_dir: str, plan_hash: str, state: Mapping[str, Any]) -> s
     return path
 
 
-def load_checkpoint(run_dir: str, plan_hash: str | None = None) -> dict[str, Any]:
-    path = os.path.join(run_dir, CHECKPOINT_NAME)
+def read_document(path: str, fmt: str, version: int, kind: str, short: str,
+                  error: type[Exception]) -> dict[str, Any]:
+    """A JSON file of format `fmt` and `version` (a checkpoint, a lock file), as a dict.
+
+    Raises `error` with one line when it cannot be read, is not JSON, is
+    another kind of file (`kind` names the expected one) or another version.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             raw = json.load(handle)
-    except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint in {run_dir} (nothing to resume)") from None
     except OSError as exc:
-        raise CheckpointError(f"cannot read {path}: {exc.strerror}") from None
+        raise error(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(raw, dict) or raw.get("format") != _FORMAT:
-        raise CheckpointError(f"{path} is not an adf training checkpoint")
-    if raw.get("version") != _VERSION:
-        raise CheckpointError(f"{path} has checkpoint version {raw.get('version')}, expected {_VERSION}")
+        raise error(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != fmt:
+        raise error(f"{path} is not an adf {kind}")
+    if raw.get("version") != version:
+        raise error(f"{path} has {short} version {raw.get('version')}, expected {version}")
+    return raw
+
+
+def load_checkpoint(run_dir: str, plan_hash: str | None = None) -> dict[str, Any]:
+    path = os.path.join(run_dir, CHECKPOINT_NAME)
+    if not os.path.exists(path):
+        raise CheckpointError(f"no checkpoint in {run_dir} (nothing to resume)")
+    raw = read_document(path, _FORMAT, _VERSION, "training checkpoint", "checkpoint",
+                        CheckpointError)
     if plan_hash is not None and raw.get("plan_hash") != plan_hash:
         raise CheckpointError(
             f"{path} was written for a different program (plan hash differs); "

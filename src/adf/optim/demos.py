@@ -64,7 +64,7 @@ def reading_nodes(plan: Plan, param: str) -> list[Node]:
     for node in plan.nodes:
         if node.llm is None:
             continue
-        if any(p.kind == "param" and p.param == param for p in (*node.llm.system, *node.llm.user)):
+        if any(p.kind == "param" and p.param == param for p in node.llm.parts):
             out.append(node)
     return out
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import attrs
 
-from adf.optim.checkpoint import write_json_atomic
+from adf.optim.checkpoint import read_document, write_json_atomic
 from adf.optim.runlock import wait_folder
 from adf.plan.paramvalue import (
     ParamValue,
@@ -173,17 +173,7 @@ def write_lock(
 
 
 def read_lock(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
-    except OSError as exc:
-        raise LockError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise LockError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(raw, dict) or raw.get("format") != LOCK_FORMAT:
-        raise LockError(f"{path} is not an adf lock file")
-    if raw.get("version") != LOCK_VERSION:
-        raise LockError(f"{path} has lock version {raw.get('version')}, expected {LOCK_VERSION}")
+    raw = read_document(path, LOCK_FORMAT, LOCK_VERSION, "lock file", "lock", LockError)
     if not isinstance(raw.get("params"), dict):
         raise LockError(f"{path} has no params table")
     return raw

@@ -35,10 +35,10 @@ def param_token_limit(plan: Plan, param: str, initial: str) -> int:
     for node in plan.nodes:
         if node.llm is None:
             continue
-        parts = (*node.llm.system, *node.llm.user)
+        parts = node.llm.parts
         if not any(p.kind == "param" and p.param == param for p in parts):
             continue
-        model = plan.model(node.llm.model)
+        model = node.llm.bind(plan.model(node.llm.model))  # with its own `using m(...)` options
         window = context_window(model)
         if window is None:
             continue

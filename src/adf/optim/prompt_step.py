@@ -293,7 +293,7 @@ class PromptStep:
         for node in self.host.plan.nodes:
             if node.llm is None:
                 continue
-            parts = [p.param for p in (*node.llm.system, *node.llm.user) if p.kind == "param"]
+            parts = [p.param for p in node.llm.parts if p.kind == "param"]
             if name in parts:
                 beside += [p for p in parts if p != name and p is not None]
         if same_node:

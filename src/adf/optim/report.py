@@ -8,7 +8,8 @@ scores and of the calls/tokens per step, and word-level diffs of every
 accepted change and of each parameter's first and final values.
 
 `deterministic_view` drops the fields that legitimately differ between two
-runs with the same seed (wall times, cache hits, dollars actually paid), so
+runs with the same seed (wall times, cache hits, dollars actually paid, the
+forecast, which learns from the cache and the steps already run), so
 tests can compare an interrupted-and-resumed run with an uninterrupted one.
 """
 
@@ -28,7 +29,9 @@ NONDETERMINISTIC_KEYS = frozenset(
     {"wall_s", "step_wall_s", "started_at", "finished_at", "cache_hits", "paid_usd", "run_dir",
      "resumed_from_step", "resumes", "latency_s",
      # what reached a provider depends on what the cache already held
-     "requests", "retries", "unpriced"}
+     "requests", "retries", "unpriced",
+     # the forecast learns from the cache's history and, on --resume, from the steps run
+     "estimate"}
 )
 
 

@@ -177,6 +177,8 @@ def _feedback_items(items: Sequence[Feedback], views: Sequence[SampleView] = ())
         lines = [f"[{number}] example {sample}, score {score:.2f}:", *_view_lines(by_id.get(sample))]
         for record in records:
             where = f" (call {record.node})" if record.step is not None else ""
+            if record.item is not None:  # one of a `map`'s items: all listed under its sample
+                where = f" (item {record.item}, call {record.node})"
             lines.append(f"  - {_one_line(record.text)}{where}")
         out.append("\n".join(lines))
     return tuple(out)

@@ -122,7 +122,7 @@ def validate_plan(plan: Plan) -> None:
                 raise PlanError(f"corrupt plan: llm node {node.id!r} has no llm spec")
             if node.llm.model not in models:
                 raise PlanError(f"corrupt plan: node {node.id!r} uses unknown model {node.llm.model!r}")
-            for part in (*node.llm.system, *node.llm.user):
+            for part in node.llm.parts:
                 if part.kind == "param" and part.param not in params:
                     raise PlanError(f"corrupt plan: node {node.id!r} uses unknown param {part.param!r}")
         elif node.kind == "fn" and node.fn is None:
@@ -131,6 +131,10 @@ def validate_plan(plan: Plan) -> None:
             raise PlanError(f"corrupt plan: const node {node.id!r} has no value")
         elif node.kind == "field" and (node.field is None or len(node.inputs) != 1):
             raise PlanError(f"corrupt plan: field node {node.id!r} needs a field name and one input")
+        elif node.kind == "item" and (node.item is None or len(node.inputs) != 1):
+            raise PlanError(f"corrupt plan: item node {node.id!r} needs an item number and one input")
+        elif node.kind == "map" and (not node.inputs or node.inputs[0].name != "items"):
+            raise PlanError(f"corrupt plan: map node {node.id!r} must read its list first")
     for loss in plan.losses:
         for source in (loss.pred, loss.target):
             if source not in seen:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adf.plan.schema import Node
+from adf.plan.schema import Guard, Node
 
 WILDCARD = "case:_"
 
@@ -26,3 +26,10 @@ def chosen(node: Node, cond: Any) -> str:
     """The id of the source whose value the `select` node passes on for this condition."""
     bindings = {b.name: b.source for b in node.inputs}
     return bindings.get(f"case:{case_key(cond)}", bindings.get(WILDCARD, ""))
+
+
+def guard_text(guard: Guard) -> str:
+    """How `inspect` and `graph` show a guard: ` when k in {NUM}`, ` when p#0.item ran`."""
+    if not guard.cases:
+        return f" when {guard.source} ran"
+    return f" when {guard.source} in {{{', '.join(guard.cases)}}}"

@@ -26,7 +26,7 @@ import attrs
 
 from adf.diagnostics import Span
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # A field marked with `OMIT_DEFAULT` is left out of the encoded plan while it
 # holds its default value, so a program that uses none of the constructs a
@@ -36,7 +36,7 @@ OMIT_DEFAULT = {"omit_default": True}
 
 TypeKind = Literal["str", "int", "float", "bool", "list", "enum", "record", "any"]
 ParamKind = Literal["prompt", "demos"]
-NodeKind = Literal["llm", "fn", "const", "field", "select", "last"]
+NodeKind = Literal["llm", "fn", "const", "field", "select", "last", "item", "map"]
 PartKind = Literal["param", "text"]
 
 
@@ -132,15 +132,56 @@ class TemplatePart:
 
 
 @attrs.frozen
+class FnSpec:
+    """`ref` is a stdlib entry (`std.parse.last_int`) or `py:module:function`."""
+
+    function: str
+    ref: str
+
+
+@attrs.frozen
+class ToolSpec:
+    """A declared `fn` an llm may choose to call (`tools: [calculator: doc]`).
+
+    `params` are the fn's typed arguments (they become the tool's JSON schema),
+    `description` its one part (a param or text, none when left out), `finish`
+    whether calling it ends the agent's work (`finish: [...]`)."""
+
+    name: str
+    fn: FnSpec
+    params: tuple[tuple[str, Type], ...]
+    description: tuple[TemplatePart, ...]
+    finish: bool
+
+
+# The value of a tool-calling llm node: which tool it called, with which
+# arguments (JSON text), what the tool returned, and whether it was a finish tool.
+TOOL_CALL = Type(
+    "record",
+    fields=(("tool", Type("str")), ("arguments", Type("str")), ("result", Type("str")),
+            ("done", Type("bool"))),
+)
+
+
+@attrs.frozen
 class LlmSpec:
     """`options` (from `using MODEL(name: value)`) replace the model's options of the
-    same name for this function's calls."""
+    same name for this function's calls; `tools` are the fns the model chooses from
+    (the node's value is then a `TOOL_CALL` record)."""
 
     function: str
     model: str
     system: tuple[TemplatePart, ...]
     user: tuple[TemplatePart, ...]
     options: tuple[tuple[str, OptionValue], ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+    tools: tuple[ToolSpec, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+
+    @property
+    def parts(self) -> tuple[TemplatePart, ...]:
+        """Every part the model is shown: the messages', then the tools' descriptions."""
+        if not self.tools:
+            return (*self.system, *self.user)
+        return (*self.system, *self.user, *(p for t in self.tools for p in t.description))
 
     def bind(self, model: ModelDecl) -> ModelDecl:
         """The model as this function calls it: its options with this function's on top."""
@@ -152,17 +193,12 @@ class LlmSpec:
 
 
 @attrs.frozen
-class FnSpec:
-    """`ref` is a stdlib entry (`std.parse.last_int`) or `py:module:function`."""
-
-    function: str
-    ref: str
-
-
-@attrs.frozen
 class Guard:
     """A node runs only when the value `source` is one of `cases` (`true`, `false`
-    or enum labels); otherwise it is not taken: it does not run and costs nothing."""
+    or enum labels); otherwise it is not taken: it does not run and costs nothing.
+    With no `cases` the guard asks only that `source` ran: the nodes of a `map`
+    item are guarded by that item's `item` node, which does not run when the
+    list is shorter."""
 
     source: str
     cases: tuple[str, ...]
@@ -175,7 +211,11 @@ class Node:
     A `select` node passes on the value of the branch taken: its inputs are
     `cond` and one `case:LABEL` per branch (`case:_` takes the other labels).
     A `last` node gives the value of its last input that was computed: after
-    an `until` loop, a state or body node reads the step the loop stopped at."""
+    an `until` loop, a state or body node reads the step the loop stopped at.
+    An `item` node gives element `item` of its one input, the list `items`
+    (it is not taken when the list is shorter); the nodes of that item's body
+    carry the same `item` number. A `map` node gives the list of its inputs
+    `item0`, `item1`, ... for as many items as its input `items` has."""
 
     id: str
     kind: NodeKind
@@ -191,6 +231,7 @@ class Node:
     field: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `field` nodes
     # all must hold for the node to run (nodes written inside a branch)
     when: tuple[Guard, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+    item: int | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `map` items
 
 
 @attrs.frozen
@@ -276,6 +317,18 @@ class Plan:
     outputs: tuple[Output, ...]
     training: Training | None
     objectives: tuple[Objective, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
+
+    def fn_specs(self) -> tuple[FnSpec, ...]:
+        """Every function the plan may run, once each in plan order: `fn` nodes' and the
+        tools of llm nodes."""
+        found: dict[str, FnSpec] = {}
+        for node in self.nodes:
+            if node.fn is not None:
+                found.setdefault(node.fn.ref, node.fn)
+            if node.llm is not None:
+                for tool in node.llm.tools:
+                    found.setdefault(tool.fn.ref, tool.fn)
+        return tuple(found.values())
 
     def node(self, node_id: str) -> Node:
         for node in self.nodes:

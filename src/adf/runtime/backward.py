@@ -17,8 +17,14 @@ does with it is decided by `RULES[node.kind]`:
 - `llm`: one call to the frozen backward engine with the node's full prompt,
   its output and the downstream feedback; the reply gives one text per
   trainable peer parameter of the prompt and per upstream input that leads to
-  a trainable parameter (a JSON object; read tolerantly).
-- `fn`: the feedback passes through unchanged to its inputs.
+  a trainable parameter (a JSON object; read tolerantly). An llm with tools
+  is reviewed the same way, with the tools it was offered shown after its
+  prompt and its answer given as the call it chose (tool, arguments, what
+  came back), so the feedback is on its tool choice and arguments; a tool
+  description that is a trainable param is one of its parts.
+- `fn`: the feedback passes through unchanged to its inputs; a comparison or
+  `and`/`or`/`not` first says what its inputs made of the condition
+  ("... the condition `3 >= 4`, which was false: ...").
 - `const`: nothing.
 - `select`: the feedback goes to the branch the sample took, and to the
   condition that chose it (saying which branch it chose); untaken branches
@@ -28,6 +34,13 @@ does with it is decided by `RULES[node.kind]`:
   nothing.
 - `field`: the feedback goes to the record's producer, prefixed with the
   name of the field it is about.
+- `map`: the feedback on the list of results goes to the result of each
+  item that ran, saying which item it is; items past the list's end never
+  ran and get nothing. The nodes of an item's body pass it on as usual, and
+  the `Feedback` a parameter receives from them carries the item's number,
+  so a parameter shared by every item sees one record per item.
+- `item`: the feedback goes to the list the item was taken from, saying
+  which element it is about.
 
 Feedback only travels towards nodes from which a trainable parameter can be
 reached, so no call is spent on a branch that cannot learn, frozen
@@ -54,8 +67,10 @@ from adf.prompts import load as load_prompt
 from adf.runtime.backward_reply import parse_reply
 from adf.runtime.feedback import BackwardFailure, Feedback, order_feedback
 from adf.runtime.template import fill, render_param
+from adf.runtime.tools import described_tool, show_call, show_tools
 from adf.runtime.trace import CallInfo, NodeTrace, SampleResult
 from adf.runtime.values import render
+from adf.stdlib.signatures import OPERATORS
 
 DEFAULT_THRESHOLD = 0.9
 
@@ -101,7 +116,7 @@ class Graph:
         for node in plan.nodes:
             names: list[str] = []
             if node.llm is not None:
-                for part in (*node.llm.system, *node.llm.user):
+                for part in node.llm.parts:
                     if part.kind == "param" and part.param not in frozen and part.param not in names:
                         names.append(part.param)
             trainable[node.id] = tuple(names)
@@ -223,7 +238,7 @@ async def backward_sample(context: Context, sample_index: int, threshold: float)
         losses = tuple(dict.fromkeys(name for g in ordered for name in g.losses))
         for param, text in propagation.params:
             feedback.append(Feedback(param, result.sample.id, node.id, node.step, score, text,
-                                     ", ".join(losses), sample_index, index))
+                                     ", ".join(losses), sample_index, index, node.item))
         for source, text in propagation.inputs:
             if source in graph.carries:
                 pending.setdefault(source, []).append(
@@ -271,7 +286,22 @@ async def _fn_rule(
     assert node.fn is not None
     step = f"{node.id} ({node.fn.ref.removeprefix('py:')})"
     via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
-    return Propagation(inputs=tuple((s, g.text) for s in sources for g in arrived), via=via)
+    note = _condition_note(node, trace)
+    return Propagation(inputs=tuple((s, note + g.text) for s in sources for g in arrived), via=via)
+
+
+_SYMBOLS = {ref: symbol for symbol, ref in OPERATORS.items()}
+
+
+def _condition_note(node: Node, trace: NodeTrace) -> str:
+    """For a comparison or `and`/`or`/`not`: what its inputs made of the condition."""
+    assert node.fn is not None
+    symbol = _SYMBOLS.get(node.fn.ref)
+    if symbol is None:
+        return ""
+    values = [render(value) for _, value in trace.inputs]
+    shown = f"{symbol} {values[0]}" if len(values) == 1 else f" {symbol} ".join(values)
+    return f"This value was part of the condition `{shown}`, which was {case_key(trace.value)}: "
 
 
 async def _field_rule(
@@ -323,6 +353,32 @@ async def _last_rule(
     return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
 
 
+async def _map_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback on the results goes to each item that ran, naming the item."""
+    count = int(dict(trace.inputs).get("items", 0))
+    results = node.inputs[1:count + 1]
+    via = (f"{node.id} (map over {count} items)", *(arrived[0].via if len(arrived) == 1 else ()))
+    out = [(b.source, f"About item {i} of {count} in the list `{node.name}`: {g.text}")
+           for i, b in enumerate(results) for g in arrived]
+    carries = context.graph.carries
+    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
+
+
+async def _item_rule(
+    context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
+) -> Propagation:
+    """Feedback on one item goes to the list it was taken from, naming the element."""
+    source = node.inputs[0].source
+    if source not in context.graph.carries:
+        return Propagation()
+    step = f"{node.id} (element {node.item})"
+    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    note = f"About element {node.item} of this list: "
+    return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
+
+
 async def _llm_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
@@ -365,6 +421,8 @@ RULES: dict[NodeKind, Rule] = {
     "field": _field_rule,
     "select": _select_rule,
     "last": _last_rule,
+    "item": _item_rule,
+    "map": _map_rule,
 }
 
 
@@ -387,8 +445,12 @@ def backward_request(
         if role == "param":
             decl = plan.param(name)
             template = "backward_target_demos" if decl.kind == "demos" else "backward_target_param"
+            role = decl.description or decl.kind
+            tool = described_tool(node, name)
+            if tool is not None:
+                role = f"the description of the tool `{tool}`; {role}"
             targets.append(fill(load_prompt(template), {
-                "key": key, "name": name, "description": decl.description or decl.kind,
+                "key": key, "name": name, "description": role,
                 "value": render_param(context.params[name]) or "(none yet)",
             }))
         else:
@@ -405,12 +467,16 @@ def backward_request(
         feedback += "\n(Its answer was passed on through " + " -> ".join(via) + ".)"
     model = context.engine or plan.model(node.llm.model)
     shown = _show_messages(trace.messages)
+    output = trace.raw or "(empty)"
+    if node.llm.tools:
+        shown += "\n\n" + show_tools(node, context.params)
+        output = show_call(trace.value, trace.raw)
 
     def request_with(prompt: str) -> ChatRequest:
         user = fill(load_prompt("backward_user"), {
             "node": node.id,
             "prompt": prompt,
-            "output": trace.raw or "(empty)",
+            "output": output,
             "feedback": feedback,
             "targets": "\n".join(targets),
             "keys": ", ".join(json.dumps(k) for k in keys),

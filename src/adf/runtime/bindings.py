@@ -1,7 +1,7 @@
 """Resolve a plan's function and metric references to Python callables.
 
 Takes a plan and the directory of its `.adf` source; gives `Bindings`: for each
-`fn` node's reference and each loss's metric, the callable to run. Standard
+`fn` node's reference, each tool an llm may call, and each loss's metric, the callable to run. Standard
 entries (`std.*`) come from `adf.stdlib.functions` / `adf.stdlib.losses`;
 `py:module:function` references are imported by `adf.stdlib.pyload` (only
 here, at run time). An unknown or unloadable reference raises `BindError`
@@ -34,9 +34,8 @@ class Bindings:
 
 def bind(plan: Plan, base_dir: str = ".") -> Bindings:
     functions: dict[str, Callable[..., Any]] = {}
-    for node in plan.nodes:
-        if node.kind == "fn" and node.fn is not None and node.fn.ref not in functions:
-            functions[node.fn.ref] = _resolve(node.fn.ref, FUNCTIONS, base_dir, "function")
+    for spec in plan.fn_specs():
+        functions[spec.ref] = _resolve(spec.ref, FUNCTIONS, base_dir, "function")
     metrics: dict[str, Callable[..., Any]] = {}
     for loss in plan.losses:
         if loss.metric not in metrics:

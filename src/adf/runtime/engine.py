@@ -34,6 +34,7 @@ from adf.plan.schema import Plan
 from adf.runtime.backward import DEFAULT_THRESHOLD, BackwardResult, backward_batch
 from adf.runtime.bindings import Bindings, bind
 from adf.runtime.data import BadRow, DataError, Sample, sample_from_row
+from adf.runtime.executor import EvalOptions
 from adf.runtime.forward import run_sample
 from adf.runtime.params import resolve_params
 from adf.runtime.trace import SampleResult
@@ -118,14 +119,21 @@ async def evaluate(
 
     With an `executor` (see `adf.runtime.executor`) the batch runs there instead of here.
     """
+    options = EvalOptions(params, bindings, base_dir, concurrency, on_sample, abort_after,
+                          structured)
     if executor is not None:
-        return await executor.evaluate(plan, samples, client, params=params, bindings=bindings,
-                                       base_dir=base_dir, concurrency=concurrency,
-                                       on_sample=on_sample, abort_after=abort_after,
-                                       structured=structured)
-    values = resolve_params(plan, params)
-    bound = bindings if bindings is not None else bind(plan, base_dir)
-    gate = asyncio.Semaphore(max(1, concurrency))
+        return await executor.evaluate(plan, samples, client, options)
+    return await evaluate_here(plan, samples, client, options)
+
+
+async def evaluate_here(
+    plan: Plan, samples: Sequence[Sample], client: ModelClient, options: EvalOptions
+) -> EvalResult:
+    """`evaluate` in this process: every sample an asyncio task, at most `concurrency` at once."""
+    values = resolve_params(plan, options.params)
+    bound = options.bindings if options.bindings is not None else bind(plan, options.base_dir)
+    gate = asyncio.Semaphore(max(1, options.concurrency))
+    abort_after = options.abort_after
     breaker = _Breaker(min(abort_after, len(samples)) if abort_after else 0)
     started = time.perf_counter()
 
@@ -133,10 +141,10 @@ async def evaluate(
         async with gate:
             breaker.check()
             result = await run_sample(plan, sample, client, values, bound,
-                                      structured=structured)
+                                      structured=options.structured)
         breaker.record(result)
-        if on_sample is not None:
-            on_sample(result)
+        if options.on_sample is not None:
+            options.on_sample(result)
         return result
 
     tasks = [asyncio.create_task(one(sample)) for sample in samples]

@@ -4,7 +4,9 @@ Takes nothing at import time; gives `Executor` (the protocol: evaluate a
 batch of samples and give an `EvalResult` in input order), `LocalExecutor`
 (the default: the in-process asyncio evaluation of `adf.runtime.engine`),
 `ExecutorError` (the batch cannot run there: one line for the user) and
-`ExecutorSpec` (what `--executor local|ray[=ADDRESS]` asked for).
+`ExecutorSpec` (what `--executor local|ray[=ADDRESS]` asked for) and
+`EvalOptions` (the one record of how a batch is evaluated, which every
+executor takes).
 
 An executor changes *where* samples are forwarded, never *what* a sample
 gives: every executor returns the same `EvalResult` (samples in input order)
@@ -30,7 +32,7 @@ if TYPE_CHECKING:  # kept light: the CLI imports this module to parse --executor
     from adf.runtime.engine import EvalResult
     from adf.runtime.trace import SampleResult
 
-__all__ = ["Executor", "ExecutorError", "ExecutorMissing", "ExecutorSpec", "LocalExecutor", "SpecError"]
+__all__ = ["EvalOptions", "Executor", "ExecutorError", "ExecutorMissing", "ExecutorSpec", "LocalExecutor", "SpecError"]
 
 
 class ExecutorError(Exception):
@@ -41,22 +43,24 @@ class ExecutorMissing(ExecutorError):
     """The executor asked for is not installed (e.g. Ray without the `adf[ray]` extra)."""
 
 
+@attrs.frozen
+class EvalOptions:
+    """How a batch is evaluated, whichever executor runs it (`adf.runtime.engine.evaluate`)."""
+
+    params: Mapping[str, ParamValue] | None = None  # None: the plan's own values
+    bindings: Bindings | None = None  # None: `bind(plan, base_dir)`
+    base_dir: str = "."
+    concurrency: int = 8
+    on_sample: Callable[[SampleResult], None] | None = None
+    abort_after: int | None = 8  # stop after this many consecutive failed model calls
+    structured: bool = True
+
+
 class Executor(Protocol):
     """Forwards and scores samples; results come back in input order."""
 
     async def evaluate(
-        self,
-        plan: Plan,
-        samples: Sequence[Sample],
-        client: ModelClient,
-        *,
-        params: Mapping[str, ParamValue] | None = None,
-        bindings: Bindings | None = None,
-        base_dir: str = ".",
-        concurrency: int = 8,
-        on_sample: Callable[[SampleResult], None] | None = None,
-        abort_after: int | None = 8,
-        structured: bool = True,
+        self, plan: Plan, samples: Sequence[Sample], client: ModelClient, options: EvalOptions
     ) -> EvalResult: ...
 
 
@@ -64,24 +68,11 @@ class LocalExecutor:
     """The default: samples run as asyncio tasks in this process."""
 
     async def evaluate(
-        self,
-        plan: Plan,
-        samples: Sequence[Sample],
-        client: ModelClient,
-        *,
-        params: Mapping[str, ParamValue] | None = None,
-        bindings: Bindings | None = None,
-        base_dir: str = ".",
-        concurrency: int = 8,
-        on_sample: Callable[[SampleResult], None] | None = None,
-        abort_after: int | None = 8,
-        structured: bool = True,
+        self, plan: Plan, samples: Sequence[Sample], client: ModelClient, options: EvalOptions
     ) -> EvalResult:
-        from adf.runtime.engine import evaluate
+        from adf.runtime.engine import evaluate_here
 
-        return await evaluate(plan, samples, client, params=params, bindings=bindings,
-                              base_dir=base_dir, concurrency=concurrency, on_sample=on_sample,
-                              abort_after=abort_after, structured=structured)
+        return await evaluate_here(plan, samples, client, options)
 
 
 class SpecError(ValueError):

@@ -1,7 +1,8 @@
 """Textual gradients: frozen feedback records with provenance.
 
 Takes nothing; gives `Feedback` (text for one trainable parameter, saying
-which sample, node, time step and loss it came from and the sample's score),
+which sample, node, time step, `map` item and loss it came from and the
+sample's score),
 `BackwardFailure` (a backward-engine reply that could not be used) and
 `order_feedback`, the one ordering every consumer sees: samples in the order
 they were evaluated, then forward execution order of the node that produced
@@ -28,6 +29,7 @@ class Feedback:
     loss: str = ""  # the loss whose failure this feedback explains
     sample_index: int = 0  # position of the sample in the evaluated batch
     node_index: int = 0  # position of the node in the plan's topological order
+    item: int | None = None  # the `map` item the node worked on
 
 
 @attrs.frozen

@@ -21,6 +21,9 @@ records) sends the JSON schema of that type with its request
 (`adf.runtime.structured`); the reply is read as that JSON first and, when it
 does not follow the schema, by the tolerant text parser. `str` outputs stay
 free text. The node trace's `reply_mode` says which path was taken.
+
+An llm with tools sends their definitions instead of a schema, and runs the
+tool the model chose (`adf.runtime.tools`).
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Node, Plan
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import Sample
+from adf.runtime.mapping import collect, take_item
 from adf.runtime.routing import last_run, not_taken, select
 from adf.runtime.scoring import failed_loss, score_loss, score_objectives
 from adf.runtime.structured import output_schema, read_structured
 from adf.runtime.template import render_messages
+from adf.runtime.tools import call_tool, tool_definitions
 from adf.runtime.trace import (
     CallInfo,
     LossResult,
@@ -97,6 +102,10 @@ async def _run_node(
         return select(node, upstream, known)
     if node.kind == "last":
         return last_run(node, upstream)
+    if node.kind == "item":
+        return take_item(node, upstream, known)
+    if node.kind == "map":
+        return collect(node, upstream, known)
     blocked = [t.node for t in upstream.values() if t.status != "ok"]
     if any(upstream[b].status == "untaken" for b in blocked):
         return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")
@@ -123,7 +132,7 @@ async def _run_node(
         case "field":
             return _run_field(node, args["record"])
         case "llm":
-            return await _run_llm(plan, node, args, sample, client, params, structured)
+            return await _run_llm(plan, node, args, sample, client, params, bindings, structured)
 
 
 async def _run_fn(node: Node, args: dict[str, Any], bindings: Bindings) -> NodeTrace:
@@ -164,15 +173,18 @@ async def _run_llm(
     sample: Sample,
     client: ModelClient,
     params: Mapping[str, ParamValue],
+    bindings: Bindings,
     structured: bool,
 ) -> NodeTrace:
     assert node.llm is not None
     inputs = tuple(args.items())
     messages = render_messages(node.llm, params, args)
     model = node.llm.bind(plan.model(node.llm.model))
-    schema = output_schema(node.output_type) if structured else None
+    tools = node.llm.tools
+    schema = output_schema(node.output_type) if structured and not tools else None
     request = build_request(model, messages, node=node.id, sample=sample.id, purpose="forward",
-                            json_schema=schema)
+                            json_schema=schema,
+                            tools=tool_definitions(tools, params) if tools else None)
     try:
         reply = await client.complete(request)
     except ModelError as exc:
@@ -182,6 +194,11 @@ async def _run_llm(
         return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs, messages,
                          error=f"model call failed: unexpected {type(exc).__name__}: {exc}")
     call = CallInfo.of(model.model, reply)
+    if tools:  # the model chose a tool: run it (a bad call is the step's result, not a failure)
+        record, problem = await call_tool(tools, reply.text, bindings)
+        return NodeTrace(node.id, node.name, node.kind, node.step, "ok", inputs, messages,
+                         raw=reply.text, value=record, call=call, reply_mode="text",
+                         error=None if problem is None else f"tool call: {problem}")
     value, mode = read_reply(reply.text, node, schema is not None, reply.structured == "schema")
     if isinstance(value, ValueFailure):
         return NodeTrace(node.id, node.name, node.kind, node.step, "failed", inputs, messages,

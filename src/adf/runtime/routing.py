@@ -4,7 +4,8 @@ Takes a node and the traces of the nodes it reads; gives the node's trace
 when routing decides it: `not_taken` says whether a guarded node (written
 inside a branch) is left out, `select` passes on the value of the branch
 the condition took, `last_run` the value of the step an `until` loop
-stopped at. A node that is not taken has status `untaken`: it never
+stopped at. A guard without cases (a `map` item's) only asks that its
+source ran. A node that is not taken has status `untaken`: it never
 ran, made no model call and costs nothing, and the backward pass does not
 visit it. A condition that failed makes its branches `skipped` like any
 other node after a failure.
@@ -20,7 +21,7 @@ from adf.plan.schema import Node
 from adf.runtime.trace import NodeTrace
 
 
-def _value(source: str, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> tuple[bool, Any, str]:
+def value_of(source: str, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> tuple[bool, Any, str]:
     """(has a value, the value, the status of its node or "ok" for sample data)."""
     if source in upstream:
         trace = upstream[source]
@@ -31,20 +32,20 @@ def _value(source: str, upstream: Mapping[str, NodeTrace], known: Mapping[str, A
 def not_taken(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> NodeTrace | None:
     """The trace of a guarded node whose branch is not taken (or cannot be decided); None to run it."""
     for guard in node.when:
-        ok, value, status = _value(guard.source, upstream, known)
+        ok, value, status = value_of(guard.source, upstream, known)
         if status == "untaken":
             return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")
         if not ok:
             return NodeTrace(node.id, node.name, node.kind, node.step, "skipped",
                              error=f"not run: {guard.source} did not produce a value")
-        if case_key(value) not in guard.cases:
+        if guard.cases and case_key(value) not in guard.cases:
             return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")
     return None
 
 
 def select(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, Any]) -> NodeTrace:
     cond_source = node.inputs[0].source
-    ok, cond, status = _value(cond_source, upstream, known)
+    ok, cond, status = value_of(cond_source, upstream, known)
     if status == "untaken":
         return NodeTrace(node.id, node.name, node.kind, node.step, "untaken")
     if not ok:
@@ -52,7 +53,7 @@ def select(node: Node, upstream: Mapping[str, NodeTrace], known: Mapping[str, An
                          error=f"not run: {cond_source} did not produce a value")
     source = chosen(node, cond)
     inputs = (("cond", cond),)
-    has, value, status = _value(source, upstream, known)
+    has, value, status = value_of(source, upstream, known)
     if not has:
         return NodeTrace(node.id, node.name, node.kind, node.step, "skipped", inputs,
                          error=f"not run: {source or 'no branch'} did not produce a value")

@@ -36,7 +36,7 @@ import hashlib
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -55,7 +55,7 @@ from adf.plan.schema import Plan
 from adf.runtime.bindings import BindError, Bindings, bind
 from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable
-from adf.runtime.executor import ExecutorError, LocalExecutor
+from adf.runtime.executor import EvalOptions, ExecutorError, LocalExecutor
 from adf.runtime.trace import SampleResult
 from adf.scale.limits import Allowance, ClusterLimits, GateService, Lease, Refusal
 from adf.scale.shipping import CodeShipment, ShippingError, plan_shipment
@@ -148,34 +148,20 @@ class RayExecutor:
             ray.shutdown()
 
     async def evaluate(
-        self,
-        plan: Plan,
-        samples: Sequence[Sample],
-        client: ModelClient,
-        *,
-        params: Mapping[str, ParamValue] | None = None,
-        bindings: Bindings | None = None,
-        base_dir: str = ".",
-        concurrency: int = 8,
-        on_sample: Callable[[SampleResult], None] | None = None,
-        abort_after: int | None = 8,
-        structured: bool = True,
+        self, plan: Plan, samples: Sequence[Sample], client: ModelClient, options: EvalOptions
     ) -> EvalResult:
         meter = client.meter if isinstance(client, BudgetedClient) else None
         driver = client.inner if isinstance(client, BudgetedClient) else client
         if driver is not self.driver_client or not samples:
             # another client (a relabelled teacher) or nothing to do: run it here
-            return await LocalExecutor().evaluate(
-                plan, samples, client, params=params, bindings=bindings, base_dir=base_dir,
-                concurrency=concurrency, on_sample=on_sample, abort_after=abort_after,
-                structured=structured)
+            return await LocalExecutor().evaluate(plan, samples, client, options)
         async with self._running:
             started = time.perf_counter()
-            values = tuple((params or {}).items())
-            jobs = self._jobs(samples, values, abort_after, structured)
+            values = tuple((options.params or {}).items())
+            jobs = self._jobs(samples, values, options.abort_after, options.structured)
             await _await(self.governor.open.remote(
                 _allowance(meter) if meter is not None else Allowance()))
-            outcomes = await self._run(self._plan_ref(plan), jobs, on_sample)
+            outcomes = await self._run(self._plan_ref(plan), jobs, options.on_sample)
         for outcome in outcomes:
             for trace in outcome.traces:
                 for sink in self.sinks:

@@ -91,7 +91,7 @@ def folder_size(folder: str) -> int:
 
 
 def _py_modules(plan: Plan) -> list[str]:
-    refs = [n.fn.ref for n in plan.nodes if n.kind == "fn" and n.fn is not None]
+    refs = [spec.ref for spec in plan.fn_specs()]
     refs += [loss.metric for loss in plan.losses]
     modules: list[str] = []
     for ref in refs:

@@ -81,6 +81,45 @@ def append(items: list[str], item: str) -> list[str]:
     return [*items, item]
 
 
+def eq(left: Any, right: Any) -> bool:
+    """`left == right`: numbers by value (`2 == 2.0`), texts and labels exactly."""
+    return bool(left == right)
+
+
+def ne(left: Any, right: Any) -> bool:
+    return not eq(left, right)
+
+
+def lt(left: Any, right: Any) -> bool:
+    """`left < right` for two numbers or two texts (a `TypeError` otherwise)."""
+    return bool(left < right)
+
+
+def le(left: Any, right: Any) -> bool:
+    return bool(left <= right)
+
+
+def gt(left: Any, right: Any) -> bool:
+    return bool(left > right)
+
+
+def ge(left: Any, right: Any) -> bool:
+    return bool(left >= right)
+
+
+def and_(left: bool, right: bool) -> bool:
+    """`left and right` (both sides are computed: conditions are values, not control flow)."""
+    return bool(left) and bool(right)
+
+
+def or_(left: bool, right: bool) -> bool:
+    return bool(left) or bool(right)
+
+
+def not_(value: bool) -> bool:
+    return not value
+
+
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -94,6 +133,11 @@ _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
     ast.UAdd: operator.pos,
     ast.USub: operator.neg,
 }
+
+
+def final_answer(answer: str) -> str:
+    """A tool for an agent's last step (`finish: [final_answer]`): the answer, stripped."""
+    return answer.strip()
 
 
 def calculator(expression: str) -> str:
@@ -168,5 +212,15 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "std.text.lines": lines,
     "std.op.add": add,
     "std.op.append": append,
+    "std.op.eq": eq,
+    "std.op.ne": ne,
+    "std.op.lt": lt,
+    "std.op.le": le,
+    "std.op.gt": gt,
+    "std.op.ge": ge,
+    "std.op.and": and_,
+    "std.op.or": or_,
+    "std.op.not": not_,
     "std.tools.calculator": calculator,
+    "std.tools.final_answer": final_answer,
 }

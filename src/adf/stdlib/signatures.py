@@ -22,7 +22,24 @@ FUNCTIONS: dict[str, Signature] = {
     "std.text.lines": ((("text", "str"),), "list[str]"),
     "std.op.add": ((("left", "any"), ("right", "any")), "any"),
     "std.op.append": ((("items", "list[str]"), ("item", "str")), "list[str]"),
+    "std.op.eq": ((("left", "any"), ("right", "any")), "bool"),
+    "std.op.ne": ((("left", "any"), ("right", "any")), "bool"),
+    "std.op.lt": ((("left", "any"), ("right", "any")), "bool"),
+    "std.op.le": ((("left", "any"), ("right", "any")), "bool"),
+    "std.op.gt": ((("left", "any"), ("right", "any")), "bool"),
+    "std.op.ge": ((("left", "any"), ("right", "any")), "bool"),
+    "std.op.and": ((("left", "bool"), ("right", "bool")), "bool"),
+    "std.op.or": ((("left", "bool"), ("right", "bool")), "bool"),
+    "std.op.not": ((("value", "bool"),), "bool"),
     "std.tools.calculator": ((("expression", "str"),), "str"),
+    "std.tools.final_answer": ((("answer", "str"),), "str"),
+}
+
+# What conditions compile to: operator -> the entry computing it
+OPERATORS: dict[str, str] = {
+    "==": "std.op.eq", "!=": "std.op.ne", "<": "std.op.lt", "<=": "std.op.le",
+    ">": "std.op.gt", ">=": "std.op.ge", "and": "std.op.and", "or": "std.op.or",
+    "not": "std.op.not",
 }
 
 # Every metric is called as metric(pred, target, **options) and gives a score in [0, 1].

@@ -20,10 +20,13 @@ from adf.diagnostics import Span
 class _Repr:
     """One shared `__repr__` for the AST classes.
 
-    The classes are declared with `repr=False, slots=False`: attrs then
-    generates fewer methods and does not rebuild each class, which halves
-    the time to import this module (it is on the path of every `adfc check`).
+    The classes are declared with `repr=False` (attrs generates fewer
+    methods, so this module imports faster; it is on the path of every
+    `adfc check`) and keep attrs' slots: an instance without slots carries a
+    dict of about 100 bytes, a third of a large program's AST.
     """
+
+    __slots__ = ()
 
     def __repr__(self) -> str:
         names = [f.name for f in getattr(type(self), "__attrs_attrs__", ())]
@@ -31,7 +34,7 @@ class _Repr:
         return f"{type(self).__name__}({fields})"
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Ident(_Repr):
     """A name as written, with its span."""
 
@@ -42,7 +45,7 @@ class Ident(_Repr):
 # --- types -----------------------------------------------------------------
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class NamedType(_Repr):
     """`str`, `int`, `float`, `bool` (or an unknown name, reported by typecheck)."""
 
@@ -50,7 +53,7 @@ class NamedType(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class GenericType(_Repr):
     """`list[T]` (any other `name[T]` is reported by typecheck)."""
 
@@ -59,13 +62,13 @@ class GenericType(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class EnumType(_Repr):
     values: tuple[Ident, ...]
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class RecordType(_Repr):
     fields: tuple[tuple[Ident, TypeExpr], ...]
     span: Span
@@ -77,7 +80,7 @@ TypeExpr = NamedType | GenericType | EnumType | RecordType
 # --- expressions and literals ------------------------------------------------
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class StrLit(_Repr):
     """A string literal: `value` is decoded, `raw` is the source text with its quotes."""
 
@@ -86,37 +89,37 @@ class StrLit(_Repr):
     raw: str = ""
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class IntLit(_Repr):
     value: int
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class FloatLit(_Repr):
     value: float
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class BoolLit(_Repr):
     value: bool
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class ListLit(_Repr):
     items: tuple[Expr, ...]
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class RecordLit(_Repr):
     fields: tuple[tuple[Ident, Expr], ...]
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Ref(_Repr):
     """A use of a name as a value."""
 
@@ -124,7 +127,7 @@ class Ref(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Arg(_Repr):
     """A call argument, positional (`name is None`) or by keyword."""
 
@@ -133,14 +136,14 @@ class Arg(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Call(_Repr):
     func: Ident
     args: tuple[Arg, ...]
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Add(_Repr):
     """`a + b + c`: kept flat (left-associative) so long chains need no recursion."""
 
@@ -148,7 +151,7 @@ class Add(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class FieldAccess(_Repr):
     """`value.field`: one field of a record value (`verdict.label`)."""
 
@@ -157,7 +160,7 @@ class FieldAccess(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class IfExpr(_Repr):
     """`if cond then a else b`: only the chosen branch runs."""
 
@@ -167,7 +170,7 @@ class IfExpr(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class MatchArm(_Repr):
     """`LABEL => expr` (`_ => expr` takes every label no other arm names)."""
 
@@ -176,7 +179,7 @@ class MatchArm(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class MatchExpr(_Repr):
     """`match subject { A => a, B => b }` over an enum: only the matching arm runs."""
 
@@ -185,9 +188,54 @@ class MatchExpr(_Repr):
     span: Span
 
 
+@attrs.frozen(repr=False, weakref_slot=False)
+class MapExpr(_Repr):
+    """`map item in items max N => expr`: `expr` once per item of the list `items`
+    (at most `bound` of them), with `item` naming the item; gives the list of results.
+    A bound written as a name is `bound_name` (its value is the `const`'s)."""
+
+    item: Ident
+    items: Expr
+    bound: int
+    bound_span: Span
+    body: Expr
+    span: Span
+    bound_name: Ident | None = None
+
+
+CompareOp = TypingLiteral["==", "!=", "<", "<=", ">", ">="]
+
+
+@attrs.frozen(repr=False, weakref_slot=False)
+class Compare(_Repr):
+    """`left OP right` with OP one of `== != < <= > >=`: a `bool`."""
+
+    op: CompareOp
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@attrs.frozen(repr=False, weakref_slot=False)
+class BoolOp(_Repr):
+    """`a and b and c` or `a or b`: kept flat, like `Add`."""
+
+    op: TypingLiteral["and", "or"]
+    terms: tuple[Expr, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, weakref_slot=False)
+class Not(_Repr):
+    """`not value`."""
+
+    value: Expr
+    span: Span
+
+
 Expr = (
     StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit | Ref | Call | Add | FieldAccess
-    | IfExpr | MatchExpr
+    | IfExpr | MatchExpr | MapExpr | Compare | BoolOp | Not
 )
 LiteralExpr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit
 
@@ -195,7 +243,7 @@ LiteralExpr = StrLit | IntLit | FloatLit | BoolLit | ListLit | RecordLit
 # --- options -------------------------------------------------------------------
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class EnvCall(_Repr):
     """`env("NAME")`: a value read from the environment when a model is called."""
 
@@ -206,7 +254,7 @@ class EnvCall(_Repr):
 OptionValueExpr = StrLit | IntLit | FloatLit | BoolLit | EnvCall | Ref
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Option(_Repr):
     name: Ident
     value: OptionValueExpr
@@ -216,7 +264,7 @@ class Option(_Repr):
 # --- declarations ----------------------------------------------------------------
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class ModelDecl(_Repr):
     name: Ident
     model: StrLit
@@ -224,7 +272,7 @@ class ModelDecl(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class TrainDecl(_Repr):
     options: tuple[Option, ...]
     span: Span
@@ -233,7 +281,7 @@ class TrainDecl(_Repr):
 ParamKindName = TypingLiteral["prompt", "demos"]
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class ParamDecl(_Repr):
     name: Ident
     kind: ParamKindName
@@ -245,7 +293,7 @@ class ParamDecl(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class DataDecl(_Repr):
     """`input` or `target`; `field` is the `from "..."` clause when present."""
 
@@ -256,14 +304,14 @@ class DataDecl(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class ArgDecl(_Repr):
     name: Ident
     type: TypeExpr
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Section(_Repr):
     """`system: [...]` or `user: ...` inside an llm: param names and text templates."""
 
@@ -272,7 +320,25 @@ class Section(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
+class ToolEntry(_Repr):
+    """`calculator: calc_doc` in a `tools:` section: a declared fn the model may call,
+    with its description (a param or text; none when left out)."""
+
+    name: Ident
+    description: Ref | StrLit | None
+    span: Span
+
+
+@attrs.frozen(repr=False, weakref_slot=False)
+class ToolsSection(_Repr):
+    """`tools: [calculator: calc_doc, final_answer: "Give the answer."]` inside an llm."""
+
+    entries: tuple[ToolEntry, ...]
+    span: Span
+
+
+@attrs.frozen(repr=False, weakref_slot=False)
 class LlmDecl(_Repr):
     name: Ident
     params: tuple[ArgDecl, ...]
@@ -281,9 +347,10 @@ class LlmDecl(_Repr):
     sections: tuple[Section, ...]
     span: Span
     model_options: tuple[Option, ...] = ()  # `using m(temperature: 0.9)`: this llm's own
+    tools: tuple[ToolsSection, ...] = ()  # `tools: [...]` (more than one is E0108)
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class StdRef(_Repr):
     """`std.parse.last_int`: a dotted name (only `std.*` names exist)."""
 
@@ -291,7 +358,7 @@ class StdRef(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class PyRef(_Repr):
     """`py "module:function"`."""
 
@@ -302,7 +369,7 @@ class PyRef(_Repr):
 FnTarget = StdRef | PyRef
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class FnDecl(_Repr):
     name: Ident
     params: tuple[ArgDecl, ...]
@@ -311,14 +378,14 @@ class FnDecl(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class NodeDecl(_Repr):
     name: Ident
     value: Expr
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class StateDecl(_Repr):
     name: Ident
     type: TypeExpr
@@ -326,7 +393,7 @@ class StateDecl(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Assign(_Repr):
     """`name = expr`: a state update (only meaningful inside a loop)."""
 
@@ -335,10 +402,11 @@ class Assign(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class LoopDecl(_Repr):
     """`loop NAME in A..B until DONE { ... }`. A bound written as a name is in
-    `bound_names` (its value, once the constants are bound, in `start`/`end`)."""
+    `bound_names` (its value, once the constants are bound, in `start`/`end`).
+    `until` is a name (a `Ref`) or a condition such as `found or len >= 3`."""
 
     name: Ident
     start: int
@@ -347,10 +415,10 @@ class LoopDecl(_Repr):
     body: tuple[NodeDecl | Assign, ...]
     span: Span
     bound_names: tuple[Ident | None, Ident | None] = (None, None)
-    until: Ident | None = None
+    until: Expr | None = None
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class ConstDecl(_Repr):
     """`const NAME = INT`: a named integer, usable as a loop bound."""
 
@@ -359,7 +427,7 @@ class ConstDecl(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class LossDecl(_Repr):
     name: Ident
     metric: FnTarget
@@ -367,7 +435,7 @@ class LossDecl(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class WeightedLoss(_Repr):
     """One term of an objective: `0.7 * em` (a bare `em` has weight 1)."""
 
@@ -377,7 +445,7 @@ class WeightedLoss(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class ObjectiveDecl(_Repr):
     """`loss total = 0.7 * em + 0.3 * f1`: a weighted sum of other losses."""
 
@@ -386,7 +454,7 @@ class ObjectiveDecl(_Repr):
     span: Span
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class OutputDecl(_Repr):
     name: Ident
     span: Span
@@ -410,6 +478,6 @@ Decl = (
 )
 
 
-@attrs.frozen(repr=False, slots=False)
+@attrs.frozen(repr=False, weakref_slot=False)
 class Program(_Repr):
     decls: tuple[Decl, ...]

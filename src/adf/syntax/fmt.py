@@ -14,7 +14,8 @@ The layout
 - `model`/`train` options stay on one line as `{ a: 1, b: 2 }`, or one per
   line when the source already spread them over several lines; the same
   holds for `[...]`, `(...)` and records (`{name: str}`, written tight);
-- single spaces around `=`, `->`, `+`, `*` and after `,` and `:`; none inside
+- single spaces around `=`, `->`, `+`, `*`, comparisons and `and`/`or`, and
+  after `,` and `:`; none inside
   brackets, before `,`/`:`/`)`, around `.` and `..`, or before a call's `(`;
 - comments keep their place: a comment alone on its line stays alone at the
   current indentation, a trailing comment stays after its code, two spaces
@@ -40,12 +41,13 @@ _TOKEN = re.compile(
     r"|(?P<COMMENT>#[^\n]*)"
     r"|(?P<NUMBER>-?[0-9]+(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)?)"
     r"|(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<PUNCT>\.\.|->|=>|[{}\[\](),:=+.*])"
+    r"|(?P<PUNCT>\.\.|->|=>|==|!=|<=|>=|[{}\[\](),:=+.*<>])"
     r"|(?P<SPACE>[ \t\f\r\n]+)"
 )
 _OPEN = {"{": "}", "[": "]", "(": ")"}
 _TIGHT_AFTER = {"(", "[", ".", ".."}
 _TIGHT_BEFORE = {")", "]", ",", ":", ".", ".."}
+_BOOLEAN_WORDS = frozenset({"and", "or", "not"})  # `not (a == b)`, not a call
 
 
 @attrs.frozen
@@ -98,6 +100,7 @@ def _starts(program: ast.Program) -> set[tuple[int, int]]:
             starts.update((s.span.line, s.span.col) for s in decl.body)
         elif isinstance(decl, ast.LlmDecl):
             starts.update((s.span.line, s.span.col) for s in decl.sections)
+            starts.update((s.span.line, s.span.col) for s in decl.tools)
     return starts
 
 
@@ -248,4 +251,5 @@ class _Printer:
             return bool(self.stack) and self.stack[-1].style == "options"
         if tok.kind == "PUNCT" and cur in _TIGHT_BEFORE:
             return False
-        return not (tok.kind == "PUNCT" and cur in ("(", "[") and previous.kind == "NAME")
+        return not (tok.kind == "PUNCT" and cur in ("(", "[") and previous.kind == "NAME"
+                    and prev not in _BOOLEAN_WORDS)

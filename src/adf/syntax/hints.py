@@ -115,6 +115,14 @@ def explain(
                 "not a keyword",
                 help=f"did you mean `{close[0]}`?",
             )
+    if tok.type == "COMPARE" and "COMPARE" not in expected and "AND" in expected:
+        return Hint(
+            "E0001",
+            "comparisons do not chain",
+            tok.span,
+            "a second comparison",
+            help="compare two values at a time and join them: `low < x and x < high`",
+        )
     if prev is not None and prev.type == "ENUM" and tok.type == "LSQB":
         return Hint(
             "E0001",

@@ -25,7 +25,7 @@ from adf.syntax.lexer import Tok, tokens
 
 MAX_DEPTH = 200
 
-_NAMED = frozenset({"NAME", "INT", "FLOAT", "STRING", "LONG_STRING"})
+_NAMED = frozenset({"NAME", "INT", "FLOAT", "STRING", "LONG_STRING", "COMPARE"})
 _OPENERS = frozenset({"LBRACE", "LPAR", "LSQB"})
 _CLOSERS = frozenset({"RBRACE", "RPAR", "RSQB"})
 

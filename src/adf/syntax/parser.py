@@ -249,9 +249,10 @@ class _Builder:
         returns = rest[0]
         using = _wrapped(kept, "using")
         sections = tuple(k for k in rest[1:] if isinstance(k, ast.Section))
+        tools = tuple(k for k in rest[1:] if isinstance(k, ast.ToolsSection))
         return ast.LlmDecl(
             _ident(kept[0]), params, returns, using[0] if using else None, sections, span,
-            tuple(using[1:]),
+            tuple(using[1:]), tools,
         )
 
     def on_using(self, kept: list[Any], span: Span) -> _Wrap:
@@ -265,6 +266,12 @@ class _Builder:
 
     def on_section(self, kept: list[Any], span: Span) -> ast.Section:
         return ast.Section(_ident(kept[0]), kept[1].items, span)
+
+    def on_tools_section(self, kept: list[Any], span: Span) -> ast.ToolsSection:
+        return ast.ToolsSection(tuple(kept), span)
+
+    def on_tool_entry(self, kept: list[Any], span: Span) -> ast.ToolEntry:
+        return ast.ToolEntry(_ident(kept[0]), kept[1] if len(kept) > 1 else None, span)
 
     def on_part_list(self, kept: list[Any], span: Span) -> _Wrap:
         return _Wrap("parts", tuple(kept))
@@ -307,7 +314,7 @@ class _Builder:
         return ast.ConstDecl(_ident(kept[0]), int_value(kept[1], self.diagnostics), span)
 
     def on_until(self, kept: list[Any], span: Span) -> _Wrap:
-        return _Wrap("until", (_ident(kept[0]),))
+        return _Wrap("until", (kept[0],))
 
     def on_loop_decl(self, kept: list[Any], span: Span) -> ast.LoopDecl:
         start, end = kept[1], kept[2]
@@ -358,6 +365,32 @@ class _Builder:
 
     def on_match_expr(self, kept: list[Any], span: Span) -> ast.MatchExpr:
         return ast.MatchExpr(kept[0], tuple(kept[1:]), span)
+
+    def on_compare(self, kept: list[Any], span: Span) -> ast.Compare:
+        left, op, right = kept
+        return ast.Compare(op.value, left, right, span)
+
+    def on_and_expr(self, kept: list[Any], span: Span) -> ast.BoolOp:
+        return ast.BoolOp("and", tuple(kept), span)
+
+    def on_or_expr(self, kept: list[Any], span: Span) -> ast.BoolOp:
+        return ast.BoolOp("or", tuple(kept), span)
+
+    def on_not_expr(self, kept: list[Any], span: Span) -> ast.Not:
+        return ast.Not(kept[0], span)
+
+    def on_map_expr(self, kept: list[Any], span: Span) -> ast.MapExpr:
+        item, items, bound, body = kept
+        bound_span = bound.span
+        if bound.type == "NAME":
+            return ast.MapExpr(_ident(item), items, 0, bound_span, body, span, _ident(bound))
+        value = loop_bound(bound)
+        if value is None:
+            self.diagnostics.append(syntax_error(
+                "E0241", "the bound of `map` is far beyond the unrolling limit", bound_span,
+                "too many items", help_="use a smaller bound; the items are unrolled into the plan",
+            ))
+        return ast.MapExpr(_ident(item), items, value or 0, bound_span, body, span)
 
     def on_match_arm(self, kept: list[Any], span: Span) -> ast.MatchArm:
         return ast.MatchArm(kept[0], kept[1], span)

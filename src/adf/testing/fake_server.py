@@ -25,7 +25,10 @@ Usage::
         assert srv.max_in_flight <= 4          # peak concurrent requests
         assert srv.headers[0]["authorization"] == "Bearer x"
 
-A responder may also answer an HTTP error: `FakeReply("bad key", status=401)`.
+A responder may also answer an HTTP error: `FakeReply("bad key", status=401)`,
+or call a tool as OpenAI does (`message.tool_calls`, `finish_reason`
+"tool_calls"): `tool_reply("calculator", expression="2+3")`; `tools_of(req)`
+lists the tools a request offers.
 `srv.reset()` forgets what was recorded. For benchmarks that want the server
 out of the client's process, `adf.testing.fake_process.FakeServerProcess`
 runs `python -m adf.testing.fake_server --latency S` in a child process.
@@ -73,6 +76,18 @@ class FakeReply:
     completion_tokens: int | None = None
     finish_reason: str = "stop"
     status: int = 200
+    # native tool calls, (name, arguments as JSON text): sent as `message.tool_calls`
+    tool_calls: tuple[tuple[str, str], ...] = ()
+
+
+def tool_reply(name: str, **arguments: object) -> FakeReply:
+    """A reply that calls the tool `name` with these arguments, the way OpenAI sends it."""
+    return FakeReply("", tool_calls=((name, json.dumps(arguments)),), finish_reason="tool_calls")
+
+
+def tools_of(request: Request) -> list[str]:
+    """The names of the tools a request offers (none for a plain request)."""
+    return [str(t.get("function", {}).get("name", "")) for t in request.get("tools") or ()]
 
 
 Responder = Callable[[Request], "str | FakeReply"]
@@ -496,13 +511,13 @@ class FakeServer:
             handler._send_json(reply.status, {"error": error})
             return
         if kind == "empty":
-            reply = attrs.evolve(reply, text="", completion_tokens=0)
+            reply = attrs.evolve(reply, text="", completion_tokens=0, tool_calls=())
         prompt_tokens = reply.prompt_tokens
         if prompt_tokens is None:
             prompt_tokens = estimate_tokens(all_text(body))
         completion_tokens = reply.completion_tokens
         if completion_tokens is None:
-            completion_tokens = estimate_tokens(reply.text)
+            completion_tokens = estimate_tokens(reply.text + "".join(a for _, a in reply.tool_calls))
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -523,7 +538,7 @@ class FakeServer:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": reply.text},
+                        "message": _message(ident, reply),
                         "finish_reason": reply.finish_reason,
                     }
                 ],
@@ -541,8 +556,19 @@ def _format_seconds(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
 
 
+def _message(ident: str, reply: FakeReply) -> dict[str, object]:
+    if not reply.tool_calls:
+        return {"role": "assistant", "content": reply.text}
+    calls = [
+        {"index": i, "id": f"call-{ident}-{i}", "type": "function",
+         "function": {"name": name, "arguments": arguments}}
+        for i, (name, arguments) in enumerate(reply.tool_calls)
+    ]
+    return {"role": "assistant", "content": reply.text or None, "tool_calls": calls}
+
+
 def _sse(ident: str, model: str, reply: FakeReply, usage: Mapping[str, int]) -> bytes:
-    def chunk(delta: Mapping[str, str], finish: str | None, **more: object) -> dict[str, object]:
+    def chunk(delta: Mapping[str, object], finish: str | None, **more: object) -> dict[str, object]:
         return {
             "id": ident,
             "object": "chat.completion.chunk",
@@ -554,7 +580,7 @@ def _sse(ident: str, model: str, reply: FakeReply, usage: Mapping[str, int]) -> 
 
     events: Iterator[dict[str, object]] = iter(
         [
-            chunk({"role": "assistant", "content": reply.text}, None),
+            chunk(_message(ident, reply), None),
             chunk({}, reply.finish_reason, usage=dict(usage)),
         ]
     )

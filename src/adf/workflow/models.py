@@ -23,7 +23,9 @@ from adf.runtime.executor import ExecutorSpec
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 
 if TYPE_CHECKING:
+    from adf.analysis.cost import History
     from adf.llm.accounting import Accounting
+    from adf.llm.cache import ReplyCache
     from adf.llm.calltrace import TraceSink
     from adf.llm.models import ModelOverrides, ModelSession, ResolvedModel
     from adf.plan.schema import Plan
@@ -110,6 +112,7 @@ async def open_workflow(plan: Plan, options: RunOptions, *,
             raise WorkflowError(f"the local model could not start: {exc}", FAILED) from None
         raise
     finally:
+        _keep_history(cache, accounting)
         cache.close()
         for notice in cache.notices:  # a damaged, full or read-only cache is never silent
             print(f"adfc: warning: {notice}", file=sys.stderr)
@@ -142,3 +145,46 @@ def hold_local_server(plan: Plan, options: RunOptions) -> AbstractContextManager
 
 def _is_local_start_failure(exc: Exception) -> bool:
     return type(exc).__module__.startswith("adf.local")
+
+
+def _keep_history(cache: ReplyCache, accounting: Accounting) -> None:
+    """Add this run's tokens per (model, node, purpose) to the cache's history."""
+    from adf.llm.cache import CacheError
+
+    answered = {key: (u.calls - u.failures, u.prompt_tokens, u.completion_tokens)
+                for key, u in accounting.by_call.items()}
+    try:
+        cache.add_history(answered)
+    except CacheError as exc:
+        cache.give_up(exc)
+
+
+def token_history(plan: Plan, options: RunOptions) -> History:
+    """What the reply cache measured before for `plan`'s models, to size a forecast.
+
+    Empty without a cache (`use_cache=False`, no cache file yet, or one that cannot be read).
+    """
+    from pathlib import Path
+
+    from adf.analysis.cost import History
+    from adf.llm.cache import DEFAULT_PATH, CacheError, ReplyCache
+
+    path = Path(options.cache or DEFAULT_PATH)
+    if not options.use_cache or not path.is_file():
+        return History()
+    models = {name: model.model for name, model in resolve(plan, options).models.items()}
+    cache = ReplyCache(path)
+    try:
+        task = task_model(plan, models)
+        rates = cache.rates(task) if task is not None else {}
+        return History(cache.history(models.values()), models, rates)
+    except CacheError:
+        return History()  # the run itself names an unreadable cache
+    finally:
+        cache.close()
+
+
+def task_model(plan: Plan, models: Mapping[str, str]) -> str | None:
+    """The model string of the plan's first llm node: whose history holds the run's rates."""
+    first = next((n.llm.model for n in plan.nodes if n.llm is not None), None)
+    return None if first is None else models.get(first, first)

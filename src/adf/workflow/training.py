@@ -32,7 +32,7 @@ from adf.plan.paramvalue import param_value
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 from adf.workflow.executor import check_executor, open_run_executor
 from adf.workflow.load import ProgramErrors, compile_program, compile_text
-from adf.workflow.models import Resolved, RunOptions, open_workflow, resolve
+from adf.workflow.models import Resolved, RunOptions, open_workflow, resolve, token_history
 
 if TYPE_CHECKING:
     from adf.analysis.cost import CostEstimate, RunSettings
@@ -164,8 +164,12 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
     settings = settings_of(options)
     folder = options.data or os.path.join(os.path.dirname(os.path.abspath(path)), "data")
     splits = load_splits(start_plan, folder, options, settings.seed)
+    run_settings = forecast_settings(settings, splits)
+    if options.resume:
+        run_settings = _observed_rates(run_settings, path, options)
     forecast = estimate_cost(start_plan, data_rows=data_rows(start_plan, splits.train),
-                             settings=forecast_settings(settings, splits), pricing=True)
+                             settings=run_settings, pricing=True,
+                             history=token_history(start_plan, run_options))
     return Prepared(path, options, run_options, base_plan, start_plan, lock, resolved,
                     settings, splits, forecast, start_lock)
 
@@ -180,6 +184,58 @@ def forecast_settings(settings: TrainSettings, splits: Splits) -> RunSettings:
         demo_proposals=settings.demo_proposals, max_errors=settings.max_errors,
         max_passed=settings.max_passed,
     )
+
+
+def _keep_rates(prepared: Prepared, outcome: TrainOutcome) -> None:
+    """Add the rates this run's steps measured to the reply cache's history of its task model."""
+    from adf.llm.cache import DEFAULT_PATH, CacheError, ReplyCache
+    from adf.optim.observed import observe
+    from adf.workflow.models import task_model
+
+    options = prepared.run_options
+    models = {name: model.model for name, model in prepared.resolved.models.items()}
+    task = task_model(prepared.start_plan, models)
+    if not options.use_cache or task is None:
+        return
+    resumes = outcome.state.resumes
+    since = int(resumes[-1].get("from_step", 0)) if resumes else 0  # earlier steps: added then
+    seen = observe([r for r in outcome.state.records if r.step > since],
+                   len(prepared.splits.val))
+    counts = {name: (count.part, count.whole) for name, count in (
+        ("fail_rate", seen.fail_rate), ("screen_pass", seen.screen_pass),
+        ("pass_minibatch", seen.pass_minibatch), ("val_share", seen.val_share))}
+    cache = ReplyCache(options.cache or DEFAULT_PATH)
+    try:
+        cache.add_rates(task, counts)
+    except CacheError:
+        pass  # the run is done; a cache that cannot take its rates costs only calibration
+    finally:
+        cache.close()
+
+
+def _observed_rates(settings: RunSettings, path: str, options: TrainOptions) -> RunSettings:
+    """`settings` with the rates the resumed run's finished steps measured (where they did)."""
+    from adf.optim.checkpoint import CheckpointError, load_checkpoint
+    from adf.optim.observed import observe
+    from adf.optim.records import StepRecord
+
+    stem = os.path.splitext(os.path.basename(path))[0]
+    run_dir = options.out or latest_run(stem)
+    try:
+        raw = load_checkpoint(run_dir) if run_dir else None
+        records = [StepRecord.from_json(r) for r in raw["records"]] if raw else []
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return settings  # the run itself names a bad checkpoint
+    seen = observe(records, settings.val_size)
+
+    def rate(measured: float | None, prior: float) -> float:
+        return prior if measured is None else measured
+
+    return attrs.evolve(
+        settings, fail_rate=rate(seen.fail_rate.share, settings.fail_rate),
+        screen_pass=rate(seen.screen_pass.share, settings.screen_pass),
+        pass_minibatch=rate(seen.pass_minibatch.share, settings.pass_minibatch),
+        val_share=rate(seen.val_share.share, settings.val_share))
 
 
 def data_rows(plan: Plan, samples: Sequence[Sample]) -> list[dict[str, Any]]:
@@ -363,7 +419,9 @@ class TrainingRun:
                                  "plan_hash": plan_hash(prepared.base_plan)},
                         estimate=prepared.forecast.summary_json(), executor=executor,
                     )
-                    return await self.trainer.run(resume=prepared.options.resume)
+                    outcome = await self.trainer.run(resume=prepared.options.resume)
+            _keep_rates(prepared, outcome)
+            return outcome
         except TrainError as exc:
             raise WorkflowError(f"training failed: {exc}", FAILED) from None
         except BindError as exc:

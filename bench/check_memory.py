@@ -1,0 +1,84 @@
+"""Peak memory of `adfc check` on huge inputs, against the input's size.
+
+Generates two hostile inputs and a tiny program, runs `adfc check` on each
+in a fresh interpreter, and reads that process's peak resident memory
+(`ru_maxrss`). The tiny program gives the baseline: the interpreter with
+adf's check path imported. Printed for each input: its size, the raw peak,
+the peak minus the baseline, and both as multiples of the input size.
+The issue's bar is a peak of at most 10x the input size.
+
+- `params`: N `param` declarations, all but one unused (N warnings printed);
+- `literal`: one prompt whose string literal is M megabytes.
+
+Run: `python bench/check_memory.py [--params 100000] [--literal-mb 10]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+HEAD = """model m = "local"
+input question: str
+target answer: str
+param instruction: prompt = "{value}"
+llm ask(question: str) -> str using m {{ system: [instruction] user: "{{question}}" }}
+node pred = ask(question)
+loss acc = std.loss.exact_match(pred, answer)
+output pred
+"""
+
+CHILD = (
+    "import resource, sys\n"
+    "from adf.cli.main import main\n"
+    "status = main(sys.argv[1:])\n"
+    "sys.stdout.flush()\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+)
+
+
+def peak_kib(path: str) -> int:
+    """Peak RSS (KiB) of `adfc check path` in a fresh interpreter."""
+    args = [sys.executable, "-c", CHILD, "check", "--max-source-mb", "64", path]
+    done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          check=False)
+    return int(done.stderr.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=int, default=100_000)
+    parser.add_argument("--literal-mb", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        inputs = {
+            "tiny": HEAD.format(value="Answer."),
+            f"{args.params} params": HEAD.format(value="Answer.") + "".join(
+                f'param p{i}: prompt = "value {i}"\n' for i in range(args.params)),
+            f"{args.literal_mb:g} MB literal": HEAD.format(value="x" * int(args.literal_mb * 1e6)),
+        }
+        paths = {}
+        for index, (name, text) in enumerate(inputs.items()):
+            paths[name] = os.path.join(folder, f"input{index}.adf")
+            with open(paths[name], "w", encoding="utf-8") as handle:
+                handle.write(text)
+        base = peak_kib(paths["tiny"]) * 1024
+        print(f"baseline (interpreter + check path, tiny program): {base / 2**20:.1f} MiB")
+        print(f"{'input':>16} {'size MiB':>9} {'peak MiB':>9} {'peak/size':>9} "
+              f"{'(peak-base) MiB':>15} {'(peak-base)/size':>16}")
+        worst = 0.0
+        for name in list(inputs)[1:]:
+            size = os.path.getsize(paths[name])
+            peak = peak_kib(paths[name]) * 1024
+            worst = max(worst, peak / size)
+            print(f"{name:>16} {size / 2**20:9.1f} {peak / 2**20:9.1f} {peak / size:9.1f} "
+                  f"{(peak - base) / 2**20:15.1f} {(peak - base) / size:16.1f}")
+    print(f"worst peak/size {worst:.1f}x (bar: 10x)")
+    return 0 if worst <= 10.0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

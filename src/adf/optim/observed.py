@@ -1,0 +1,56 @@
+"""What a run's finished steps measured: the rates the cost forecast assumes.
+
+Takes the `StepRecord`s of a run and the validation split's size; gives
+`Observed`: how many batch samples failed, how many prompt proposals passed
+the cheap checks, how many gates (a joint gate of several parameters is
+one) let a proposal on to validation, and how
+much of the validation set those were scored on, each as a `Count` (part of
+a whole). A count with no whole is no evidence, and the forecast keeps its
+prior for it. `adfc train --resume` forecasts the rest of a run with these,
+and a finished run adds them to the reply cache's history of its models
+(`adf.workflow`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from adf.optim.records import StepRecord
+
+
+@attrs.frozen
+class Count:
+    part: int = 0
+    whole: int = 0
+
+    @property
+    def share(self) -> float | None:
+        return self.part / self.whole if self.whole else None
+
+
+@attrs.frozen
+class Observed:
+    steps: int = 0
+    fail_rate: Count = Count()
+    screen_pass: Count = Count()
+    pass_minibatch: Count = Count()
+    val_share: Count = Count()
+
+
+def observe(records: Sequence[StepRecord], val_size: int) -> Observed:
+    """The counts of the steps in `records` (a run's steps so far)."""
+    proposals = [p for r in records for p in r.proposals]
+    # a joint gate leaves one entry per parameter: count it once (its first parameter's),
+    # and its proposals once, as they come again when each is gated alone
+    prompts = [p for p in proposals if p.kind == "prompt" and not p.joint]
+    checked = [p for p in proposals if p.evaluated and (not p.joint or p.param == p.joint[0])]
+    validated = [p.val_evaluated for p in checked if p.val_evaluated]
+    return Observed(
+        steps=len(records),
+        fail_rate=Count(sum(r.errors for r in records), sum(len(r.batch) for r in records)),
+        screen_pass=Count(sum(1 for p in prompts if p.evaluated), len(prompts)),
+        pass_minibatch=Count(len(validated), len(checked)),
+        val_share=Count(sum(validated), len(validated) * val_size),
+    )
