@@ -139,3 +139,31 @@ def test_os_system_and_a_builtin_alias_bind_without_a_false_error(tmp_path: Path
         result = compile_source(source, str(tmp_path / "w.adf"), base_dir=str(tmp_path))
         assert result.plan is not None
         assert [d.code for d in result.diagnostics] == ["W0402"]
+
+
+AGENT = """fn shell(cmd: str) -> str = py "{ref}"
+fn final_answer(answer: str) -> str = std.tools.final_answer
+llm act(question: str) -> tool_call using m {{
+  user: "{{question}}"
+  tools: [shell: "run one command", final_answer: "give the answer"]
+  finish: [final_answer]
+}}
+node call = act(question)
+node pred = call.result
+loss acc = std.loss.exact_match(pred, answer)
+output pred
+"""
+
+
+def test_a_tool_that_runs_commands_is_reported_its_arguments_are_the_models(tmp_path: Path) -> None:
+    module = "import subprocess\nr = subprocess.getoutput\n"
+    found = lint(tmp_path, AGENT.format(ref="tools:r"), {"tools": module})
+    assert len(found) == 1
+    assert "fn `shell`" in found[0].message and "subprocess:getoutput" in found[0].message
+    assert found[0].primary.span.line == 5  # the tool's `fn` line
+    assert [label.message for label in found[0].secondary] == ["the reply of `act`"]
+
+
+def test_a_harmless_tool_is_not_reported(tmp_path: Path) -> None:
+    module = "def r(cmd: str) -> str:\n    return cmd.upper()\n"
+    assert lint(tmp_path, AGENT.format(ref="tools:r"), {"tools": module}) == []

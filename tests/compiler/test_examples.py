@@ -23,6 +23,7 @@ def test_there_are_examples() -> None:
         "agent",
         "word_sorting",
         "sst5",
+        "sst2",
     } <= names
 
 

@@ -59,3 +59,15 @@ def test_no_suppression_comment_inside_a_multi_line_string() -> None:
     outside = diag("W0201", "w", Span(5, 5, 5, 8))
     (fix,) = [f for f in fixes(outside, SOURCE) if "allow" in f.title]
     assert fix.edits[0].text == "# adf: allow W0201\n"
+
+
+def test_completion_offers_every_keyword_and_every_model_option_the_checker_knows() -> None:
+    from adf.plan.model_options import OPTIONS
+    from adf.syntax import _tables
+
+    semantics = Analyses().semantics("t.adf", SOURCE)
+    top = {c.label for c in complete(SOURCE, *at(SOURCE, "output"), semantics)}
+    assert set(_tables.KEYWORDS) <= top  # map, until, tools, match, const, and/or/not …
+    assert {"system", "user", "finish"} <= top  # llm sections are names to the grammar
+    options = {c.label for c in complete(SOURCE, *at(SOURCE, "temperature"), semantics)}
+    assert options == set(OPTIONS)  # the one option table, `x_` extras aside

@@ -165,6 +165,22 @@ def test_trace_demos_keep_the_reasoning_and_weigh_less_than_labels() -> None:
     assert found["t0"].weight < found["t1"].weight
 
 
+def test_trace_demos_of_schema_replies_show_the_value_not_the_json() -> None:
+    source = DEMO_SOURCE.replace("-> str using m", "-> enum{right, wrong} using m").replace(
+        "target answer: str", "target answer: enum{right, wrong}").replace(
+        "std.loss.exact_match", "std.loss.label_match")
+    plan = _plan(source)
+    client = task.ScriptedClient(lambda request: '{"answer" : "right"}')
+    samples = [Sample("t0", (("question", "q"),), (("answer", "right"),))]
+    from adf.runtime.engine import evaluate
+
+    result = asyncio.run(evaluate(plan, samples, client, bindings=bind(plan)))
+    assert result.samples[0].node(plan.nodes[0].id).reply_mode == "schema"
+    (found,) = collect(plan, "examples", result.samples, {}, 0.9)
+    assert found.source == "trace"
+    assert dict(found.demo.fields)["answer"] == "right"
+
+
 # --- the trainer on the scripted credit-assignment task -------------------------------
 
 

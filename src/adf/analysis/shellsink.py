@@ -1,9 +1,10 @@
 """Model output reaching a shell or `eval` (W0540).
 
 Takes the plan's `GraphView` and the file name; gives a warning for each
-`py` function (an `fn`, or a loss's metric) that runs shell commands or
-evaluates code and receives a value computed from an llm node's reply,
-directly or through other nodes. Whether a binding runs commands is read
+`py` function (an `fn`, a loss's metric, or a tool an llm calls) that runs
+shell commands or evaluates code and receives a value computed from an llm
+node's reply, directly or through other nodes; a tool's arguments are the
+model's own choice, so a tool always receives model output. Whether a binding runs commands is read
 statically by `adf.compiler.pysink` (nothing is imported), and only for
 plans that bind `py` functions, so other checks never load Python's `ast`.
 """
@@ -35,6 +36,11 @@ def check_shell_sinks(view: GraphView, file: str) -> list[Diagnostic]:
         if origin is not None:
             decl = spans.get(node.fn.function, node.span)
             uses[node.fn.function] = (node.fn.ref, node.span, decl, origin)
+    for node in plan.nodes:  # a tool's arguments are chosen by the model that calls it
+        for tool in node.llm.tools if node.llm is not None else ():
+            if tool.fn.ref.startswith("py:") and tool.fn.function not in uses:
+                decl = spans.get(tool.fn.function, node.span)
+                uses[tool.fn.function] = (tool.fn.ref, node.span, decl, node.id)
     for loss in plan.losses:
         if loss.metric.startswith("py:") and loss.pred in fed:
             uses.setdefault(f"loss {loss.name}", (loss.metric, loss.span, loss.span, fed[loss.pred]))
@@ -59,7 +65,8 @@ def check_shell_sinks(view: GraphView, file: str) -> list[Diagnostic]:
             what = f"`{shown}` passes its parameter `{sink.param}` to `{sink.entry}`, which {sink.does}"
         name = who if who.startswith("loss ") else f"fn `{who}`"
         llm = view.nodes[origin]
-        secondary = [Label(site, "model output reaches it here")] if site != decl else []
+        shown_site = site not in (decl, llm.span)  # a tool's site is the llm that calls it
+        secondary = [Label(site, "model output reaches it here")] if shown_site else []
         caller = llm.llm.function if llm.llm is not None else llm.name
         secondary.append(Label(llm.span, f"the reply of `{caller}`"))
         out.append(Diagnostic(

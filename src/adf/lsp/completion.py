@@ -20,28 +20,16 @@ import attrs
 from adf.compiler.resolve import ROLES
 from adf.lsp.analysis import Semantics
 from adf.lsp.lexemes import blank, in_comment, open_string
+from adf.plan.model_options import OPTIONS
 from adf.stdlib.signatures import FUNCTIONS, METRICS
-from adf.syntax import ast
+from adf.syntax import _tables, ast
 
 CandidateKind = Literal["keyword", "type", "function", "variable", "field", "module", "argument"]
 
-KEYWORDS = (
-    "model", "train", "param", "prompt", "demos", "frozen", "trainable", "input", "target",
-    "from", "llm", "using", "fn", "py", "node", "state", "loop", "in", "loss", "output",
-    "env", "true", "false", "enum", "system", "user",
-)
+# Every keyword of the grammar (the parser's own table), and the section names an llm
+# body takes, which are plain names to the grammar.
+KEYWORDS = (*sorted(_tables.KEYWORDS), "system", "user", "finish")
 TYPES = ("str", "int", "float", "bool", "list", "enum")
-# The options a model declaration understands (README, "Choosing models"); any other option
-# goes to the provider as is.
-MODEL_OPTIONS: dict[str, str] = {
-    "temperature": "sampling temperature (0 for deterministic replies)",
-    "max_tokens": "the most tokens a reply may have",
-    "context": "the model's context window in tokens (checked by the context lints)",
-    "api_base": "the provider's URL, e.g. a local server",
-    "api_key": 'the API key, always as `env("VARIABLE")`',
-    "timeout": "seconds one call may take",
-    "structured": '"json_schema", "json_object" or "none": how to ask for schema-constrained replies',
-}
 _ROLE_DOC = {
     "backward": "the model that writes textual feedback",
     "optimizer": "the model that proposes new prompts",
@@ -85,7 +73,7 @@ def complete(text: str, line: int, col: int, semantics: Semantics | None) -> lis
         return _std(len(word.group()))
     block = _open_block(code)
     if block == "model":
-        return [Candidate(n, "field", "model option", doc, f"{n}: ") for n, doc in MODEL_OPTIONS.items()]
+        return [Candidate(n, "field", "model option", doc, f"{n}: ") for n, doc in _model_options()]
     if block == "train":
         return [Candidate(r, "field", "training role", _ROLE_DOC[r], f"{r}: ") for r in ROLES]
     found: list[Candidate] = []
@@ -183,3 +171,9 @@ def _std(replace: int) -> list[Candidate]:
             Candidate(name, "function", f"metric (pred, target{extra}) -> score", insert=name, replace=replace)
         )
     return found
+
+
+def _model_options() -> list[tuple[str, str]]:
+    """The model options the checker knows (one table, `adf.plan.model_options`), with their
+    summaries; provider extras are written `x_NAME`."""
+    return [(spec.name, spec.summary) for spec in OPTIONS.values()]

@@ -15,7 +15,8 @@ Where candidates come from, and their weights:
   labelled answer, weight 0.5 (`labeled`: the raw examples of labelled
   few-shot prompting, available from the first step);
 - a sample the student got right: its own trace, weight 0.25 (an easy
-  example the student already solves teaches it least).
+  example the student already solves teaches it least); the full reply, or
+  the parsed value where the reply was a schema-constrained JSON wrapper.
 A proposal draws `max_demos` candidates by weighted sampling without
 replacement (Efraimidis-Spirakis keys), so better evidence is likelier but
 every candidate can be tried.
@@ -73,7 +74,10 @@ def _trace_demo(plan: Plan, param: str, result: SampleResult) -> Demo | None:
         trace = result.node(node.id)
         if trace.status == "ok" and trace.raw and trace.raw.strip():
             fields = [(name, render(value)) for name, value in trace.inputs]
-            fields.append(("answer", trace.raw.strip()))  # the whole reply: reasoning included
+            # the whole reply, reasoning included; a reply that followed a JSON schema is
+            # only the typed value's wrapper ({"answer": ...}): the demo shows the value
+            answer = render(trace.value) if trace.reply_mode == "schema" else trace.raw.strip()
+            fields.append(("answer", answer))
             return Demo(tuple(fields))
     return None
 
