@@ -25,26 +25,33 @@ PRICED = "openai/gpt-4o-mini"
 
 @pytest.fixture
 def spies(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
-    """Counts of litellm's cost calculations and standard logging payloads."""
+    """Counts of litellm's cost calculations and standard logging payloads, for adf's calls
+    (`priced`, `logged`) and for anyone else's (`*_other`). Told apart by the call id of the
+    logging object, so the success handling of an earlier test's calls, which litellm may
+    finish late in a thread of its own, never counts as adf's."""
     litellm = load_litellm()
     from litellm.litellm_core_utils import litellm_logging
 
-    counts = {"priced": 0, "logged": 0}
+    counts = {"priced": 0, "logged": 0, "priced_other": 0, "logged_other": 0}
 
-    def counting(name: str, function: Any) -> Any:
+    def counting(name: str, function: Any, logging_arg: str, position: int) -> Any:
         def spy(*args: Any, **kwargs: Any) -> Any:
-            counts[name] += 1
+            logging_obj = kwargs.get(logging_arg, args[position] if len(args) > position else None)
+            call = getattr(logging_obj, "litellm_call_id", None)
+            ours = isinstance(call, str) and call.startswith(CALL_ID_PREFIX)
+            counts[name if ours else f"{name}_other"] += 1
             return function(*args, **kwargs)
 
         return spy
 
     monkeypatch.setattr(
-        litellm, "response_cost_calculator", counting("priced", litellm.response_cost_calculator)
+        litellm, "response_cost_calculator",
+        counting("priced", litellm.response_cost_calculator, "litellm_logging_obj", 99),
     )
     monkeypatch.setattr(
         litellm_logging,
         "get_standard_logging_object_payload",
-        counting("logged", litellm_logging.get_standard_logging_object_payload),
+        counting("logged", litellm_logging.get_standard_logging_object_payload, "logging_obj", 4),
     )
     yield counts
 
@@ -68,9 +75,11 @@ def test_adf_prices_its_calls_and_litellm_does_not(recorder: Any, spies: dict[st
     rec = recorder()
     with FakeServer("a fairly long answer " * 5) as srv:
         reply = asyncio.run(_through_adf(rec, srv.base_url))
-        assert spies == {"priced": 0, "logged": 0}
+        assert (spies["priced"], spies["logged"]) == (0, 0)
+        before = spies["priced_other"], spies["logged_other"]
         asyncio.run(_bare(srv.base_url))
-    assert spies["priced"] >= 1 and spies["logged"] >= 1  # the spies see litellm's own path
+    # the spies see litellm's own path for a call that is not adf's
+    assert spies["priced_other"] > before[0] and spies["logged_other"] > before[1]
     known = price(PRICED)
     assert known is not None
     assert reply.cost_usd == pytest.approx(known.of(reply.prompt_tokens, reply.completion_tokens))
