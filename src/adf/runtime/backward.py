@@ -290,13 +290,25 @@ async def _const_rule(
     return Propagation()
 
 
+def _via(step: str, arrived: tuple[Gradient, ...]) -> tuple[str, ...]:
+    """The path feedback took to a pass-through node: this step, then the one path that
+    brought it (several arrivals have no single path)."""
+    return (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+
+
+def _onward(context: Context, out: list[tuple[str, str]], via: tuple[str, ...]) -> Propagation:
+    """Pass feedback on to the sources that lead to a trainable parameter only."""
+    carries = context.graph.carries
+    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
+
+
 async def _fn_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
     sources = context.graph.blamed(node)
     assert node.fn is not None
     step = f"{node.id} ({node.fn.ref.removeprefix('py:')})"
-    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    via = _via(step, arrived)
     note = _condition_note(node, trace)
     shared = tuple((s, note + g.text) for s in sources for g in arrived)
     if len(sources) < 2:
@@ -346,7 +358,7 @@ async def _field_rule(
     if source not in context.graph.carries:
         return Propagation()
     step = f"{node.id} (the field `{node.field}`)"
-    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    via = _via(step, arrived)
     note = f"About the field `{node.field}` of this output: "
     return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
 
@@ -359,12 +371,11 @@ async def _select_rule(
     taken = chosen(node, cond)
     label = case_key(cond)
     step = f"{node.id} (the branch `{label}`)"
-    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    via = _via(step, arrived)
     out = [(taken, g.text) for g in arrived]
     note = f"This value chose the branch `{label}`, whose result was judged: "
     out += [(node.inputs[0].source, note + g.text) for g in arrived]
-    carries = context.graph.carries
-    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
+    return _onward(context, out, via)
 
 
 async def _last_rule(
@@ -379,12 +390,11 @@ async def _last_rule(
         return Propagation()
     done = sources.get("until" + name.removeprefix("step"))
     step = f"{node.id} (step {taken})"
-    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    via = _via(step, arrived)
     out = [(taken, g.text) for g in arrived]
     note = "The loop stopped after this step; the result after the loop was judged: "
     out += [(done, note + g.text) for g in arrived if done is not None]
-    carries = context.graph.carries
-    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
+    return _onward(context, out, via)
 
 
 async def _map_rule(
@@ -393,11 +403,10 @@ async def _map_rule(
     """Feedback on the results goes to each item that ran, naming the item."""
     count = int(dict(trace.inputs).get("items", 0))
     results = node.inputs[1:count + 1]
-    via = (f"{node.id} (map over {count} items)", *(arrived[0].via if len(arrived) == 1 else ()))
+    via = _via(f"{node.id} (map over {count} items)", arrived)
     out = [(b.source, f"About item {i} of {count} in the list `{node.name}`: {g.text}")
            for i, b in enumerate(results) for g in arrived]
-    carries = context.graph.carries
-    return Propagation(inputs=tuple((s, t) for s, t in out if s in carries), via=via)
+    return _onward(context, out, via)
 
 
 async def _item_rule(
@@ -408,7 +417,7 @@ async def _item_rule(
     if source not in context.graph.carries:
         return Propagation()
     step = f"{node.id} (element {node.item})"
-    via = (step, *arrived[0].via) if len(arrived) == 1 else (step,)
+    via = _via(step, arrived)
     note = f"About element {node.item} of this list: "
     return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
 
