@@ -7,7 +7,7 @@ import pytest
 from adf.plan import decode_plan, encode_plan
 from adf.plan.schema import Guard
 
-from .conftest import codes, compile_text
+from .conftest import codes, compile_text, plan_of
 
 BASE = """model m = "local"
 param p: prompt = "Rate it."
@@ -37,12 +37,6 @@ loss acc = std.loss.exact_match(notes, answer)
 output notes
 """
 
-
-def plan_of(text: str):  # type: ignore[no-untyped-def]
-    result = compile_text(text)
-    assert [f"{d.code} {d.message}" for d in result.diagnostics] == []
-    assert result.plan is not None
-    return result.plan
 
 
 def test_conditions_compile_to_std_op_nodes_in_precedence_order() -> None:

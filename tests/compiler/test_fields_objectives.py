@@ -10,6 +10,7 @@ from adf.plan.schema import Type
 from adf.syntax.fmt import format_source
 
 from .conftest import codes, compile_text
+from .conftest import error_free_plan as plan_of
 
 BASE = """model m = "local"
 param judge_prompt: prompt = "Judge."
@@ -23,12 +24,6 @@ llm judge(claim: str) -> {label: enum{true, false}, reason: str, meta: {score: f
 fn echo(text: str) -> str = std.parse.strip
 """
 
-
-def plan_of(text: str):  # type: ignore[no-untyped-def]
-    result = compile_text(text)
-    assert [f"{d.code} {d.message}" for d in result.diagnostics if d.is_error] == []
-    assert result.plan is not None
-    return result.plan
 
 
 def test_field_nodes_read_the_record_with_the_field_type() -> None:

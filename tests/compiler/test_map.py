@@ -8,7 +8,7 @@ import pytest
 from adf.plan import PlanError, decode_plan, encode_plan
 from adf.plan.schema import Guard
 
-from .conftest import codes, compile_text
+from .conftest import codes, plan_of
 
 BASE = """model m = "local"
 param summary_prompt: prompt = "Summarise the passage."
@@ -26,12 +26,6 @@ loss acc = std.loss.exact_match(pred, answer)
 output pred
 """
 
-
-def plan_of(text: str):  # type: ignore[no-untyped-def]
-    result = compile_text(text)
-    assert [f"{d.code} {d.message}" for d in result.diagnostics] == []
-    assert result.plan is not None
-    return result.plan
 
 
 def test_each_item_is_an_item_node_and_a_guarded_copy_of_the_body() -> None:

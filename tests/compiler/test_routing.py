@@ -8,6 +8,7 @@ from adf.plan import decode_plan, encode_plan
 from adf.plan.schema import Guard, Type
 
 from .conftest import codes, compile_text
+from .conftest import error_free_plan as plan_of
 
 BASE = """model m = "local"
 param route: prompt = "Route."
@@ -20,12 +21,6 @@ llm count(q: str) -> int using m { user: "{q}" }
 fn strip(text: str) -> str = std.parse.strip
 """
 
-
-def plan_of(text: str):  # type: ignore[no-untyped-def]
-    result = compile_text(text)
-    assert [f"{d.code} {d.message}" for d in result.diagnostics if d.is_error] == []
-    assert result.plan is not None
-    return result.plan
 
 
 def test_match_guards_each_arm_and_selects() -> None:

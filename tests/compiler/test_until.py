@@ -7,7 +7,7 @@ import pytest
 from adf.plan import decode_plan, encode_plan
 from adf.plan.schema import Guard
 
-from .conftest import codes, compile_text
+from .conftest import codes, plan_of
 
 BASE = """model m = "local"
 param hop_prompt: prompt = "Find the next query."
@@ -29,12 +29,6 @@ loss acc = std.loss.exact_match(pred, answer)
 output pred
 """
 
-
-def plan_of(text: str):  # type: ignore[no-untyped-def]
-    result = compile_text(text)
-    assert [f"{d.code} {d.message}" for d in result.diagnostics] == []
-    assert result.plan is not None
-    return result.plan
 
 
 def test_steps_after_the_first_are_guarded_by_the_previous_condition() -> None:
