@@ -234,6 +234,7 @@ class Inference:
             return None
         names = tuple(name for name, _ in sig.params)
         bound, problems = bind_args(call.args, names)
+        declared_at = [Label(symbol.span, f"`{call.func.name}({', '.join(names)})` declared here")]
         for problem, arg in problems:
             if problem == "extra" and arg is not None:
                 self.diags.append(
@@ -242,11 +243,7 @@ class Inference:
                         f"`{call.func.name}` takes {len(names)} argument{'s' if len(names) != 1 else ''}, but more were given",
                         arg.span,
                         "extra argument",
-                        secondary=[
-                            Label(
-                                symbol.span, f"`{call.func.name}({', '.join(names)})` declared here"
-                            )
-                        ],
+                        secondary=declared_at,
                         help="remove the extra argument",
                     )
                 )
@@ -257,11 +254,7 @@ class Inference:
                         f"`{call.func.name}` has no argument named `{arg.name.name}`",
                         arg.name.span,
                         "unknown argument name",
-                        secondary=[
-                            Label(
-                                symbol.span, f"`{call.func.name}({', '.join(names)})` declared here"
-                            )
-                        ],
+                        secondary=declared_at,
                         help=suggest(arg.name.name, names)
                         or f"its arguments are: {', '.join(names) or 'none'}",
                     )
@@ -273,11 +266,7 @@ class Inference:
                         f"a positional argument follows a named one in the call of `{call.func.name}`",
                         arg.span,
                         "positional argument after a named one",
-                        secondary=[
-                            Label(
-                                symbol.span, f"`{call.func.name}({', '.join(names)})` declared here"
-                            )
-                        ],
+                        secondary=declared_at,
                         help="put positional arguments first, or name this one too: `NAME: value`",
                     )
                 )
@@ -299,11 +288,7 @@ class Inference:
                         f"`{call.func.name}` is missing the argument `{missing}`",
                         call.span,
                         f"no value for `{missing}`",
-                        secondary=[
-                            Label(
-                                symbol.span, f"`{call.func.name}({', '.join(names)})` declared here"
-                            )
-                        ],
+                        secondary=declared_at,
                         help=f"pass it: `{call.func.name}({', '.join(names)})`",
                     )
                 )
