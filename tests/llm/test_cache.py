@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ import attrs
 import pytest
 from llm_helpers import ask
 
-from adf.llm.cache import CachedReply, ReplyCache, TokenMeans, cache_key
+import adf.llm.cache as cache_module
+from adf.llm.cache import CachedReply, CacheError, ReplyCache, TokenMeans, cache_key
 from adf.llm.client import LiteLLMClient, RetryPolicy
 from adf.llm.protocol import ChatRequest, Message, ModelError
 from adf.testing.fake_server import FakeServer, Fault, FaultPlan, last_user
@@ -133,14 +136,64 @@ for i in range(40):
 
 def test_processes_share_the_file(tmp_path: Path) -> None:
     path = tmp_path / "shared.sqlite"
-    procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(path), name]) for name in ("a", "b")
-    ]
-    assert [p.wait(timeout=30) for p in procs] == [0, 0]
+    names = ("a", "b", "c", "d")
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name]) for name in names]
+    assert [p.wait(timeout=60) for p in procs] == [0] * len(names)
     cache = ReplyCache(path)
-    assert len(cache) == 80
+    assert len(cache) == 40 * len(names)
     assert cache.get("b-39") == CachedReply("text 39", 1, 2, None, "none")
     cache.close()
+
+
+def test_a_locked_fresh_file_is_waited_out(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite answers "database is locked" at once (no busy handler) when two processes switch a
+    # new file to WAL or create its tables together; opening must wait that out, not fail.
+    real = cache_module._prepare
+    refusals: list[int] = []
+
+    def contended(db: sqlite3.Connection) -> None:
+        if len(refusals) < 3:
+            refusals.append(1)
+            raise sqlite3.OperationalError("database is locked")
+        real(db)
+
+    monkeypatch.setattr(cache_module, "_prepare", contended)
+    cache = ReplyCache(tmp_path / "fresh.sqlite")
+    cache.put("k", "m", CachedReply("t", 1, 2, None, "none"))
+    assert len(refusals) == 3
+    assert cache.get("k") == CachedReply("t", 1, 2, None, "none")
+    cache.close()
+
+
+def test_a_write_waits_for_another_writer(tmp_path: Path) -> None:
+    path = tmp_path / "held.sqlite"
+    cache = ReplyCache(path)
+    assert len(cache) == 0
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("DELETE FROM replies_v2")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    cache.put("k", "m", CachedReply("t", 1, 2, None, "none"))  # blocks until the commit
+    release.join()
+    other.close()
+    assert cache.get("k") == CachedReply("t", 1, 2, None, "none")
+    cache.close()
+
+
+def test_an_error_that_is_not_a_lock_is_not_retried(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def broken(db: sqlite3.Connection) -> None:
+        calls.append(1)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(cache_module, "_prepare", broken)
+    with pytest.raises(CacheError, match="disk I/O error"):
+        ReplyCache(tmp_path / "io.sqlite").put("k", "m", CachedReply("t", 1, 2, None, "none"))
+    assert calls == [1]
 
 
 def test_unusable_cache_file_is_one_clear_error(tmp_path: Path) -> None:

@@ -31,9 +31,9 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import attrs
 
@@ -168,12 +168,7 @@ class ReplyCache:
                 db = sqlite3.connect(
                     self.path, timeout=30.0, check_same_thread=False, isolation_level=None
                 )
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("PRAGMA busy_timeout=30000")
-                db.execute(_SCHEMA)
-                db.execute(_HISTORY)
-                db.execute(_RATES)
+                _patiently(lambda: _prepare(db))
             except (OSError, sqlite3.Error) as exc:
                 raise CacheError(f"cannot open the reply cache {self.path}: {_why(exc)}") from None
             self._db = db
@@ -183,7 +178,7 @@ class ReplyCache:
         with self._lock:
             db = self._connection()
             try:
-                return db.execute(sql, args).fetchall()
+                return _patiently(lambda: db.execute(sql, args).fetchall())
             except sqlite3.Error as exc:
                 raise CacheError(f"reply cache {self.path}: {_why(exc)}") from None
 
@@ -302,6 +297,38 @@ class ReplyCache:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+_PATIENCE_S = 30.0
+_T = TypeVar("_T")
+
+
+def _patiently(step: Callable[[], _T]) -> _T:
+    """Run `step`, waiting out other processes that hold the file's locks.
+
+    Some lock upgrades (switching a new file to WAL, creating its tables, a write after another
+    process's write) make SQLite answer "database is locked" at once instead of calling its busy
+    handler, to avoid a deadlock. Every step here is one autocommit statement (or the idempotent
+    set-up), so a busy failure changed nothing and running it again is safe.
+    """
+    deadline = time.monotonic() + _PATIENCE_S
+    pause = 0.005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """Turn on WAL and create the tables (each statement is idempotent)."""
+    for statement in ("PRAGMA busy_timeout=30000", "PRAGMA journal_mode=WAL",
+                      "PRAGMA synchronous=NORMAL", _SCHEMA, _HISTORY, _RATES):
+        db.execute(statement)
 
 
 def _why(exc: BaseException) -> str:
