@@ -10,7 +10,8 @@ from analysis_plans import PlanBuilder, counting
 
 from adf.analysis.cost import History, Rates, Scenario, estimate_cost
 from adf.analysis.graphview import build_view
-from adf.analysis.sizes import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, compute_sizes, measure_rows
+from adf.analysis.rolesizes import overheads
+from adf.analysis.sizes import FEEDBACK_TOKENS, compute_sizes, measure_rows
 from adf.llm.cache import TokenMeans
 from adf.llm.catalogue import Price, estimate_tokens, price
 from adf.llm.usage import Usage
@@ -60,9 +61,13 @@ def test_forward_and_backward_per_sample() -> None:
     node = estimate.nodes[0]
     assert node.node_id == "reply" and node.live
     assert estimate.backward.calls == 1
+    fixed = overheads()  # measured from the review's templates
+    instruction = estimate_tokens(counting().build().params[0].value)
     assert estimate.backward.prompt_tokens == (
-        node.forward.prompt_tokens + node.forward.completion_tokens + FEEDBACK_TOKENS + BACKWARD_OVERHEAD
+        node.forward.prompt_tokens + node.forward.completion_tokens + FEEDBACK_TOKENS
+        + fixed.backward + fixed.target + instruction
     )
+    assert 100 < fixed.backward < 400 and fixed.target > 20
     assert estimate.backward.completion_tokens == FEEDBACK_TOKENS  # one trainable target
     assert estimate.optimizer.calls == 3  # three proposals for `instruction`
 
