@@ -264,3 +264,17 @@ def test_history_says_how_often_each_prompt_was_optimized() -> None:
     # `b` got feedback a third as often as `a`; `c` was never seen: every step
     assert history.optimized("o", ["a", "b", "c"]) == {"a": 1.0, "b": 1 / 3}
     assert history.optimized(None, ["a"]) == {} and History().optimized("o", ["a"]) == {}
+
+
+def test_typed_replies_count_at_their_type_and_free_text_at_a_range() -> None:
+    typed = (PlanBuilder().model("m", "local", max_tokens=256).param("p", "Classify.")
+             .input("q").target("a", "enum{yes, no}")
+             .llm("r", "f", {"q": "q"}, params=("p",), out="enum{yes, no}").loss("l", "r", "a"))
+    estimate = estimate_cost(typed.build())
+    reply = estimate.nodes[0].forward.completion_tokens
+    assert reply < 16  # the label and its JSON, not max_tokens
+    assert estimate.tokens_low == estimate.total.tokens  # nothing in it is free text
+    free = estimate_cost(counting().build())
+    assert free.nodes[0].forward.completion_tokens == 256  # free text: max_tokens, a bound
+    assert 0 < free.tokens_low < free.total.tokens / 2
+    assert free.summary_json()["tokens_low"] == free.tokens_low
