@@ -27,7 +27,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 from adf.compiler.pipeline import compile_source
-from adf.optim.trainer import Splits, Trainer, TrainSettings
+from adf.optim.trainer import Splits, Trainer
+from adf.plan.settings import TrainSettings
 from adf.records import replace
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
