@@ -278,3 +278,13 @@ def test_typed_replies_count_at_their_type_and_free_text_at_a_range() -> None:
     assert free.nodes[0].forward.completion_tokens == 256  # free text: max_tokens, a bound
     assert 0 < free.tokens_low < free.total.tokens / 2
     assert free.summary_json()["tokens_low"] == free.tokens_low
+
+
+def test_free_text_inside_a_typed_reply_is_part_of_the_range() -> None:
+    from adf.analysis.sizes import SHORT_REPLY, type_tokens
+    from adf.plan.schema import Type
+
+    call = Type("record", fields=(("tool", Type("str")), ("done", Type("bool"))))
+    assert type_tokens(call) > type_tokens(call, SHORT_REPLY)
+    assert type_tokens(call, SHORT_REPLY) == estimate_tokens("tool") + 1 + SHORT_REPLY + (
+        estimate_tokens("done") + 1 + type_tokens(Type("bool")))
