@@ -21,6 +21,8 @@ EXAMPLE = ROOT / "examples" / "gsm8k" / "gsm8k.adf"
 
 # Never on the check path: each of these once was, or would cost a multiple of a bare start.
 HEAVY = (
+    "attr",  # the check path's records are generated ahead of time (adf.records)
+    "attrs",
     "lark",
     "litellm",
     "msgpack",

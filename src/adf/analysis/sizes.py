@@ -34,9 +34,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import attrs
-
 from adf.analysis.graphview import GraphView
+from adf.analysis.records import Sizes as Sizes
 from adf.llm.catalogue import MESSAGE_OVERHEAD, estimate_tokens, positive_int
 from adf.plan import placeholders
 from adf.plan.schema import DataDecl, Node, ParamDecl, Type
@@ -50,17 +49,6 @@ REASONING_TOKENS = 150  # the optimizer's reasoning before its proposal
 _TYPE_DEFAULTS = {"str": 64, "int": 2, "float": 3, "bool": 1, "any": 64}
 _REPLY_DEFAULTS = {"str": 256, "int": 32, "float": 32, "bool": 16, "enum": 16, "any": 256}
 _LIST_ITEMS = 3
-
-
-@attrs.frozen
-class Sizes:
-    """`values`: tokens per value id. `prompts`/`replies`: tokens per llm node id.
-    `measured`: the inputs and targets whose size came from data rows."""
-
-    values: Mapping[str, int]
-    prompts: Mapping[str, int]
-    replies: Mapping[str, int]
-    measured: frozenset[str]
 
 
 def type_tokens(type_: Type) -> int:
