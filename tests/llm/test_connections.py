@@ -8,8 +8,13 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+from llm_helpers import FAST, ask
+
+from adf.llm.client import LiteLLMClient
 from adf.llm.connections import Connections
-from adf.testing.fake_server import FakeServer
+from adf.llm.protocol import ModelError
+from adf.testing.fake_server import FakeServer, FaultPlan
 
 
 def _call(api_base: str | None = "http://127.0.0.1:9/v1", key: str = "k") -> dict[str, Any]:
@@ -72,3 +77,13 @@ def test_loops_ending_without_aclose_leave_nothing_unclosed() -> None:
         assert srv.request_count == 3
     assert done.stdout.split() == ["ok", "ok", "ok"]
     assert "Unclosed" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_dropped_connection_is_retried_and_named_as_such() -> None:
+    client = LiteLLMClient(cache=None, timeout_s=5.0, retry=FAST)
+    with FakeServer("never", faults=FaultPlan(rate=1.0, kinds=("disconnect",))) as srv:
+        with pytest.raises(ModelError) as err:
+            asyncio.run(client.complete(ask(srv.base_url)))
+        assert srv.request_count == FAST.max_retries + 1
+    assert err.value.reason.endswith("Connection error: Server disconnected")
+    assert "timed out" not in err.value.reason

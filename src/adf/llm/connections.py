@@ -20,6 +20,8 @@ The clients send over the SDK's aiohttp transport (`openai.DefaultAioHttpClient`
 aiohttp comes with litellm): its C HTTP parser costs about a tenth less
 client CPU per call than the SDK's default pure-Python HTTP/1.1 stack
 (`bench/runtime_overhead.py`). Without aiohttp the default transport is used.
+That transport reports a dropped connection as a connect timeout; it is
+retried as before, and its reason says "Connection error" (`adf.llm.retry.describe`).
 An aiohttp session must be closed on its own loop, or it complains when
 collected: `aclose` closes the running loop's clients, and a loop that ends
 without it (`asyncio.run`, which finalises the loop's async generators
