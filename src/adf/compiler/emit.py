@@ -161,7 +161,7 @@ def _param(decl: ast.ParamDecl) -> schema.ParamDecl:
         description=decl.description.value if decl.description is not None else "",
         max_demos=max_demos,
         span=decl.span,
-        value_span=decl.value.span,
+        value_span=None if "." in decl.name.name else decl.value.span,  # a used file's
     )
 
 

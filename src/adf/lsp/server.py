@@ -62,6 +62,7 @@ _SYMBOL_KIND = {
     "arg": types.SymbolKind.Variable,
     "const": types.SymbolKind.Constant,
     "item": types.SymbolKind.Variable,
+    "use": types.SymbolKind.Module,
 }
 
 
@@ -238,6 +239,17 @@ def definition(ls: AdfServer, params: types.DefinitionParams) -> types.Location 
         return None
     _, positions, semantics, occurrence = found
     target = semantics.index.definitions.get(occurrence.key)
+    if target is None and "." in occurrence.name:  # `r.name(...)`: declared in a used file
+        from adf.lsp.crossfile import used_definition
+
+        found_elsewhere = used_definition(semantics.program, _path(params.text_document.uri),
+                                          occurrence.name)
+        if found_elsewhere is None:
+            return None
+        path, span = found_elsewhere
+        start = types.Position(span.line - 1, span.col - 1)  # a name: ASCII, one line
+        end = types.Position(span.end_line - 1, span.end_col - 1)
+        return types.Location(path_to_uri(path), types.Range(start, end))
     if target is None:
         return None
     return types.Location(params.text_document.uri, positions.range(target.span))
@@ -289,6 +301,8 @@ def _cannot_rename(index: Index, occurrence: Occurrence) -> str | None:
     owner, name = occurrence.key
     if occurrence.key not in index.definitions:
         return f"`{name}` is not declared in this file"
+    if occurrence.kind == "use":
+        return f"`{name}` names a used file; rename it at its `use` and at each `{name}.` call"
     function = index.definitions.get(("", owner))
     if function is not None and function.kind == "fn":
         return (

@@ -265,6 +265,16 @@ class Option(_Repr):
 
 
 @attrs.frozen(repr=False, weakref_slot=False)
+class UseDecl(_Repr):
+    """`use "retrieval.adf" as r`: the llm and fn declarations of another file,
+    called as `r.name(...)` (the path is relative to this file)."""
+
+    path: StrLit
+    alias: Ident
+    span: Span
+
+
+@attrs.frozen(repr=False, weakref_slot=False)
 class ModelDecl(_Repr):
     name: Ident
     model: StrLit
@@ -461,7 +471,8 @@ class OutputDecl(_Repr):
 
 
 Decl = (
-    ModelDecl
+    UseDecl
+    | ModelDecl
     | TrainDecl
     | ParamDecl
     | DataDecl
