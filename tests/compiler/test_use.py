@@ -114,3 +114,15 @@ def test_a_program_without_use_reads_no_other_file(tmp_path: pathlib.Path) -> No
     (tmp_path / "main.adf").write_text(main_text().replace('use "lib.adf" as lib\n', ""), encoding="utf-8")
     result = compile_file(str(tmp_path / "main.adf"))
     assert [d.code for d in result.diagnostics] == ["E0102"]
+
+
+def test_checking_through_a_use_never_imports_python(tmp_path: pathlib.Path) -> None:
+    marker = tmp_path / "imported"
+    (tmp_path / "tools.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n\ndef shout(text: str) -> str:\n    return text.upper()\n",
+        encoding="utf-8")
+    lib = 'fn shout(text: str) -> str = py "tools:shout"\n'
+    main = 'use "lib.adf" as lib\ninput q: str\nnode a = lib.shout(q)\noutput a\n'
+    result = compile_file(str(write(tmp_path, main_adf=main, lib_adf=lib)))
+    assert [d.code for d in result.diagnostics] == []  # the signature was read and checked
+    assert result.plan is not None and not marker.exists()

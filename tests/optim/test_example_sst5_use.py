@@ -11,6 +11,8 @@ import pytest
 from optim_task import current_value, responder
 
 from adf.cli.main import main
+from adf.compiler.pipeline import compile_file
+from adf.optim.lockfile import apply_lock_verbose
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sst5_use"
@@ -61,5 +63,11 @@ def test_use_example_trains_the_used_files_param(tmp_path: Path, monkeypatch: py
     assert CUE in lock["params"]["rater.instruction"]["value"]
     # the used file is never rewritten: its trained value lives in the lock file
     assert (tmp_path / "rater.adf").read_text(encoding="utf-8") == rater_before
+    # the next compile of the unchanged files finds the trained value again by its name
+    plan = compile_file(str(tmp_path / "sst5_use.adf")).plan
+    assert plan is not None
+    applied = apply_lock_verbose(plan, str(tmp_path / "sst5_use.adf"))
+    assert "rater.instruction" in applied.applied and not applied.stale
+    assert CUE in applied.plan.param("rater.instruction").value
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["scores"]["test_after"] > report["scores"]["test_before"]
