@@ -126,3 +126,21 @@ def test_checking_through_a_use_never_imports_python(tmp_path: pathlib.Path) -> 
     result = compile_file(str(write(tmp_path, main_adf=main, lib_adf=lib)))
     assert [d.code for d in result.diagnostics] == []  # the signature was read and checked
     assert result.plan is not None and not marker.exists()
+
+
+def test_fmt_writes_use_and_dotted_calls_canonically() -> None:
+    from adf.syntax.fmt import format_source
+
+    text = 'use   "lib.adf"   as  lib\nnode s =   lib . summarize( passage )\nnode t = a.b.c(x)\n'
+    formatted = 'use "lib.adf" as lib\nnode s = lib.summarize(passage)\nnode t = a.b.c(x)\n'
+    assert format_source(text) == (formatted, ())
+    assert format_source(formatted) == (formatted, ())
+
+
+def test_odd_paths_are_diagnostics(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "folder.adf").mkdir()
+    for path in ('a\\u0000b.adf', "folder.adf", "", "/dev/zero"):
+        text = main_text().replace('"lib.adf"', f'"{path}"')
+        (tmp_path / "main.adf").write_text(text, encoding="utf-8")
+        result = compile_file(str(tmp_path / "main.adf"))
+        assert [d.code for d in result.diagnostics] == ["E0113"], path

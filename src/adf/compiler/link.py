@@ -80,7 +80,7 @@ def link(
                 callable_ = [n for n, d in exported.items() if isinstance(d, ast.LlmDecl | ast.FnDecl)]
                 diags.append(diag(
                     "E0115", f"`{os.path.basename(path)}` has no llm or fn named `{name}`",
-                    call.func.span, f"not in `{use.path.value}`",
+                    call.func.span, f"not in {use.path.raw}",
                     notes=(f"it declares: {summarise(sorted(callable_), quote=True)}"
                            if callable_ else "it declares no llm or fn",),
                     help=suggest(name, callable_)
@@ -111,13 +111,13 @@ def _load(
 ) -> tuple[ast.Program | None, str]:
     from adf.compiler.source import MAX_SOURCE_BYTES, SourceReadError, read_source_bytes
 
-    path = os.path.normpath(os.path.join(base_dir, use.path.value))
+    path = os.path.normpath(os.path.join(base_dir, use.path.value.replace("\0", "\\0")))
     real = os.path.realpath(path)
     if real in chain:
         loop = [*chain[chain.index(real):], real]
         shown = " -> ".join(os.path.basename(p) for p in loop)
         diags.append(diag(
-            "E0114", f"`{use.path.value}` is used by itself: {shown}", use.path.span,
+            "E0114", f"{use.path.raw} is used by itself: {shown}", use.path.span,
             "this use closes the cycle", notes=(f"the chain of files: {' -> '.join(loop)}",),
             help="move what both files need into a third file that neither uses",
         ))
@@ -127,7 +127,7 @@ def _load(
     except (SourceReadError, UnicodeDecodeError) as exc:
         reason = str(exc) if isinstance(exc, SourceReadError) else f"`{path}` is not valid UTF-8"
         diags.append(diag(
-            "E0113", f"cannot read the used file `{use.path.value}`", use.path.span,
+            "E0113", f"cannot read the used file {use.path.raw}", use.path.span,
             "no such .adf file here" if not os.path.exists(path) else "unreadable",
             notes=(reason, "the path is relative to the folder of this file"),
             help="check the path; it is relative to this file, e.g. `use \"common.adf\" as c`",
@@ -140,7 +140,7 @@ def _load(
         first = errors[0]
         where = f"{first.file}:{first.primary.span.line}:{first.primary.span.col}"
         diags.append(diag(
-            "E0116", f"the used file `{use.path.value}` has errors", use.path.span,
+            "E0116", f"the used file {use.path.raw} has errors", use.path.span,
             f"{len(errors)} error{'s' if len(errors) != 1 else ''} there",
             notes=(f"first: {where}: {first.code} {first.message}",),
             help="fix the used file (`adfc check` on it lists them)",
