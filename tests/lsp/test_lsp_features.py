@@ -336,3 +336,11 @@ async def test_definition_of_a_used_files_function_opens_that_file(client: Langu
     line = next(i for i, text in enumerate(rater.read_text().splitlines()) if text.startswith("llm rate("))
     assert (target.range.start.line, target.range.start.character) == (line, 4)
     doc.close()
+
+
+async def test_hover_on_a_used_files_function_shows_its_head_there(client: LanguageClient) -> None:
+    doc = Doc(client, USE)
+    await doc.diagnostics()
+    text = await hover(client, doc, "rater.rate(", offset=7)
+    assert "llm rate(text: str) -> enum" in text and "declared in `rater.adf`" in text
+    doc.close()

@@ -33,7 +33,7 @@ from adf.lsp.actions import fixes
 from adf.lsp.analysis import Analyses, Analysis, Semantics
 from adf.lsp.completion import KEYWORDS, complete
 from adf.lsp.convert import Positions, code_action, diagnostic, path_to_uri
-from adf.lsp.hover import hover_text, std_hover
+from adf.lsp.hover import hover_text, std_hover, used_hover
 from adf.lsp.index import Index, Occurrence
 from adf.syntax.fmt import format_source
 
@@ -222,7 +222,9 @@ def hover(ls: AdfServer, params: types.HoverParams) -> types.Hover | None:
     found = (
         std_hover(semantics.program, line, col)
         if occurrence is None
-        else (hover_text(analysis, semantics, occurrence), occurrence.span)
+        else (hover_text(analysis, semantics, occurrence) or used_hover(analysis, semantics,
+                                                                        occurrence),
+              occurrence.span)
     )
     if found is None or found[0] is None:
         return None
@@ -240,13 +242,13 @@ def definition(ls: AdfServer, params: types.DefinitionParams) -> types.Location 
     _, positions, semantics, occurrence = found
     target = semantics.index.definitions.get(occurrence.key)
     if target is None and "." in occurrence.name:  # `r.name(...)`: declared in a used file
-        from adf.lsp.crossfile import used_definition
+        from adf.lsp.crossfile import used_declaration
 
-        found_elsewhere = used_definition(semantics.program, _path(params.text_document.uri),
-                                          occurrence.name)
-        if found_elsewhere is None:
+        used = used_declaration(semantics.program, _path(params.text_document.uri),
+                                occurrence.name)
+        if used is None:
             return None
-        path, span = found_elsewhere
+        path, span = used.path, used.decl.name.span
         start = types.Position(span.line - 1, span.col - 1)  # a name: ASCII, one line
         end = types.Position(span.end_line - 1, span.end_col - 1)
         return types.Location(path_to_uri(path), types.Range(start, end))
