@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import attrs
 import msgpack
 from rt_helpers import backward_node, client, is_backward, responder
 
@@ -13,6 +12,7 @@ from adf.llm.cache import cache_key
 from adf.llm.requests import build_request
 from adf.plan import encode_plan
 from adf.plan.schema import Plan
+from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
 from adf.runtime.template import render_messages
@@ -44,8 +44,8 @@ def compiled(turns: str) -> Plan:
 
 
 def bound(plan: Plan, base_url: str) -> Plan:
-    model = attrs.evolve(plan.models[0], options=(*plan.models[0].options, ("api_base", base_url)))
-    return attrs.evolve(plan, models=(model,))
+    model = replace(plan.models[0], options=(*plan.models[0].options, ("api_base", base_url)))
+    return replace(plan, models=(model,))
 
 
 def forward(request: Request) -> str:
@@ -95,7 +95,7 @@ def test_a_demo_whose_fields_miss_a_placeholder_is_shown_as_lines() -> None:
     plan = compiled(", turns: true")
     spec = plan.node("pred").llm
     assert spec is not None
-    values = {**plan_values(plan), "examples": (attrs.evolve(plan.param("examples").demos[0],
+    values = {**plan_values(plan), "examples": (replace(plan.param("examples").demos[0],
                                                             fields=(("review", "meh"), ("answer", "negative"))),)}
     messages = render_messages(spec, values, {"text": "x"}, plan.turn_demos)
     assert [(m.role, m.content) for m in messages[1:3]] == [("user", "review: meh"), ("assistant", "negative")]

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import TypeVar
-
-import attrs
+from typing import NamedTuple, TypeVar
 
 from adf.compiler.report import diag, suggest, summarise
 from adf.compiler.resolve import expressions, walk
 from adf.diagnostics import Diagnostic, Span
+from adf.records import fields, has, replace
 from adf.syntax import ast
 
 # (text, path, chain) -> the used file's linked program (None when it has errors)
@@ -42,8 +41,7 @@ T = TypeVar("T")
 Exported = ast.LlmDecl | ast.FnDecl | ast.ParamDecl | ast.ModelDecl
 
 
-@attrs.frozen
-class Linked:
+class Linked(NamedTuple):
     """The merged program; `diagnostics` of this file (empty `file`) and of used files
     (stamped with theirs)."""
 
@@ -200,22 +198,22 @@ def _rename(decl: Exported, renames: dict[str, str]) -> ast.Decl:
         case ast.LlmDecl():
             args = {p.name.name for p in decl.params}
             sections = tuple(
-                attrs.evolve(s, parts=tuple(ref(p, args) if isinstance(p, ast.Ref) else p
+                replace(s, parts=tuple(ref(p, args) if isinstance(p, ast.Ref) else p
                                             for p in s.parts))
                 for s in decl.sections
             )
             tools = tuple(
-                attrs.evolve(t, entries=tuple(
-                    attrs.evolve(e, name=ident(e.name), description=ref(e.description, set())
+                replace(t, entries=tuple(
+                    replace(e, name=ident(e.name), description=ref(e.description, set())
                                  if isinstance(e.description, ast.Ref) else e.description)
                     for e in t.entries))
                 for t in decl.tools
             )
             model = ident(decl.model) if decl.model is not None else None
-            return attrs.evolve(decl, name=ident(decl.name), model=model, sections=sections,
+            return replace(decl, name=ident(decl.name), model=model, sections=sections,
                                 tools=tools)
         case ast.FnDecl() | ast.ParamDecl() | ast.ModelDecl():
-            return attrs.evolve(decl, name=ident(decl.name))
+            return replace(decl, name=ident(decl.name))
 
 
 def _name(decl: ast.Decl) -> str:
@@ -247,8 +245,7 @@ def _respan(node: T, span: Span) -> T:
         return span  # type: ignore[return-value]
     if isinstance(node, tuple):
         return tuple(_respan(item, span) for item in node)  # type: ignore[return-value]
-    if hasattr(type(node), "__attrs_attrs__"):
-        return attrs.evolve(node, **{  # type: ignore[misc]
-            f.name.lstrip("_"): _respan(getattr(node, f.name), span)
-            for f in attrs.fields(type(node))})  # type: ignore[arg-type]
+    if has(type(node)):
+        return replace(node, **{f.name: _respan(getattr(node, f.name), span)
+                                 for f in fields(type(node))})
     return node

@@ -10,14 +10,12 @@ file's own uses are followed for `r.q.name`.
 from __future__ import annotations
 
 import os
-
-import attrs
+from typing import NamedTuple
 
 from adf.syntax import ast
 
 
-@attrs.frozen
-class UsedDecl:
+class UsedDecl(NamedTuple):
     path: str
     text: str
     decl: ast.LlmDecl | ast.FnDecl
