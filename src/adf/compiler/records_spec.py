@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss",
-    "const", "item",
+    "const", "item", "use",
 ]
 
 
