@@ -50,8 +50,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--steps", type=int, default=4, metavar="N")
     run.add_argument("--batch-size", type=int, default=4, metavar="N")
     run.add_argument("--proposals", type=int, default=3, metavar="K",
-                     help="optimizer proposals per prompt parameter per step")
-    run.add_argument("--demo-proposals", type=int, default=1, metavar="K")
+                     help="optimizer proposals per prompt parameter per step (0: prompts stay "
+                          "as written and no backward call is made; only demo sets train)")
+    run.add_argument("--demo-proposals", type=int, default=1, metavar="K",
+                     help="demo-set proposals per demos parameter per step")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--threshold", type=float, default=0.9,
                      help="a sample scoring below this is an error (gets backward calls)")

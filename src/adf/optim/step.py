@@ -161,8 +161,11 @@ class StepRunner:
                 again = await self.t.forward(missing, work.values)
                 known.update({r.sample.id: r for r in again.samples})
             failing = [known[i] for i in errors]
-            mini_scores = await self._prompts(work, record, failing, known, passed, mini,
-                                              mini_scores, result.samples)
+            if self.settings.proposals > 0 and any(p.kind == "prompt" for p in self.t.trainable):
+                mini_scores = await self._prompts(work, record, failing, known, passed, mini,
+                                                  mini_scores, result.samples)
+            else:  # no prompt can change: feedback would be asked for and never read
+                work.count("backward_skipped")
         if self.t.teacher_model is not None and failing and any(
                 p.kind == "demos" for p in self.t.trainable):
             teacher = await self._teach(work, failing)

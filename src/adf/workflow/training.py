@@ -85,7 +85,7 @@ class TrainOptions:
 
         if self.strategy not in STRATEGIES:
             return f"--strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}"
-        for name in ("steps", "batch_size", "proposals", "concurrency", "candidates"):
+        for name in ("steps", "batch_size", "concurrency", "candidates"):
             if getattr(self, name) < 1:
                 return f"--{name.replace('_', '-')} must be at least 1"
         for name in ("max_steps", "max_calls", "max_tokens", "train_limit", "val_limit",
@@ -98,7 +98,7 @@ class TrainOptions:
                 return f"--{name.replace('_', '-')} must be between 0 and 1"
         if self.max_usd is not None and self.max_usd < 0:
             return "--max-usd must not be negative"
-        for name in ("demo_proposals", "fill_batches"):
+        for name in ("proposals", "demo_proposals", "fill_batches"):
             if getattr(self, name) < 0:
                 return f"--{name.replace('_', '-')} must not be negative"
         return None
