@@ -89,7 +89,7 @@ def test_the_lock_files_values_are_served(tmp_path: Path) -> None:
 
 def test_openapi_document_is_generated_from_the_declared_types(tmp_path: Path) -> None:
     with FakeServer(answer) as model, serving(load(tmp_path, model.base_url)) as base:
-        doc = httpx.get(base + "/openapi.json").json()
+        doc = httpx.get(base + "/openapi.json", timeout=30).json()
     schemas = doc["components"]["schemas"]
     assert doc["openapi"].startswith("3.")
     assert schemas["Inputs"]["required"] == ["ticket", "priority"]
@@ -150,8 +150,9 @@ def test_model_errors_and_timeouts_are_502_and_504_without_leaking_the_key(
         wf = adf.load(str(source), cache=False, retries=0, timeout=0.5,
                       api_bases={"m": failing.base_url})
         with serving(wf) as base:
-            failed = httpx.post(base + "/v1/call", json=TICKET, params={"trace": "1"})
-            batch = httpx.post(base + "/v1/batch", json=[TICKET])
+            failed = httpx.post(base + "/v1/call", json=TICKET, params={"trace": "1"},
+                                timeout=30)
+            batch = httpx.post(base + "/v1/batch", json=[TICKET], timeout=30)
         assert failing.headers[0]["authorization"] == f"Bearer {SECRET}"
         with serving(wf.configure(api_bases={"m": hanging.base_url})) as base:
             timed_out = httpx.post(base + "/v1/call", json=TICKET, timeout=30)

@@ -114,7 +114,7 @@ def test_timeout_fault_and_clean_stop() -> None:
         post(srv.base_url, chat("a"), timeout=0.2)
     started = time.monotonic()
     srv.stop()  # wakes the sleeping handler instead of waiting 30 s
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # far below the 30 s it would wait; loose for busy CI
     assert threading.active_count() == before
 
 
