@@ -16,6 +16,7 @@ from adf.optim.report import deterministic_view
 from adf.optim.step import StepRunner
 from adf.optim.trainer import Splits, Trainer, TrainOutcome
 from adf.plan.settings import Limits, TrainSettings
+from adf.records import replace
 from adf.runtime.bindings import bind
 from adf.testing.fake_server import FakeServer, FaultPlan, system_text
 
@@ -171,17 +172,15 @@ def _demo_task(asked: list[str]) -> Any:
 
 
 def _train_demos(server: FakeServer, run_dir: Path, proposals: int) -> TrainOutcome:
-    import attrs
-
     from adf.plan.schema import ParamDecl, TemplatePart
 
     plan = task.build_plan(server.base_url)
     shots = ParamDecl("shots", "demos", "", (), False, "", 2, task.SPAN, None)
     node = plan.nodes[0]
     assert node.llm is not None
-    llm = attrs.evolve(node.llm, system=(*node.llm.system, TemplatePart("param", param="shots")))
-    plan = attrs.evolve(plan, params=(*plan.params, shots),
-                        nodes=(attrs.evolve(node, llm=llm), *plan.nodes[1:]))
+    llm = replace(node.llm, system=(*node.llm.system, TemplatePart("param", param="shots")))
+    plan = replace(plan, params=(*plan.params, shots),
+                   nodes=(replace(node, llm=llm), *plan.nodes[1:]))
     settings = TrainSettings(steps=2, batch_size=4, proposals=proposals, seed=1)
     trainer = Trainer(plan, _splits(), _client(), settings, str(run_dir), bind(plan),
                       plan_hash="demos")

@@ -13,12 +13,11 @@ each step, and when it is `true` the steps after that one do not run.
 
 from __future__ import annotations
 
-import attrs
-
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import Scope
 from adf.compiler.typecheck import Typing, until_key
 from adf.diagnostics import Diagnostic, Label
+from adf.records import replace
 from adf.syntax import ast
 
 
@@ -48,7 +47,7 @@ def bind_constants(program: ast.Program) -> tuple[ast.Program, tuple[Diagnostic,
             # an unknown bound gives a one-step range: no follow-on E0303
             start = values[0] if values[0] is not None else (values[1] or 1) - 1
             end = values[1] if values[1] is not None else start + 1
-            decl = attrs.evolve(decl, start=start, end=end)
+            decl = replace(decl, start=start, end=end)
         decls.append(decl)
     return ast.Program(tuple(decls)), tuple(diags)
 

@@ -74,6 +74,7 @@ from adf.plan.schema import (
     TemplatePart,
     Type,
 )
+from adf.records import replace
 from adf.stdlib.signatures import OPERATORS
 from adf.syntax import ast
 
@@ -515,7 +516,7 @@ class _Unroller:
             out_type = result if isinstance(result, Type) else T.ANY
             node_stem = stem if i == len(terms) - 1 else f"{stem}.sum{i}"
             term_span = terms[i].span
-            span = attrs.evolve(expr.span, end_line=term_span.end_line, end_col=term_span.end_col)
+            span = replace(expr.span, end_line=term_span.end_line, end_col=term_span.end_col)
             bindings = (Binding("left", acc), Binding("right", right))
             acc = self._builtin(node_stem, "std.op.add", bindings, out_type, span)
             acc_type = out_type
@@ -534,15 +535,15 @@ class _Unroller:
 
     def _append(self, node: Node) -> None:
         if self.guards:
-            node = attrs.evolve(node, when=tuple(self.guards))
+            node = replace(node, when=tuple(self.guards))
         if self.item is not None and node.item is None:
-            node = attrs.evolve(node, item=self.item)
+            node = replace(node, item=self.item)
         self._push(node)
 
     def _append_shared(self, node: Node) -> None:
         """Append a node every branch and item of the step may read: no branch's guard,
         no item; only the guard of the loop step it belongs to."""
-        self._push(attrs.evolve(node, when=self.step_guards) if self.step_guards else node)
+        self._push(replace(node, when=self.step_guards) if self.step_guards else node)
 
     def _push(self, node: Node) -> None:
         self.nodes.append(node)
