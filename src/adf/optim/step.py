@@ -260,8 +260,12 @@ class StepRunner:
             entry.verdict = "accepted" if result.accepted else "rejected"
         if (self.settings.strategy == "pool" and result.val_after is not None
                 and not result.stopped_early):  # scored on the whole split: keep it
+            path = work.candidates.find(self._key(work.values))
+            tied = (not result.accepted and path is not None
+                    and result.val_after >= (work.val_score or 0.0))
             work.candidates = work.candidates.add(self._key(candidate), result.val_after,
-                                                  work.step + 1)
+                                                  work.step + 1,
+                                                  path.stalls + 1 if tied and path else 0)
         if result.val_evaluated:  # validated against these values: a repeat would be a duplicate
             for name, value in changes.items():
                 key = tried_key(work.values, name, str(value) if isinstance(value, str)
