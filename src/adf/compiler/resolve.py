@@ -16,45 +16,19 @@ error.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
-import attrs
-
+from adf.compiler.records import Scope as Scope
+from adf.compiler.records import Symbol as Symbol
+from adf.compiler.records import SymbolKind as SymbolKind
 from adf.compiler.report import diag, suggest, summarise
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.stdlib.signatures import FUNCTIONS, METRICS
 from adf.syntax import ast
 
-SymbolKind = Literal[
-    "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss",
-    "const", "item",
-]
 VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar", "item"})
 SECTIONS = ("system", "user", "finish")  # `finish` lists tools (adf.compiler.tools)
 ROLES = ("backward", "optimizer", "teacher")
-
-
-@attrs.frozen
-class Symbol:
-    name: str
-    kind: SymbolKind
-    span: Span
-    decl: Any
-    loop: str | None = None
-
-
-@attrs.frozen
-class Scope:
-    """Declared names. `llm_models` maps each llm to the model it calls."""
-
-    symbols: dict[str, Symbol]
-    llm_models: dict[str, str]
-
-    def get(self, name: str, *kinds: str) -> Symbol | None:
-        symbol = self.symbols.get(name)
-        if symbol is None or (kinds and symbol.kind not in kinds):
-            return None
-        return symbol
 
 
 _WHAT = {
@@ -70,6 +44,7 @@ _WHAT = {
     "loss": "a loss",
     "const": "a constant",
     "item": "a map item",
+    "use": "a used file",
 }
 
 
@@ -99,6 +74,8 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
 
     for decl in program.decls:
         match decl:
+            case ast.UseDecl():
+                declare(decl.alias, "use", decl)
             case ast.ModelDecl():
                 declare(decl.name, "model", decl)
             case ast.ParamDecl():
@@ -258,6 +235,7 @@ class _Checker:
             "model": "models are named by `using` in an llm declaration",
             "loss": "losses are scores for training; they cannot feed other nodes",
             "const": "constants are loop bounds: `loop hop in 0..NAME { ... }`",
+            "use": f"call one of its functions: `{name}.NAME(...)`",
         }.get(symbol.kind, "")
         self.diags.append(
             diag(
@@ -309,6 +287,8 @@ class _Checker:
 
     def _callee(self, func: ast.Ident) -> None:
         symbol = self.symbols.get(func.name)
+        if symbol is None and self._used(func.name):
+            return  # `r.name(...)` of a used file: the link pass reported why it is missing
         if symbol is None:
             self._undefined(func.name, func.span, "function", frozenset({"llm", "fn"}))
         elif symbol.kind not in ("llm", "fn"):
@@ -322,6 +302,10 @@ class _Checker:
                     help="only `llm` and `fn` declarations can be called",
                 )
             )
+
+    def _used(self, name: str) -> bool:
+        owner = self.symbols.get(name.partition(".")[0])
+        return "." in name and owner is not None and owner.kind == "use"
 
     def _assign(self, stmt: ast.Assign, loop: str | None) -> None:
         self._expr(stmt.value, loop)

@@ -32,7 +32,7 @@ from adf.syntax import ast
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss", "arg",
-    "const", "item",
+    "const", "item", "use",
 ]
 Key = tuple[str, str]
 
@@ -164,6 +164,8 @@ class _Builder:
                     self._define("", decl.name, _KIND_OF[type(decl)], decl)
                 case ast.ConstDecl():
                     self._define("", decl.name, "const", decl)
+                case ast.UseDecl():
+                    self._define("", decl.alias, "use", decl)
                 case ast.TrainDecl() | ast.Assign() | ast.OutputDecl():
                     pass
                 case _:
@@ -223,7 +225,7 @@ class _Builder:
                         self._use("", term.loss.name, term.loss.span)
                 case ast.OutputDecl():
                     self._use("", decl.name.name, decl.name.span)
-                case ast.DataDecl() | ast.FnDecl() | ast.ConstDecl():
+                case ast.DataDecl() | ast.FnDecl() | ast.ConstDecl() | ast.UseDecl():
                     pass
                 case _:
                     assert_never(decl)

@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-import attrs
-
 from adf.diagnostics import Span
+from adf.syntax.records import Hint as Hint
 
 DECLARATION_KEYWORDS = (
+    "use",
     "model",
     "train",
     "param",
@@ -47,8 +47,8 @@ _PAIRS = {"LBRACE": "RBRACE", "LPAR": "RPAR", "LSQB": "RSQB"}
 
 # statements of other languages -> what adf has instead
 _FOREIGN = {
-    "import": "adf has no `import`; bind a Python function with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
-    "from": "adf has no `import`; bind a Python function with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
+    "import": "adf has no `import`; call another .adf file's functions after `use \"file.adf\" as NAME`, or bind Python with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
+    "from": "adf has no `import`; call another .adf file's functions after `use \"file.adf\" as NAME`, or bind Python with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
     "def": "adf has no `def`; declare an `llm` (a prompt) or bind Python with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
     "function": "adf has no `function`; declare an `llm` or an `fn` bound to Python",
     "for": "adf has no `for` statement; repeat steps with `loop i in 0..N { node ... }`",
@@ -74,16 +74,6 @@ class TokenLike(Protocol):
 
     @property
     def span(self) -> Span: ...
-
-
-@attrs.frozen
-class Hint:
-    code: str
-    message: str
-    span: Span
-    label: str
-    help: str = ""
-    secondary: tuple[tuple[Span, str], ...] = ()
 
 
 def explain(
