@@ -21,28 +21,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
-import attrs
-
+from adf.compiler.records import Graph as Graph
+from adf.compiler.records import OrderedLoop as OrderedLoop
 from adf.compiler.report import diag
 from adf.compiler.resolve import Scope, walk
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.syntax import ast
 
 MAX_LOOP_STEPS = 1000
-
-
-@attrs.frozen
-class OrderedLoop:
-    decl: ast.LoopDecl
-    body: tuple[ast.NodeDecl | ast.Assign, ...]
-
-
-@attrs.frozen
-class Graph:
-    """`order` holds top-level nodes and loops; `updates` maps a state to its loop."""
-
-    order: tuple[ast.NodeDecl | OrderedLoop, ...]
-    updates: dict[str, str]
 
 
 _Edge = tuple[str, Span]

@@ -51,12 +51,11 @@ from __future__ import annotations
 
 import json
 
-import attrs
-
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.infer import bind_args
 from adf.compiler.mapping import map_bound
+from adf.compiler.records import Unrolled as Unrolled
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import WILDCARD, join, labels
 from adf.compiler.tools import tool_specs
@@ -77,13 +76,6 @@ from adf.plan.schema import (
 from adf.records import replace
 from adf.stdlib.signatures import OPERATORS
 from adf.syntax import ast
-
-
-@attrs.frozen
-class Unrolled:
-    nodes: tuple[Node, ...]
-    loops: tuple[LoopInfo, ...]
-    final: dict[str, str]
 
 
 def unroll(program: ast.Program, scope: Scope, typing: Typing, graph: Graph) -> Unrolled:
