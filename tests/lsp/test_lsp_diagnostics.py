@@ -182,6 +182,37 @@ async def test_errors_in_a_used_file_are_published_there_and_marked_at_the_use(
     deadline = loop.time() + 30
     while used.as_uri() not in client.diagnostics and loop.time() < deadline:
         await asyncio.sleep(0.05)
+    assert used.as_uri() in client.diagnostics, "nothing published for the used file"
     (inside,) = client.diagnostics[used.as_uri()]
     assert (inside.code, inside.range.start.line) == ("E0102", 1)
     doc.close()
+
+
+async def test_a_used_file_open_in_the_editor_keeps_its_own_diagnostics(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    used_path = tmp_path / "common.adf"
+    used_path.write_text('model m = "local"\nllm ask(q: str) -> str using m { user: missing }\n',
+                         encoding="utf-8")
+    # its buffer has unsaved edits: two lines more above the error than on disk
+    used = Doc(client, used_path, "# one\n# two\n" + used_path.read_text(encoding="utf-8"))
+    own = sorted((d.code, d.range.start.line) for d in await used.diagnostics())
+    assert ("E0102", 3) in own
+    main = Doc(client, tmp_path / "main.adf",
+               'use "common.adf" as common\nmodel m = "local"\ninput q: str\n'
+               'node a = common.ask(q)\noutput a\n')
+    (marker,) = await main.diagnostics()
+    assert marker.code == "E0116"
+
+    async def settled() -> list[types.Diagnostic]:
+        # a request answered after every notification the server sent before it
+        await client.text_document_document_symbol_async(
+            types.DocumentSymbolParams(used.ident()))
+        return sorted((d.code, d.range.start.line) for d in client.diagnostics[used.uri])
+
+    assert await settled() == own
+    main.close()  # closing the file that uses it leaves the open file's diagnostics alone
+    assert await settled() == own
+    assert all(uri != used.uri or version == used.version
+               for uri, version in client.adf_published)  # type: ignore[attr-defined]
+    used.close()

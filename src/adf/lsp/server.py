@@ -17,6 +17,7 @@ modules beside this one (`analysis`, `index`, `hover`, `completion`,
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 import traceback
@@ -142,10 +143,12 @@ class AdfServer(LanguageServer):
         self._publish_elsewhere(uri, analysis)
 
     def _publish_elsewhere(self, uri: str, analysis: Analysis) -> None:
-        """Problems in the pyproject.toml that configures the file go to that file."""
+        """Problems in another file (the pyproject.toml that configures this one, a file
+        reached through `use`) go to that file, placed in its text on disk; but never to
+        a file open in the editor, which publishes its own from its own buffer."""
         by_file: dict[str, list[types.Diagnostic]] = {}
         for d in analysis.diagnostics:
-            if d.file != analysis.path:
+            if d.file != analysis.path and not self.is_open(d.file):
                 try:
                     with open(d.file, encoding="utf-8") as handle:
                         text = handle.read()
@@ -156,7 +159,8 @@ class AdfServer(LanguageServer):
                 by_file.setdefault(other, []).append(diagnostic(d, positions, other))
         stale = self.published_elsewhere.get(uri, set()) - set(by_file)
         for other in stale:
-            by_file[other] = []
+            if not self.is_open(_path(other)):
+                by_file[other] = []
         for other, found in by_file.items():
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(other, found))
         self.published_elsewhere[uri] = {u for u, f in by_file.items() if f}
@@ -168,8 +172,15 @@ class AdfServer(LanguageServer):
         self.analyses.forget(_path(uri))
         self.cost.pop(uri, None)
         for other in self.published_elsewhere.pop(uri, set()):
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(other, []))
+            if not self.is_open(_path(other)):  # an open file's diagnostics are its own
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(other, []))
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
+
+    def is_open(self, path: str) -> bool:
+        """Whether the file at `path` is a document open in the editor."""
+        wanted = os.path.normcase(os.path.normpath(path))
+        return any(os.path.normcase(os.path.normpath(_path(u))) == wanted
+                   for u in self.workspace.text_documents)
 
 
 def _path(uri: str) -> str:
