@@ -56,6 +56,30 @@ def test_aclose_closes_the_running_loops_clients() -> None:
     assert closed_before_loop_end and client.is_closed()
 
 
+def test_each_loop_keeps_its_own_clients_and_aclose_closes_only_its_own() -> None:
+    connections = Connections()
+    loops = [asyncio.new_event_loop(), asyncio.new_event_loop()]
+
+    async def attach() -> Any:
+        kwargs = _call()
+        await connections.attach(kwargs)
+        return kwargs["client"]
+
+    try:
+        first = loops[0].run_until_complete(attach())
+        second = loops[1].run_until_complete(attach())
+        assert second is not first                                  # each loop its own
+        assert loops[0].run_until_complete(attach()) is first       # not swapped out by the other
+        loops[1].run_until_complete(connections.aclose())
+        assert second.is_closed() and not first.is_closed()         # only the running loop's
+        assert loops[1].run_until_complete(attach()) is not second  # closed: a new one
+    finally:
+        for loop in loops:
+            loop.run_until_complete(loop.shutdown_asyncgens())      # closes what is left
+            loop.close()
+    assert first.is_closed()
+
+
 _THREE_LOOPS = """
 import asyncio, sys
 from adf.llm.client import LiteLLMClient
@@ -77,6 +101,45 @@ def test_loops_ending_without_aclose_leave_nothing_unclosed() -> None:
         assert srv.request_count == 3
     assert done.stdout.split() == ["ok", "ok", "ok"]
     assert "Unclosed" not in done.stderr and "Traceback" not in done.stderr
+
+
+_TWO_THREADS = """
+import asyncio, sys, threading
+from adf.llm.client import LiteLLMClient
+from adf.llm.protocol import ChatRequest, Message
+client = LiteLLMClient(cache=None, timeout_s=60.0)  # ONE client, used by both threads
+both = threading.Barrier(2, timeout=120)
+answers = {}
+async def calls(name):
+    both.wait()  # both loops are running before either makes a call
+    got = []
+    for i in range(40):
+        request = ChatRequest(model="openai/fake", messages=(Message("user", f"{name}{i}"),),
+                              api_base=sys.argv[1])
+        got.append((await client.complete(request)).text)
+        await asyncio.sleep(0)  # let the other thread's loop swap in and out
+    return got
+def run(name):
+    answers[name] = asyncio.run(calls(name))  # each thread its own loop, ended by asyncio.run
+threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+for t in threads: t.start()
+for t in threads: t.join(300)
+print(len(answers.get("a", [])), len(answers.get("b", [])), sorted(set(answers.get("a", []) + answers.get("b", []))))
+"""
+
+
+def test_one_client_serves_loops_in_two_threads_at_once() -> None:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONWARNINGS": "always"}
+    with FakeServer("ok") as srv:
+        done = subprocess.run([sys.executable, "-c", _TWO_THREADS, srv.base_url], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert srv.request_count == 80, done.stderr
+    assert done.stdout.split() == ["40", "40", "['ok']"], done.stderr
+    # (litellm's own logging worker, one per process, may complain of the loop change;
+    # adf's calls give it nothing to do, and it is litellm's to fix)
+    assert "Unclosed" not in done.stderr, done.stderr
+    assert "Exception in thread" not in done.stderr and "ModelError" not in done.stderr, done.stderr
 
 
 def test_a_dropped_connection_is_retried_and_named_as_such() -> None:

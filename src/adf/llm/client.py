@@ -46,6 +46,7 @@ from adf.llm.calltrace import CacheOutcome, CallTrace, TraceSink
 from adf.llm.catalogue import SchemaForm, schema_form
 from adf.llm.connections import Connections
 from adf.llm.inflight import InFlight
+from adf.llm.perloop import PerLoop
 from adf.llm.protocol import ChatReply, ChatRequest, ModelError, RequestGate
 from adf.llm.provider import load_litellm
 from adf.llm.retry import (
@@ -107,9 +108,8 @@ class LiteLLMClient:
         self.secret_values: tuple[str, ...] = ()
         self._secret_parts: tuple[str, ...] = ()
         self.add_secrets(secret_values)
-        self._semaphore: asyncio.Semaphore | None = None
-        self._semaphore_loop: asyncio.AbstractEventLoop | None = None
-        self._inflight = InFlight()
+        self._semaphores = PerLoop(lambda: asyncio.Semaphore(self.concurrency))
+        self._inflight = PerLoop(InFlight)  # a future belongs to its loop
         self._connections = Connections()
         self._unreachable: dict[str, UnreachableError] = {}
         self._no_schema: set[tuple[str, str | None]] = set()
@@ -162,7 +162,7 @@ class LiteLLMClient:
             shared = await self._follow(request, key, started, wall)
             if shared is not None:
                 return shared
-            with self._inflight.lead(key) as leading:
+            with self._inflight.get().lead(key) as leading:
                 reply, form = await self._call(request, key, started, wall, "miss")
                 self._store(request, key, reply)
                 leading.set_result(reply)
@@ -176,7 +176,7 @@ class LiteLLMClient:
     ) -> ChatReply | None:
         """The reply of an identical call in flight, once it lands; None if there is none."""
         try:
-            shared = await self._inflight.follow(key)
+            shared = await self._inflight.get().follow(key)
         except ModelError as exc:
             latency = time.perf_counter() - started
             self._emit(request, key, None, "dedup", "none", exc.reason, wall, latency)
@@ -288,12 +288,9 @@ class LiteLLMClient:
         return pending
 
     def _gate(self) -> asyncio.Semaphore:
-        """The concurrency cap for the running event loop (a client may outlive a loop)."""
-        loop = asyncio.get_running_loop()
-        if self._semaphore is None or self._semaphore_loop is not loop:
-            self._semaphore = asyncio.Semaphore(self.concurrency)
-            self._semaphore_loop = loop
-        return self._semaphore
+        """The concurrency cap for the running event loop (a client may outlive a loop, or
+        serve loops in several threads at once)."""
+        return self._semaphores.get()
 
     def _schema_form(self, request: ChatRequest) -> SchemaForm:
         if request.json_schema is None or (request.model, request.api_base) in self._no_schema:

@@ -5,7 +5,8 @@ Takes the keyword arguments of one `litellm.acompletion` call (built by
 `openai.AsyncOpenAI` for that call's `api_base` and `api_key`, made once and
 reused by every later call to the same endpoint with the same key, on the
 same event loop (a client's connection pool belongs to the loop it was made
-on, so a new loop gets new clients).
+on, so a new loop gets new clients, and loops running at once in several
+threads each keep and close their own: `adf.llm.perloop`).
 
 litellm otherwise looks its cached SDK client up on every call, hashing the
 client's parameters each time: about a tenth of its CPU per call. Only calls
@@ -23,16 +24,19 @@ client CPU per call than the SDK's default pure-Python HTTP/1.1 stack
 That transport reports a dropped connection as a connect timeout; it is
 retried as before, and its reason says "Connection error" (`adf.llm.retry.describe`).
 An aiohttp session must be closed on its own loop, or it complains when
-collected: `aclose` closes the running loop's clients, and a loop that ends
-without it (`asyncio.run`, which finalises the loop's async generators
+collected: `aclose` closes the running loop's clients (never another loop's),
+and a loop that ends without it (`asyncio.run`, which finalises the loop's async generators
 before closing it) closes them on its way out (`_closing`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
+
+import attrs
+
+from adf.llm.perloop import PerLoop
 
 _CLIENT_OPTIONS = frozenset({"organization", "api_version", "client", "shared_session"})
 
@@ -68,27 +72,33 @@ async def _closing(clients: dict[tuple[str, str], Any]) -> AsyncGenerator[None, 
         clients.clear()
 
 
+@attrs.frozen
+class _LoopClients:
+    """The SDK clients made on one loop, by (api_base, api_key), and what closes them."""
+
+    clients: dict[tuple[str, str], Any] = attrs.field(factory=dict)
+    closer: AsyncGenerator[None, None] = attrs.field(
+        default=attrs.Factory(lambda self: _closing(self.clients), takes_self=True))
+
+
 class Connections:
-    """The SDK clients of one `LiteLLMClient`, by (api_base, api_key), for the running loop;
-    `make_http_client` makes each one's HTTP client (default `http_client`)."""
+    """The SDK clients of one `LiteLLMClient`, by (api_base, api_key), per event loop (loops
+    in several threads at once each have their own); `make_http_client` makes each one's
+    HTTP client (default `http_client`)."""
 
     def __init__(self, make_http_client: Callable[[], Any] = http_client) -> None:
         self._make_http_client = make_http_client
-        self._clients: dict[tuple[str, str], Any] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closer: AsyncGenerator[None, None] | None = None
+        self._loops: PerLoop[_LoopClients] = PerLoop(_LoopClients)
 
     async def attach(self, kwargs: dict[str, Any]) -> None:
         """Add `client=` to a call's keyword arguments when it can share one (`shareable`)."""
         if not shareable(kwargs):
             return
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:  # the clients of an earlier loop are that loop's to close
-            self._clients, self._loop = {}, loop
-            self._closer = _closing(self._clients)
-            await anext(self._closer)  # registered with the loop, to run at its shutdown
+        mine, new = self._loops.lookup()
+        if new:
+            await anext(mine.closer)  # registered with the loop, to run at its shutdown
         endpoint = (kwargs["api_base"], kwargs["api_key"])
-        client = self._clients.get(endpoint)
+        client = mine.clients.get(endpoint)
         if client is None:
             import openai
 
@@ -96,12 +106,11 @@ class Connections:
                 base_url=endpoint[0], api_key=endpoint[1], max_retries=0,
                 timeout=kwargs.get("timeout"), http_client=self._make_http_client(),
             )
-            self._clients[endpoint] = client
+            mine.clients[endpoint] = client
         kwargs["client"] = client
 
     async def aclose(self) -> None:
-        """Close the clients made on the running loop (those of another loop are left to it)."""
-        closer, self._closer = self._closer, None
-        if closer is not None and self._loop is asyncio.get_running_loop():
-            await closer.aclose()
-        self._clients, self._loop = {}, None
+        """Close the clients made on the running loop (those of other loops are left to them)."""
+        mine = self._loops.pop()
+        if mine is not None:
+            await mine.closer.aclose()
