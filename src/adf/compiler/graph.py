@@ -11,7 +11,11 @@ one vertex outside and its body is ordered separately: inside the loop a
 state name means the value from the previous step, so data flows from one
 step to the next only through states and a cycle within one step is an
 error like any other. Outside its loop, a loop node or an updated state
-means the value after the last step. Ties are broken by source order, so the
+means the value after the last step. A loop nested in a loop's body is one
+vertex of that body, ordered the same way (a body node reading an inner
+node or a state the inner loop updates comes after the inner loop), and
+the bounds of nested loops multiply against the unrolling limit (E0308).
+Ties are broken by source order, so the
 order (and the plan) is deterministic. Everything is iterative: a chain of
 50,000 nodes needs no recursion.
 """

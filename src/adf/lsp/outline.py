@@ -113,6 +113,9 @@ def folds(program: ast.Program, source: str) -> list[Fold]:
         for d in program.decls
         if d.span.end_line > d.span.line
     ]
+    found += [Fold(loop.span.line, loop.span.end_line, "region")  # nested loops fold too
+              for d in program.decls if isinstance(d, ast.LoopDecl)
+              for loop in list(ast.nested_loops(d))[1:] if loop.span.end_line > loop.span.line]
     for decl in program.decls:
         if isinstance(decl, ast.ParamDecl) and isinstance(decl.value, ast.StrLit):
             span = decl.value.span
