@@ -28,7 +28,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import attrs
 
 from adf.compiler.pipeline import compile_source
-from adf.optim.trainer import Splits, Trainer, TrainSettings
+from adf.optim.trainer import Splits, Trainer
+from adf.plan.settings import TrainSettings
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
 from adf.testing import credit_task as task

@@ -34,7 +34,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.compiler.pipeline import compile_source
 from adf.llm.client import LiteLLMClient
-from adf.optim.trainer import Splits, Trainer, TrainSettings
+from adf.optim.trainer import Splits, Trainer
+from adf.plan.settings import TrainSettings
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text

@@ -114,7 +114,8 @@ async def train_one(config: str, args: argparse.Namespace, folder: Path) -> dict
     from adf.llm.calltrace import MemoryTrace
     from adf.llm.client import LiteLLMClient
     from adf.llm.models import open_models, resolve_models
-    from adf.optim.trainer import Splits, Trainer, TrainSettings
+    from adf.optim.trainer import Splits, Trainer
+    from adf.plan.settings import TrainSettings
     from adf.runtime.bindings import bind
     from adf.runtime.data import load_data
     from adf.workflow import ProgramErrors, compile_program

@@ -69,8 +69,9 @@ def test_drawing_shows_select_and_guards() -> None:
 
 
 def test_history_says_how_often_a_branch_ran() -> None:
-    from adf.analysis.cost import History, RunSettings
+    from adf.analysis.cost import History, Scenario
     from adf.llm.cache import TokenMeans
+    from adf.plan.settings import TrainSettings
 
     plan = plan_of(SOURCE)
     guarded = [n.id for n in plan.nodes if n.kind == "llm" and n.when]
@@ -79,7 +80,7 @@ def test_history_says_how_often_a_branch_ran() -> None:
     seen |= {("local", node, "forward"): TokenMeans(3, 10.0, 2.0) for node in guarded}
     history = History(seen, {"m": "local"})
     assert history.shares(plan) == {node: 0.1 for node in guarded}
-    settings = RunSettings(steps=1, val_size=10)
+    settings = Scenario(TrainSettings(steps=1), val_size=10)
     upper = estimate_cost(plan, settings=settings)
     measured = estimate_cost(plan, settings=settings, history=history)
     scoring = "forward, scoring validation and test"

@@ -43,7 +43,7 @@ def test_cost_json_with_data_directory(flow: pathlib.Path, tmp_path: pathlib.Pat
                  "--steps", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["forward"]["calls"] == 1 and out["backward"]["calls"] == 1
-    assert out["settings"]["val_size"] == 7 and out["settings"]["steps"] == 2
+    assert out["settings"]["val_size"] == 7 and out["settings"]["train"]["steps"] == 2
     assert out["inputs"][0] == {"name": "question", "tokens": 100, "measured": True}
     assert out["nodes"][0]["node_id"] == "reply"
     assert out["total"]["calls"] == sum(p["usage"]["calls"] for p in out["run"])

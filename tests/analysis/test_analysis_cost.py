@@ -8,7 +8,7 @@ import attrs
 import pytest
 from analysis_plans import PlanBuilder, counting
 
-from adf.analysis.cost import History, RunSettings, estimate_cost
+from adf.analysis.cost import History, Rates, Scenario, estimate_cost
 from adf.analysis.graphview import build_view
 from adf.analysis.sizes import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, compute_sizes, measure_rows
 from adf.llm.cache import TokenMeans
@@ -16,6 +16,14 @@ from adf.llm.catalogue import Price, estimate_tokens, price
 from adf.llm.usage import Usage
 from adf.optim.observed import Count, Observed, observe
 from adf.optim.records import ProposalRecord, StepRecord
+from adf.plan.settings import TrainSettings
+
+
+def scenario(*, val_size: int = 50, test_size: int = 0, fail_rate: float = 0.5,
+             **train: object) -> Scenario:
+    """A forecast's run: these training settings, split sizes and failure rate."""
+    return Scenario(TrainSettings(**train), val_size, test_size,  # type: ignore[arg-type]
+                    Rates(fail_rate=fail_rate))
 
 
 def test_token_rule_of_thumb() -> None:
@@ -102,12 +110,12 @@ def test_no_backward_for_frozen_branch() -> None:
 
 
 def test_run_totals_follow_settings() -> None:
-    settings = RunSettings(steps=2, batch=3, val_size=10, test_size=5, proposals=2,
-                           fail_rate=1.0)
+    settings = scenario(steps=2, batch_size=3, val_size=10, test_size=5, proposals=2,
+                        fail_rate=1.0)
     estimate = estimate_cost(counting().build(), settings=settings)
     # every sample fails: two failures drawn, no passing sample to draw with them
     assert estimate.settings.errors == 2 and estimate.settings.checked == 2
-    assert attrs.evolve(settings, fail_rate=0.5).checked == 2 + 1
+    assert attrs.evolve(settings, rates=Rates(fail_rate=0.5)).checked == 2 + 1
     phases = {p.phase: p.usage.calls for p in estimate.run}
     gated = 2 * 0.5  # two proposals a step, half pass the cheap checks
     assert phases == {
@@ -126,8 +134,7 @@ def test_run_totals_follow_settings() -> None:
 
 def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:
     def phases(plan: PlanBuilder, **changes: object) -> dict[str, int]:
-        settings = attrs.evolve(RunSettings(steps=4, batch=2, val_size=20, fail_rate=0.5),
-                                **changes)
+        settings = scenario(**{"steps": 4, "batch_size": 2, "val_size": 20, **changes})
         return {p.phase: p.usage.calls for p in estimate_cost(plan.build(), settings=settings).run}
 
     base = phases(counting())
@@ -145,13 +152,13 @@ def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:
            .param("style", "Be brief.").input("question").target("answer")
            .llm("reply", "solve", {"question": "question"}, params=("instruction", "style"),
                 user="Question: {question}").loss("acc", "reply", "answer"))
-    alone = phases(two, joint_gate=False)
+    alone = phases(two, strategy="sequential")
     checking = "forward, checking proposals"
     # one failure and one pass drawn a step; two prompts, three proposals each, half screened
     assert alone[checking] == 4 * (6 * 0.5) * 2
     # the joint gate: the step's screened first proposals once more, together (one term only)
     assert phases(two)[checking] == 4 * ((6 + 0.5) * 0.5) * 2
-    assert phases(counting(), joint_gate=False) == base  # one prompt: nothing to gate jointly
+    assert phases(counting(), strategy="sequential") == base  # one prompt: nothing to gate jointly
 
 
 def demo_plan(capacity: int | None) -> PlanBuilder:
@@ -213,9 +220,9 @@ def test_history_sizes_the_calls_it_has_seen() -> None:
 
 def test_a_resumed_runs_rates_replace_the_priors() -> None:
     plan = counting().build()
-    prior = RunSettings(steps=2, val_size=10)
-    measured = attrs.evolve(prior, pass_minibatch=0.5, val_share=0.5)
-    assert measured.calibrated and not prior.calibrated
+    prior = scenario(steps=2, val_size=10)
+    measured = attrs.evolve(prior, rates=Rates(pass_minibatch=0.5, val_share=0.5))
+    assert measured.rates.calibrated and not prior.rates.calibrated
     phases = {p.phase: p.usage.calls for p in estimate_cost(plan, settings=measured).run}
     assert phases["forward, validating proposals"] == math.ceil(2 * (3 * 0.5) * 0.5 * 10 * 0.5)
     assert any("calibrated" in a for a in estimate_cost(plan, settings=measured).assumptions)

@@ -13,7 +13,7 @@ import pytest
 
 from adf.compiler.pipeline import compile_source
 from adf.llm.protocol import ChatReply, ChatRequest, Message
-from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
+from adf.optim.budget import BudgetedClient, BudgetExceeded, Meter
 from adf.optim.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -31,6 +31,7 @@ from adf.optim.tgd import HistoryEntry, OptimizerInput, build_prompt, group_feed
 from adf.optim.writeback import quote_prompt, rewrite_source, write_back
 from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import Demo, Plan
+from adf.plan.settings import Limits
 from adf.runtime.data import Sample
 from adf.runtime.feedback import Feedback
 

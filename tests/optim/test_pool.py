@@ -14,8 +14,9 @@ from adf.optim.candidates import CandidatePool
 from adf.optim.checkpoint import CheckpointError, load_checkpoint
 from adf.optim.state import TrainState
 from adf.optim.step import StepRunner
-from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
+from adf.optim.trainer import Splits, Trainer, TrainOutcome
 from adf.plan.schema import Demo, Plan
+from adf.plan.settings import TrainSettings
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
 from adf.testing import credit_task as task

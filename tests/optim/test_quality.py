@@ -21,8 +21,9 @@ from adf.optim.tgd import (
     build_prompt,
     meta_text,
 )
-from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
+from adf.optim.trainer import Splits, Trainer, TrainOutcome
 from adf.plan.schema import Plan
+from adf.plan.settings import TrainSettings
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
 from adf.runtime.feedback import Feedback, is_cleared

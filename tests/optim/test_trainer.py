@@ -12,10 +12,10 @@ import optim_task as task
 import pytest
 
 from adf.llm.client import LiteLLMClient, RetryPolicy
-from adf.optim.budget import Limits
 from adf.optim.report import deterministic_view
 from adf.optim.step import StepRunner
-from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
+from adf.optim.trainer import Splits, Trainer, TrainOutcome
+from adf.plan.settings import Limits, TrainSettings
 from adf.runtime.bindings import bind
 from adf.testing.fake_server import FakeServer, FaultPlan, system_text
 

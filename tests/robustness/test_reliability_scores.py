@@ -11,7 +11,8 @@ import pytest
 
 from adf.cli.main import main
 from adf.llm.client import LiteLLMClient, RetryPolicy
-from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
+from adf.optim.trainer import Splits, Trainer, TrainOutcome
+from adf.plan.settings import TrainSettings
 from adf.runtime.bindings import bind
 from adf.testing.fake_server import FakeServer, FaultPlan
 

@@ -21,9 +21,9 @@ import scale_task as task
 from adf.cli.main import main
 from adf.compiler.pipeline import compile_file
 from adf.llm.client import LiteLLMClient, RetryPolicy
-from adf.optim.budget import Limits
 from adf.optim.report import deterministic_view
-from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
+from adf.optim.trainer import Splits, Trainer, TrainOutcome
+from adf.plan.settings import Limits, TrainSettings
 from adf.runtime.bindings import bind
 from adf.runtime.data import load_data
 from adf.runtime.engine import evaluate

@@ -68,7 +68,8 @@ def test_a_budget_refusal_fails_the_sample_as_in_process_and_is_counted(
     failed = [r for r in outcome.results if r.call_failed]
     assert len(failed) == 2
     # in the driver's meter, the shard counts what the budgeted client would have
-    from adf.optim.budget import Limits, Meter
+    from adf.optim.budget import Meter
+    from adf.plan.settings import Limits
     from adf.scale.worker import ShardOutcome
 
     meter = Meter(Limits(max_calls=4))

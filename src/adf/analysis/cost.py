@@ -1,8 +1,10 @@
 """Cost before running: model calls, tokens and dollars of a workflow.
 
-Takes a `Plan`, optional data rows (for typical input sizes) and the run's
-settings (steps, batch, validation size, proposals per step, the share of
-samples that fail and so need a backward pass); gives a `CostEstimate`:
+Takes a `Plan`, optional data rows (for typical input sizes) and a
+`Scenario`: the run's `adf.plan.settings.TrainSettings` (the record the
+trainer runs by), the validation and test sizes, and the `Rates` (the share
+of samples that fail and so need a backward pass, and how proposals fare at
+the gate); gives a `CostEstimate`:
 
 - per llm node: its calls and tokens for one sample's forward pass, and for
   one failed sample's backward pass;
@@ -44,6 +46,7 @@ from adf.llm.cache import HistoryKey, TokenMeans
 from adf.llm.catalogue import ROLES, Role, estimate_tokens, price, role_model
 from adf.llm.usage import Usage
 from adf.plan.schema import Plan
+from adf.plan.settings import TrainSettings
 
 HISTORY_VALUES = 3  # earlier values (with scores) shown to the optimizer
 
@@ -98,20 +101,19 @@ class History:
     models: Mapping[str, str] = attrs.field(factory=dict)
     rates: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)  # name -> (part, whole)
 
-    def calibrate(self, settings: RunSettings) -> RunSettings:
-        """`settings` with the rates earlier runs measured, unless this run measured its own."""
-        if settings.calibrated or not self.rates:
-            return settings
+    def calibrate(self, rates: Rates) -> Rates:
+        """`rates` with those earlier runs measured, unless this run measured its own."""
+        if rates.calibrated or not self.rates:
+            return rates
 
         def rate(name: str, prior: float) -> float:
             part, whole = self.rates.get(name, (0, 0))
             return part / whole if whole else prior
 
-        return attrs.evolve(
-            settings, fail_rate=rate("fail_rate", settings.fail_rate),
-            screen_pass=rate("screen_pass", settings.screen_pass),
-            pass_minibatch=rate("pass_minibatch", settings.pass_minibatch),
-            val_share=rate("val_share", settings.val_share))
+        return Rates(fail_rate=rate("fail_rate", rates.fail_rate),
+                     screen_pass=rate("screen_pass", rates.screen_pass),
+                     pass_minibatch=rate("pass_minibatch", rates.pass_minibatch),
+                     val_share=rate("val_share", rates.val_share))
 
     def sized(self, model: str | None, node: str, purpose: str, usage: Usage) -> Usage:
         """`usage` (one call) with the tokens seen before for this call, when any were."""
@@ -189,29 +191,47 @@ class NodeCost:
 
 
 @attrs.frozen
-class RunSettings:
-    steps: int = 4
-    batch: int = 4
-    val_size: int = 50
-    test_size: int = 0
-    proposals: int = 3
-    demo_proposals: int = 1
-    fail_rate: float = 0.5
-    max_errors: int = 2  # failing samples drawn per step for the backward pass
-    max_passed: int = 2  # passing samples drawn with them for the minibatch check
-    fill_batches: int = 1  # extra batches a step draws while no sample has failed
-    minibatch_strict: bool = False  # only a minibatch gain (not a tie) earns validation
-    joint_gate: bool = True  # several prompts' proposals are also gated together once a step
-    # the gate's rates: priors, or what a resumed run's own steps measured
+class Rates:
+    """How a run's samples and proposals fare: the priors, or what runs measured."""
+
+    fail_rate: float = 0.5  # share of samples that fail and get a backward pass
     screen_pass: float = SCREEN_PASS
     pass_minibatch: float = PASS_MINIBATCH
     val_share: float = VAL_SHARE
 
     @property
+    def calibrated(self) -> bool:
+        """Whether the gate's rates differ from the priors (a resumed run measured them)."""
+        return (self.screen_pass, self.pass_minibatch, self.val_share) != (
+            SCREEN_PASS, PASS_MINIBATCH, VAL_SHARE)
+
+
+@attrs.frozen
+class Scenario:
+    """The run a forecast describes: the training settings, the splits' sizes and the rates."""
+
+    train: TrainSettings = attrs.field(factory=TrainSettings)
+    val_size: int = 50
+    test_size: int = 0
+    rates: Rates = attrs.field(factory=Rates)
+
+    @property
+    def steps(self) -> int:
+        return self.train.run_steps
+
+    @property
+    def batch(self) -> int:
+        return self.train.batch_size
+
+    @property
+    def fail_rate(self) -> float:
+        return min(max(self.rates.fail_rate, 0.0), 1.0)
+
+    @property
     def extra_batches(self) -> float:
         """Expected extra batches per step: each is drawn while every sample so far passed."""
         clean = (1.0 - self.fail_rate) ** self.batch
-        return sum(clean ** k for k in range(1, self.fill_batches + 1))
+        return sum(clean ** k for k in range(1, self.train.fill_batches + 1))
 
     @property
     def to_validation(self) -> float:
@@ -220,27 +240,21 @@ class RunSettings:
         A measured rate stands as it is (it comes from the gate the run used);
         the prior drops under --minibatch-strict, where a tie does not pass.
         """
-        if self.minibatch_strict and self.pass_minibatch == PASS_MINIBATCH:
+        if self.train.minibatch_strict and self.rates.pass_minibatch == PASS_MINIBATCH:
             return PASS_STRICT
-        return self.pass_minibatch
+        return self.rates.pass_minibatch
 
     @property
     def errors(self) -> int:
         """Failing samples drawn per step."""
-        return min(self.max_errors, math.ceil(self.batch * self.fail_rate))
+        return min(self.train.max_errors, math.ceil(self.batch * self.fail_rate))
 
     @property
     def checked(self) -> int:
         """Samples a proposal is checked on: the drawn failures and passes."""
         passing = round(self.batch * (1 - self.fail_rate))
-        return self.errors + min(self.max_passed, 2 * self.errors, self.batch - self.errors,
-                                 passing)
-
-    @property
-    def calibrated(self) -> bool:
-        """Whether the gate's rates differ from the priors (a resumed run measured them)."""
-        return (self.screen_pass, self.pass_minibatch, self.val_share) != (
-            SCREEN_PASS, PASS_MINIBATCH, VAL_SHARE)
+        return self.errors + min(self.train.max_passed, 2 * self.errors,
+                                 self.batch - self.errors, passing)
 
 
 @attrs.frozen
@@ -264,7 +278,7 @@ class CostEstimate:
     forward: Usage
     backward: Usage
     optimizer: Usage
-    settings: RunSettings
+    settings: Scenario
     run: tuple[PhaseCost, ...]
     total: Usage
     dollars: float | None
@@ -301,16 +315,16 @@ def estimate_cost(
     plan: Plan,
     *,
     data_rows: Iterable[Mapping[str, Any]] | None = None,
-    settings: RunSettings | None = None,
+    settings: Scenario | None = None,
     pricing: bool = False,
     history: History | None = None,
 ) -> CostEstimate:
     """The one forecast behind `adfc cost` and `adfc train --dry-run`."""
     history = history or History()
-    settings = settings or RunSettings()
-    source = "the run's finished steps" if settings.calibrated else "the reply cache's history"
-    settings = history.calibrate(settings)
-    settings = attrs.evolve(settings, fail_rate=min(max(settings.fail_rate, 0.0), 1.0))
+    settings = settings or Scenario()
+    calibrated = settings.rates.calibrated
+    source = "the run's finished steps" if calibrated else "the reply cache's history"
+    settings = attrs.evolve(settings, rates=history.calibrate(settings.rates))
     view = build_view(plan)
     sizes = compute_sizes(view, data_rows)
     reach = compute_reachability(view)
@@ -357,9 +371,9 @@ def estimate_cost(
     prompt_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "prompt")
     # with several prompts, their first proposals are also gated together (strategies "joint"
     # and "pool"; "sequential" gates each alone)
-    joint = settings.screen_pass if settings.joint_gate and prompt_params > 1 else 0.0
-    gated = ((optimizer.calls + joint) * settings.screen_pass
-             + demo_params * settings.demo_proposals)
+    screen = settings.rates.screen_pass
+    joint = screen if settings.train.joint_gate and prompt_params > 1 else 0.0
+    gated = (optimizer.calls + joint) * screen + demo_params * settings.train.demo_proposals
     phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, gated, settings, plan)
     priced_phases, dollars, unpriced = _price(plan, phases, pricing)
     return CostEstimate(
@@ -378,7 +392,7 @@ def estimate_cost(
             for d in (*plan.inputs, *plan.targets)
         ),
         roles=roles,
-        assumptions=ASSUMPTIONS + _calibration(settings, history, source),
+        assumptions=ASSUMPTIONS + _calibration(settings.rates, history, source),
         branches=_branches(plan, nodes),
     )
 
@@ -397,14 +411,14 @@ def _blame(plan: Plan, view: GraphView, reach: Reachability, replies: Mapping[st
     return total
 
 
-def _calibration(settings: RunSettings, history: History, source: str) -> tuple[str, ...]:
+def _calibration(rates: Rates, history: History, source: str) -> tuple[str, ...]:
     notes = []
-    if settings.calibrated:
+    if rates.calibrated:
         notes.append(
-            f"calibrated by {source}: {settings.fail_rate:.0%} of samples fail, "
-            f"{settings.screen_pass:.0%} of prompt proposals pass the cheap checks, "
-            f"{settings.pass_minibatch:.0%} of checked ones reach validation and are scored on "
-            f"{settings.val_share:.0%} of it")
+            f"calibrated by {source}: {rates.fail_rate:.0%} of samples fail, "
+            f"{rates.screen_pass:.0%} of prompt proposals pass the cheap checks, "
+            f"{rates.pass_minibatch:.0%} of checked ones reach validation and are scored on "
+            f"{rates.val_share:.0%} of it")
     if history.used:
         notes.append(f"tokens of {history.used} kinds of call (model, node, purpose) from the "
                      "reply cache's history")
@@ -436,7 +450,7 @@ def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _optimizer(view: GraphView, learning: frozenset[str], settings: RunSettings,
+def _optimizer(view: GraphView, learning: frozenset[str], settings: Scenario,
                history: History) -> Usage:
     model = _role(view.plan, "optimizer")
     feedback_per_use = settings.errors * FEEDBACK_TOKENS
@@ -453,7 +467,7 @@ def _optimizer(view: GraphView, learning: frozenset[str], settings: RunSettings,
         one = history.sized(model, f"optimizer:{param.name}", "optimizer",
                             forecast(1, prompt, value + REASONING_TOKENS))
         parts.append((one, shares.get(param.name, 1.0)))
-    return _scaled(parts, settings.proposals)
+    return _scaled(parts, settings.train.proposals)
 
 
 def _teacher(
@@ -461,7 +475,7 @@ def _teacher(
     learning: frozenset[str],
     prompts: Mapping[str, int],
     replies: Mapping[str, int],
-    settings: RunSettings,
+    settings: Scenario,
     history: History,
 ) -> Usage:
     total = Usage()
@@ -492,7 +506,7 @@ def _phases(
     optimizer: Usage,
     teacher: Usage,
     gated: float,
-    settings: RunSettings,
+    settings: Scenario,
     plan: Plan,
 ) -> list[PhaseCost]:
     """The run by phase: forward samples of each kind, then the frozen roles' calls."""
@@ -506,7 +520,7 @@ def _phases(
          s.steps * s.errors * RERUN_SHARE if backward_by_model else 0),
         ("forward, checking proposals", s.steps * gated * s.checked),
         ("forward, validating proposals",
-         s.steps * gated * s.to_validation * s.val_size * s.val_share),
+         s.steps * gated * s.to_validation * s.val_size * s.rates.val_share),
     ]
     phases: list[PhaseCost] = []
     for phase, count in samples:

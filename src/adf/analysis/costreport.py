@@ -42,7 +42,7 @@ def render_cost(estimate: CostEstimate, file: str) -> str:
     out.append(f"per training step, optimizer: {_usage(estimate.optimizer)}")
     out.append("")
     out.append(f"training run: {s.steps} steps, minibatch {s.batch}, {s.val_size} validation and "
-               f"{s.test_size} test samples, {s.proposals} proposals per prompt and step, "
+               f"{s.test_size} test samples, {s.train.proposals} proposals per prompt and step, "
                f"{s.fail_rate:.0%} of samples failing")
     run_rows = [("phase", "model", "calls", "prompt", "reply", "dollars")]
     for phase in estimate.run:

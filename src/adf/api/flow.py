@@ -223,7 +223,7 @@ class Workflow:
 
     def train(self, *, write: bool = False, on_event: EventSink | None = None,
               **options: Any) -> Trained:
-        """Train the parameters as `adfc train` does; options are `TrainOptions` fields
+        """Train the parameters as `adfc train` does; options are `TrainOptions.of` keywords
         (steps, batch_size, data, max_calls, ...). The lock file is written next to
         the source when a value changed; load the workflow again to use it."""
         from adf.api.result import Trained
@@ -239,7 +239,7 @@ class Workflow:
         if self.path.endswith(".plan"):
             raise WorkflowError("training needs the .adf source, not a compiled plan", 2)
         try:
-            train_options = TrainOptions(**options)
+            train_options = TrainOptions.of(**options)
         except TypeError as exc:
             raise WorkflowError(f"unknown training option: {exc}", 2) from None
         prepared = prepare_training(self.path, train_options, self.options)

@@ -1,7 +1,7 @@
 """What `adfc run`, `eval`, `backward`, `cost`, `graph` and `serve` share on the command line.
 
-Takes parsed arguments; gives the shared options (`add_model_arguments`,
-`add_data_arguments`), the `RunOptions` they stand for, the workflow loaded
+Takes parsed arguments; gives the `RunOptions` that the shared options of
+`adf.cli._options` stand for, the workflow loaded
 through `adf.workflow` with its diagnostics and lock-file notes printed on
 stderr (`load`), and `run_command`, which runs a command's async body and
 turns a `WorkflowError` into one line on stderr and its exit status (1
@@ -16,50 +16,12 @@ import sys
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from adf.cli._args import positive_int
 from adf.cli._stream import print_diagnostics
 from adf.workflow.errors import WorkflowError
 
 if TYPE_CHECKING:
     from adf.runtime.data import DataSet
     from adf.workflow import Loaded, RunOptions
-
-
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="a .adf source or a compiled .plan")
-    add_override_arguments(parser)
-    parser.add_argument("--concurrency", type=positive_int, default=8, metavar="N",
-                        help="samples and model calls in flight at once (default 8)")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                        help="seconds before one model call times out (default 120)")
-    parser.add_argument("--trace", default=None, metavar="FILE.jsonl",
-                        help="append one JSON line per model call to this file")
-
-
-def add_override_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--model`, `--api-base`, `--no-cache`, `--cache`, `--no-lock`."""
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=MODEL",
-                        help="call declared model NAME with this litellm model (repeatable)")
-    parser.add_argument("--api-base", action="append", default=[], metavar="NAME=URL",
-                        help="send declared model NAME's calls to this URL (repeatable)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="do not read or write the reply cache (.adf/cache.sqlite)")
-    parser.add_argument("--cache", default=None, metavar="PATH",
-                        help="reply cache file (default: .adf/cache.sqlite)")
-    parser.add_argument("--no-lock", action="store_true",
-                        help="ignore FILE.lock (trained values); use the values in FILE")
-
-
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default=None, metavar="PATH",
-                        help="a .jsonl file, or a directory with train/val/test.jsonl "
-                             "(default: the data/ folder next to FILE)")
-    parser.add_argument("--split", default=None, metavar="NAME",
-                        help="which split of a data directory (train, val, test)")
-    parser.add_argument("--limit", type=positive_int, default=None, metavar="N",
-                        help="use only the first N rows")
-    parser.add_argument("--strict-data", action="store_true",
-                        help="stop at the first bad data row instead of skipping it")
 
 
 def executor_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -69,7 +31,7 @@ def executor_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
-    """The model options of `add_model_arguments` (or of `add_override_arguments`)."""
+    """The model options of `_options.add_model_arguments` (or `add_override_arguments`)."""
     from adf.workflow import RunOptions
 
     return RunOptions(

@@ -14,12 +14,16 @@ import argparse
 import json
 
 from adf.cli._command import (
-    add_data_arguments,
-    add_model_arguments,
     load,
     load_data,
     run_command,
     run_options,
+)
+from adf.cli._options import (
+    add_data_arguments,
+    add_model_arguments,
+    add_show_argument,
+    add_threshold_argument,
 )
 from adf.workflow import WorkflowError, bind_functions, open_workflow
 
@@ -27,13 +31,11 @@ from adf.workflow import WorkflowError, bind_functions, open_workflow
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     add_data_arguments(parser)
-    parser.add_argument("--threshold", type=float, default=0.9, metavar="SCORE",
-                        help="walk samples scoring below SCORE (default 0.9)")
+    add_threshold_argument(parser, "walk samples scoring below SCORE (default 0.9)")
     parser.add_argument("--backward-model", default=None, metavar="NAME",
                         help="declared model to use as the backward engine "
                              "(default: the train block's, else each node's own)")
-    parser.add_argument("--show", type=int, default=10, metavar="N",
-                        help="show at most N feedback items per parameter (default 10)")
+    add_show_argument(parser, "feedback items per parameter")
     parser.add_argument("--json", action="store_true", help="print the feedback as JSON")
 
 

@@ -2,7 +2,9 @@
 
 Takes a `.adf` source (or a compiled `.plan`), optionally data (a `.jsonl`
 file or a directory with train/val/test splits: typical input sizes come from
-it and the validation size from its `val` split) and the run's settings;
+it and the validation and test sizes from its splits) and the training
+options of `adfc train`, declared once in `adf.cli._options` (`--val-size`
+and `--test-size` are `--val-limit` and `--test-limit`), and `--fail-rate`;
 prints the estimate of `adf.analysis.cost` as a table, or as JSON with
 `--format json`. Exit 0, 1 when the file does not compile, 2 for bad
 arguments or unreadable files.
@@ -13,10 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import Any
 
-from adf.cli._args import fraction, positive_int, whole_number
-from adf.optim.strategies import STRATEGIES
+from adf.cli._args import fraction
+from adf.cli._options import (
+    add_cache_arguments,
+    add_training_arguments,
+    data_settings,
+    train_settings,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,39 +32,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="PATH",
                         help="a .jsonl file or a directory with train/val/test.jsonl")
     parser.add_argument("--split", default="train", help="split of a data directory to size inputs from")
-    parser.add_argument("--steps", type=positive_int, default=4, metavar="N", help="training steps (4)")
-    parser.add_argument("--batch", type=positive_int, default=4, metavar="N", help="minibatch size (4)")
-    parser.add_argument("--val-size", type=positive_int, default=None, metavar="N",
-                        help="validation samples (default: the data's val split, else 50)")
-    parser.add_argument("--test-size", type=whole_number, default=None, metavar="N",
-                        help="test samples, scored before and after (default: the data's test split, else 0)")
-    parser.add_argument("--proposals", type=positive_int, default=3, metavar="N",
-                        help="optimizer proposals per prompt parameter and step (3)")
-    parser.add_argument("--demo-proposals", type=whole_number, default=1, metavar="N",
-                        help="demo-set proposals per demos parameter and step (1)")
+    add_training_arguments(parser)
     parser.add_argument("--fail-rate", type=fraction, default=0.5, metavar="F",
                         help="share of samples that fail and get a backward pass (0.5)")
-    parser.add_argument("--strategy", choices=STRATEGIES, default=STRATEGIES[0],
-                        help="the training strategy (joint and pool also gate several prompts' "
-                        "proposals together once a step)")
-    parser.add_argument("--fill-batches", type=whole_number, default=1, metavar="N",
-                        help="extra batches a step draws while none of its samples failed (1)")
-    parser.add_argument("--minibatch-strict", action="store_true",
-                        help="only a minibatch gain (not a tie) sends a proposal to validation")
     parser.add_argument("--no-prices", action="store_true", help="skip the dollar estimate")
-    parser.add_argument("--cache", metavar="PATH",
-                        help="reply cache whose token history sizes the calls (default .adf/cache.sqlite)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="size calls from the program alone, not from the cache's history")
+    add_cache_arguments(parser)
     parser.add_argument("--format", choices=("human", "json"), default="human")
 
 
 def execute(args: argparse.Namespace) -> int:
-    from adf.analysis.cost import RunSettings, estimate_cost
+    from adf.analysis.cost import Rates, Scenario, estimate_cost
     from adf.cli._command import load, print_error
+    from adf.plan.settings import problem
     from adf.workflow import WorkflowError
     from adf.workflow.models import RunOptions, token_history
 
+    settings, data = train_settings(args), data_settings(args, args.data)
+    wrong = problem(settings, data)
+    if wrong is not None:
+        print(f"adfc cost: {wrong}", file=sys.stderr)
+        return 2
     try:
         workflow = load(args.file)
         rows, counts = _read_data(args.data, args.split) if args.data else (None, {})
@@ -65,15 +60,10 @@ def execute(args: argparse.Namespace) -> int:
     except WorkflowError as exc:
         print_error("cost", exc)
         return exc.status
-    val_size = args.val_size if args.val_size is not None else counts.get("val", 50)
-    test_size = args.test_size if args.test_size is not None else counts.get("test", 0)
-    settings = RunSettings(
-        steps=args.steps, batch=args.batch, val_size=val_size, test_size=test_size,
-        proposals=args.proposals, demo_proposals=args.demo_proposals, fail_rate=args.fail_rate,
-        fill_batches=args.fill_batches, minibatch_strict=args.minibatch_strict,
-        joint_gate=args.strategy != "sequential",
-    )
-    estimate = estimate_cost(workflow.plan, data_rows=rows, settings=settings,
+    scenario = Scenario(settings, val_size=_size(counts.get("val"), data.val_limit, 50),
+                        test_size=_size(counts.get("test"), data.test_limit, 0),
+                        rates=Rates(fail_rate=args.fail_rate))
+    estimate = estimate_cost(workflow.plan, data_rows=rows, settings=scenario,
                              pricing=not args.no_prices, history=history)
     if args.format == "json":
         print(json.dumps(to_json(estimate), indent=2))
@@ -82,6 +72,13 @@ def execute(args: argparse.Namespace) -> int:
 
         print(render_cost(estimate, args.file), end="")
     return 0
+
+
+def _size(rows: int | None, limit: int | None, default: int) -> int:
+    """A split's size: its rows up to `limit`; without data, `limit` or `default`."""
+    if rows is None:
+        return default if limit is None else limit
+    return rows if limit is None else min(rows, limit)
 
 
 def to_json(estimate: Any) -> dict[str, Any]:

@@ -19,8 +19,6 @@ import sys
 from typing import Any
 
 from adf.cli._command import (
-    add_data_arguments,
-    add_model_arguments,
     load,
     load_data,
     plural,
@@ -28,6 +26,7 @@ from adf.cli._command import (
     run_options,
 )
 from adf.cli._executor import add_executor_arguments
+from adf.cli._options import add_data_arguments, add_model_arguments, add_show_argument
 from adf.workflow import WorkflowError, bind_functions, open_workflow
 from adf.workflow.executor import check_executor, open_run_executor
 
@@ -37,8 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     add_executor_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    parser.add_argument("--show", type=int, default=10, metavar="N",
-                        help="list at most N failed and N wrong samples (default 10)")
+    add_show_argument(parser, "failed and N wrong samples")
     parser.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
                         help="exit with status 1 when the score is below SCORE")
 

@@ -16,12 +16,13 @@ import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from adf.cli._options import add_lock_argument
+
     parser.add_argument("language", choices=("python",), help="the client's language")
     parser.add_argument("file", metavar="FILE", help="a .adf source or a compiled .plan")
     parser.add_argument("-o", "--output", metavar="OUT.py", default=None,
                         help="write the module here (default: print it)")
-    parser.add_argument("--no-lock", action="store_true",
-                        help="ignore FILE.lock when reading the plan hash")
+    add_lock_argument(parser)
 
 
 def execute(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ import argparse
 import json
 from typing import Any
 
-from adf.cli._command import add_model_arguments, load, run_command, run_options
+from adf.cli._command import load, run_command, run_options
+from adf.cli._options import add_model_arguments
 from adf.workflow import WorkflowError, bind_functions, open_workflow
 
 

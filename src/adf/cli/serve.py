@@ -21,15 +21,14 @@ from adf.cli._args import positive_int
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from adf.cli._command import add_override_arguments
+    from adf.cli._options import add_override_arguments, add_timeout_argument
 
     parser.add_argument("file", metavar="FILE", help="a .adf source or a compiled .plan")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                         "127.0.0.1; 0.0.0.0 listens on every interface)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
     add_override_arguments(parser)
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="S",
-                        help="seconds before one model call times out (default 60)")
+    add_timeout_argument(parser, 60.0)
     parser.add_argument("--retries", type=int, default=2, metavar="N",
                         help="retries of a failed model call (default 2)")
     parser.add_argument("--max-concurrent", type=positive_int, default=64, metavar="N",

@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from adf.cli._executor import add_executor_arguments
-from adf.optim.strategies import STRATEGIES
+from adf.cli._options import (
+    add_override_arguments,
+    add_training_arguments,
+    data_settings,
+    train_settings,
+)
 
 if TYPE_CHECKING:
     from adf.workflow.training import Prepared, TrainOptions
@@ -36,65 +41,18 @@ if TYPE_CHECKING:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="the .adf program to train")
-    data = parser.add_argument_group("data")
-    data.add_argument("--data", metavar="DIR", help="data folder (default: data/ next to FILE)")
-    data.add_argument("--train-split", default="train", metavar="NAME")
-    data.add_argument("--val-split", default="val", metavar="NAME")
-    data.add_argument("--test-split", default="test", metavar="NAME")
-    data.add_argument("--train-limit", type=int, metavar="N")
-    data.add_argument("--val-limit", type=int, metavar="N")
-    data.add_argument("--test-limit", type=int, metavar="N", help="0 skips the test split")
-    data.add_argument("--strict-data", action="store_true",
-                      help="stop at the first bad data row instead of skipping it")
-    run = parser.add_argument_group("training")
-    run.add_argument("--steps", type=int, default=4, metavar="N")
-    run.add_argument("--batch-size", type=int, default=4, metavar="N")
-    run.add_argument("--proposals", type=int, default=3, metavar="K",
-                     help="optimizer proposals per prompt parameter per step")
-    run.add_argument("--demo-proposals", type=int, default=1, metavar="K")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--threshold", type=float, default=0.9,
-                     help="a sample scoring below this is an error (gets backward calls)")
-    run.add_argument("--partial-credit", type=float, default=0.5, metavar="F",
-                     help="a score from F up to --threshold is partial credit: such samples "
-                     "are drawn for feedback only when too few score below F (0.5)")
-    run.add_argument("--accept-ties", action="store_true",
-                     help="accept a proposal that ties on validation after a minibatch gain")
-    run.add_argument("--strategy", choices=STRATEGIES, default=STRATEGIES[0],
-                     help="how proposals are gated: joint (default) tries one proposal per "
-                     "prompt together, then each alone; sequential gates each prompt in turn; "
-                     "pool is joint plus the best validated candidates kept across steps, "
-                     "going back to one when the current path stalls")
-    run.add_argument("--candidates", type=int, default=4, metavar="K",
-                     help="with --strategy pool: validated candidates kept across steps (4)")
-    run.add_argument("--fill-batches", type=int, default=1, metavar="N",
-                     help="extra batches a step forwards while none of its samples failed, so "
-                     "an all-correct batch still leads to a proposal (1; 0 turns it off)")
-    run.add_argument("--minibatch-strict", action="store_true",
-                     help="a proposal must gain on the minibatch to be validated (default: a "
-                     "tie earns validation too)")
-    run.add_argument("--concurrency", type=int, default=8, metavar="N")
-    budget = parser.add_argument_group("budget")
-    budget.add_argument("--max-steps", type=int, metavar="N")
-    budget.add_argument("--max-calls", type=int, metavar="N",
-                        help="never send more than N requests to providers (retries count, cache hits do not)")
-    budget.add_argument("--max-tokens", type=int, metavar="N")
-    budget.add_argument("--max-usd", type=float, metavar="X")
+    parser.add_argument("--data", metavar="DIR", help="data folder (default: data/ next to FILE)")
+    add_training_arguments(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--dry-run", action="store_true", help="print the cost forecast and stop")
     out.add_argument("--resume", action="store_true", help="continue the last run (or --out DIR)")
     out.add_argument("--write", action="store_true",
                      help="rewrite the trained literals in FILE (comments are kept)")
     out.add_argument("--out", metavar="DIR", help="run folder (default: runs/NAME-TIMESTAMP)")
-    out.add_argument("--no-lock", action="store_true", help="ignore FILE.lock; start from FILE")
     out.add_argument("--force", action="store_true",
                      help="replace FILE.lock even if this run did not start from it")
     out.add_argument("--quiet", action="store_true", help="no per-step progress")
-    models = parser.add_argument_group("models")
-    models.add_argument("--model", action="append", default=[], metavar="NAME=MODEL")
-    models.add_argument("--api-base", action="append", default=[], metavar="NAME=URL")
-    models.add_argument("--no-cache", action="store_true", help="do not read or write the reply cache")
-    models.add_argument("--cache", metavar="PATH", help="reply cache file (default .adf/cache.sqlite)")
+    add_override_arguments(parser.add_argument_group("models"))
     add_executor_arguments(parser)
 
 
@@ -106,19 +64,8 @@ def _fail(message: str, status: int = 2) -> int:
 def train_options(args: argparse.Namespace) -> TrainOptions:
     from adf.workflow.training import TrainOptions
 
-    return TrainOptions(
-        data=args.data, train_split=args.train_split, val_split=args.val_split,
-        test_split=args.test_split, train_limit=args.train_limit, val_limit=args.val_limit,
-        test_limit=args.test_limit, strict_data=args.strict_data, steps=args.steps, batch_size=args.batch_size,
-        proposals=args.proposals, demo_proposals=args.demo_proposals, seed=args.seed,
-        threshold=args.threshold, partial_credit=args.partial_credit,
-        accept_ties=args.accept_ties, strategy=args.strategy,
-        candidates=args.candidates, fill_batches=args.fill_batches,
-        minibatch_strict=args.minibatch_strict, concurrency=args.concurrency,
-        max_steps=args.max_steps, max_calls=args.max_calls, max_tokens=args.max_tokens,
-        max_usd=args.max_usd, out=args.out, resume=args.resume, use_lock=not args.no_lock,
-        force=args.force,
-    )
+    return TrainOptions(train_settings(args), data_settings(args, args.data), out=args.out,
+                        resume=args.resume, use_lock=not args.no_lock, force=args.force)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -192,7 +139,7 @@ def _run(console: Any, args: argparse.Namespace, prepared: Prepared, run_dir: st
     from adf.optim.runlock import describe_os_error
     from adf.workflow.training import TrainingRun
 
-    steps = prepared.settings.steps
+    steps = prepared.settings.run_steps
 
     def on_event(kind: str, data: Mapping[str, Any]) -> None:
         if args.quiet and kind in ("step", "proposal"):

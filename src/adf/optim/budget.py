@@ -25,16 +25,9 @@ import attrs
 
 from adf.llm.protocol import ChatReply, ChatRequest, ModelClient
 from adf.llm.usage import Usage
+from adf.plan.settings import Limits
 
 PURPOSES = ("forward", "backward", "optimizer", "teacher")
-
-
-@attrs.frozen
-class Limits:
-    max_steps: int | None = None
-    max_calls: int | None = None  # provider requests, retries included
-    max_tokens: int | None = None
-    max_usd: float | None = None
 
 
 class BudgetExceeded(Exception):

@@ -45,7 +45,6 @@ from adf.optim.guard import Rejection
 from adf.optim.proposal import Proposal
 from adf.optim.records import ProposalRecord, StepRecord, TrimRecord
 from adf.optim.state import TrainState
-from adf.optim.strategies import Strategy
 from adf.optim.tgd import (
     HistoryEntry,
     OptimizerInput,
@@ -57,6 +56,7 @@ from adf.optim.tgd import (
 )
 from adf.plan.paramvalue import ParamValue
 from adf.plan.schema import ModelDecl, Plan
+from adf.plan.settings import Strategy
 from adf.runtime.data import Sample
 from adf.runtime.feedback import Feedback, is_cleared
 from adf.runtime.template import render_param

@@ -34,7 +34,7 @@ import attrs
 from adf.llm.catalogue import context_window, honours_schema, role_model
 from adf.llm.protocol import ModelClient
 from adf.optim import demos as demo_opt
-from adf.optim.budget import BudgetedClient, BudgetExceeded, Limits, Meter
+from adf.optim.budget import BudgetedClient, BudgetExceeded, Meter
 from adf.optim.candidates import CandidatePool, values_key
 from adf.optim.checkpoint import load_checkpoint, save_checkpoint
 from adf.optim.gate import mean
@@ -47,9 +47,9 @@ from adf.optim.prompt_step import Proposer
 from adf.optim.report import write_report
 from adf.optim.state import TrainState
 from adf.optim.step import StepRunner, score_of, scored
-from adf.optim.strategies import Strategy
 from adf.plan.paramvalue import ParamValue, param_value, value_to_json
 from adf.plan.schema import Demo, Plan
+from adf.plan.settings import TrainSettings
 from adf.runtime.bindings import Bindings
 from adf.runtime.data import BadRow, Sample
 from adf.runtime.engine import EvalResult, ModelUnavailable, evaluate
@@ -60,31 +60,6 @@ EventSink = Callable[[str, Mapping[str, Any]], None]
 
 class TrainError(Exception):
     """Training cannot go on (model unreachable, bad checkpoint); one line for the user."""
-
-
-@attrs.frozen
-class TrainSettings:
-    steps: int = 4
-    batch_size: int = 4
-    proposals: int = 3
-    demo_proposals: int = 1
-    seed: int = 0
-    threshold: float = 0.9  # a sample scoring below this gets feedback; at or above, it passes
-    partial_credit: float = 0.5  # from this up to `threshold`: drawn after the failures
-    max_errors: int = 2
-    max_passed: int = 2
-    pool_cap: int = 20
-    history: int = 3
-    concurrency: int = 8
-    val_chunk: int = 8
-    accept_ties: bool = False
-    strategy: Strategy = "joint"  # how proposals for several prompts are gated (prompt_step.py)
-    candidates: int = 4  # `pool`: validated candidates kept across steps (candidates.py)
-    patience: int = 2  # `pool`: steps without a gain before the path goes back to another
-    fill_batches: int = 1  # extra batches a step draws while its pool holds no failure
-    minibatch_strict: bool = False  # old gate: a strict minibatch gain before validation
-    backward_all: bool = False  # naive baseline: backward on every batch sample, passing or not
-    limits: Limits = attrs.field(factory=Limits)
 
 
 @attrs.frozen
@@ -196,7 +171,7 @@ class Trainer:
             raise TrainError(str(exc)) from None
         self.wall_before = float(raw.get("wall_s", 0.0))
         state.resumes.append({"from_step": state.step, "phase": state.phase})
-        if state.phase in ("final", "done") and state.step < self.settings.steps:
+        if state.phase in ("final", "done") and state.step < self.settings.run_steps:
             # stopped by a budget (or asked for more steps): go on training
             state.phase, state.status = "steps", ""
             state.test_after = state.val_after = None
@@ -220,7 +195,7 @@ class Trainer:
                 self.meter.hold(test_calls if self.state.test_after is None else 0)
             if self.state.phase == "setup":
                 await self._setup()
-            while self.state.phase == "steps" and self.state.step < self.settings.steps:
+            while self.state.phase == "steps" and self.state.step < self.settings.run_steps:
                 await StepRunner(self).run()
         except BudgetExceeded as exc:
             stopped = str(exc)

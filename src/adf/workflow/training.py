@@ -1,7 +1,7 @@
 """Set up, run and conclude a training run of a workflow.
 
-Takes the `.adf` path, `TrainOptions` (data splits and limits, steps, batch
-size, proposals, seed, budgets, run folder, resume) and `RunOptions` (model
+Takes the `.adf` path, `TrainOptions` (the run's `TrainSettings` and
+`DataSettings` from `adf.plan.settings`, run folder, resume) and `RunOptions` (model
 overrides, cache); gives `prepare_training` (compile, lock file, model
 resolution, data splits, the forecast), `run_folder` (a fresh or resumed
 run folder, every output checked writable before any call), `hold_run`
@@ -23,22 +23,22 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from adf.optim.lockfile import LockBase
 from adf.plan.paramvalue import param_value
+from adf.plan.settings import DataSettings, Limits, TrainSettings, problem
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 from adf.workflow.executor import check_executor, open_run_executor
 from adf.workflow.load import ProgramErrors, compile_program, compile_text
 from adf.workflow.models import Resolved, RunOptions, open_workflow, resolve, token_history
 
 if TYPE_CHECKING:
-    from adf.analysis.cost import CostEstimate, RunSettings
+    from adf.analysis.cost import CostEstimate, Scenario
     from adf.optim.lockfile import LockResult
-    from adf.optim.strategies import Strategy
-    from adf.optim.trainer import Splits, Trainer, TrainOutcome, TrainSettings
+    from adf.optim.trainer import Splits, Trainer, TrainOutcome
     from adf.plan.schema import Plan
     from adf.runtime.data import Sample
 
@@ -47,61 +47,49 @@ EventSink = Callable[[str, Mapping[str, Any]], None]
 
 @attrs.frozen
 class TrainOptions:
-    """A training run's settings; the defaults are `adfc train`'s."""
+    """A training run's options; the defaults are `adfc train`'s.
 
-    data: str | None = None  # data folder; None: data/ next to the source
-    train_split: str = "train"
-    val_split: str = "val"
-    test_split: str = "test"
-    train_limit: int | None = None
-    val_limit: int | None = None
-    test_limit: int | None = None  # 0 skips the test split
-    strict_data: bool = False  # stop at the first bad row instead of skipping it
-    steps: int = 4
-    batch_size: int = 4
-    proposals: int = 3
-    demo_proposals: int = 1
-    seed: int = 0
-    threshold: float = 0.9
-    partial_credit: float = 0.5  # from this up to `threshold`: partial credit, drawn after failures
-    accept_ties: bool = False
-    strategy: str = "joint"  # one of adf.optim.strategies.STRATEGIES
-    candidates: int = 4  # pool: validated candidates kept across steps
-    fill_batches: int = 1  # extra batches a step draws while no sample has failed
-    minibatch_strict: bool = False  # only a minibatch gain (not a tie) earns validation
-    concurrency: int = 8
-    max_steps: int | None = None
-    max_calls: int | None = None
-    max_tokens: int | None = None
-    max_usd: float | None = None
+    The settings the trainer runs by and the forecast reads are one
+    `TrainSettings` (budgets in its `limits`); which data it reads is
+    `DataSettings`. `TrainOptions.of` takes them all as flat keywords, as
+    `adf.Workflow.train` does.
+    """
+
+    settings: TrainSettings = attrs.field(factory=TrainSettings)
+    data: DataSettings = attrs.field(factory=DataSettings)
     out: str | None = None  # run folder; None: runs/NAME-TIMESTAMP
     resume: bool = False
     use_lock: bool = True
     force: bool = False  # replace the lock file even if this run did not start from it
 
+    @classmethod
+    def of(cls, **options: Any) -> TrainOptions:
+        """Options from flat keywords named like the records' fields (`steps`, `batch_size`,
+        `max_calls`, `val_limit`, ...; `data` is the data folder); `TypeError` names one
+        that is not an option."""
+        own = {f.name for f in attrs.fields(cls)} - {"settings", "data"}
+        records: dict[str, dict[str, Any]] = {"settings": {}, "limits": {}, "data": {}, "own": {}}
+        fields = {
+            "settings": {f.name for f in attrs.fields(TrainSettings)} - {"limits"},
+            "limits": {f.name for f in attrs.fields(Limits)},
+            "data": {f.name for f in attrs.fields(DataSettings)} - {"folder"},
+        }
+        for name, value in options.items():
+            where = next((k for k, names in fields.items() if name in names), None)
+            if name == "data":
+                records["data"]["folder"] = value
+            elif where is not None:
+                records[where][name] = value
+            elif name in own:
+                records["own"][name] = value
+            else:
+                raise TypeError(f"unexpected keyword argument {name!r}")
+        settings = TrainSettings(**records["settings"], limits=Limits(**records["limits"]))
+        return cls(settings, DataSettings(**records["data"]), **records["own"])
+
     def problem(self) -> str | None:
         """The first option out of range, as a message naming its flag; None if all fit."""
-        from adf.optim.strategies import STRATEGIES
-
-        if self.strategy not in STRATEGIES:
-            return f"--strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}"
-        for name in ("steps", "batch_size", "proposals", "concurrency", "candidates"):
-            if getattr(self, name) < 1:
-                return f"--{name.replace('_', '-')} must be at least 1"
-        for name in ("max_steps", "max_calls", "max_tokens", "train_limit", "val_limit",
-                     "test_limit"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                return f"--{name.replace('_', '-')} must not be negative"
-        for name in ("threshold", "partial_credit"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                return f"--{name.replace('_', '-')} must be between 0 and 1"
-        if self.max_usd is not None and self.max_usd < 0:
-            return "--max-usd must not be negative"
-        for name in ("demo_proposals", "fill_batches"):
-            if getattr(self, name) < 0:
-                return f"--{name.replace('_', '-')} must not be negative"
-        return None
+        return problem(self.settings, self.data)
 
 
 @attrs.frozen
@@ -125,30 +113,6 @@ class Prepared:
         """Model calls for scoring val and test at the start."""
         llm_calls = sum(1 for node in self.start_plan.nodes if node.kind == "llm")
         return (len(self.splits.val) + len(self.splits.test)) * llm_calls
-
-
-def settings_of(options: TrainOptions) -> TrainSettings:
-    from adf.optim.budget import Limits
-    from adf.optim.trainer import TrainSettings
-
-    steps = options.steps if options.max_steps is None else min(options.steps, options.max_steps)
-    return TrainSettings(
-        steps=steps,
-        batch_size=options.batch_size,
-        proposals=options.proposals,
-        demo_proposals=options.demo_proposals,
-        seed=options.seed,
-        threshold=options.threshold,
-        partial_credit=options.partial_credit,
-        concurrency=options.concurrency,
-        accept_ties=options.accept_ties,
-        strategy=cast("Strategy", options.strategy),
-        candidates=options.candidates,
-        fill_batches=options.fill_batches,
-        minibatch_strict=options.minibatch_strict,
-        limits=Limits(max_steps=options.max_steps, max_calls=options.max_calls,
-                      max_tokens=options.max_tokens, max_usd=options.max_usd),
-    )
 
 
 def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) -> Prepared:
@@ -180,30 +144,24 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
 
         lock = apply_lock(base_plan, path)
         start_plan = lock.plan
-    settings = settings_of(options)
-    folder = options.data or os.path.join(os.path.dirname(os.path.abspath(path)), "data")
-    splits = load_splits(start_plan, folder, options, settings.seed)
-    run_settings = forecast_settings(settings, splits)
+    settings = options.settings
+    folder = options.data.folder or os.path.join(os.path.dirname(os.path.abspath(path)), "data")
+    splits = load_splits(start_plan, folder, options.data, settings.seed)
+    scenario = forecast_scenario(settings, splits)
     if options.resume:
-        run_settings = _observed_rates(run_settings, path, options)
+        scenario = _observed_rates(scenario, path, options)
     forecast = estimate_cost(start_plan, data_rows=data_rows(start_plan, splits.train),
-                             settings=run_settings, pricing=True,
+                             settings=scenario, pricing=True,
                              history=token_history(start_plan, run_options))
     return Prepared(path, options, run_options, base_plan, start_plan, lock, resolved,
                     settings, splits, forecast, start_lock)
 
 
-def forecast_settings(settings: TrainSettings, splits: Splits) -> RunSettings:
+def forecast_scenario(settings: TrainSettings, splits: Splits) -> Scenario:
     """The run the forecast describes: the trainer's settings and the splits' sizes."""
-    from adf.analysis.cost import RunSettings
+    from adf.analysis.cost import Scenario
 
-    return RunSettings(
-        steps=settings.steps, batch=settings.batch_size, val_size=len(splits.val),
-        test_size=len(splits.test), proposals=settings.proposals,
-        demo_proposals=settings.demo_proposals, max_errors=settings.max_errors,
-        max_passed=settings.max_passed, fill_batches=settings.fill_batches,
-        minibatch_strict=settings.minibatch_strict, joint_gate=settings.strategy != "sequential",
-    )
+    return Scenario(settings, val_size=len(splits.val), test_size=len(splits.test))
 
 
 def _keep_rates(prepared: Prepared, outcome: TrainOutcome) -> None:
@@ -233,8 +191,9 @@ def _keep_rates(prepared: Prepared, outcome: TrainOutcome) -> None:
         cache.close()
 
 
-def _observed_rates(settings: RunSettings, path: str, options: TrainOptions) -> RunSettings:
-    """`settings` with the rates the resumed run's finished steps measured (where they did)."""
+def _observed_rates(scenario: Scenario, path: str, options: TrainOptions) -> Scenario:
+    """`scenario` with the rates the resumed run's finished steps measured (where they did)."""
+    from adf.analysis.cost import Rates
     from adf.optim.checkpoint import CheckpointError, load_checkpoint
     from adf.optim.observed import observe
     from adf.optim.records import StepRecord
@@ -245,17 +204,18 @@ def _observed_rates(settings: RunSettings, path: str, options: TrainOptions) -> 
         raw = load_checkpoint(run_dir) if run_dir else None
         records = [StepRecord.from_json(r) for r in raw["records"]] if raw else []
     except (CheckpointError, KeyError, TypeError, ValueError):
-        return settings  # the run itself names a bad checkpoint
-    seen = observe(records, settings.val_size)
+        return scenario  # the run itself names a bad checkpoint
+    seen = observe(records, scenario.val_size)
+    prior = scenario.rates
 
     def rate(measured: float | None, prior: float) -> float:
         return prior if measured is None else measured
 
-    return attrs.evolve(
-        settings, fail_rate=rate(seen.fail_rate.share, settings.fail_rate),
-        screen_pass=rate(seen.screen_pass.share, settings.screen_pass),
-        pass_minibatch=rate(seen.pass_minibatch.share, settings.pass_minibatch),
-        val_share=rate(seen.val_share.share, settings.val_share))
+    return attrs.evolve(scenario, rates=Rates(
+        fail_rate=rate(seen.fail_rate.share, prior.fail_rate),
+        screen_pass=rate(seen.screen_pass.share, prior.screen_pass),
+        pass_minibatch=rate(seen.pass_minibatch.share, prior.pass_minibatch),
+        val_share=rate(seen.val_share.share, prior.val_share)))
 
 
 def data_rows(plan: Plan, samples: Sequence[Sample]) -> list[dict[str, Any]]:
@@ -265,7 +225,7 @@ def data_rows(plan: Plan, samples: Sequence[Sample]) -> list[dict[str, Any]]:
             for sample in samples]
 
 
-def load_splits(plan: Plan, folder: str, options: TrainOptions, seed: int) -> Splits:
+def load_splits(plan: Plan, folder: str, options: DataSettings, seed: int) -> Splits:
     """The train, val and test samples, every bad row of every split, and notes on gaps.
 
     Without a val split, a quarter of the training samples is held out for validation.
@@ -398,7 +358,6 @@ def hold_run(prepared: Prepared, run_dir: str) -> Iterator[LockBase]:
 
 def run_identity(prepared: Prepared) -> str:
     """What a resumed run must match: the source's plan, the overrides and the settings."""
-    from adf.optim.budget import Limits
     from adf.optim.lockfile import plan_hash
 
     settings = attrs.evolve(prepared.settings, steps=0, limits=Limits())
