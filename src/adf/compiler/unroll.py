@@ -143,6 +143,7 @@ class _Unroller:
         self.types: dict[str, Type] = {}
         self.specs: dict[str, LlmSpec] = {}
         self.loops: list[LoopInfo] = []
+        self.recorded: set[str] = set()  # the loops in `loops`
         self.final: dict[str, str] = {}
         self.state_init: set[str] = set()
         self.llms = {d.name.name: d for d in program.decls if isinstance(d, ast.LlmDecl)}
@@ -242,7 +243,8 @@ class _Unroller:
         self.local, self.guards, self.step_guards = outer_local, list(outer_guards), outer_guards
         until = None if decl.until is None else (
             decl.until.name if isinstance(decl.until, ast.Ref) else f"{loop}.until")
-        if all(info.name != loop for info in self.loops):  # a nested loop: once, not per step
+        if loop not in self.recorded:  # a nested loop: once, not once per outer step
+            self.recorded.add(loop)
             self.loops.append(
                 LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span, until))
         if decl.until is None:
