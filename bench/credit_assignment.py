@@ -25,11 +25,11 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import attrs
 
 from adf.compiler.pipeline import compile_source
 from adf.optim.trainer import Splits, Trainer
 from adf.plan.settings import TrainSettings
+from adf.records import replace
 from adf.runtime.bindings import bind
 from adf.runtime.data import Sample
 from adf.testing import credit_task as task
@@ -46,8 +46,8 @@ def run_one(workflow: task.Workflow, seed: int, steps: int, wrong: float,
     assert result.plan is not None, [d.message for d in result.diagnostics]
     plan = result.plan
     given = list(workflow.owner.items())[:start]  # cues the initial prompts already hold
-    plan = attrs.evolve(plan, params=tuple(
-        attrs.evolve(p, value=" ".join([p.value, *(f"{c}." for c, o in given if o == p.name)]))
+    plan = replace(plan, params=tuple(
+        replace(p, value=" ".join([p.value, *(f"{c}." for c, o in given if o == p.name)]))
         for p in plan.params))
     splits = Splits(_samples(task.rows(workflow, "t", 2)), _samples(task.rows(workflow, "v")),
                     _samples(task.rows(workflow, "x")))

@@ -47,7 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import attrs
+from adf.records import replace
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "object_counting" / "object_counting.adf"
@@ -85,11 +85,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def with_structured_off(plan: Any) -> Any:
     """The plan with every model told never to send a schema (`structured: "none"`)."""
     models = tuple(
-        attrs.evolve(m, options=(*(o for o in m.options if o[0] != "structured"),
+        replace(m, options=(*(o for o in m.options if o[0] != "structured"),
                                  ("structured", "none")))
         for m in plan.models
     )
-    return attrs.evolve(plan, models=models)
+    return replace(plan, models=models)
 
 
 def typed(path: str) -> Any:
@@ -165,7 +165,7 @@ async def train_one(config: str, args: argparse.Namespace, folder: Path) -> dict
                            concurrency=args.concurrency, timeout_s=300.0)
     async with open_models(resolved, client) as session:
         models = tuple(session.models[m.name].effective_decl() for m in plan.models)
-        effective = attrs.evolve(plan, models=models)
+        effective = replace(plan, models=models)
         trainer = Trainer(
             effective, splits, session.client, settings, str(run_dir),
             bind(effective, os.path.dirname(os.path.abspath(args.file))),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import attrs
 from analysis_plans import PlanBuilder, counting
 
 from adf.analysis.deadcode import check_dead_code
 from adf.analysis.graphview import build_view
 from adf.diagnostics import Diagnostic, Span
+from adf.records import replace
 
 
 def lint(builder: PlanBuilder) -> list[Diagnostic]:
@@ -38,7 +38,7 @@ def test_nested_call_in_dead_expression_is_not_reported_twice() -> None:
     b.fn("total.0", "strip", {"text": "question"}, name="total.0")
     b.fn("total", "join", {"items": "total.0"})
     inner, outer = b.nodes[-2], b.nodes[-1]
-    b.nodes[-2] = attrs.evolve(inner, span=Span(outer.span.line, 5, outer.span.line, 8))
+    b.nodes[-2] = replace(inner, span=Span(outer.span.line, 5, outer.span.line, 8))
     found = lint(b)
     assert [d.code for d in found] == ["W0504"]
     assert found[0].primary.span == outer.span

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adf import records
 from adf.compiler.codes import all_codes
 from adf.compiler.pipeline import compile_source
 from adf.diagnostics import Span
@@ -95,8 +95,8 @@ def without_positions(value: Any) -> Any:
     """A plan with every span and the source hash blanked out."""
     if isinstance(value, Span):
         return Span(0, 0, 0, 0)
-    if attrs.has(type(value)):
-        changes = {f.name: without_positions(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if records.has(type(value)):
+        changes = {f.name: without_positions(getattr(value, f.name)) for f in records.fields(type(value))}
         if isinstance(value, Plan):
             changes["source_hash"] = ""
         return type(value)(**changes)

@@ -10,6 +10,7 @@ import pytest
 
 from adf.compiler.pipeline import compile_source
 from adf.plan.codec import PlanError, decode_plan, encode_plan
+from adf.records import replace
 
 HEAD = 'model m = "local"\ninput q: str\nllm f(x: str) -> str using m { user: "{x}" }\n'
 CLEAN = HEAD + "node a = f(q)\noutput a\n"
@@ -129,15 +130,14 @@ def test_lone_surrogate_escape_is_e0004() -> None:
 
 
 def test_encoder_refuses_out_of_range_values_cleanly() -> None:
-    import attrs
 
     result = compile_source(CLEAN, "p.adf")
     assert result.plan is not None
     plan = result.plan
     with pytest.raises(PlanError, match="lone surrogate"):
-        encode_plan(attrs.evolve(plan, source_name=plan.source_name + "\ud800"))
+        encode_plan(replace(plan, source_name=plan.source_name + "\ud800"))
     with pytest.raises(PlanError, match="64 bits"):
-        encode_plan(attrs.evolve(plan, format_version=2**64))
+        encode_plan(replace(plan, format_version=2**64))
 
 
 def test_state_enum_starts_with_a_member() -> None:

@@ -7,7 +7,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import attrs
 import pytest
 from hotpotqa_task import ROWS, project
 from optim_task import current_value, responder
@@ -15,6 +14,7 @@ from optim_task import current_value, responder
 from adf.cli.main import main
 from adf.compiler.pipeline import compile_file
 from adf.llm.client import LiteLLMClient
+from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
@@ -50,7 +50,7 @@ def test_the_hop_loop_stops_early(tmp_path: Path) -> None:
     with FakeServer(respond) as server:
         model = plan.models[0]
         options = (("api_base", server.base_url), ("temperature", 0))
-        bound = attrs.evolve(plan, models=(attrs.evolve(model, model="openai/fake", options=options),))
+        bound = replace(plan, models=(replace(model, model="openai/fake", options=options),))
         samples = [Sample("s0", (("question", ROWS[0][0]),), (("answer", ROWS[0][1]),))]
         result = asyncio.run(evaluate(bound, samples, LiteLLMClient(), base_dir=str(tmp_path / "proj")))
     (sample,) = result.samples

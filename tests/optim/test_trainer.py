@@ -16,6 +16,7 @@ from adf.optim.report import deterministic_view
 from adf.optim.step import StepRunner
 from adf.optim.trainer import Splits, Trainer, TrainOutcome
 from adf.plan.settings import Limits, TrainSettings
+from adf.records import replace
 from adf.runtime.bindings import bind
 from adf.testing.fake_server import FakeServer, FaultPlan, system_text
 
@@ -153,7 +154,6 @@ def test_checkpoint_is_written_after_every_step(tmp_path: Path) -> None:
 
 
 def test_demo_optimizer_fills_demos_under_the_gate(tmp_path: Path) -> None:
-    import attrs
 
     from adf.plan.schema import ParamDecl, TemplatePart
 
@@ -174,9 +174,9 @@ def test_demo_optimizer_fills_demos_under_the_gate(tmp_path: Path) -> None:
         shots = ParamDecl("shots", "demos", "", (), False, "", 2, task.SPAN, None)
         node = plan.nodes[0]
         assert node.llm is not None
-        llm = attrs.evolve(node.llm, system=(*node.llm.system, TemplatePart("param", param="shots")))
-        plan = attrs.evolve(plan, params=(*plan.params, shots),
-                            nodes=(attrs.evolve(node, llm=llm), *plan.nodes[1:]))
+        llm = replace(node.llm, system=(*node.llm.system, TemplatePart("param", param="shots")))
+        plan = replace(plan, params=(*plan.params, shots),
+                            nodes=(replace(node, llm=llm), *plan.nodes[1:]))
         settings = TrainSettings(steps=2, batch_size=4, proposals=1, seed=1)
         trainer = Trainer(plan, _splits(), _client(), settings, str(tmp_path), bind(plan),
                           plan_hash="demos")

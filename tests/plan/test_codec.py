@@ -25,6 +25,7 @@ from adf.plan.schema import (
     Training,
     Type,
 )
+from adf.records import replace
 
 SPAN = Span(1, 1, 1, 5)
 STR = Type("str")
@@ -83,9 +84,8 @@ def small_plan(**changes: object) -> Plan:
         outputs=(Output("pred", "pred", SPAN),),
         training=Training("student", "student", None),
     )
-    import attrs
 
-    return attrs.evolve(plan, **changes)
+    return replace(plan, **changes)
 
 
 def test_round_trip_is_exact() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-import attrs
 import msgpack
 import pytest
 
+from adf import records
 from adf.compiler.pipeline import compile_file
 from adf.plan import PlanError, decode_plan, encode_plan
 from adf.plan.schema import EnvRef, Plan
@@ -20,10 +20,10 @@ def _reference(value: Any) -> Any:
     """The encoding the plan format specifies, written plainly (no caches)."""
     if isinstance(value, EnvRef):
         return {"$env": value.name}
-    if attrs.has(type(value)):  # fields marked omit_default are left out at their default
+    if records.has(type(value)):  # fields marked omit_default are left out at their default
         return {
             f.name: _reference(getattr(value, f.name))
-            for f in attrs.fields(type(value))
+            for f in records.fields(type(value))
             if not (f.metadata.get("omit_default") and getattr(value, f.name) == f.default)
         }
     if isinstance(value, tuple):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import attrs
 import jsonschema
 import pytest
 from rb_helpers import samples
@@ -21,6 +20,7 @@ from adf.llm.client import LiteLLMClient
 from adf.llm.models import open_models, resolve_models
 from adf.llm.requests import bound_strings
 from adf.plan.schema import Plan
+from adf.records import replace
 from adf.runtime.engine import EvalResult, evaluate
 from adf.runtime.structured import output_schema
 
@@ -58,7 +58,7 @@ def test_typed_outputs_are_constrained_on_the_local_model() -> None:
         resolved = resolve_models(plan.models, environ={})
         async with open_models(resolved, LiteLLMClient(sinks=[trace], concurrency=2)) as session:
             models = tuple(session.models[m.name].effective_decl() for m in plan.models)
-            effective = attrs.evolve(plan, models=models)
+            effective = replace(plan, models=models)
             return await asyncio.wait_for(
                 evaluate(effective, samples(ROWS), session.client, concurrency=2), 240)
 

@@ -27,6 +27,7 @@ from adf.compiler.pipeline import compile_source
 from adf.llm.protocol import ChatReply, ChatRequest
 from adf.llm.toolcall import encode_tool_call
 from adf.plan.schema import Plan
+from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
 from adf.testing.fake_server import FakeReply, FakeServer, Request, last_user
@@ -115,7 +116,7 @@ def run_both(workflow: Plan, samples: list[Sample], respond: Callable[[Request],
         grads = asyncio.run(backward(workflow, result, local))
         return Run(result, grads, forward, local.count - forward, tuple(local.texts[forward:]))
     with _server(respond) as url:
-        bound = attrs.evolve(workflow, models=(model("m", url[0]),))
+        bound = replace(workflow, models=(model("m", url[0]),))
         result = asyncio.run(evaluate(bound, samples, client(concurrency=4)))
         forward = url[1].request_count
         grads = asyncio.run(backward(bound, result, client(concurrency=4)))

@@ -10,6 +10,7 @@ from rt_helpers import backward_keys, backward_node, client, is_backward, respon
 from rt_plans import data, demos, fn, llm, loss, model, plan, prompt
 
 from adf.plan.schema import Plan
+from adf.records import replace
 from adf.runtime.backward import BackwardResult, Graph, backward_batch
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
@@ -92,10 +93,9 @@ def test_one_trained_input_passes_through_without_a_call() -> None:
 
 
 def attrs_evolve_frozen(workflow: Plan, name: str) -> Plan:
-    import attrs
 
-    return attrs.evolve(workflow, params=tuple(
-        attrs.evolve(p, frozen=True) if p.name == name else p for p in workflow.params))
+    return replace(workflow, params=tuple(
+        replace(p, frozen=True) if p.name == name else p for p in workflow.params))
 
 
 def test_training_does_not_ask_about_demo_sets() -> None:

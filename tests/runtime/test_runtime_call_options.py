@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import attrs
 import msgpack
 from rt_helpers import client
 
 from adf.compiler.pipeline import compile_source
 from adf.plan import decode_plan, encode_plan
+from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import evaluate
 from adf.testing.fake_server import FakeServer
@@ -31,8 +31,8 @@ def test_options_of_one_function_override_the_model() -> None:
     assert plan.node("a").llm is not None and plan.node("a").llm.options == (("temperature", 0.9), ("max_tokens", 200))
     assert decode_plan(encode_plan(plan)) == plan
     with FakeServer("ok") as server:
-        model = attrs.evolve(plan.models[0], options=(*plan.models[0].options, ("api_base", server.base_url)))
-        bound = attrs.evolve(plan, models=(model,))
+        model = replace(plan.models[0], options=(*plan.models[0].options, ("api_base", server.base_url)))
+        bound = replace(plan, models=(model,))
         asyncio.run(evaluate(bound, [Sample("s", (("q", "x"),), ())], client()))
         sent = {r["messages"][-1]["content"].split(":")[0]: r for r in server.requests}
     assert (sent["ideas"]["temperature"], sent["ideas"]["max_tokens"]) == (0.9, 200)

@@ -16,6 +16,7 @@ from rt_helpers import client, engine_reply, is_backward
 from rt_plans import data, fn, llm, loss, model, plan, prompt
 
 from adf.plan.schema import Node, Plan
+from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, backward, evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user
@@ -97,7 +98,7 @@ def trainable_in(workflow: Plan, node: Node) -> list[str]:
 
 
 def with_server(workflow: Plan, url: str) -> Plan:
-    return attrs.evolve(workflow, models=(model("m", url),))
+    return replace(workflow, models=(model("m", url),))
 
 
 def forward_reply(request: Request) -> str:
@@ -180,7 +181,7 @@ def test_per_param_feedback_keeps_time_order(case: Case) -> None:
 def test_passing_samples_make_no_backward_calls(case: Case) -> None:
     first, _, _ = run(case.plan, SAMPLES, seed=3)
     predictions = [s.node(case.pred).value for s in first.samples]
-    passing = [attrs.evolve(s, targets=(("answer", p),)) for s, p in zip(SAMPLES, predictions,
+    passing = [replace(s, targets=(("answer", p),)) for s, p in zip(SAMPLES, predictions,
                                                                          strict=True)]
     result, grads, requests = run(case.plan, passing, seed=3)
     assert all(s.score == 1.0 for s in result.samples)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 
-import attrs
 from rt_helpers import client, engine_reply, is_backward
 from rt_plans import model
 
 from adf.compiler.pipeline import compile_source
 from adf.plan.codec import decode_plan, encode_plan
 from adf.plan.schema import Plan
+from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
 from adf.testing.fake_server import FakeReply, FakeServer, Request, last_user, tool_reply, tools_of
@@ -60,7 +60,7 @@ def plan(source: str = SOURCE) -> Plan:
 
 def run(respond: object, answer: float = 42.0) -> tuple[object, list[Request], object]:
     with FakeServer(respond) as server:  # type: ignore[arg-type]
-        bound = attrs.evolve(plan(), models=(model("m", server.base_url),))
+        bound = replace(plan(), models=(model("m", server.base_url),))
         sample = Sample("s0", (("question", "What is 6 times 7?"),), (("answer", answer),))
         result = asyncio.run(evaluate(bound, [sample], client()))
         grads = asyncio.run(backward(bound, result, client()))

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import attrs
-
 from adf.analysis.config import LintConfig
 from adf.analysis.graphview import build_view
 from adf.analysis.suppress import Suppression, find_suppressions
 from adf.diagnostics import Diagnostic, Label, Severity
 from adf.plan.schema import Plan
+from adf.records import replace
 
 # The codes each analysis module reports (a test holds this to the modules' sources).
 LINT_CODES: dict[str, tuple[str, ...]] = {
@@ -111,7 +110,7 @@ def apply_config(
             if diagnostic.file == file and _suppressed(diagnostic, suppressions, index, used):
                 continue
             if config.is_promoted(diagnostic.code):
-                diagnostic = attrs.evolve(diagnostic, severity=Severity.ERROR)
+                diagnostic = replace(diagnostic, severity=Severity.ERROR)
         kept.append(diagnostic)
     if report_unused and config.is_enabled("W0513"):
         kept += _unused_suppressions(suppressions, used, file, config)

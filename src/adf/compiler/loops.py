@@ -13,12 +13,11 @@ each step, and when it is `true` the steps after that one do not run.
 
 from __future__ import annotations
 
-import attrs
-
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import Scope
 from adf.compiler.typecheck import Typing, until_key
 from adf.diagnostics import Diagnostic, Label
+from adf.records import replace
 from adf.syntax import ast
 from adf.syntax.ast import nested_loops
 
@@ -39,7 +38,7 @@ def _bind(decl: ast.LoopDecl, constants: dict[str, int], diags: list[Diagnostic]
     if any(isinstance(s, ast.LoopDecl) for s in decl.body):
         body = tuple(_bind(s, constants, diags) if isinstance(s, ast.LoopDecl) else s
                      for s in decl.body)
-        decl = attrs.evolve(decl, body=body)
+        decl = replace(decl, body=body)
     if decl.bound_names == (None, None):
         return decl
     values: list[int | None] = [decl.start, decl.end]
@@ -59,7 +58,7 @@ def _bind(decl: ast.LoopDecl, constants: dict[str, int], diags: list[Diagnostic]
     # an unknown bound gives a one-step range: no follow-on E0303
     start = values[0] if values[0] is not None else (values[1] or 1) - 1
     end = values[1] if values[1] is not None else start + 1
-    return attrs.evolve(decl, start=start, end=end)
+    return replace(decl, start=start, end=end)
 
 
 def check_until(program: ast.Program, scope: Scope, typing: Typing) -> tuple[Diagnostic, ...]:

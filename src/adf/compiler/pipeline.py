@@ -29,6 +29,7 @@ import attrs
 
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 from adf.plan.schema import Plan
+from adf.records import replace
 
 if TYPE_CHECKING:
     from adf.syntax import ast
@@ -111,7 +112,7 @@ def _compile(
 
             unrolled = unroll(program, scope, typing, graph)
             result = emit_plan(program, scope, typing, unrolled, os.path.basename(name), text)
-    stamped = tuple(attrs.evolve(d, file=name) for d in sorted(found, key=_order))
+    stamped = tuple(replace(d, file=name) for d in sorted(found, key=_order))
     return CompileResult(result, stamped, text, name)
 
 

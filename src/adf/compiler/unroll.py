@@ -80,6 +80,7 @@ from adf.plan.schema import (
     TemplatePart,
     Type,
 )
+from adf.records import replace
 from adf.stdlib.signatures import OPERATORS
 from adf.syntax import ast
 
@@ -316,7 +317,7 @@ class _Unroller:
             if node_id not in self.types:
                 node = Node(node_id, "const", name, step, loop, (), T.INT,
                             symbol.decl.name.span, value_json=canonical_json(step))
-                self._push(attrs.evolve(node, when=guards) if guards else node)
+                self._push(replace(node, when=guards) if guards else node)
             self.local[name] = node_id
             return node_id
         if symbol.kind == "state" and name not in self.final:
@@ -453,7 +454,7 @@ class _Unroller:
         bindings += tuple(Binding(f"until{i}", d) for i, d in enumerate(pending.dones) if d)
         node = Node(source, "last", pending.name, pending.step, pending.loop, bindings,
                     self._type_of(ids[-1]) or T.ANY, pending.span)
-        self._push(attrs.evolve(node, when=pending.guards) if pending.guards else node)
+        self._push(replace(node, when=pending.guards) if pending.guards else node)
         return source
 
     def _map(self, expr: ast.MapExpr, stem: str) -> str:
@@ -575,7 +576,7 @@ class _Unroller:
             out_type = result if isinstance(result, Type) else T.ANY
             node_stem = stem if i == len(terms) - 1 else f"{stem}.sum{i}"
             term_span = terms[i].span
-            span = attrs.evolve(expr.span, end_line=term_span.end_line, end_col=term_span.end_col)
+            span = replace(expr.span, end_line=term_span.end_line, end_col=term_span.end_col)
             bindings = (Binding("left", acc), Binding("right", right))
             acc = self._builtin(node_stem, "std.op.add", bindings, out_type, span)
             acc_type = out_type
@@ -594,9 +595,9 @@ class _Unroller:
 
     def _append(self, node: Node) -> None:
         if self.guards:
-            node = attrs.evolve(node, when=tuple(self.guards))
+            node = replace(node, when=tuple(self.guards))
         if self.item is not None and node.item is None:
-            node = attrs.evolve(node, item=self.item)
+            node = replace(node, item=self.item)
         self._push(node)
 
     def _push(self, node: Node) -> None:

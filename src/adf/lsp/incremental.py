@@ -83,7 +83,7 @@ def _shift(value: Any, lines: int) -> Any:
     """A copy of an AST value with every span moved down by `lines`.
 
     The copy is made by setting a new instance's slots directly (the classes
-    are frozen attrs classes): several times faster than rebuilding each
+    are frozen records): several times faster than rebuilding each
     node through its constructor.
     """
     kind = type(value)
@@ -91,7 +91,7 @@ def _shift(value: Any, lines: int) -> Any:
         return Span(value.line + lines, value.col, value.end_line + lines, value.end_col)
     if kind is tuple:
         return tuple([_shift(item, lines) for item in value])
-    fields = getattr(kind, "__attrs_attrs__", None)
+    fields = getattr(kind, "__record_fields__", None)
     if fields is None:
         return value  # str, int, float, bool, None
     copy = object.__new__(kind)
@@ -100,4 +100,4 @@ def _shift(value: Any, lines: int) -> Any:
     return copy
 
 
-_set = object.__setattr__  # frozen attrs classes refuse their own __setattr__
+_set = object.__setattr__  # frozen records refuse their own __setattr__

@@ -42,6 +42,7 @@ from adf.plan.paramvalue import (
     value_to_json,
 )
 from adf.plan.schema import ParamDecl, Plan
+from adf.records import replace
 
 LOCK_FORMAT = "adf-lock"
 LOCK_VERSION = 1
@@ -197,11 +198,11 @@ def apply_lock_verbose(plan: Plan, adf_path: str) -> LockResult:
             continue
         assert param is not None
         if param.kind == "prompt":
-            new_params[name] = attrs.evolve(param, value=entry["value"])
+            new_params[name] = replace(param, value=entry["value"])
         else:
-            new_params[name] = attrs.evolve(param, demos=demos_from_json(entry["value"]))
+            new_params[name] = replace(param, demos=demos_from_json(entry["value"]))
         applied.append(name)
-    new_plan = attrs.evolve(plan, params=tuple(new_params[p.name] for p in plan.params))
+    new_plan = replace(plan, params=tuple(new_params[p.name] for p in plan.params))
     return LockResult(new_plan, path, tuple(applied), tuple(stale), True)
 
 

@@ -15,6 +15,7 @@ import attrs
 from adf.llm.catalogue import bound_tokens, context_window, reply_cap
 from adf.llm.protocol import ChatReply, ChatRequest, ModelClient, Purpose
 from adf.plan.schema import ParamKind, Plan
+from adf.records import replace
 
 
 def forward_calls(plan: Plan) -> int:
@@ -74,7 +75,7 @@ class RelabeledClient:
 def with_model(plan: Plan, model: str) -> Plan:
     """The plan with every llm node calling `model` (a declared model name)."""
     nodes = tuple(
-        attrs.evolve(node, llm=attrs.evolve(node.llm, model=model)) if node.llm is not None else node
+        replace(node, llm=replace(node.llm, model=model)) if node.llm is not None else node
         for node in plan.nodes
     )
-    return attrs.evolve(plan, nodes=nodes)
+    return replace(plan, nodes=nodes)

@@ -1,7 +1,7 @@
 """Plan <-> msgpack bytes, with a validating loader.
 
 Takes a `Plan` (or bytes); gives bytes (or a `Plan`, or a `PlanError` that
-says what is wrong and where). Encoding is generic over the attrs classes in
+says what is wrong and where). Encoding is generic over the record classes in
 `adf.plan.schema`: each object becomes a map whose keys follow field order,
 so the same plan always gives the same bytes. Decoding checks every field's
 type against the schema, then the plan's own invariants (unique ids,
@@ -19,9 +19,9 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, get_args, get_origin
 
-import attrs
 import msgpack
 
+from adf import records
 from adf.diagnostics import Span
 from adf.plan import schema
 from adf.plan.schema import FORMAT_VERSION, EnvRef, Plan
@@ -161,14 +161,14 @@ def _fresh(name: str, seen: set[str]) -> None:
 
 # --- generic encoding -------------------------------------------------------
 #
-# Both directions walk the plan generically over the attrs classes of
+# Both directions walk the plan generically over the record classes of
 # `adf.plan.schema`, with what they learn about each class (field names,
 # type hints, decoders) cached on first use: a 50k-node plan holds over a million
-# values, so nothing per value may ask attrs or typing again.
+# values, so nothing per value may ask `adf.records` or typing again.
 
 # class -> (its field names in order, a getter of all their values at once,
 # the fields left out while they hold their default: name -> default);
-# attrs classes only, never EnvRef
+# record classes only, never EnvRef
 _CLASSES: dict[
     type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], Mapping[str, Any]]
 ] = {}
@@ -201,11 +201,11 @@ def _encode_other(value: Any) -> Any:
     if isinstance(value, EnvRef):
         return {"$env": value.name}
     cls = type(value)
-    if attrs.has(cls):
-        names = tuple(f.name for f in attrs.fields(cls))
+    if records.has(cls):
+        names = tuple(f.name for f in records.fields(cls))
         get = operator.attrgetter(*names) if names else (lambda _: ())
         getter = get if len(names) != 1 else (lambda obj: (get(obj),))
-        omit = {f.name: f.default for f in attrs.fields(cls) if f.metadata.get("omit_default")}
+        omit = {f.name: f.default for f in records.fields(cls) if f.metadata.get("omit_default")}
         _CLASSES[cls] = (names, getter, omit)
         return _encode(value)
     if isinstance(value, tuple):
@@ -257,7 +257,7 @@ def _build_decoder(hint: Any) -> _Decoder:
         return lambda raw, where: raw
     if hint is EnvRef:
         return _decode_env
-    if isinstance(hint, type) and attrs.has(hint):
+    if isinstance(hint, type) and records.has(hint):
         return _class_decoder(hint)
     origin = get_origin(hint)
     if origin is Literal:
@@ -292,18 +292,17 @@ def _build_decoder(hint: Any) -> _Decoder:
 
 def _class_decoder(cls: type) -> _Decoder:
     hints = _hints(cls)
-    fields = tuple(attrs.fields(cls))
+    fields = records.fields(cls)
     names = frozenset(f.name for f in fields)
     # Per field: name, hint, required, and the exact scalar type when the hint is
     # str/int/bool (checked inline); decoders are looked up on first use, since
     # hints may refer back to this class.
     spec = [
-        (f.name, hints[f.name], f.default is attrs.NOTHING, hints[f.name] if hints[f.name] in (str, int, bool) else None)
+        (f.name, hints[f.name], f.required, hints[f.name] if hints[f.name] in (str, int, bool) else None)
         for f in fields
     ]
     decoders: list[tuple[str, bool, Any, _Decoder]] = []
-    # `cls(*values)` in field order is right only for plain fields
-    in_order = all(f.init and not f.kw_only and f.alias == f.name for f in fields)
+    # a record's constructor takes its fields in order
     # how many fields at the end may be left out of the encoding (`OMIT_DEFAULT`)
     trailing_omitted = 0
     for f in reversed(fields):
@@ -319,7 +318,7 @@ def _class_decoder(cls: type) -> _Decoder:
         if not names.issuperset(raw):
             unknown = sorted(set(raw) - names)
             raise PlanError(f"corrupt plan: {_path(where)} has unknown field {unknown[0]!r}")
-        if in_order and len(decoders) - trailing_omitted <= len(raw) <= len(decoders):
+        if len(decoders) - trailing_omitted <= len(raw) <= len(decoders):
             # every field present, but for trailing ones left out at their default
             # (the usual case): pass them in order
             try:

@@ -32,6 +32,7 @@ import re
 import attrs
 
 from adf.diagnostics import Diagnostic
+from adf.records import replace
 from adf.syntax import ast
 
 INDENT = "  "
@@ -87,7 +88,7 @@ def format_source(text: str, file: str = "<input>") -> tuple[str | None, tuple[D
 
     program, diagnostics = parse(text, file)
     if program is None:
-        return None, tuple(attrs.evolve(d, file=file) for d in diagnostics)
+        return None, tuple(replace(d, file=file) for d in diagnostics)
     return _Printer(tokens(text), _starts(program), _blocks(program)).run(), ()
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from adf.records import replace
 from adf.runtime.executor import ExecutorSpec
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 
@@ -104,7 +105,7 @@ async def open_workflow(plan: Plan, options: RunOptions, *,
                                else RetryPolicy(max_retries=options.retries))
         async with open_models(resolved.models, client) as session:
             # the session's models know where the local server listens, once started
-            effective = attrs.evolve(plan, models=tuple(
+            effective = replace(plan, models=tuple(
                 session.models[m.name].effective_decl() for m in plan.models))
             yield Opened(session, effective, accounting)
     except Exception as exc:
