@@ -9,7 +9,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import attrs
 import pytest
 from hotpotqa_task import ROWS, project
 from optim_task import current_value, responder
@@ -17,6 +16,7 @@ from optim_task import current_value, responder
 from adf.cli.main import main
 from adf.compiler.pipeline import compile_file
 from adf.llm.client import LiteLLMClient
+from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
@@ -62,7 +62,7 @@ def test_each_hop_retries_until_kept_and_the_hops_stop_when_enough(tmp_path: Pat
     with FakeServer(second_hop_suffices) as server:  # type: ignore[arg-type]
         model = plan.models[0]
         options = (("api_base", server.base_url), ("temperature", 0))
-        bound = attrs.evolve(plan, models=(attrs.evolve(model, model="openai/fake", options=options),))
+        bound = replace(plan, models=(replace(model, model="openai/fake", options=options),))
         samples = [Sample("s0", (("question", ROWS[0][0]),), (("answer", "not it"),))]
         client = LiteLLMClient()
         result = asyncio.run(evaluate(bound, samples, client, base_dir=str(tmp_path / "proj")))
