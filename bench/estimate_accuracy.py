@@ -117,7 +117,8 @@ def train_once(program: Path, url: str, work: Path, name: str, seed: int,
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     estimate, usage = report["estimate"], report["usage"]
     return {"forecast_calls": estimate["calls"], "actual_calls": usage["calls"],
-            "forecast_tokens": estimate["tokens"], "actual_tokens": usage["tokens"]}
+            "forecast_tokens": estimate["tokens"], "actual_tokens": usage["tokens"],
+            "tokens_low": estimate.get("tokens_low", estimate["tokens"])}
 
 
 def _ratio(forecast: int, actual: int) -> float:
@@ -135,8 +136,10 @@ def main_bench() -> int:
     programs = sorted(p for p in EXAMPLES.glob("*/*.adf")
                       if args.examples is None or p.parent.name in args.examples)
     rows: list[dict[str, Any]] = []
-    worst = 0.0
-    print(f"{'example':<16} {'run':<5} {'calls f/a':>13} {'ratio':>6} {'tokens f/a':>17} {'ratio':>6}")
+    worst = worst_cold = 0.0
+    outside = 0
+    print(f"{'example':<16} {'run':<5} {'calls f/a':>13} {'ratio':>6} {'tokens f/a':>17} {'ratio':>6}"
+          f"  {'tokens interval':>17} in")
     with FakeServer(respond) as server, tempfile.TemporaryDirectory() as tmp:
         for program in programs:
             work = Path(tmp) / program.parent.name
@@ -144,15 +147,22 @@ def main_bench() -> int:
                 got = train_once(program, server.base_url, work, run, seed, args)
                 calls = _ratio(got["forecast_calls"], got["actual_calls"])
                 tokens = _ratio(got["forecast_tokens"], got["actual_tokens"])
+                inside = got["tokens_low"] <= got["actual_tokens"] <= got["forecast_tokens"]
                 if run == "warm":
                     worst = max(worst, abs(calls - 1), abs(tokens - 1))
+                else:
+                    worst_cold = max(worst_cold, abs(calls - 1))
+                    outside += not inside
                 rows.append({"example": program.parent.name, "run": run, **got,
                              "calls_ratio": round(calls, 3), "tokens_ratio": round(tokens, 3)})
                 print(f"{program.parent.name:<16} {run:<5} "
                       f"{got['forecast_calls']:>6}/{got['actual_calls']:<6} {calls:>6.2f} "
-                      f"{got['forecast_tokens']:>8}/{got['actual_tokens']:<8} {tokens:>6.2f}")
+                      f"{got['forecast_tokens']:>8}/{got['actual_tokens']:<8} {tokens:>6.2f}  "
+                      f"{got['tokens_low']:>8}-{got['forecast_tokens']:<8} {'yes' if inside else 'no'}")
                 sys.stdout.flush()
     print(f"worst |forecast/actual - 1| over warm runs: {worst:.0%} (bar: 25%)")
+    print(f"worst |forecast/actual - 1| of cold calls: {worst_cold:.0%}; cold actual tokens "
+          f"outside the forecast's interval: {outside}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -7,14 +7,17 @@ client for the GIL.
 
 Part 1 (per-call overhead): the same kind of chat calls at 0 ms server
 latency, as a bare `litellm.acompletion` loop and through `LiteLLMClient`
-(with an on-disk cache that misses every time, and with the cache off).
+(with an on-disk cache that misses every time, and with the cache off; and,
+as the baseline of adf's transport choice, with the cache off and the SDK's
+default httpx2 HTTP stack instead of its aiohttp one).
 Runs alternate in rounds (order reversed every other round) and both the
 median and the best round are reported, and for CPU also the median of each
 round's ratio (the runs of one round are adjacent in time, so this ratio
 suffers least from a machine whose load changes). Targets: wall <= 1.1x;
 client CPU per call <= 0.6x bare litellm (adf skips litellm's per-call
-pricing, success logging and SDK-client lookup, see `adf.llm.provider` and
-`adf.llm.connections`).
+pricing, success logging and SDK-client lookup, and sends over aiohttp, see
+`adf.llm.provider` and `adf.llm.connections`; where the rest goes:
+`bench/call_profile.py`).
 
 Part 2 (forward pass): 64 samples through a compiled plan with 3 LLM nodes in
 a chain, 100 ms server latency, concurrency 16, through `adf.runtime.engine
@@ -43,6 +46,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.llm.cache import ReplyCache
 from adf.llm.client import LiteLLMClient, RetryPolicy
+from adf.llm.connections import Connections
 from adf.llm.protocol import ChatRequest, Message
 from adf.llm.provider import load_litellm
 from adf.testing.fake_process import FakeServerProcess
@@ -102,15 +106,18 @@ async def per_call_overhead(calls: int, rounds: int) -> float:
         clients = {
             "adf+cache": LiteLLMClient(cache=cache, retry=RetryPolicy(), timeout_s=30.0),
             "adf": LiteLLMClient(cache=None, retry=RetryPolicy(), timeout_s=30.0),
+            "adf/httpx": LiteLLMClient(cache=None, retry=RetryPolicy(), timeout_s=30.0),
         }
+        # the baseline of the transport choice: the SDK's default HTTP stack, as before
+        clients["adf/httpx"]._connections = Connections(openai_default_http_client)
         # warm up: connection pools, litellm's lazy imports, the sqlite file
         await bare_loop(litellm, srv.base_url, 20, "warm")
         for name, client in clients.items():
             await adf_loop(client, srv.base_url, 20, f"warm-{name}")
-        walls: dict[str, list[float]] = {"bare": [], "adf+cache": [], "adf": []}
-        cpus: dict[str, list[float]] = {"bare": [], "adf+cache": [], "adf": []}
+        order = ["bare", *clients]
+        walls: dict[str, list[float]] = {name: [] for name in order}
+        cpus: dict[str, list[float]] = {name: [] for name in order}
         for r in range(rounds):
-            order = ["bare", "adf+cache", "adf"]
             for name in order if r % 2 == 0 else order[::-1]:  # cancel drift
                 if name == "bare":
                     wall, cpu = await bare_loop(litellm, srv.base_url, calls, f"b{r}")
@@ -118,6 +125,8 @@ async def per_call_overhead(calls: int, rounds: int) -> float:
                     wall, cpu = await adf_loop(clients[name], srv.base_url, calls, f"{name}{r}")
                 walls[name].append(wall / calls)
                 cpus[name].append(cpu / calls)
+        for client in clients.values():
+            await client.aclose()
         cache.close()
     print(f"part 1: per call at 0 ms latency ({calls} calls x {rounds} rounds)")
     print(
@@ -128,6 +137,7 @@ async def per_call_overhead(calls: int, rounds: int) -> float:
         "bare": "bare litellm.acompletion",
         "adf+cache": "LiteLLMClient, cache miss",
         "adf": "LiteLLMClient, no cache",
+        "adf/httpx": "  same, SDK's httpx2 stack",
     }
     bare = (statistics.median(walls["bare"]), min(walls["bare"]), statistics.median(cpus["bare"]))
     for name, label in labels.items():
@@ -148,6 +158,12 @@ async def per_call_overhead(calls: int, rounds: int) -> float:
         f"{bookkeeping_us(Path(tempfile.gettempdir())):.0f} us cpu"
     )
     return statistics.median(cpus["bare"])
+
+
+def openai_default_http_client() -> Any:
+    import openai
+
+    return openai.DefaultAsyncHttpxClient()
 
 
 def bookkeeping_us(folder: Path, calls: int = 1000) -> float:

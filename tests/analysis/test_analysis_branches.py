@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from adf.analysis.branchcost import branch_range
 from adf.analysis.config import LintConfig
 from adf.analysis.cost import estimate_cost
@@ -81,10 +83,22 @@ def test_history_says_how_often_a_branch_ran() -> None:
     history = History(seen, {"m": "local"})
     assert history.shares(plan) == {node: 0.1 for node in guarded}
     settings = Scenario(TrainSettings(steps=1), val_size=10)
-    upper = estimate_cost(plan, settings=settings)
+    prior = estimate_cost(plan, settings=settings)
     measured = estimate_cost(plan, settings=settings, history=history)
     scoring = "forward, scoring validation and test"
     calls = {e: next(p.usage.calls for p in e.run if p.phase == scoring)
-             for e in (upper, measured)}
-    assert calls[upper] == 10 * (1 + len(guarded))  # every branch, every sample
+             for e in (prior, measured)}
+    # no history: every label equally likely, the expectation of the range line
+    expected = branch_range(plan, {n.id: 1.0 for n in plan.nodes if n.kind == "llm"}).expected
+    assert calls[prior] == math.ceil(10 * expected) < 10 * (1 + len(guarded))
     assert calls[measured] == 10 * 1 + round(10 * 0.1 * len(guarded))
+
+
+def test_expected_shares_split_each_branch_evenly() -> None:
+    from adf.analysis.branchcost import expected_shares
+
+    plan = plan_of(SOURCE)
+    llm = {n.id for n in plan.nodes if n.kind == "llm"}
+    shares = {node: share for node, share in expected_shares(plan).items() if node in llm}
+    # x: f(f(q)) a third of the time; y: check a third, its `then` half of that
+    assert shares == {"pred.1.0": 1 / 3, "pred.1": 1 / 3, "pred.2.0": 1 / 3, "pred.2.1": 1 / 6}

@@ -10,7 +10,8 @@ from analysis_plans import PlanBuilder, counting
 
 from adf.analysis.cost import History, Rates, Scenario, estimate_cost
 from adf.analysis.graphview import build_view
-from adf.analysis.sizes import BACKWARD_OVERHEAD, FEEDBACK_TOKENS, compute_sizes, measure_rows
+from adf.analysis.rolesizes import overheads
+from adf.analysis.sizes import FEEDBACK_TOKENS, compute_sizes, measure_rows
 from adf.llm.cache import TokenMeans
 from adf.llm.catalogue import Price, estimate_tokens, price
 from adf.llm.usage import Usage
@@ -60,9 +61,13 @@ def test_forward_and_backward_per_sample() -> None:
     node = estimate.nodes[0]
     assert node.node_id == "reply" and node.live
     assert estimate.backward.calls == 1
+    fixed = overheads()  # measured from the review's templates
+    instruction = estimate_tokens(counting().build().params[0].value)
     assert estimate.backward.prompt_tokens == (
-        node.forward.prompt_tokens + node.forward.completion_tokens + FEEDBACK_TOKENS + BACKWARD_OVERHEAD
+        node.forward.prompt_tokens + node.forward.completion_tokens + FEEDBACK_TOKENS
+        + fixed.backward + fixed.target + instruction
     )
+    assert 100 < fixed.backward < 400 and fixed.target > 20
     assert estimate.backward.completion_tokens == FEEDBACK_TOKENS  # one trainable target
     assert estimate.optimizer.calls == 3  # three proposals for `instruction`
 
@@ -259,3 +264,17 @@ def test_history_says_how_often_each_prompt_was_optimized() -> None:
     # `b` got feedback a third as often as `a`; `c` was never seen: every step
     assert history.optimized("o", ["a", "b", "c"]) == {"a": 1.0, "b": 1 / 3}
     assert history.optimized(None, ["a"]) == {} and History().optimized("o", ["a"]) == {}
+
+
+def test_typed_replies_count_at_their_type_and_free_text_at_a_range() -> None:
+    typed = (PlanBuilder().model("m", "local", max_tokens=256).param("p", "Classify.")
+             .input("q").target("a", "enum{yes, no}")
+             .llm("r", "f", {"q": "q"}, params=("p",), out="enum{yes, no}").loss("l", "r", "a"))
+    estimate = estimate_cost(typed.build())
+    reply = estimate.nodes[0].forward.completion_tokens
+    assert reply < 16  # the label and its JSON, not max_tokens
+    assert estimate.tokens_low == estimate.total.tokens  # nothing in it is free text
+    free = estimate_cost(counting().build())
+    assert free.nodes[0].forward.completion_tokens == 256  # free text: max_tokens, a bound
+    assert 0 < free.tokens_low < free.total.tokens / 2
+    assert free.summary_json()["tokens_low"] == free.tokens_low

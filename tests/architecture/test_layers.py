@@ -27,7 +27,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "syntax": frozenset({"diagnostics", "plan"}),
     "compiler": frozenset({"diagnostics", "syntax", "plan", "stdlib"}),
     "llm": frozenset({"diagnostics", "plan", "local"}),
-    "analysis": frozenset({"diagnostics", "plan", "llm", "compiler"}),
+    # prompts: the forecast sizes the training prompts from their templates
+    "analysis": frozenset({"diagnostics", "plan", "llm", "compiler", "prompts"}),
     "runtime": frozenset({"diagnostics", "plan", "llm", "stdlib", "prompts"}),
     "optim": frozenset({"diagnostics", "plan", "llm", "runtime", "stdlib", "prompts"}),
     # fakes and scripted tasks for tests and benchmarks: plans, model calls, samples

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 
-from adf.compiler.codes import all_codes, explain, normalize
+from adf.compiler.codes import all_codes, explain, normalize, write_example
+from adf.compiler.pipeline import compile_file
 
 from .conftest import compile_text
 
@@ -17,7 +20,7 @@ def test_enough_codes() -> None:
 
 
 @pytest.mark.parametrize("code", sorted(PAGES))
-def test_page_example_emits_exactly_its_code(code: str) -> None:
+def test_page_example_emits_exactly_its_code(code: str, tmp_path: pathlib.Path) -> None:
     info = PAGES[code]
     assert info.severity == ("error" if code.startswith("E") else "warning")
     assert info.summary and info.title
@@ -25,8 +28,14 @@ def test_page_example_emits_exactly_its_code(code: str) -> None:
         assert info.example is None
         return
     assert info.example is not None, f"{code} has no example"
+    if info.example_files:  # files that use one another: the first is checked
+        main = write_example(info.example_files, str(tmp_path))
+        result = compile_file(main)
+        assert sorted({d.code for d in result.diagnostics if d.file == main}) == [code]
+        return
     result = compile_text(info.example, f"{code}.adf")
     assert sorted({d.code for d in result.diagnostics}) == [code]
+
 
 
 def test_explain_and_normalize() -> None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import pathlib
 import sys
+import tempfile
+
+import attrs
 
 from adf.analysis.config import LintConfig
 from adf.analysis.lint import lint_plan
-from adf.compiler.codes import CodeInfo, all_codes
-from adf.compiler.pipeline import CompileResult, compile_source
+from adf.compiler.codes import CodeInfo, all_codes, write_example
+from adf.compiler.pipeline import CompileResult, compile_file, compile_source
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CODES: dict[str, CodeInfo] = all_codes()
@@ -31,7 +34,14 @@ PHASES = {
 
 
 def compile_page(info: CodeInfo) -> CompileResult:
+    """The page's example compiled; for an example of several files, the first one's
+    result with its own diagnostics only (those of the files it uses are theirs)."""
     assert info.example is not None
+    if info.example_files:
+        with tempfile.TemporaryDirectory() as folder:
+            main = write_example(info.example_files, folder)
+            result = compile_file(main)
+        return attrs.evolve(result, diagnostics=tuple(d for d in result.diagnostics if d.file == main))
     return compile_source(info.example, f"{info.code}.adf", base_dir=str(REPO / "examples" / "hotpotqa"))
 
 

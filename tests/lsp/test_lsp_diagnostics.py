@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pathlib
 import subprocess
@@ -165,4 +166,22 @@ async def test_a_burst_of_changes_is_checked_once_for_its_newest_text(
     assert versions[-1] == doc.version
     assert versions == sorted(versions)  # never an older version after a newer one
     assert len(versions) < 30
+    doc.close()
+
+
+async def test_errors_in_a_used_file_are_published_there_and_marked_at_the_use(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    used = tmp_path / "common.adf"
+    used.write_text('model m = "local"\nllm ask(q: str) -> str using m { user: missing }\n', encoding="utf-8")
+    doc = Doc(client, tmp_path / "main.adf",
+              'use "common.adf" as common\nmodel m = "local"\ninput q: str\nnode a = common.ask(q)\noutput a\n')
+    (marker,) = await doc.diagnostics()
+    assert (marker.code, marker.range.start.line) == ("E0116", 0)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while used.as_uri() not in client.diagnostics and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    (inside,) = client.diagnostics[used.as_uri()]
+    assert (inside.code, inside.range.start.line) == ("E0102", 1)
     doc.close()

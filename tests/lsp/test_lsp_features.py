@@ -319,3 +319,28 @@ async def test_renaming_any_declaration_keeps_the_program_meaning_the_same(
             renamed_kinds.add(definition.kind)
         doc.close()
         assert {"param", "llm", "fn", "node", "input", "target", "model", "arg", "loss"} <= renamed_kinds
+
+
+USE = next(p for p in EXAMPLES if p.name == "sst5_use.adf")
+
+
+async def test_definition_of_a_used_files_function_opens_that_file(client: LanguageClient) -> None:
+    doc = Doc(client, USE)
+    await doc.diagnostics()
+    target = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=doc.ident(), position=doc.position("rater.rate(", offset=7))
+    )
+    assert isinstance(target, types.Location)
+    rater = USE.parent / "rater.adf"
+    assert target.uri == rater.as_uri()
+    line = next(i for i, text in enumerate(rater.read_text().splitlines()) if text.startswith("llm rate("))
+    assert (target.range.start.line, target.range.start.character) == (line, 4)
+    doc.close()
+
+
+async def test_hover_on_a_used_files_function_shows_its_head_there(client: LanguageClient) -> None:
+    doc = Doc(client, USE)
+    await doc.diagnostics()
+    text = await hover(client, doc, "rater.rate(", offset=7)
+    assert "llm rate(text: str) -> enum" in text and "declared in `rater.adf`" in text
+    doc.close()

@@ -80,3 +80,16 @@ def _labels(cond: Type | None, items: Sequence[_Item], depth: int) -> list[str]:
     if cond is not None and cond.kind == "enum" and cond.values:
         return list(cond.values)
     return list(dict.fromkeys(case for when, _ in items for case in when[depth].cases))
+
+
+def expected_shares(plan: Plan) -> dict[str, float]:
+    """Per node inside an `if`/`match` branch, the share of samples it runs on when every
+    label is equally likely (`branch_range`'s expectation for that node alone).
+
+    The later steps of an `until` loop and the items of a `map` are left out:
+    how long a loop runs or a list is has no such prior, so they count at
+    their bound.
+    """
+    return {node.id: branch_range(plan, {node.id: 1.0}).expected for node in plan.nodes
+            if node.when and node.step is None and node.item is None
+            and all(guard.cases for guard in node.when)}

@@ -31,15 +31,15 @@ from typing import Any
 
 import attrs
 
-from adf.analysis.branchcost import CostRange, branch_range, has_branches
+from adf.analysis.branchcost import CostRange, branch_range, expected_shares, has_branches
 from adf.analysis.deadcode import live_values
 from adf.analysis.graphview import GraphView, build_view
 from adf.analysis.reachability import Reachability, compute_reachability
+from adf.analysis.rolesizes import Draw, backward_call, optimizer_call
 from adf.analysis.sizes import (
-    BACKWARD_OVERHEAD,
     FEEDBACK_TOKENS,
-    OPTIMIZER_OVERHEAD,
     REASONING_TOKENS,
+    Sizes,
     compute_sizes,
 )
 from adf.llm.cache import HistoryKey, TokenMeans
@@ -60,17 +60,20 @@ RERUN_SHARE = 0.5  # drawn failures that came from an earlier step and are run a
 
 ASSUMPTIONS = (
     "forward: one call per llm node per sample, dead nodes included; a node inside an "
-    "`if`/`match` branch runs only when its branch is taken, so the forward and backward "
-    "totals count every branch (the upper bound) and the range line gives the bounds and the expectation with every "
-    "label equally likely",
+    "`if`/`match` branch runs only when its branch is taken, which the program does not say: "
+    "the totals count the expectation with every label equally likely unless the reply "
+    "cache's history says how often each ran (the later steps of an `until` loop and the "
+    "items of a `map` count at their bound); the range line gives the bounds",
     "backward: only failed samples (at most 2 drawn per step); one backward-engine call per "
     "llm node on a path from a trainable parameter to a loss, and per function node there "
     "with several such inputs (the blame split per input); prompt = the node's prompt and "
-    f"reply, the downstream feedback and {BACKWARD_OVERHEAD} tokens of instructions; reply = "
-    f"{FEEDBACK_TOKENS} tokens per parameter or input that gets feedback",
-    "optimizer: `proposals` calls per learning prompt parameter per step; prompt = "
-    f"{OPTIMIZER_OVERHEAD} tokens of instructions, the value and {HISTORY_VALUES} earlier ones, "
-    "its peers and the step's feedback",
+    "reply, the downstream feedback, the review template's text and each target's value; "
+    f"reply = {FEEDBACK_TOKENS} tokens per parameter or input that gets feedback",
+    "optimizer: `proposals` calls per learning prompt parameter per step (a parameter behind "
+    "a branch only when a drawn failure took it); prompt = the optimizer template's text, "
+    f"the value, up to {HISTORY_VALUES} earlier ones and the step's rejected ones, the drawn "
+    "failures (input, answer, expected, feedback) and passes, its peers and the other "
+    f"prompts; reply = the value and {REASONING_TOKENS} tokens of reasoning",
     f"gate: {SCREEN_PASS:.0%} of prompt proposals pass the cheap checks (parser, leak guard, "
     "sanity filter); those and every demo-set proposal are checked on the drawn failures and "
     f"passes; {PASS_MINIBATCH:.0%} of them do not lose there (ties included; "
@@ -83,9 +86,11 @@ ASSUMPTIONS = (
     "scoring: the validation set once and the test set before and after training",
     "demos: each demos parameter gets `demo proposals` candidates per step; with a teacher "
     "model, one teacher call per drawn failure and node using it",
-    "tokens: characters / 4; replies count at the model's max_tokens when declared; a call "
-    "the reply cache's history has seen before (same model, node and purpose) counts at its "
-    "mean there",
+    "tokens: characters / 4; a typed reply (enum, number, record...) counts at its type's "
+    "size, a free-text one at the model's max_tokens when declared and demo sets at capacity "
+    "(bounds: how much a model writes is not in the program; `tokens_low` is the run with "
+    "one-line replies and the demo sets as they are); a call the reply cache's history has "
+    "seen before (same model, node and purpose) counts at its mean there",
 )
 
 
@@ -289,6 +294,7 @@ class CostEstimate:
     assumptions: tuple[str, ...] = ASSUMPTIONS
     # per sample, forward: (calls, tokens) as intervals when branches make them vary
     branches: tuple[CostRange, CostRange] | None = None
+    tokens_low: int = 0  # the run's tokens with one-line free-text replies, demo sets as now
 
     def by_role(self) -> dict[str, Usage]:
         """The run's usage by training role (forward, backward, optimizer, teacher)."""
@@ -304,6 +310,7 @@ class CostEstimate:
             "calls": self.total.calls, "tokens": self.total.tokens,
             "prompt_tokens": self.total.prompt_tokens,
             "completion_tokens": self.total.completion_tokens, "usd": self.dollars,
+            "tokens_low": self.tokens_low,
             "by_role": {role: {"calls": u.calls, "prompt_tokens": u.prompt_tokens,
                                "completion_tokens": u.completion_tokens}
                         for role, u in self.by_role().items()},
@@ -319,14 +326,29 @@ def estimate_cost(
     pricing: bool = False,
     history: History | None = None,
 ) -> CostEstimate:
-    """The one forecast behind `adfc cost` and `adfc train --dry-run`."""
+    """The one forecast behind `adfc cost` and `adfc train --dry-run`.
+
+    Its tokens count free-text replies at `max_tokens` and demo sets at
+    capacity (bounds: the program does not say how much a model writes);
+    `tokens_low` is the same run with one-line replies and the demo sets as
+    they are now.
+    """
+    rows = None if data_rows is None else list(data_rows)
+    estimate = _estimate(plan, rows, settings, pricing, history, short=False)
+    low = _estimate(plan, rows, settings, False, history, short=True).total.tokens
+    return attrs.evolve(estimate, tokens_low=min(low, estimate.total.tokens))
+
+
+def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
+              settings: Scenario | None, pricing: bool, history: History | None, *,
+              short: bool) -> CostEstimate:
     history = history or History()
     settings = settings or Scenario()
     calibrated = settings.rates.calibrated
     source = "the run's finished steps" if calibrated else "the reply cache's history"
     settings = attrs.evolve(settings, rates=history.calibrate(settings.rates))
     view = build_view(plan)
-    sizes = compute_sizes(view, data_rows)
+    sizes = compute_sizes(view, data_rows, short=short)
     reach = compute_reachability(view)
     live = live_values(view)
     nodes = []
@@ -337,21 +359,18 @@ def estimate_cost(
         prompt, reply = sizes.prompts[node.id], sizes.replies[node.id]
         backward = Usage()
         if node.id in reach.gradient_nodes:
-            targets = sum(1 for p in view.trainable_params(node.id)  # demo sets get no feedback
-                          if view.params[p].kind == "prompt")
-            targets += sum(1 for s in view.sources(node.id) if s in reach.trained)
-            backward = history.sized(engine or node.llm.model, node.id, "backward", forecast(
-                1,
-                prompt + reply + FEEDBACK_TOKENS + BACKWARD_OVERHEAD,
-                FEEDBACK_TOKENS * max(targets, 1),
-            ))
+            shown = [estimate_tokens(view.params[p].value)  # demo sets get no feedback
+                     for p in view.trainable_params(node.id) if view.params[p].kind == "prompt"]
+            shown += [sizes.values.get(s, 0) for s in view.sources(node.id) if s in reach.trained]
+            backward = history.sized(engine or node.llm.model, node.id, "backward",
+                                     forecast(1, *backward_call(prompt, reply, shown)))
         forward = history.sized(node.llm.model, node.id, "forward", forecast(1, prompt, reply))
         nodes.append(
             NodeCost(node.id, node.name, node.llm.function, node.llm.model, node.step,
                      forward, backward, node.id in live)
         )
     roles = _roles(plan)
-    shares = history.shares(plan)
+    shares = {**expected_shares(plan), **history.shares(plan)}
     forward_by_model: dict[str, list[tuple[Usage, float]]] = {}
     backward_by_model: dict[str, list[tuple[Usage, float]]] = {}
     for cost in nodes:
@@ -365,7 +384,7 @@ def estimate_cost(
         backward_by_model.setdefault(blame_model, []).append((blame, 1.0))
     forward = sum((c.forward for c in nodes), Usage())
     backward = sum((c.backward for c in nodes), Usage()) + blame
-    optimizer = _optimizer(view, reach.learning, settings, history)
+    optimizer = _optimizer(view, sizes, reach.learning, settings, history, shares)
     teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings, history)
     demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
     prompt_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "prompt")
@@ -405,9 +424,9 @@ def _blame(plan: Plan, view: GraphView, reach: Reachability, replies: Mapping[st
         sources = [s for s in view.sources(node.id) if s in reach.trained]
         if node.kind != "fn" or node.id not in reach.gradient_nodes or len(sources) < 2:
             continue
-        shown = sum(replies.get(s, FEEDBACK_TOKENS) for s in sources)
-        total = total + history.sized(model, node.id, "backward", forecast(
-            1, shown + FEEDBACK_TOKENS + BACKWARD_OVERHEAD, FEEDBACK_TOKENS * len(sources)))
+        shown = [replies.get(s, FEEDBACK_TOKENS) for s in sources]
+        total = total + history.sized(model, node.id, "backward",
+                                      forecast(1, *backward_call(0, 0, shown)))
     return total
 
 
@@ -450,24 +469,25 @@ def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _optimizer(view: GraphView, learning: frozenset[str], settings: Scenario,
-               history: History) -> Usage:
+def _optimizer(view: GraphView, sizes: Sizes, learning: frozenset[str], settings: Scenario,
+               history: History, shares: Mapping[str, float]) -> Usage:
+    """One step's optimizer calls: `proposals` per learning prompt that gets feedback."""
     model = _role(view.plan, "optimizer")
-    feedback_per_use = settings.errors * FEEDBACK_TOKENS
     prompts = [p for p in view.plan.params if p.name in learning and p.kind == "prompt"]
-    shares = history.optimized(model, [p.name for p in prompts])
+    asked = history.optimized(model, [p.name for p in prompts])
+    steps, proposals = max(settings.steps, 1), settings.train.proposals
+    draw = Draw(errors=settings.errors, passes=settings.checked - settings.errors,
+                history=sum(min(k, HISTORY_VALUES) for k in range(1, steps + 1)) / steps,
+                rejected=(proposals - 1) / 2)
     parts: list[tuple[Usage, float]] = []
     for param in prompts:
-        value = estimate_tokens(param.value)
-        users = view.param_users[param.name]
-        peers = {p for u in users for p in view.node_params[u] if p != param.name}
-        peer_tokens = sum(estimate_tokens(view.params[p].value) for p in sorted(peers))
-        prompt = (OPTIMIZER_OVERHEAD + value * (1 + HISTORY_VALUES) + peer_tokens
-                  + feedback_per_use * len(users))
         one = history.sized(model, f"optimizer:{param.name}", "optimizer",
-                            forecast(1, prompt, value + REASONING_TOKENS))
-        parts.append((one, shares.get(param.name, 1.0)))
-    return _scaled(parts, settings.train.proposals)
+                            forecast(1, *optimizer_call(view, sizes, param.name, draw)))
+        # behind a branch, a parameter gets feedback only when a drawn failure took it
+        taken = max((shares.get(u, 1.0) for u in view.param_users[param.name]), default=1.0)
+        fed = 1.0 - (1.0 - taken) ** max(settings.errors, 1)
+        parts.append((one, asked.get(param.name, fed)))
+    return _scaled(parts, proposals)
 
 
 def _teacher(

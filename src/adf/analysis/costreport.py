@@ -51,6 +51,8 @@ def render_cost(estimate: CostEstimate, file: str) -> str:
     run_rows.append(("total", "", str(estimate.total.calls), str(estimate.total.prompt_tokens),
                      str(estimate.total.completion_tokens), _dollars(estimate.dollars, estimate.priced)))
     out += _table(run_rows, indent=2)
+    if estimate.tokens_low < estimate.total.tokens:
+        out.append(f"  {token_range(estimate)}")
     if estimate.unpriced_models:
         out.append("no known price for model " + ", ".join(f"`{m}`" for m in estimate.unpriced_models))
     if estimate.roles:
@@ -87,3 +89,10 @@ def _table(rows: Sequence[tuple[str, ...]], indent: int) -> list[str]:
     pad = " " * indent
     return [pad + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
             for row in rows]
+
+
+def token_range(estimate: CostEstimate) -> str:
+    """The line saying how far the tokens may fall below the forecast, and why."""
+    return (f"tokens {estimate.tokens_low}-{estimate.total.tokens}: free-text replies count at "
+            "max_tokens and demo sets at capacity; a model that answers in one line and demo "
+            "sets left as they are give the low end (the reply cache's history narrows it)")

@@ -9,8 +9,10 @@ list each step gets a growing prompt at each time step.
 How values are sized
 - Inputs and targets: the mean rendered length of their field in the data
   when rows are given, else a default by type.
-- An llm node's reply: its model's `max_tokens` when declared (an upper
-  bound), else a default by the declared output type.
+- An llm node's reply: a typed value (enum, number, bool, record, list)
+  its type's size, at most `max_tokens`; free text (`str`) its model's
+  `max_tokens` when declared (an upper bound: how much a model writes is
+  not in the program), else a default.
 - A `map` item: the list's size shared by its typical number of items
   (three); a `map`'s result: all its items' results. A branch or the value
   after an `until` loop: the largest value it may pass on.
@@ -50,6 +52,9 @@ REASONING_TOKENS = 150  # the optimizer's reasoning before its proposal
 _TYPE_DEFAULTS = {"str": 64, "int": 2, "float": 3, "bool": 1, "any": 64}
 _REPLY_DEFAULTS = {"str": 256, "int": 32, "float": 32, "bool": 16, "enum": 16, "any": 256}
 _LIST_ITEMS = 3
+_FREE_TEXT = ("str", "any", "tool_call")  # replies whose length the program does not fix
+_JSON_OVERHEAD = 6  # the object, key and quotes around a typed reply
+SHORT_REPLY = 8  # free text at its shortest: one short line
 
 
 @attrs.frozen
@@ -76,12 +81,17 @@ def type_tokens(type_: Type) -> int:
             return _TYPE_DEFAULTS.get(type_.kind, 64)
 
 
-def reply_tokens(view: GraphView, node: Node) -> int:
+def reply_tokens(view: GraphView, node: Node, *, short: bool = False) -> int:
+    """A reply's size: a typed value's own (JSON) size; free text at `max_tokens` (a bound),
+    or with `short` at one short line (the least a model may write)."""
     assert node.llm is not None
     limit = positive_int(dict(node.llm.bind(view.plan.model(node.llm.model)).options).get("max_tokens"))
-    if limit is not None:
-        return limit
-    return _REPLY_DEFAULTS.get(node.output_type.kind, 256)
+    kind = node.output_type.kind
+    if kind not in _FREE_TEXT:
+        typed = type_tokens(node.output_type) + _JSON_OVERHEAD
+        return typed if limit is None else min(limit, typed)
+    bound = limit if limit is not None else _REPLY_DEFAULTS.get(kind, 256)
+    return min(bound, SHORT_REPLY) if short else bound
 
 
 def measure_rows(decls: Iterable[DataDecl], rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -101,7 +111,10 @@ def _render(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def compute_sizes(view: GraphView, rows: Iterable[Mapping[str, Any]] | None = None) -> Sizes:
+def compute_sizes(view: GraphView, rows: Iterable[Mapping[str, Any]] | None = None, *,
+                  short: bool = False) -> Sizes:
+    """Every value's and llm call's size; with `short`, the least they may be: free-text
+    replies at one short line and demo sets as they are now (training may leave them so)."""
     plan = view.plan
     decls = (*plan.inputs, *plan.targets)
     measured = measure_rows(decls, rows) if rows is not None else {}
@@ -111,8 +124,8 @@ def compute_sizes(view: GraphView, rows: Iterable[Mapping[str, Any]] | None = No
     for node in plan.nodes:
         args = {b.name: values.get(b.source, 0) for b in node.inputs}
         if node.kind == "llm":
-            reply = reply_tokens(view, node)
-            prompts[node.id] = _prompt_tokens(view, node, args, reply)
+            reply = reply_tokens(view, node, short=short)
+            prompts[node.id] = _prompt_tokens(view, node, args, reply, short)
             replies[node.id] = reply
             values[node.id] = reply
         elif node.kind == "fn":
@@ -131,7 +144,8 @@ def compute_sizes(view: GraphView, rows: Iterable[Mapping[str, Any]] | None = No
     return Sizes(values=values, prompts=prompts, replies=replies, measured=frozenset(measured))
 
 
-def _prompt_tokens(view: GraphView, node: Node, args: Mapping[str, int], reply: int) -> int:
+def _prompt_tokens(view: GraphView, node: Node, args: Mapping[str, int], reply: int,
+                   short: bool) -> int:
     assert node.llm is not None
     total = 0
     for parts in (node.llm.system, node.llm.user):
@@ -140,7 +154,8 @@ def _prompt_tokens(view: GraphView, node: Node, args: Mapping[str, int], reply: 
         total += MESSAGE_OVERHEAD
         for part in parts:
             if part.kind == "param":
-                total += param_tokens(view.params[part.param], sum(args.values()) + reply)
+                total += param_tokens(view.params[part.param], sum(args.values()) + reply,
+                                      filled=not short)
             else:
                 total += _text_tokens(part.text, args)
     for tool in node.llm.tools:  # each definition: name, argument schema, description
@@ -151,14 +166,17 @@ def _prompt_tokens(view: GraphView, node: Node, args: Mapping[str, int], reply: 
     return total
 
 
-def param_tokens(param: ParamDecl, demo_size: int) -> int:
-    """A parameter's size in a prompt: its value, or its demos at capacity."""
+def param_tokens(param: ParamDecl, demo_size: int, *, filled: bool = True) -> int:
+    """A parameter's size in a prompt: its value, or its demos at capacity (`filled`) or as
+    they are."""
     if param.kind == "prompt":
         return estimate_tokens(param.value)
     current = sum(
         estimate_tokens("Example 00:\n" + "\n".join(f"{k}: {v}" for k, v in demo.fields))
         for demo in param.demos
     )
+    if not filled:
+        return current
     capacity = param.max_demos if param.max_demos is not None else len(param.demos)
     return max(current, capacity * (demo_size + 4))
 

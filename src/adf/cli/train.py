@@ -113,6 +113,10 @@ def _train(console: Any, args: argparse.Namespace, prepared: Prepared) -> int:
         f"data: train {len(splits.train)}, val {len(splits.val)}, test {len(splits.test)}; "
         f"forecast: about {total.calls} model calls, {total.tokens} tokens{dollars}"
     )
+    if forecast.tokens_low < total.tokens:
+        from adf.analysis.costreport import token_range
+
+        console.print(f"  {token_range(forecast)}", markup=False)
     if args.max_calls is not None and total.calls > args.max_calls:
         fits = "fits" if prepared.setup_calls <= args.max_calls else "does not fit"
         console.print(

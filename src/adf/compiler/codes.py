@@ -20,6 +20,9 @@ emits exactly that code. A page looks like this:
     ## Fix
     ...
 
+An example about several files (`use`) opens each with a line
+`# --- file NAME ---`; the first file is the one checked.
+
 Phases: syntax (E00xx), names (E01xx), types (E02xx), graph (E03xx),
 bindings (E04xx); W05xx and W06xx belong to the lints. A warning's page
 uses the same layout with `severity: warning`.
@@ -35,6 +38,7 @@ import attrs
 PAGES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "codes")
 _CODE = re.compile(r"[EW]\d{4}")
 _HEADER = re.compile(r"#\s*([EW]\d{4})\s*:\s*(.+)")
+_FILE = re.compile(r"^# --- file (\S+) ---\n", re.M)
 _EXAMPLE = re.compile(r"##\s*Example\s*\n+```adf\n(.*?)\n```", re.S)
 
 
@@ -52,6 +56,28 @@ class CodeInfo:
         """The program in the page's `## Example` block, if any."""
         match = _EXAMPLE.search(self.page)
         return match.group(1) + "\n" if match else None
+
+    @property
+    def example_files(self) -> tuple[tuple[str, str], ...]:
+        """An example of several files (each opened by a `# --- file NAME ---` line,
+        the first is the one checked): (name, text) pairs; () for a one-file example."""
+        example = self.example
+        if example is None or not example.startswith("# --- file "):
+            return ()
+        parts = _FILE.split(example)[1:]
+        return tuple(zip(parts[::2], parts[1::2], strict=True))
+
+
+def write_example(files: tuple[tuple[str, str], ...], folder: str) -> str:
+    """Write an example's files under `folder`; the path of the first (the one checked)."""
+    paths = []
+    for name, text in files:
+        path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        paths.append(path)
+    return paths[0]
 
 
 def parse_page(text: str) -> CodeInfo | None:

@@ -134,6 +134,14 @@ def check_param(decl: ast.ParamDecl, diags: list[Diagnostic]) -> None:
     max_demos: int | None = None
     repeated_options([o.name for o in decl.kind_options], "demos option", diags)
     for option in decl.kind_options:
+        if option.name.name == "turns":
+            if not isinstance(option.value, ast.BoolLit):
+                diags.append(diag(
+                    "E0213", "`turns` must be `true` or `false`", _span_opt(option.value),
+                    "not a boolean", help="write `demos(turns: true)` to send the demos as "
+                    "user/assistant turns",
+                ))
+            continue
         if option.name.name != "max":
             diags.append(
                 diag(
@@ -141,7 +149,7 @@ def check_param(decl: ast.ParamDecl, diags: list[Diagnostic]) -> None:
                     f"unknown option `{option.name.name}` for demos",
                     option.name.span,
                     "unknown option",
-                    help="demos take one option: `demos(max: N)`",
+                    help="demos take two options: `demos(max: N, turns: true)`",
                 )
             )
         elif not isinstance(option.value, ast.IntLit) or option.value.value < 0:

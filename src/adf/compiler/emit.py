@@ -141,6 +141,7 @@ def _param(decl: ast.ParamDecl) -> schema.ParamDecl:
     value = ""
     demos: list[schema.Demo] = []
     max_demos: int | None = None
+    turns = False
     if decl.kind == "prompt":
         assert isinstance(decl.value, ast.StrLit)
         value = decl.value.value
@@ -152,6 +153,8 @@ def _param(decl: ast.ParamDecl) -> schema.ParamDecl:
         for option in decl.kind_options:
             if option.name.name == "max" and isinstance(option.value, ast.IntLit):
                 max_demos = option.value.value
+            if option.name.name == "turns" and isinstance(option.value, ast.BoolLit):
+                turns = option.value.value
     return schema.ParamDecl(
         name=decl.name.name,
         kind=decl.kind,
@@ -161,7 +164,9 @@ def _param(decl: ast.ParamDecl) -> schema.ParamDecl:
         description=decl.description.value if decl.description is not None else "",
         max_demos=max_demos,
         span=decl.span,
-        value_span=decl.value.span,
+        # a used file's param (a dotted name) is never rewritten in place (adf.compiler.link)
+        value_span=None if "." in decl.name.name else decl.value.span,
+        turns=turns,
     )
 
 

@@ -4,7 +4,7 @@ Takes source text and a name (or a path); gives a `CompileResult`. The
 passes run in this order, each a function from the previous results to new
 results plus diagnostics:
 
-    parse -> bind_constants -> resolve -> build_graph -> typecheck -> bind_functions
+    parse -> link -> bind_constants -> resolve -> build_graph -> typecheck -> bind_functions
         -> check_objectives -> check_until -> check_tools -> unroll -> emit_plan
 
 Syntax errors stop the pipeline (there is no program to check). Otherwise
@@ -68,16 +68,18 @@ def compile_source(
     if paused:
         gc.disable()
     try:
-        return _compile(text, name, base_dir, plan, parsed)
+        return _compile(text, name, base_dir, plan, parsed)[0]
     finally:
         if paused:
             gc.enable()
 
 
 def _compile(
-    text: str, name: str, base_dir: str | None, plan: bool, parsed: ast.Program | None
-) -> CompileResult:
+    text: str, name: str, base_dir: str | None, plan: bool, parsed: ast.Program | None,
+    chain: tuple[str, ...] = (),
+) -> tuple[CompileResult, ast.Program | None]:
     from adf.compiler.graph import build_graph
+    from adf.compiler.link import link
     from adf.compiler.loops import bind_constants, check_until
     from adf.compiler.objectives import check_objectives
     from adf.compiler.pybind import bind_functions
@@ -96,6 +98,9 @@ def _compile(
     found: list[Diagnostic] = list(diags)
     result: Plan | None = None
     if program is not None:
+        linked = link(program, name, base_dir, chain or _root(name), _check_used)
+        program = linked.program
+        found += linked.diagnostics
         program, d0 = bind_constants(program)
         found += d0
         scope, d1 = resolve(program)
@@ -112,8 +117,21 @@ def _compile(
 
             unrolled = unroll(program, scope, typing, graph)
             result = emit_plan(program, scope, typing, unrolled, os.path.basename(name), text)
-    stamped = tuple(replace(d, file=name) for d in sorted(found, key=_order))
-    return CompileResult(result, stamped, text, name)
+    stamped = tuple(replace(d, file=d.file or name) for d in sorted(found, key=_order))
+    return CompileResult(result, stamped, text, name), program
+
+
+def _root(name: str) -> tuple[str, ...]:
+    return () if not name or name.startswith("<") else (os.path.realpath(name),)
+
+
+def _check_used(
+    text: str, path: str, chain: tuple[str, ...]
+) -> tuple[ast.Program | None, tuple[Diagnostic, ...]]:
+    """Check a file named by `use` on its own (never unrolled or run): its linked
+    program, None when it has errors, and its diagnostics."""
+    result, program = _compile(text, path, os.path.dirname(path), False, None, chain)
+    return (program if result.ok else None), result.diagnostics
 
 
 def compile_file(path: str, *, plan: bool = True, max_bytes: int | None = None) -> CompileResult:
@@ -170,5 +188,5 @@ def _empty_program() -> Diagnostic:
     )
 
 
-def _order(d: Diagnostic) -> tuple[Span, str, str]:
-    return (d.primary.span, d.code, d.message)
+def _order(d: Diagnostic) -> tuple[str, Span, str, str]:
+    return (d.file, d.primary.span, d.code, d.message)  # this file's own ("") first

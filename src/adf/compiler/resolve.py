@@ -28,7 +28,7 @@ from adf.syntax.ast import loop_statements, nested_loops
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss",
-    "const", "item",
+    "const", "item", "use",
 ]
 VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar", "item"})
 SECTIONS = ("system", "user", "finish")  # `finish` lists tools (adf.compiler.tools)
@@ -89,6 +89,7 @@ _WHAT = {
     "loss": "a loss",
     "const": "a constant",
     "item": "a map item",
+    "use": "a used file",
 }
 
 
@@ -119,6 +120,8 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
 
     for decl in program.decls:
         match decl:
+            case ast.UseDecl():
+                declare(decl.alias, "use", decl)
             case ast.ModelDecl():
                 declare(decl.name, "model", decl)
             case ast.ParamDecl():
@@ -285,6 +288,7 @@ class _Checker:
             "model": "models are named by `using` in an llm declaration",
             "loss": "losses are scores for training; they cannot feed other nodes",
             "const": "constants are loop bounds: `loop hop in 0..NAME { ... }`",
+            "use": f"call one of its functions: `{name}.NAME(...)`",
         }.get(symbol.kind, "")
         self.diags.append(
             diag(
@@ -336,6 +340,8 @@ class _Checker:
 
     def _callee(self, func: ast.Ident) -> None:
         symbol = self.symbols.get(func.name)
+        if symbol is None and self._used(func.name):
+            return  # `r.name(...)` of a used file: the link pass reported why it is missing
         if symbol is None:
             self._undefined(func.name, func.span, "function", frozenset({"llm", "fn"}))
         elif symbol.kind not in ("llm", "fn"):
@@ -349,6 +355,10 @@ class _Checker:
                     help="only `llm` and `fn` declarations can be called",
                 )
             )
+
+    def _used(self, name: str) -> bool:
+        owner = self.symbols.get(name.partition(".")[0])
+        return "." in name and owner is not None and owner.kind == "use"
 
     def _assign(self, stmt: ast.Assign, loop: str | None) -> None:
         self._expr(stmt.value, loop)

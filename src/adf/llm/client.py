@@ -215,7 +215,7 @@ class LiteLLMClient:
         try:
             env = os.environ if self._environ is None else self._environ
             kwargs = payload.call_kwargs(request, self.timeout_s, env, secrets)
-            self._connections.attach(kwargs)
+            await self._connections.attach(kwargs)
             timeout = float(kwargs["timeout"])
             while True:
                 self._check_reachable(endpoint)

@@ -139,6 +139,23 @@ def root_cause(exc: BaseException) -> str | None:
     return None
 
 
+def dropped_connection(exc: BaseException) -> str | None:
+    """What aiohttp said when the chain holds a connection it lost (not a timeout), else None.
+
+    The SDK's aiohttp transport reports every aiohttp connection error as a connect timeout,
+    so litellm raises its `Timeout` for a server that closed the connection; the reason names
+    what happened instead.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__module__.startswith("aiohttp") and not isinstance(current, TimeoutError):
+            return str(current).strip() or type(current).__name__
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def retry_after(exc: BaseException) -> float | None:
     """Seconds a 429 asked to wait (`retry-after-ms`, `retry-after` as seconds or a date)."""
     headers = getattr(exc, "litellm_response_headers", None)
@@ -167,7 +184,11 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def describe(exc: BaseException) -> str:
-    """The first line of an exception's text, without litellm's prefixes, at most 300 chars."""
+    """The first line of an exception's text, without litellm's prefixes, at most 300 chars;
+    a dropped connection is named as such (see `dropped_connection`)."""
+    dropped = dropped_connection(exc)
+    if dropped is not None:
+        return f"Connection error: {dropped}"[:300]
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     for prefix in ("litellm.", "OpenAIException - "):
         text = text.replace(prefix, "")

@@ -41,6 +41,20 @@ def hover_text(analysis: Analysis, semantics: Semantics, occurrence: Occurrence)
     return "\n\n".join(parts)
 
 
+def used_hover(analysis: Analysis, semantics: Semantics, occurrence: Occurrence) -> str | None:
+    """`r.name(...)`: the function's head as written in the used file, and where."""
+    if "." not in occurrence.name:
+        return None
+    from adf.lsp.crossfile import used_declaration
+
+    used = used_declaration(semantics.program, analysis.path, occurrence.name)
+    if used is None:
+        return None
+    head = _head(used.decl, used.text.split("\n"))
+    where = os.path.relpath(used.path, os.path.dirname(analysis.path) or ".")
+    return f"```adf\n{head}\n```\n\ndeclared in `{where}`, called here as `{occurrence.name}`"
+
+
 def std_hover(program: ast.Program, line: int, col: int) -> tuple[str, Span] | None:
     """The signature of the `std.*` function or metric under the cursor, with its span."""
     from adf.stdlib.signatures import FUNCTIONS, METRICS

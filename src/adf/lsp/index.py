@@ -33,7 +33,7 @@ from adf.syntax.ast import loop_statements, nested_loops
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss", "arg",
-    "const", "item",
+    "const", "item", "use",
 ]
 Key = tuple[str, str]
 
@@ -167,6 +167,8 @@ class _Builder:
                     self._define("", decl.name, _KIND_OF[type(decl)], decl)
                 case ast.ConstDecl():
                     self._define("", decl.name, "const", decl)
+                case ast.UseDecl():
+                    self._define("", decl.alias, "use", decl)
                 case ast.TrainDecl() | ast.Assign() | ast.OutputDecl():
                     pass
                 case _:
@@ -227,7 +229,7 @@ class _Builder:
                         self._use("", term.loss.name, term.loss.span)
                 case ast.OutputDecl():
                     self._use("", decl.name.name, decl.name.span)
-                case ast.DataDecl() | ast.FnDecl() | ast.ConstDecl():
+                case ast.DataDecl() | ast.FnDecl() | ast.ConstDecl() | ast.UseDecl():
                     pass
                 case _:
                     assert_never(decl)

@@ -36,6 +36,7 @@ _TOKEN_TYPE: dict[SymbolKind, str] = {
     "loss": "event",
     "const": "variable",
     "item": "variable",
+    "use": "class",
 }
 
 
@@ -91,6 +92,9 @@ def outline(program: ast.Program) -> list[Outline]:
                 found.append(Outline(decl.name.name, kind, decl.span, decl.name.span, kind))
             case ast.ConstDecl():
                 found.append(Outline(decl.name.name, "const", decl.span, decl.name.span, f"const {decl.value}"))
+            case ast.UseDecl():
+                found.append(Outline(decl.alias.name, "use", decl.span, decl.alias.span,
+                                     f"use {decl.path.raw}"))
             case ast.TrainDecl() | ast.Assign() | ast.OutputDecl():
                 pass
             case _:

@@ -33,7 +33,7 @@ from adf.lsp.actions import fixes
 from adf.lsp.analysis import Analyses, Analysis, Semantics
 from adf.lsp.completion import KEYWORDS, complete
 from adf.lsp.convert import Positions, code_action, diagnostic, path_to_uri
-from adf.lsp.hover import hover_text, std_hover
+from adf.lsp.hover import hover_text, std_hover, used_hover
 from adf.lsp.index import Index, Occurrence
 from adf.syntax.fmt import format_source
 
@@ -62,6 +62,7 @@ _SYMBOL_KIND = {
     "arg": types.SymbolKind.Variable,
     "const": types.SymbolKind.Constant,
     "item": types.SymbolKind.Variable,
+    "use": types.SymbolKind.Module,
 }
 
 
@@ -221,7 +222,9 @@ def hover(ls: AdfServer, params: types.HoverParams) -> types.Hover | None:
     found = (
         std_hover(semantics.program, line, col)
         if occurrence is None
-        else (hover_text(analysis, semantics, occurrence), occurrence.span)
+        else (hover_text(analysis, semantics, occurrence) or used_hover(analysis, semantics,
+                                                                        occurrence),
+              occurrence.span)
     )
     if found is None or found[0] is None:
         return None
@@ -238,6 +241,17 @@ def definition(ls: AdfServer, params: types.DefinitionParams) -> types.Location 
         return None
     _, positions, semantics, occurrence = found
     target = semantics.index.definitions.get(occurrence.key)
+    if target is None and "." in occurrence.name:  # `r.name(...)`: declared in a used file
+        from adf.lsp.crossfile import used_declaration
+
+        used = used_declaration(semantics.program, _path(params.text_document.uri),
+                                occurrence.name)
+        if used is None:
+            return None
+        path, span = used.path, used.decl.name.span
+        start = types.Position(span.line - 1, span.col - 1)  # a name: ASCII, one line
+        end = types.Position(span.end_line - 1, span.end_col - 1)
+        return types.Location(path_to_uri(path), types.Range(start, end))
     if target is None:
         return None
     return types.Location(params.text_document.uri, positions.range(target.span))
@@ -289,6 +303,8 @@ def _cannot_rename(index: Index, occurrence: Occurrence) -> str | None:
     owner, name = occurrence.key
     if occurrence.key not in index.definitions:
         return f"`{name}` is not declared in this file"
+    if occurrence.kind == "use":
+        return f"`{name}` names a used file; rename it at its `use` and at each `{name}.` call"
     function = index.definitions.get(("", owner))
     if function is not None and function.kind == "fn":
         return (

@@ -149,7 +149,8 @@ def write_back(
         if current == value:
             continue
         if not _span_ok(param.value_span):
-            skipped.append((name, "no literal to rewrite"))
+            skipped.append((name, "declared in a used file; its value stays in the lock file"
+                            if "." in name else "no literal to rewrite"))
             continue
         todo[name] = value
     if not todo:

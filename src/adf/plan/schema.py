@@ -161,11 +161,13 @@ class Demo(Record):
 
 class ParamDecl(Record):
     """A text parameter. `value` for prompts, `demos` for demos; `value_span` locates
-    the literal in the source so training can write a better value back in place."""
+    the literal in the source so training can write a better value back in place.
+    `turns`: demos sent as user/assistant turns before the call's own user message
+    (`demos(turns: true)`) instead of as text in the prompt."""
 
-    __slots__ = ('name', 'kind', 'value', 'demos', 'frozen', 'description', 'max_demos', 'span', 'value_span', '__weakref__')
-    __match_args__ = ('name', 'kind', 'value', 'demos', 'frozen', 'description', 'max_demos', 'span', 'value_span')
-    __record_fields__ = (Field('name'), Field('kind'), Field('value'), Field('demos'), Field('frozen'), Field('description'), Field('max_demos'), Field('span'), Field('value_span'))
+    __slots__ = ('name', 'kind', 'value', 'demos', 'frozen', 'description', 'max_demos', 'span', 'value_span', 'turns', '__weakref__')
+    __match_args__ = ('name', 'kind', 'value', 'demos', 'frozen', 'description', 'max_demos', 'span', 'value_span', 'turns')
+    __record_fields__ = (Field('name'), Field('kind'), Field('value'), Field('demos'), Field('frozen'), Field('description'), Field('max_demos'), Field('span'), Field('value_span'), Field('turns', False, metadata=OMIT_DEFAULT))
 
     name: str
     kind: ParamKind
@@ -176,8 +178,9 @@ class ParamDecl(Record):
     max_demos: int | None
     span: Span
     value_span: Span | None
+    turns: bool
 
-    def __init__(self, name: str, kind: ParamKind, value: str, demos: tuple[Demo, ...], frozen: bool, description: str, max_demos: int | None, span: Span, value_span: Span | None) -> None:
+    def __init__(self, name: str, kind: ParamKind, value: str, demos: tuple[Demo, ...], frozen: bool, description: str, max_demos: int | None, span: Span, value_span: Span | None, turns: bool = False) -> None:
         _set(self, "name", name)
         _set(self, "kind", kind)
         _set(self, "value", value)
@@ -187,14 +190,15 @@ class ParamDecl(Record):
         _set(self, "max_demos", max_demos)
         _set(self, "span", span)
         _set(self, "value_span", value_span)
+        _set(self, "turns", turns)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.name, self.kind, self.value, self.demos, self.frozen, self.description, self.max_demos, self.span, self.value_span) == (other.name, other.kind, other.value, other.demos, other.frozen, other.description, other.max_demos, other.span, other.value_span)
+        return (self.name, self.kind, self.value, self.demos, self.frozen, self.description, self.max_demos, self.span, self.value_span, self.turns) == (other.name, other.kind, other.value, other.demos, other.frozen, other.description, other.max_demos, other.span, other.value_span, other.turns)
 
     def __hash__(self) -> int:
-        return hash(('ParamDecl', self.name, self.kind, self.value, self.demos, self.frozen, self.description, self.max_demos, self.span, self.value_span))
+        return hash(('ParamDecl', self.name, self.kind, self.value, self.demos, self.frozen, self.description, self.max_demos, self.span, self.value_span, self.turns))
 
 
 class DataDecl(Record):
@@ -723,6 +727,11 @@ class Plan(Record):
             if node.id == node_id:
                 return node
         raise KeyError(node_id)
+
+    @property
+    def turn_demos(self) -> frozenset[str]:
+        """The demos params sent as user/assistant turns (`demos(turns: true)`)."""
+        return frozenset(p.name for p in self.params if p.turns)
 
     def param(self, name: str) -> ParamDecl:
         for param in self.params:

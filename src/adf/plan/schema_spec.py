@@ -94,7 +94,9 @@ class Demo:
 @attrs.frozen
 class ParamDecl:
     """A text parameter. `value` for prompts, `demos` for demos; `value_span` locates
-    the literal in the source so training can write a better value back in place."""
+    the literal in the source so training can write a better value back in place.
+    `turns`: demos sent as user/assistant turns before the call's own user message
+    (`demos(turns: true)`) instead of as text in the prompt."""
 
     name: str
     kind: ParamKind
@@ -105,6 +107,7 @@ class ParamDecl:
     max_demos: int | None
     span: Span
     value_span: Span | None
+    turns: bool = attrs.field(default=False, metadata=OMIT_DEFAULT)
 
 
 @attrs.frozen
@@ -347,6 +350,11 @@ class Plan:
             if node.id == node_id:
                 return node
         raise KeyError(node_id)
+
+    @property
+    def turn_demos(self) -> frozenset[str]:
+        """The demos params sent as user/assistant turns (`demos(turns: true)`)."""
+        return frozenset(p.name for p in self.params if p.turns)
 
     def param(self, name: str) -> ParamDecl:
         for param in self.params:

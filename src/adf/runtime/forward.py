@@ -178,7 +178,7 @@ async def _run_llm(
 ) -> NodeTrace:
     assert node.llm is not None
     inputs = tuple(args.items())
-    messages = render_messages(node.llm, params, args)
+    messages = render_messages(node.llm, params, args, plan.turn_demos)
     model = node.llm.bind(plan.model(node.llm.model))
     tools = node.llm.tools
     schema = output_schema(node.output_type) if structured and not tools else None

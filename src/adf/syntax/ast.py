@@ -648,6 +648,32 @@ class Option(Record):
 # --- declarations ----------------------------------------------------------------
 
 
+class UseDecl(Record):
+    """`use "retrieval.adf" as r`: the llm and fn declarations of another file,
+    called as `r.name(...)` (the path is relative to this file)."""
+
+    __slots__ = ('path', 'alias', 'span')
+    __match_args__ = ('path', 'alias', 'span')
+    __record_fields__ = (Field('path'), Field('alias'), Field('span'))
+
+    path: StrLit
+    alias: Ident
+    span: Span
+
+    def __init__(self, path: StrLit, alias: Ident, span: Span) -> None:
+        _set(self, "path", path)
+        _set(self, "alias", alias)
+        _set(self, "span", span)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.path, self.alias, self.span) == (other.path, other.alias, other.span)
+
+    def __hash__(self) -> int:
+        return hash(('UseDecl', self.path, self.alias, self.span))
+
+
 class ModelDecl(Record):
     __slots__ = ('name', 'model', 'options', 'span')
     __match_args__ = ('name', 'model', 'options', 'span')
@@ -1200,7 +1226,8 @@ class OutputDecl(Record):
 
 
 Decl = (
-    ModelDecl
+    UseDecl
+    | ModelDecl
     | TrainDecl
     | ParamDecl
     | DataDecl

@@ -250,6 +250,16 @@ class Option:
 
 
 @attrs.frozen(weakref_slot=False)
+class UseDecl:
+    """`use "retrieval.adf" as r`: the llm and fn declarations of another file,
+    called as `r.name(...)` (the path is relative to this file)."""
+
+    path: StrLit
+    alias: Ident
+    span: Span
+
+
+@attrs.frozen(weakref_slot=False)
 class ModelDecl:
     name: Ident
     model: StrLit
@@ -447,7 +457,8 @@ class OutputDecl:
 
 
 Decl = (
-    ModelDecl
+    UseDecl
+    | ModelDecl
     | TrainDecl
     | ParamDecl
     | DataDecl

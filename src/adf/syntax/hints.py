@@ -27,6 +27,7 @@ import attrs
 from adf.diagnostics import Span
 
 DECLARATION_KEYWORDS = (
+    "use",
     "model",
     "train",
     "param",
@@ -47,8 +48,8 @@ _PAIRS = {"LBRACE": "RBRACE", "LPAR": "RPAR", "LSQB": "RSQB"}
 
 # statements of other languages -> what adf has instead
 _FOREIGN = {
-    "import": "adf has no `import`; bind a Python function with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
-    "from": "adf has no `import`; bind a Python function with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
+    "import": "adf has no `import`; call another .adf file's functions after `use \"file.adf\" as NAME`, or bind Python with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
+    "from": "adf has no `import`; call another .adf file's functions after `use \"file.adf\" as NAME`, or bind Python with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
     "def": "adf has no `def`; declare an `llm` (a prompt) or bind Python with `fn NAME(ARGS) -> TYPE = py \"module:function\"`",
     "function": "adf has no `function`; declare an `llm` or an `fn` bound to Python",
     "for": "adf has no `for` statement; repeat steps with `loop i in 0..N { node ... }`",

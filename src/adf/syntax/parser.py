@@ -116,6 +116,16 @@ def _wrapped(kept: list[Any], tag: str) -> tuple[Any, ...]:
     return ()
 
 
+def _dotted(expr: ast.Expr) -> str:
+    """`a.b.c` written as field accesses of a name -> "a.b.c" ("" for anything else)."""
+    if isinstance(expr, ast.Ref):
+        return expr.name
+    if isinstance(expr, ast.FieldAccess):
+        inner = _dotted(expr.value)
+        return f"{inner}.{expr.field.name}" if inner else ""
+    return ""
+
+
 class _Builder:
     """Reduction callbacks: each takes the kept children and the rule's span."""
 
@@ -174,6 +184,9 @@ class _Builder:
     # --- declarations ------------------------------------------------------------
     def on_start(self, kept: list[Any], span: Span) -> ast.Program:
         return ast.Program(tuple(kept))
+
+    def on_use_decl(self, kept: list[Any], span: Span) -> ast.UseDecl:
+        return ast.UseDecl(kept[0], _ident(kept[1]), span)
 
     def on_model_decl(self, kept: list[Any], span: Span) -> ast.ModelDecl:
         return ast.ModelDecl(_ident(kept[0]), kept[1], _wrapped(kept, "options"), span)
@@ -407,6 +420,22 @@ class _Builder:
 
     def on_call(self, kept: list[Any], span: Span) -> ast.Call:
         return ast.Call(_ident(kept[0]), _wrapped(kept, "call_args"), span)
+
+    def on_qualified_call(self, kept: list[Any], span: Span) -> ast.Call:
+        """`r.name(args)`: a function of the file used as `r` (any other callee is an error)."""
+        owner, name = kept[0], kept[1]
+        if isinstance(owner, ast.FieldAccess) and _dotted(owner):  # `r.q.name(...)`: nested
+            owner = ast.Ref(_dotted(owner), owner.span)
+        if not isinstance(owner, ast.Ref):
+            self.diagnostics.append(syntax_error(
+                "E0001", "only a used file's functions are called with a dot", span,
+                "not `alias.name(...)`",
+                help_='call a function of a used file as `r.name(...)` after `use "file.adf" as r`',
+            ))
+            owner = ast.Ref("_", owner.span)
+        func = ast.Ident(f"{owner.name}.{name.value}", Span(
+            owner.span.line, owner.span.col, name.span.end_line, name.span.end_col))
+        return ast.Call(func, _wrapped(kept, "call_args"), span)
 
     def on_call_args(self, kept: list[Any], span: Span) -> _Wrap:
         return _Wrap("call_args", tuple(kept))

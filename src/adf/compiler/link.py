@@ -1,0 +1,252 @@
+"""Linking: a program's `use "file.adf" as r` declarations, merged into one program.
+
+Takes a parsed program, its file name and folder, and a checker for used
+files; gives the program with the llm and fn declarations it calls as
+`r.name(...)` copied in (with the params, tools and models they need), plus
+diagnostics E0113-E0117.
+
+A used file is read (only that file, never run), parsed and checked on its
+own first; its errors are reported in that file, with E0116 at the `use`.
+Only what the program calls is copied, and every copied declaration is
+renamed `r.NAME` (a used file's own uses nest: `r.q.NAME`), so the names of
+two files never clash and a used file's params keep stable names in plans,
+lock files and checkpoints. The one exception is a model: when the using
+file declares a model of the same name, the copied llm calls that one (the
+using file chooses the models); otherwise the model is copied as `r.NAME`.
+Names with a dot cannot be written in a declaration, so a dotted name is
+always a copied one. Spans carry no file name, so a copied declaration's
+spans are those of its `use`: what a later pass says about it points there
+(the used file's own check has already reported what is wrong inside it), and
+training never rewrites a used file's literals (`--write` leaves them to the
+lock file). A file that uses itself, directly or through others,
+is E0114 with the chain of files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import NamedTuple, TypeVar
+
+from adf.compiler.report import diag, suggest, summarise
+from adf.compiler.resolve import expressions, walk
+from adf.diagnostics import Diagnostic, Span
+from adf.records import fields, has, replace
+from adf.syntax import ast
+
+# (text, path, chain) -> the used file's linked program (None when it has errors)
+# and its own diagnostics, stamped with its path
+Checker = Callable[[str, str, tuple[str, ...]], tuple[ast.Program | None, tuple[Diagnostic, ...]]]
+T = TypeVar("T")
+Exported = ast.LlmDecl | ast.FnDecl | ast.ParamDecl | ast.ModelDecl
+
+
+class Linked(NamedTuple):
+    """The merged program; `diagnostics` of this file (empty `file`) and of used files
+    (stamped with theirs)."""
+
+    program: ast.Program
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def link(
+    program: ast.Program, file: str, base_dir: str, chain: tuple[str, ...], check: Checker
+) -> Linked:
+    uses = [d for d in program.decls if isinstance(d, ast.UseDecl)]
+    if not uses:
+        return Linked(program, ())
+    own = {name for decl in program.decls for name in _declared(decl)}
+    diags: list[Diagnostic] = []
+    copied: list[ast.Decl] = []
+    calls = _dotted_calls(program)
+    seen_alias: set[str] = set()
+    for use in uses:
+        alias = use.alias.name
+        if alias in seen_alias:
+            continue  # E0101 from resolve
+        seen_alias.add(alias)
+        used, path = _load(use, base_dir, chain, check, diags)
+        wanted = [c for c in calls if c.func.name.partition(".")[0] == alias]
+        if used is None:
+            continue
+        exported = {_name(d): d for d in used.decls if isinstance(d, Exported)}
+        roots: list[str] = []
+        for call in wanted:
+            name = call.func.name[len(alias) + 1:]
+            target = exported.get(name)
+            if not isinstance(target, ast.LlmDecl | ast.FnDecl):
+                callable_ = [n for n, d in exported.items() if isinstance(d, ast.LlmDecl | ast.FnDecl)]
+                diags.append(diag(
+                    "E0115", f"`{os.path.basename(path)}` has no llm or fn named `{name}`",
+                    call.func.span, f"not in {use.path.raw}",
+                    notes=(f"it declares: {summarise(sorted(callable_), quote=True)}"
+                           if callable_ else "it declares no llm or fn",),
+                    help=suggest(name, callable_)
+                    or "call an llm or fn declared at the top level of the used file",
+                ))
+                continue
+            if (isinstance(target, ast.FnDecl) and isinstance(target.target, ast.PyRef)
+                    and os.path.dirname(path) != os.path.normpath(base_dir)):
+                diags.append(diag(
+                    "E0117", f"`{name}` is a `py` function of a file in another folder",
+                    call.func.span, "its module would be looked up in this file's folder",
+                    help="keep the used file next to this one, or wrap the function in an "
+                    "llm or `std` fn there",
+                ))
+                continue
+            roots.append(name)
+        if not roots:
+            continue
+        copied += _copy(used, exported, roots, use, own)
+    if not copied:
+        return Linked(program, tuple(diags))
+    return Linked(ast.Program((*program.decls, *copied)), tuple(diags))
+
+
+def _load(
+    use: ast.UseDecl, base_dir: str, chain: tuple[str, ...], check: Checker,
+    diags: list[Diagnostic],
+) -> tuple[ast.Program | None, str]:
+    from adf.compiler.source import MAX_SOURCE_BYTES, SourceReadError, read_source_bytes
+
+    path = os.path.normpath(os.path.join(base_dir, use.path.value.replace("\0", "\\0")))
+    real = os.path.realpath(path)
+    if real in chain:
+        loop = [*chain[chain.index(real):], real]
+        shown = " -> ".join(os.path.basename(p) for p in loop)
+        diags.append(diag(
+            "E0114", f"{use.path.raw} is used by itself: {shown}", use.path.span,
+            "this use closes the cycle", notes=(f"the chain of files: {' -> '.join(loop)}",),
+            help="move what both files need into a third file that neither uses",
+        ))
+        return None, path
+    try:
+        text = read_source_bytes(path, MAX_SOURCE_BYTES).decode("utf-8")
+    except (SourceReadError, UnicodeDecodeError) as exc:
+        reason = str(exc) if isinstance(exc, SourceReadError) else f"`{path}` is not valid UTF-8"
+        diags.append(diag(
+            "E0113", f"cannot read the used file {use.path.raw}", use.path.span,
+            "no such .adf file here" if not os.path.exists(path) else "unreadable",
+            notes=(reason, "the path is relative to the folder of this file"),
+            help="check the path; it is relative to this file, e.g. `use \"common.adf\" as c`",
+        ))
+        return None, path
+    used, found = check(text.removeprefix("\ufeff"), path, (*chain, real))
+    errors = [d for d in found if d.is_error]
+    if errors:
+        diags += errors
+        first = errors[0]
+        where = f"{first.file}:{first.primary.span.line}:{first.primary.span.col}"
+        diags.append(diag(
+            "E0116", f"the used file {use.path.raw} has errors", use.path.span,
+            f"{len(errors)} error{'s' if len(errors) != 1 else ''} there",
+            notes=(f"first: {where}: {first.code} {first.message}",),
+            help="fix the used file (`adfc check` on it lists them)",
+        ))
+        return None, path
+    return used, path
+
+
+def _copy(
+    used: ast.Program, exported: dict[str, Exported], roots: list[str], use: ast.UseDecl,
+    own: set[str],
+) -> list[ast.Decl]:
+    """The declarations `roots` need, renamed, in the used file's order, spanning `use`."""
+    alias = use.alias.name
+    needed: dict[str, Exported] = {}
+    stack = list(roots)
+    while stack:
+        name = stack.pop()
+        decl = exported.get(name)
+        if decl is None or name in needed:
+            continue
+        needed[name] = decl
+        stack.extend(_needs(decl))
+    models = {n for n, d in needed.items() if isinstance(d, ast.ModelDecl)}
+    shared = {m for m in models if m in own}  # the using file's model of that name is called
+    renames = {n: f"{alias}.{n}" for n in needed if n not in shared}
+    return [_respan(_rename(d, renames), use.span)
+            for n, d in exported.items() if n in needed and n not in shared]
+
+
+def _needs(decl: Exported) -> Iterator[str]:
+    match decl:
+        case ast.LlmDecl():
+            args = {p.name.name for p in decl.params}
+            if decl.model is not None:
+                yield decl.model.name
+            for section in decl.sections:
+                yield from (p.name for p in section.parts
+                            if isinstance(p, ast.Ref) and p.name not in args)
+            for tools in decl.tools:
+                for entry in tools.entries:
+                    yield entry.name.name
+                    if isinstance(entry.description, ast.Ref):
+                        yield entry.description.name
+        case ast.FnDecl() | ast.ParamDecl() | ast.ModelDecl():
+            pass
+
+
+def _rename(decl: Exported, renames: dict[str, str]) -> ast.Decl:
+    def ident(i: ast.Ident) -> ast.Ident:
+        return ast.Ident(renames.get(i.name, i.name), i.span)
+
+    def ref(r: ast.Ref, local: set[str]) -> ast.Ref:
+        return r if r.name in local else ast.Ref(renames.get(r.name, r.name), r.span)
+
+    match decl:
+        case ast.LlmDecl():
+            args = {p.name.name for p in decl.params}
+            sections = tuple(
+                replace(s, parts=tuple(ref(p, args) if isinstance(p, ast.Ref) else p
+                                            for p in s.parts))
+                for s in decl.sections
+            )
+            tools = tuple(
+                replace(t, entries=tuple(
+                    replace(e, name=ident(e.name), description=ref(e.description, set())
+                                 if isinstance(e.description, ast.Ref) else e.description)
+                    for e in t.entries))
+                for t in decl.tools
+            )
+            model = ident(decl.model) if decl.model is not None else None
+            return replace(decl, name=ident(decl.name), model=model, sections=sections,
+                                tools=tools)
+        case ast.FnDecl() | ast.ParamDecl() | ast.ModelDecl():
+            return replace(decl, name=ident(decl.name))
+
+
+def _name(decl: ast.Decl) -> str:
+    name = getattr(decl, "name", None)
+    return name.name if isinstance(name, ast.Ident) else ""
+
+
+def _declared(decl: ast.Decl) -> Iterator[str]:
+    if isinstance(decl, ast.UseDecl):
+        yield decl.alias.name
+    elif isinstance(decl, ast.LoopDecl):  # its name, and its body's, nested loops included
+        yield decl.name.name
+        yield from (s.name.name for _, s in ast.loop_statements(decl)
+                    if isinstance(s, ast.NodeDecl | ast.LoopDecl))
+    elif name := _name(decl):
+        yield name
+
+
+def _dotted_calls(program: ast.Program) -> list[ast.Call]:
+    found: list[ast.Call] = []
+    for decl in program.decls:
+        for expr, _ in expressions(decl):
+            found += [e for e in walk(expr) if isinstance(e, ast.Call) and "." in e.func.name]
+    return found
+
+
+def _respan(node: T, span: Span) -> T:
+    """`node` with every span in it replaced by `span`."""
+    if isinstance(node, Span):
+        return span  # type: ignore[return-value]
+    if isinstance(node, tuple):
+        return tuple(_respan(item, span) for item in node)  # type: ignore[return-value]
+    if has(type(node)):
+        return replace(node, **{f.name: _respan(getattr(node, f.name), span)
+                                 for f in fields(type(node))})
+    return node
