@@ -7,7 +7,9 @@ parameter lacking it; the fake optimizer adds the cues it is told to add),
 through an in-process client, over several seeds, and prints per seed the
 cues found, validation per step, test before/after and tokens by role; then
 the means. `--wrong 0.25` makes a quarter of the reviews advise a harmful
-phrase; the report says whether it was kept.
+phrase; the report says whether it was kept. `--workflows trap` runs the
+one-node workflow with a shortcut cue that blocks the others while it is in
+place (a dead end for a greedy path; compare `--set strategy=pool`).
 
     python bench/credit_assignment.py [--seeds 5] [--steps 8] [--wrong 0.0] [--json out.json]
 """
@@ -61,7 +63,9 @@ def run_one(workflow: task.Workflow, seed: int, steps: int, wrong: float,
     return {
         "seed": seed,
         "cues": task.cues_found(workflow, state.values),
-        "of": len(workflow.owner),
+        "of": task.cue_count(workflow),
+        "shortcut_kept": bool(workflow.shortcut) and any(
+            workflow.shortcut in str(v) for v in state.values.values()),
         "val": vals,
         "test": [state.test_before, state.test_after],
         "harm_kept": any(task.HARM in str(v) for v in state.values.values()),
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [run_one(workflow, seed, args.steps, args.wrong, settings, args.start)
                 for seed in range(args.seeds)]
         out[name] = runs
-        print(f"\n{name}-node workflow: {len(workflow.owner)} cues, val ceiling "
+        print(f"\n{name}-node workflow: {task.cue_count(workflow)} cues, val ceiling "
               f"{task.ceiling(workflow):.2f}")
         print(" seed  cues  val by step" + " " * (6 * args.steps - 8) + "  test before/after  tokens"
               "  (optimizer, backward, forward)  harm kept")
@@ -115,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{statistics.mean(finals):.2f} (min {min(finals):.2f}, max {max(finals):.2f}); "
               f"all cues on {ceil}/{len(runs)} seeds; tokens {statistics.mean(tokens):.0f} "
               f"(min {min(tokens)}, max {max(tokens)}); harm kept on "
-              f"{sum(r['harm_kept'] for r in runs)} seeds")
+              f"{sum(r['harm_kept'] for r in runs)} seeds"
+              + (f"; ended on the shortcut on {sum(r['shortcut_kept'] for r in runs)} seeds"
+                 if workflow.shortcut else ""))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(out, handle, indent=1)

@@ -1,9 +1,10 @@
 """Run the demo's training configuration over several seeds and print the table.
 
-Takes an example (default `examples/sst2/sst2.adf`, the one `scripts/demo.sh`
+Takes an example (default `examples/trec/trec.adf`, the one `scripts/demo.sh`
 trains), the demo's `adfc train` settings and a list of seeds; trains once
-per seed, one after another, each with `--no-lock` (every seed starts from
-the source's values, never from an earlier seed's lock file), its own empty
+per seed, one after another, each with `--no-lock --force` (every seed starts
+from the source's values, never from an earlier seed's lock file, and writes
+its own), its own empty
 reply cache and its own run folder, so seeds never share a reply. Reads each
 run's `report.json` and prints, per seed: validation and test before -> after,
 which parameters changed, what became of the proposals, model calls, tokens and wall time; then the mean and
@@ -34,12 +35,12 @@ from pathlib import Path
 import attrs
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "sst2" / "sst2.adf"
+EXAMPLE = ROOT / "examples" / "trec" / "trec.adf"
 # The settings scripts/demo.sh passes to `adfc train` (keep the two in step).
 DEMO_ARGS = (
-    "--train-limit", "12", "--val-limit", "30", "--test-limit", "60",
-    "--steps", "2", "--batch-size", "4", "--proposals", "1", "--demo-proposals", "1",
-    "--max-calls", "300",
+    "--train-limit", "60", "--val-limit", "40", "--test-limit", "60",
+    "--steps", "3", "--batch-size", "4", "--proposals", "0", "--demo-proposals", "2",
+    "--max-calls", "400",
 )
 
 
@@ -88,7 +89,7 @@ def read_run(seed: str, folder: Path) -> SeedRun:
 def train(example: Path, seed: int, args: list[str], timeout: float, work: Path) -> SeedRun:
     folder = work / f"seed{seed}"
     cmd = [sys.executable, "-m", "adf.cli.main", "train", str(example), "--seed", str(seed),
-           "--no-lock", "--quiet", "--cache", str(work / f"seed{seed}.sqlite"),
+           "--no-lock", "--force", "--quiet", "--cache", str(work / f"seed{seed}.sqlite"),
            "--out", str(folder), *args]
     print("$", " ".join(cmd[2:]), flush=True)
     start = time.monotonic()

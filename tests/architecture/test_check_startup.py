@@ -14,13 +14,19 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from adf.analysis.lint import LINT_CODES
+from adf.cli.main import terminal_columns
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "gsm8k" / "gsm8k.adf"
 
 # Never on the check path: each of these once was, or would cost a multiple of a bare start.
 HEAVY = (
+    "attr",  # the check path's records are generated ahead of time (adf.records)
+    "attrs",
+    "shutil",  # argparse's help formatter imports it; adfc's measures the terminal with os
     "lark",
     "litellm",
     "msgpack",
@@ -82,3 +88,15 @@ def test_lint_codes_table_matches_the_modules() -> None:
     for name, codes in LINT_CODES.items():
         found = set(re.findall(r'code="(W\d{4})"', (folder / f"{name}.py").read_text(encoding="utf-8")))
         assert found == set(codes), name
+
+
+@pytest.mark.parametrize("columns", ["123", "0", "wide", None])
+def test_help_width_is_measured_as_shutil_would(columns: str | None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns

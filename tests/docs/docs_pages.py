@@ -13,12 +13,11 @@ import pathlib
 import sys
 import tempfile
 
-import attrs
-
 from adf.analysis.config import LintConfig
 from adf.analysis.lint import lint_plan
 from adf.compiler.codes import CodeInfo, all_codes, write_example
 from adf.compiler.pipeline import CompileResult, compile_file, compile_source
+from adf.records import replace
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CODES: dict[str, CodeInfo] = all_codes()
@@ -41,7 +40,7 @@ def compile_page(info: CodeInfo) -> CompileResult:
         with tempfile.TemporaryDirectory() as folder:
             main = write_example(info.example_files, folder)
             result = compile_file(main)
-        return attrs.evolve(result, diagnostics=tuple(d for d in result.diagnostics if d.file == main))
+        return replace(result, diagnostics=tuple(d for d in result.diagnostics if d.file == main))
     return compile_source(info.example, f"{info.code}.adf", base_dir=str(REPO / "examples" / "hotpotqa"))
 
 

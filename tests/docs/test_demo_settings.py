@@ -5,16 +5,21 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _bench_args() -> tuple[str, ...]:
+def _bench() -> Any:
     spec = importlib.util.spec_from_file_location("demo_seeds", REPO / "bench" / "demo_seeds.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return tuple(module.DEMO_ARGS)
+    return module
+
+
+def _bench_args() -> tuple[str, ...]:
+    return tuple(_bench().DEMO_ARGS)
 
 
 def test_demo_script_uses_the_measured_settings() -> None:
@@ -32,4 +37,5 @@ def test_demo_example_exists_with_its_readme() -> None:
     assert match is not None
     example = REPO / match.group(1)
     assert example.is_file()
+    assert example == _bench().EXAMPLE  # the benchmark measures the example the demo trains
     assert "bench/demo_seeds.py" in (example.parent / "README.md").read_text()

@@ -70,6 +70,7 @@ def test_a_pool_run_from_the_command_line_keeps_candidates(
 @pytest.mark.parametrize("flags, message", [
     (("--fill-batches", "-1"), "--fill-batches must not be negative"),
     (("--candidates", "0"), "--candidates must be at least 1"),
+    (("--proposals", "-1"), "--proposals must not be negative"),  # 0: only demo sets train
 ])
 def test_bad_values_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         flags: tuple[str, ...], message: str) -> None:

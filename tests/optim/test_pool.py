@@ -31,9 +31,21 @@ def test_the_pool_keeps_the_best_ranked_and_merges_repeats() -> None:
     for text, val, step in [("a", 0.2, 0), ("b", 0.5, 1), ("c", 0.5, 2), ("d", 0.1, 3),
                             ("e", 0.7, 4), ("b", 0.6, 5)]:
         pool = pool.add(_v(text), val, step)
+    # the starting values ("a", step 0) keep their place although "c" scored higher
     assert [(m.values[0][1], m.val, m.step) for m in pool.members] == [
-        ("e", 0.7, 4), ("b", 0.6, 1), ("c", 0.5, 2)]
+        ("e", 0.7, 4), ("b", 0.6, 1), ("a", 0.2, 0)]
     assert pool.best() is not None and pool.best() == pool.find(_v("e"))
+
+
+def test_a_tie_starts_with_the_stalls_it_is_given() -> None:
+    pool = CandidatePool(size=3).add(_v("a"), 0.2, 0).add(_v("b"), 0.5, 1)
+    pool = pool.stalled(_v("b")).add(_v("tie"), 0.5, 2, stalls=2)
+    assert pool.find(_v("tie")) is not None and pool.find(_v("tie")).stalls == 2
+    back = pool.next_path(_v("b"), patience=2)  # b stalled once; stays
+    assert back is None
+    pool = pool.stalled(_v("b"))
+    back = pool.next_path(_v("b"), patience=2)
+    assert back is not None and back.values == _v("a")  # not the tie on b's plateau
 
 
 def test_the_path_goes_back_only_after_patience_stalls_and_never_to_a_stalled_one() -> None:
@@ -66,23 +78,25 @@ def _plan(workflow: task.Workflow) -> Plan:
     return result.plan
 
 
-def _splits(workflow: task.Workflow) -> Splits:
-    def samples(prefix: str) -> tuple[Sample, ...]:
+def _splits(workflow: task.Workflow, repeats: int = 1) -> Splits:
+    def samples(prefix: str, times: int = 1) -> tuple[Sample, ...]:
         return tuple(Sample(r["id"], (("question", r["question"]),), (("answer", r["answer"]),))
-                     for r in task.rows(workflow, prefix))
-    return Splits(samples("t"), samples("v"), ())
+                     for r in task.rows(workflow, prefix, times))
+    return Splits(samples("t", repeats), samples("v"), ())
 
 
-def _trainer(workflow: task.Workflow, folder: Path, **overrides: Any) -> Trainer:
+def _trainer(workflow: task.Workflow, folder: Path, repeats: int = 1,
+             **overrides: Any) -> Trainer:
     plan = _plan(workflow)
     client = task.ScriptedClient(task.responder(workflow))
     settings = TrainSettings(**{"steps": 6, "seed": 1, "strategy": "pool", **overrides})
-    return Trainer(plan, _splits(workflow), client, settings, str(folder), bind(plan),
+    return Trainer(plan, _splits(workflow, repeats), client, settings, str(folder), bind(plan),
                    plan_hash="pool")
 
 
-def _train(workflow: task.Workflow, folder: Path, **overrides: Any) -> TrainOutcome:
-    return asyncio.run(_trainer(workflow, folder, **overrides).run())
+def _train(workflow: task.Workflow, folder: Path, repeats: int = 1,
+           **overrides: Any) -> TrainOutcome:
+    return asyncio.run(_trainer(workflow, folder, repeats, **overrides).run())
 
 
 def test_pool_reaches_every_cue_goes_back_when_stalled_and_ends_on_the_best(
@@ -134,3 +148,29 @@ def test_a_damaged_candidate_list_is_refused_with_its_place(tmp_path: Path) -> N
     path.write_text(json.dumps(body))
     with pytest.raises(CheckpointError, match=r"state\.candidates\.members\[0\]\.val"):
         load_checkpoint(str(tmp_path), "pool")
+
+
+def test_pool_leaves_the_shortcut_that_traps_the_greedy_path(tmp_path: Path) -> None:
+    trap = task.TRAP
+    joint = _train(trap, tmp_path / "joint", strategy="joint", steps=8, seed=1)
+    pool = _train(trap, tmp_path / "pool", strategy="pool", steps=8, seed=1)
+    # joint takes the shortcut with its first change and never leaves it
+    assert trap.shortcut in str(joint.state.values["style"])
+    assert joint.state.val_after == pytest.approx(0.375)
+    # pool goes back to the start once the shortcut's plateau has stalled, and climbs past it
+    assert pool.state.counters.get("pool_path_changes", 0) >= 1
+    assert trap.shortcut not in str(pool.state.values["style"])
+    assert task.cues_found(trap, pool.state.values) == task.cue_count(trap)
+    assert pool.state.val_after == pytest.approx(task.ceiling(trap))
+
+
+def test_pool_takes_back_the_part_of_a_joint_change_that_blocks_the_rest(tmp_path: Path) -> None:
+    trap = task.TRAP  # the benchmark's split: 32 training samples
+    joint = _train(trap, tmp_path / "joint", repeats=2, strategy="joint", steps=8, seed=1)
+    pool = _train(trap, tmp_path / "pool", repeats=2, strategy="pool", steps=8, seed=1)
+    assert trap.shortcut in str(joint.state.values["style"])
+    assert pool.state.counters.get("taken_back", 0) == 1
+    taken = [p for r in pool.state.records for p in r.proposals
+             if p.reasoning == "the joint change without this part" and p.verdict == "accepted"]
+    assert [(p.param, p.value) for p in taken] == [("style", "Be brief.")]
+    assert pool.state.val_after == pytest.approx(task.ceiling(trap))

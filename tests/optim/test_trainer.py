@@ -153,40 +153,62 @@ def test_checkpoint_is_written_after_every_step(tmp_path: Path) -> None:
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
 
 
-def test_demo_optimizer_fills_demos_under_the_gate(tmp_path: Path) -> None:
+def _demo_task(asked: list[str]) -> Any:
+    """A responder whose student counts right only with examples in its system prompt;
+    `asked` gets one entry per backward or optimizer request."""
 
-    from adf.plan.schema import ParamDecl, TemplatePart
-
-    def forward(request: dict[str, Any]) -> str:
+    def respond(request: dict[str, Any]) -> Any:
+        if task.is_backward(request):
+            asked.append("backward")
+            return task.backward_reply(request)
+        if task.is_optimizer(request):
+            asked.append("optimizer")
+            return "no idea"
         question = request["messages"][-1]["content"]
         count = len(question.rsplit(":", 1)[-1].replace("?", " ").split())
         return f"Answer: {count if 'Examples:' in system_text(request) else 0}"
 
-    def respond(request: dict[str, Any]) -> Any:
-        if task.is_backward(request):
-            return task.backward_reply(request)
-        if task.is_optimizer(request):
-            return "no idea"
-        return forward(request)
+    return respond
 
-    with FakeServer(respond) as server:
-        plan = task.build_plan(server.base_url)
-        shots = ParamDecl("shots", "demos", "", (), False, "", 2, task.SPAN, None)
-        node = plan.nodes[0]
-        assert node.llm is not None
-        llm = replace(node.llm, system=(*node.llm.system, TemplatePart("param", param="shots")))
-        plan = replace(plan, params=(*plan.params, shots),
-                            nodes=(replace(node, llm=llm), *plan.nodes[1:]))
-        settings = TrainSettings(steps=2, batch_size=4, proposals=1, seed=1)
-        trainer = Trainer(plan, _splits(), _client(), settings, str(tmp_path), bind(plan),
-                          plan_hash="demos")
-        outcome = asyncio.run(trainer.run())
+
+def _train_demos(server: FakeServer, run_dir: Path, proposals: int) -> TrainOutcome:
+    from adf.plan.schema import ParamDecl, TemplatePart
+
+    plan = task.build_plan(server.base_url)
+    shots = ParamDecl("shots", "demos", "", (), False, "", 2, task.SPAN, None)
+    node = plan.nodes[0]
+    assert node.llm is not None
+    llm = replace(node.llm, system=(*node.llm.system, TemplatePart("param", param="shots")))
+    plan = replace(plan, params=(*plan.params, shots),
+                   nodes=(replace(node, llm=llm), *plan.nodes[1:]))
+    settings = TrainSettings(steps=2, batch_size=4, proposals=proposals, seed=1)
+    trainer = Trainer(plan, _splits(), _client(), settings, str(run_dir), bind(plan),
+                      plan_hash="demos")
+    return asyncio.run(trainer.run())
+
+
+def test_demo_optimizer_fills_demos_under_the_gate(tmp_path: Path) -> None:
+    asked: list[str] = []
+    with FakeServer(_demo_task(asked)) as server:
+        outcome = _train_demos(server, tmp_path, proposals=1)
     demos = outcome.state.values["shots"]
     assert isinstance(demos, tuple) and 1 <= len(demos) <= 2
     assert dict(demos[0].fields)["answer"].isdigit()
     accepted = [p for s in outcome.state.records for p in s.proposals
                 if p.verdict == "accepted"]
     assert [p.kind for p in accepted] == ["demos"]
+    assert outcome.state.val_score == 1.0
+    assert "backward" in asked  # the instruction is still trained
+
+
+def test_no_prompt_proposals_means_no_backward_calls(tmp_path: Path) -> None:
+    asked: list[str] = []
+    with FakeServer(_demo_task(asked)) as server:
+        outcome = _train_demos(server, tmp_path, proposals=0)
+    assert asked == []  # feedback nobody would read is not asked for
+    assert outcome.state.counters["backward_skipped"] >= 1
+    assert [p.kind for s in outcome.state.records for p in s.proposals
+            if p.verdict == "accepted"] == ["demos"]
     assert outcome.state.val_score == 1.0
 
 

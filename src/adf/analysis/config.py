@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from typing import Any
 
-import attrs
-
+from adf.analysis.records import DEFAULT_OFF as DEFAULT_OFF
+from adf.analysis.records import LintConfig as LintConfig
+from adf.analysis.records import LoopLimits as LoopLimits
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 
 # The documented codes are the pages' file names (`adf/docs/codes/E0102.md`):
 # listing the folder is enough to validate code names, without reading pages.
 _PAGES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "codes")
 
-DEFAULT_OFF: frozenset[str] = frozenset()  # lints that only run when enabled
 _CODE = re.compile(r"^[EWN][0-9]{1,4}$")
 _PAGE_NAME = re.compile(r"^[EW][0-9]{4}$")
 _LIMIT_KEYS = {
@@ -41,36 +40,6 @@ _LIMIT_KEYS = {
     "max-calls-per-sample": "max_calls_per_sample",
     "max-tokens-per-sample": "max_tokens_per_sample",
 }
-
-
-@attrs.frozen
-class LoopLimits:
-    """The size limits of `adf.analysis.loopsize` (W0511, W0512), set under `[tool.adf.lint]`."""
-
-    max_unrolled_nodes: int = 5000
-    max_calls_per_sample: int = 100
-    max_tokens_per_sample: int | None = None
-
-
-@attrs.frozen
-class LintConfig:
-    disable: frozenset[str] = frozenset()
-    enable: frozenset[str] = frozenset()
-    error: frozenset[str] = frozenset()
-    limits: LoopLimits = attrs.field(factory=LoopLimits)
-    path: str | None = None
-
-    def is_enabled(self, code: str) -> bool:
-        if _matches(code, self.disable):
-            return False
-        return code not in DEFAULT_OFF or _matches(code, self.enable)
-
-    def is_promoted(self, code: str) -> bool:
-        return _matches(code, self.error)
-
-
-def _matches(code: str, patterns: Iterable[str]) -> bool:
-    return any(code.startswith(p) for p in patterns)
 
 
 def find_pyproject(start: str) -> str | None:

@@ -14,43 +14,12 @@ drawing: `param:NAME`, `loss:NAME`, `output:NAME`, or the value id itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TypeVar
 
-import attrs
-
-from adf.plan.schema import Loss, Node, Output, ParamDecl, Plan
+from adf.analysis.records import GraphView as GraphView
+from adf.plan.schema import Loss, Node, Output, Plan
 
 T = TypeVar("T")
-
-
-@attrs.frozen(eq=False)
-class GraphView:
-    plan: Plan
-    nodes: Mapping[str, Node]
-    node_sources: Mapping[str, tuple[str, ...]]
-    node_readers: Mapping[str, tuple[str, ...]]
-    loss_readers: Mapping[str, tuple[Loss, ...]]
-    output_readers: Mapping[str, tuple[Output, ...]]
-    node_params: Mapping[str, tuple[str, ...]]
-    param_users: Mapping[str, tuple[str, ...]]
-    callers: Mapping[str, tuple[str, ...]]
-    params: Mapping[str, ParamDecl]
-
-    def readers(self, value: str) -> tuple[str, ...]:
-        """The nodes that read `value`, in plan order (empty for an unknown id)."""
-        return self.node_readers.get(value, ())
-
-    def is_trainable(self, param: str) -> bool:
-        decl = self.params.get(param)
-        return decl is not None and not decl.frozen
-
-    def trainable_params(self, node_id: str) -> tuple[str, ...]:
-        return tuple(p for p in self.node_params.get(node_id, ()) if self.is_trainable(p))
-
-    def sources(self, node_id: str) -> tuple[str, ...]:
-        """The distinct value ids a node reads, in binding order."""
-        return self.node_sources[node_id]
 
 
 def build_view(plan: Plan) -> GraphView:

@@ -14,20 +14,12 @@ All counts come from one pass over the nodes.
 
 from __future__ import annotations
 
-import attrs
-
 from adf.analysis.config import LoopLimits
 from adf.analysis.graphview import GraphView
+from adf.analysis.records import LoopCount as LoopCount
 from adf.analysis.sizes import Sizes
 from adf.diagnostics import Diagnostic, Label, Severity
 from adf.plan.schema import LoopInfo
-
-
-@attrs.frozen
-class LoopCount:
-    nodes: int = 0
-    calls: int = 0
-    tokens: int = 0
 
 
 def count_loops(view: GraphView, sizes: Sizes) -> dict[str, LoopCount]:

@@ -21,30 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import attrs
-
 from adf.analysis.deadcode import root_name
 from adf.analysis.graphview import GraphView
+from adf.analysis.records import Reachability as Reachability
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 from adf.plan.schema import Loss, ParamDecl
 
 MAX_PATH_LABELS = 6
-
-
-@attrs.frozen
-class Reachability:
-    """`feeds_loss`: values whose value flows into some loss's prediction.
-    `trained`: values computed (directly or not) from a trainable parameter.
-    `learning`: trainable parameters used by a node in `feeds_loss`.
-    `target_only`: values flowing into loss targets but into no prediction.
-    `gradient_nodes`: nodes on a path from a trainable parameter to a loss."""
-
-    feeds_loss: frozenset[str]
-    trained: frozenset[str]
-    learning: frozenset[str]
-    target_only: frozenset[str]
-    gradient_nodes: frozenset[str]
-    reached_losses: frozenset[str]
 
 
 def compute_reachability(view: GraphView) -> Reachability:

@@ -36,9 +36,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import attrs
-
 from adf.analysis.graphview import GraphView
+from adf.analysis.records import Sizes as Sizes
 from adf.llm.catalogue import MESSAGE_OVERHEAD, estimate_tokens, positive_int
 from adf.plan import placeholders
 from adf.plan.schema import DataDecl, Node, ParamDecl, Type
@@ -55,17 +54,6 @@ _LIST_ITEMS = 3
 _FREE_TEXT = ("str", "any", "tool_call")  # replies whose length the program does not fix
 _JSON_OVERHEAD = 6  # the object, key and quotes around a typed reply
 SHORT_REPLY = 8  # free text at its shortest: one short line
-
-
-@attrs.frozen
-class Sizes:
-    """`values`: tokens per value id. `prompts`/`replies`: tokens per llm node id.
-    `measured`: the inputs and targets whose size came from data rows."""
-
-    values: Mapping[str, int]
-    prompts: Mapping[str, int]
-    replies: Mapping[str, int]
-    measured: frozenset[str]
 
 
 def type_tokens(type_: Type) -> int:

@@ -13,25 +13,11 @@ from __future__ import annotations
 
 import re
 
-import attrs
-
+from adf.analysis.records import Suppression as Suppression
 from adf.diagnostics import Span
 
 _DIRECTIVE = re.compile(r"#\s*adf:\s*(allow-file|allow)\b\s*(.*)")
 _CODE = re.compile(r"[A-Za-z][0-9]{1,4}")
-
-
-@attrs.frozen
-class Suppression:
-    codes: tuple[str, ...]
-    lines: frozenset[int]  # the source lines it covers; empty for a whole-file one
-    whole_file: bool
-    span: Span  # the comment itself
-
-    def covers(self, code: str, line: int) -> bool:
-        if not (self.whole_file or line in self.lines):
-            return False
-        return any(code.startswith(c) for c in self.codes)
 
 
 _LEXEME = re.compile(r'"""(?:[^"\\]|\\[\s\S]|"(?!""))*(?:"""|$)|"(?:[^"\\\n]|\\.)*"?|#[^\n]*')

@@ -118,7 +118,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--batch-size", "--batch", type=int, default=4, metavar="N",
                      help="minibatch size (4)")
     run.add_argument("--proposals", type=int, default=3, metavar="K",
-                     help="optimizer proposals per prompt parameter per step (3)")
+                     help="optimizer proposals per prompt parameter per step (3; 0: prompts "
+                     "stay as written, no backward call is made, only demo sets train)")
     run.add_argument("--demo-proposals", type=int, default=1, metavar="K",
                      help="demo-set proposals per demos parameter per step (1)")
     run.add_argument("--seed", type=int, default=0)

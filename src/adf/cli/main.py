@@ -33,6 +33,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, measuring the terminal with `os` as `shutil` would.
+
+    argparse builds a formatter for every `add_argument` and imports `shutil`
+    (with its compression modules) to measure the terminal: about a sixth of
+    a bare interpreter start, paid by every `adfc check` for help it does
+    not print.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
+
+
+def terminal_columns() -> int:
+    """`shutil.get_terminal_size().columns`: `COLUMNS`, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 def _usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = ["usage: adfc COMMAND [ARGS...]", "", "commands:"]
@@ -63,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"adfc: the {name!r} command is not available in this build", file=sys.stderr)
         return 2
-    parser = argparse.ArgumentParser(prog=f"adfc {name}", description=summary)
+    parser = argparse.ArgumentParser(prog=f"adfc {name}", description=summary,
+                                     formatter_class=HelpFormatter)
     module.configure(parser)
     try:
         parsed = parser.parse_args(rest)

@@ -25,8 +25,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
-import attrs
-
+from adf.compiler.records import Graph as Graph
+from adf.compiler.records import OrderedLoop as OrderedLoop
 from adf.compiler.report import diag
 from adf.compiler.resolve import Scope, walk
 from adf.diagnostics import Diagnostic, Label, Span
@@ -35,23 +35,6 @@ from adf.syntax.ast import loop_statements, nested_loops
 
 MAX_LOOP_STEPS = 1000  # steps of one loop, and of nested loops together (their product)
 MAX_NESTING = 8  # loops inside loops, the outermost included
-
-
-@attrs.frozen
-class OrderedLoop:
-    """A loop with its body in order: nodes and nested loops by data flow, then its
-    state updates."""
-
-    decl: ast.LoopDecl
-    body: tuple[ast.NodeDecl | ast.Assign | OrderedLoop, ...]
-
-
-@attrs.frozen
-class Graph:
-    """`order` holds top-level nodes and loops; `updates` maps a state to its loop."""
-
-    order: tuple[ast.NodeDecl | OrderedLoop, ...]
-    updates: dict[str, str]
 
 
 _Edge = tuple[str, Span]

@@ -15,23 +15,16 @@ on `None`: one mistake, one error.
 
 from __future__ import annotations
 
-import attrs
-
 from adf.compiler import types as T
 from adf.compiler.conditions import infer_bool_op, infer_compare
 from adf.compiler.mapping import infer_map
+from adf.compiler.records import Signature as Signature
 from adf.compiler.report import diag, suggest
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import infer_if, infer_match
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.plan.schema import Type
 from adf.syntax import ast
-
-
-@attrs.frozen
-class Signature:
-    params: tuple[tuple[str, Type | None], ...]
-    returns: Type | None
 
 
 def bind_args(

@@ -25,26 +25,13 @@ import gc
 import os
 from typing import TYPE_CHECKING
 
-import attrs
-
+from adf.compiler.records import CompileResult as CompileResult
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 from adf.plan.schema import Plan
 from adf.records import replace
 
 if TYPE_CHECKING:
     from adf.syntax import ast
-
-
-@attrs.frozen
-class CompileResult:
-    plan: Plan | None
-    diagnostics: tuple[Diagnostic, ...]
-    source: str
-    file: str
-
-    @property
-    def ok(self) -> bool:
-        return not any(d.is_error for d in self.diagnostics)
 
 
 def compile_source(

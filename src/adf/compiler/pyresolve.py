@@ -23,43 +23,16 @@ import ast as pyast
 import builtins
 import sys
 
-import attrs
-
 from adf.compiler import pysource
+from adf.compiler.records import Dynamic as Dynamic
+from adf.compiler.records import Found as Found
+from adf.compiler.records import Missing as Missing
+from adf.compiler.records import Resolution as Resolution
+from adf.compiler.records import Unreadable as Unreadable
 
 _MAX_HOPS = 16
 
 
-@attrs.frozen
-class Found:
-    """A callable's signature, read from a `def` or a `lambda`."""
-
-    args: pyast.arguments
-    returns: pyast.expr | None
-    is_async: bool
-    where: str  # "module:name" of the definition reached
-    definition: pyast.FunctionDef | pyast.AsyncFunctionDef | pyast.Lambda | None = attrs.field(
-        default=None, eq=False, repr=False
-    )
-
-
-@attrs.frozen
-class Dynamic:
-    reason: str
-
-
-@attrs.frozen
-class Missing:
-    names: tuple[str, ...]  # the functions the module does define
-
-
-@attrs.frozen
-class Unreadable:
-    reason: str
-    builtin: bool  # part of Python itself, with no source file to read
-
-
-Resolution = Found | Dynamic | Missing | Unreadable
 
 
 class Resolver:

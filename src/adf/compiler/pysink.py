@@ -21,9 +21,8 @@ import ast as pyast
 import sys
 from collections.abc import Iterator
 
-import attrs
-
 from adf.compiler.pyresolve import Found, Resolver, imported_module
+from adf.compiler.records import Sink as Sink
 
 _OS_EXEC = ("execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe")
 _OS_SPAWN = ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe")
@@ -44,14 +43,6 @@ ENTRY_POINTS: dict[str, str] = {
     "builtins:compile": "compiles Python code",
 }
 _BUILTINS = {key.partition(":")[2] for key in ENTRY_POINTS if key.startswith("builtins:")}
-
-
-@attrs.frozen
-class Sink:
-    entry: str  # "module:name" of the entry point
-    does: str  # "runs a shell command", ...
-    via: str | None  # the user function ("module:name") that calls it, if not bound directly
-    param: str | None  # the parameter of that function which reaches the call
 
 
 def find_sink(module: str, name: str, resolver: Resolver) -> Sink | None:

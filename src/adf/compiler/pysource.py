@@ -15,9 +15,9 @@ import ast as pyast
 import os
 import sys
 
-import attrs
-
 from adf.compiler import types as T
+from adf.compiler.records import PyParam as PyParam
+from adf.compiler.records import PySignature as PySignature
 from adf.plan.schema import Type
 
 _PY_SCALARS = {"str": T.STR, "int": T.INT, "float": T.FLOAT, "bool": T.BOOL}
@@ -49,33 +49,6 @@ def read_module(path: str) -> pyast.Module | str:
 
 def function_names(tree: pyast.Module) -> list[str]:
     return [n.name for n in tree.body if isinstance(n, pyast.FunctionDef | pyast.AsyncFunctionDef)]
-
-
-@attrs.frozen
-class PyParam:
-    """One named parameter of a Python function."""
-
-    name: str
-    type: Type | None
-    positional: bool  # can be passed by position
-    keyword: bool  # can be passed by name
-    required: bool  # has no default
-
-    @property
-    def positional_only(self) -> bool:
-        return not self.keyword
-
-
-@attrs.frozen
-class PySignature:
-    params: tuple[PyParam, ...]
-    var_positional: bool  # `*args`
-    var_keyword: bool  # `**kwargs`
-    text: str  # `(a, b=..., *, c)`, for messages
-
-    @property
-    def by_name(self) -> dict[str, PyParam]:
-        return {p.name: p for p in self.params}
 
 
 def signature(args: pyast.arguments) -> PySignature:

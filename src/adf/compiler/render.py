@@ -167,6 +167,8 @@ def _display_col(raw: str, col: int) -> int:
     wide and full-width characters (CJK, most emoji) 2, combining marks and zero-width
     characters 0, so carets line up under what a terminal shows."""
     prefix = raw[: max(col - 1, 0)]
+    if prefix.isascii() and "\t" not in prefix:  # the usual line: one column a character
+        return len(prefix) + 1 + max(0, col - 1 - len(raw))
     return sum(_width(c) for c in prefix) + 1 + max(0, col - 1 - len(raw))
 
 

@@ -16,64 +16,20 @@ error.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any
 
-import attrs
-
+from adf.compiler.records import Scope as Scope
+from adf.compiler.records import Symbol as Symbol
+from adf.compiler.records import SymbolKind as SymbolKind
 from adf.compiler.report import diag, suggest, summarise
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.stdlib.signatures import FUNCTIONS, METRICS
 from adf.syntax import ast
 from adf.syntax.ast import loop_statements, nested_loops
 
-SymbolKind = Literal[
-    "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss",
-    "const", "item", "use",
-]
 VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar", "item"})
 SECTIONS = ("system", "user", "finish")  # `finish` lists tools (adf.compiler.tools)
 ROLES = ("backward", "optimizer", "teacher")
-
-
-@attrs.frozen
-class Symbol:
-    name: str
-    kind: SymbolKind
-    span: Span
-    decl: Any
-    loop: str | None = None
-
-
-@attrs.frozen
-class Scope:
-    """Declared names. `llm_models` maps each llm to the model it calls."""
-
-    symbols: dict[str, Symbol]
-    llm_models: dict[str, str]
-    parents: dict[str, str] = attrs.field(factory=dict)  # a nested loop -> the loop around it
-
-    def inside(self, loop: str | None, outer: str | None) -> bool:
-        """Whether a statement of `loop`'s body is inside `outer` (the loop itself or one
-        around it); every statement is inside `None`, the top level."""
-        while loop is not None and loop != outer:
-            loop = self.parents.get(loop)
-        return loop == outer
-
-    def child(self, loop: str | None, level: str | None) -> str | None:
-        """The loop directly in `level`'s body (or at the top level, for `None`) that
-        holds `loop`'s body, when `loop` is nested in `level` but is not `level`."""
-        while loop is not None:
-            parent = self.parents.get(loop)
-            if parent == level:
-                return loop
-            loop = parent
-        return None
-
-    def get(self, name: str, *kinds: str) -> Symbol | None:
-        symbol = self.symbols.get(name)
-        if symbol is None or (kinds and symbol.kind not in kinds):
-            return None
-        return symbol
 
 
 _WHAT = {

@@ -14,8 +14,6 @@ one mistake, one error.
 
 from __future__ import annotations
 
-import attrs
-
 from adf.compiler import types as T
 from adf.compiler.declcheck import (
     check_llm,
@@ -26,6 +24,7 @@ from adf.compiler.declcheck import (
 )
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.infer import Inference, Signature, bind_args
+from adf.compiler.records import Typing as Typing
 from adf.compiler.report import diag
 from adf.compiler.resolve import Scope
 from adf.compiler.typeexpr import type_of
@@ -35,12 +34,6 @@ from adf.syntax import ast
 from adf.syntax.ast import nested_loops
 
 __all__ = ["Signature", "Typing", "bind_args", "typecheck", "until_key"]
-
-
-@attrs.frozen
-class Typing:
-    values: dict[str, Type | None]
-    functions: dict[str, Signature]
 
 
 def typecheck(

@@ -57,12 +57,12 @@ from __future__ import annotations
 
 import json
 
-import attrs
-
 from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.infer import bind_args
 from adf.compiler.mapping import map_bound
+from adf.compiler.records import PendingLast
+from adf.compiler.records import Unrolled as Unrolled
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import WILDCARD, join, labels
 from adf.compiler.tools import tool_specs
@@ -83,27 +83,6 @@ from adf.plan.schema import (
 from adf.records import replace
 from adf.stdlib.signatures import OPERATORS
 from adf.syntax import ast
-
-
-@attrs.frozen
-class _Pending:
-    """A `last` node to make when its value is first read: the value's id at each step,
-    the `until` condition's at each step, and the context the loop ended in."""
-
-    name: str
-    ids: tuple[str, ...]
-    dones: tuple[str, ...]
-    span: Span
-    step: int | None
-    loop: str | None
-    guards: tuple[Guard, ...]
-
-
-@attrs.frozen
-class Unrolled:
-    nodes: tuple[Node, ...]
-    loops: tuple[LoopInfo, ...]
-    final: dict[str, str]
 
 
 def unroll(program: ast.Program, scope: Scope, typing: Typing, graph: Graph) -> Unrolled:
@@ -160,7 +139,7 @@ class _Unroller:
         self.step_guards: tuple[Guard, ...] = ()  # what every node of this loop step carries
         self.versions: dict[str, str] = {}  # a state updated in a loop -> its latest id
         # `last` nodes of `until` loops, made when first read: id -> what to make
-        self.pending: dict[str, _Pending] = {}
+        self.pending: dict[str, PendingLast] = {}
         # names of top-level `until` loops -> their `last` node's id, until it is read
         self.lasts: dict[str, str] = {}
 
@@ -255,7 +234,7 @@ class _Unroller:
         lasts = {}
         for name, ids in steps.items():
             last_id = self._id(f"{name}.last")
-            self.pending[last_id] = _Pending(name, tuple(ids), tuple(dones), decl.span,
+            self.pending[last_id] = PendingLast(name, tuple(ids), tuple(dones), decl.span,
                                              self.step, self.loop, self.step_guards)
             lasts[name] = last_id
         if outer_frames:  # the loop runs again in the next outer step, from where it stopped

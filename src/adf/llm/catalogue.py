@@ -27,8 +27,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-import attrs
-
+from adf.llm.records import Price as Price
 from adf.plan.schema import ModelDecl, OptionValue, Plan
 
 if TYPE_CHECKING:
@@ -133,22 +132,6 @@ def bound_messages(messages: Iterable[Message]) -> int:
 
 
 # --- price ---------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Price:
-    prompt: float  # dollars per prompt token
-    completion: float  # dollars per completion token
-    cached_prompt: float | None = None  # per prompt token the provider read from its cache
-
-    def of(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
-        """Dollars for a call; `cached_tokens` of the prompt are billed at `cached_prompt`."""
-        cached = min(max(cached_tokens, 0), prompt_tokens) if self.cached_prompt is not None else 0
-        return (
-            (prompt_tokens - cached) * self.prompt
-            + cached * (self.cached_prompt or 0.0)
-            + completion_tokens * self.completion
-        )
 
 
 FREE = Price(0.0, 0.0)

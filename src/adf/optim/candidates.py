@@ -11,8 +11,10 @@ The path is the set of values the steps propose from (the trainer's
 current values). It starts at the best member; a step without an accepted
 change adds a stall to the path's member, and once it has `patience`
 stalls the next step moves the path to the best other member that has
-fewer (an earlier value, or a proposal that tied), so a run is not stuck
-on one greedy line. The gate compares a proposal with the path's score;
+fewer (an earlier value, or a proposal that tied; a tie starts with the
+stalls of the path it tied, being on the same plateau), so a run is not
+stuck on one greedy line. The starting values always keep a place: from any
+dead end there is a way back to where the run began. The gate compares a proposal with the path's score;
 the run ends on the best member, whichever path found it.
 """
 
@@ -40,16 +42,23 @@ class CandidatePool:
     size: int = 4
 
     def add(self, values: tuple[tuple[str, ParamValue], ...], val: float,
-            step: int) -> CandidatePool:
-        """The pool with this candidate in it (a repeat keeps its best score and its stalls)."""
+            step: int, stalls: int = 0) -> CandidatePool:
+        """The pool with this candidate in it (a repeat keeps its best score and its stalls).
+
+        `stalls`: a proposal that only tied the path it came from is on the same
+        plateau, and starts with the path's stalls rather than as a fresh hope."""
         same = [m for m in self.members if m.values == values]
         if same:
             kept = attrs.evolve(same[0], val=max(val, same[0].val))
             rest = [m for m in self.members if m.values != values]
         else:
-            kept, rest = Candidate(values, val, step), list(self.members)
+            kept, rest = Candidate(values, val, step, stalls), list(self.members)
         ranked = sorted([*rest, kept], key=lambda m: (-m.val, m.stalls, m.step))
-        return attrs.evolve(self, members=tuple(ranked[:max(1, self.size)]))
+        size = max(1, self.size)
+        start = [m for m in ranked[size:] if m.step == 0]
+        if start and size > 1:  # the starting values stay: the way back from any dead end
+            ranked = [*ranked[:size - 1], start[0]]
+        return attrs.evolve(self, members=tuple(ranked[:size]))
 
     def find(self, values: tuple[tuple[str, ParamValue], ...]) -> Candidate | None:
         return next((m for m in self.members if m.values == values), None)

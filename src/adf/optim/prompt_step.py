@@ -15,7 +15,9 @@ and leaves every proposal in the step record.
   candidate (changes that help only together, across parameters and nodes);
   if that is rejected, each proposal is gated alone, then the remaining
   attempts go on sequentially.
-- `pool`: within a step as `joint`; across steps the trainer keeps the best
+- `pool`: within a step as `joint`, and an accepted joint change is gated
+  again with each part taken back (a part that helped some samples may
+  block what the others fix); across steps the trainer keeps the best
   validated candidates and goes back to one when the path stops improving
   (`candidates.py`).
 Once a change is accepted, a parameter still to be proposed for gets its
@@ -199,7 +201,7 @@ class PromptStep:
     async def run(self, strategy: Strategy) -> list[float]:
         names = self.targets()
         if strategy in ("joint", "pool") and len(names) > 1:
-            names = await self._joint(names)
+            names = await self._joint(names, take_back=strategy == "pool")
         for name in names:
             if name in self.done:
                 continue
@@ -216,8 +218,14 @@ class PromptStep:
         self.feedback, self.views = fresh.feedback, {**self.views, **fresh.views}
         self.changed = False
 
-    async def _joint(self, names: list[str]) -> list[str]:
-        """Gate one proposal per parameter together; the names still open afterwards."""
+    async def _joint(self, names: list[str], take_back: bool = False) -> list[str]:
+        """Gate one proposal per parameter together; the names still open afterwards.
+
+        With `take_back` (the `pool` strategy), an accepted joint change is then
+        gated once more with each part taken back, and a version without a part
+        that scores higher replaces it: a part that helped some samples may
+        block what the other parts would fix.
+        """
         found: dict[str, tuple[str, ProposalRecord]] = {}
         for name in names:
             got = await self._usable(name)
@@ -235,6 +243,8 @@ class PromptStep:
                 self.mini_scores = gained
                 self.done.update(found)
                 self.changed = True
+                if take_back:
+                    await self._take_back([entry for _, entry in found.values()])
                 return []
             for name, (value, entry) in found.items():
                 self.rejected.setdefault(name, []).append(RejectedProposal(value, entry.reason))
@@ -243,6 +253,22 @@ class PromptStep:
             if self.work.values[name] == entry.before:
                 await self._gate_one(name, value, entry)
         return names
+
+    async def _take_back(self, entries: list[ProposalRecord]) -> None:
+        for entry in entries:
+            name = entry.param
+            if self.work.values[name] == entry.before:
+                continue
+            back = ProposalRecord(name, "prompt", entry.attempt, self.work.values[name],
+                                  entry.before, reasoning="the joint change without this part")
+            gained = await self.host.gate_values(self.work, {name: entry.before}, self.mini,
+                                                 self.mini_scores, [back])
+            self.record.proposals.append(back)
+            self.work.count("taken_back_tried")
+            if gained is not None:
+                self.mini_scores = gained
+                self.work.count("taken_back")
+                return
 
     async def _sequential(self, name: str) -> None:
         while name not in self.done and self.attempts.get(name, 0) < self.proposals:

@@ -161,8 +161,11 @@ class StepRunner:
                 again = await self.t.forward(missing, work.values)
                 known.update({r.sample.id: r for r in again.samples})
             failing = [known[i] for i in errors]
-            mini_scores = await self._prompts(work, record, failing, known, passed, mini,
-                                              mini_scores, result.samples)
+            if self.settings.proposals > 0 and any(p.kind == "prompt" for p in self.t.trainable):
+                mini_scores = await self._prompts(work, record, failing, known, passed, mini,
+                                                  mini_scores, result.samples)
+            else:  # no prompt can change: feedback would be asked for and never read
+                work.count("backward_skipped")
         if self.t.teacher_model is not None and failing and any(
                 p.kind == "demos" for p in self.t.trainable):
             teacher = await self._teach(work, failing)
@@ -257,8 +260,12 @@ class StepRunner:
             entry.verdict = "accepted" if result.accepted else "rejected"
         if (self.settings.strategy == "pool" and result.val_after is not None
                 and not result.stopped_early):  # scored on the whole split: keep it
+            path = work.candidates.find(self._key(work.values))
+            tied = (not result.accepted and path is not None
+                    and result.val_after >= (work.val_score or 0.0))
             work.candidates = work.candidates.add(self._key(candidate), result.val_after,
-                                                  work.step + 1)
+                                                  work.step + 1,
+                                                  path.stalls + 1 if tied and path else 0)
         if result.val_evaluated:  # validated against these values: a repeat would be a duplicate
             for name, value in changes.items():
                 key = tried_key(work.values, name, str(value) if isinstance(value, str)

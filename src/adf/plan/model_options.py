@@ -21,49 +21,12 @@ prefix `x_`: `x_top_k: 40` is sent as `top_k=40`, unchecked.
 
 from __future__ import annotations
 
-from typing import Literal
-
-import attrs
-
-OptionKind = Literal["int", "number", "bool", "text", "choice"]
-Reader = Literal["model", "client", "request"]
-EnvUse = Literal["never", "allowed", "required"]
+from adf.plan.records import EnvUse as EnvUse
+from adf.plan.records import OptionKind as OptionKind
+from adf.plan.records import OptionSpec as OptionSpec
+from adf.plan.records import Reader as Reader
 
 EXTRA_PREFIX = "x_"
-
-
-@attrs.frozen
-class OptionSpec:
-    name: str
-    kind: OptionKind
-    reader: Reader
-    summary: str
-    low: float | None = None  # inclusive lower bound
-    high: float | None = None  # inclusive upper bound
-    choices: tuple[str, ...] = ()
-    env: EnvUse = "never"
-
-    @property
-    def expected(self) -> str:
-        """What the option takes, in words, for messages and the docs."""
-        match self.kind:
-            case "int" | "number":
-                what = "an integer" if self.kind == "int" else "a number"
-                if self.low is not None and self.high is not None:
-                    return f"{what} from {_num(self.low)} to {_num(self.high)}"
-                if self.low is not None:
-                    return f"{what} of at least {_num(self.low)}"
-                return what
-            case "bool":
-                return "`true` or `false`"
-            case "text":
-                return '`env("VARIABLE")`' if self.env == "required" else "a string"
-            case "choice":
-                return "one of " + ", ".join(f'"{c}"' for c in self.choices)
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 _SPECS = (

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Literal
 
-import attrs
-
-PieceKind = Literal["text", "brace", "hole", "malformed"]
+from adf.plan.records import Piece as Piece
+from adf.plan.records import PieceKind as PieceKind
 
 _PIECE = re.compile(
     r"(?P<brace>\{\{|\}\})"
@@ -31,19 +29,6 @@ _PIECE = re.compile(
     r"|(?P<malformed>\{[^{}\n]*\}|[{}])"
 )
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-@attrs.frozen
-class Piece:
-    """One piece of a template: `start`/`end` are offsets into the scanned text.
-
-    `value` is the literal text for "text", the single brace for "brace", the
-    argument's name for "hole" and the raw characters for "malformed"."""
-
-    kind: PieceKind
-    start: int
-    end: int
-    value: str
 
 
 def scan(text: str) -> tuple[Piece, ...]:

@@ -83,8 +83,8 @@ class DataSettings:
     strict_data: bool = False  # stop at the first bad row instead of skipping it
 
 
-_AT_LEAST_ONE = ("steps", "batch_size", "proposals", "concurrency", "candidates")
-_WHOLE = ("demo_proposals", "fill_batches")
+_AT_LEAST_ONE = ("steps", "batch_size", "concurrency", "candidates")
+_WHOLE = ("proposals", "demo_proposals", "fill_batches")  # proposals 0: only demo sets train
 _SHARES = ("threshold", "partial_credit")
 _LIMITS = ("max_steps", "max_calls", "max_tokens", "max_usd")
 _ROWS = ("train_limit", "val_limit", "test_limit")

@@ -52,14 +52,17 @@ _NO_METADATA: Mapping[str, object] = {}
 class Field:
     """One field of a record class, as `fields(cls)` gives it."""
 
-    __slots__ = ("default", "factory", "metadata", "name")
+    __slots__ = ("default", "eq", "factory", "metadata", "name", "repr")
 
     def __init__(self, name: str, default: object = NOTHING, factory: Any = None,
-                 metadata: Mapping[str, object] = _NO_METADATA) -> None:
+                 metadata: Mapping[str, object] = _NO_METADATA, eq: bool = True,
+                 repr: bool = True) -> None:
         self.name = name
         self.default = default  # NOTHING when the field has none (or has a factory)
         self.factory = factory  # called for a default value, or None
         self.metadata = metadata
+        self.eq = eq  # compared (and hashed)
+        self.repr = repr  # shown by repr
 
     @property
     def required(self) -> bool:
@@ -85,7 +88,8 @@ class Record:
         raise FrozenInstanceError(name)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self.__record_fields__)
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in self.__record_fields__
+                          if f.repr)
         return f"{type(self).__name__}({shown})"
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
@@ -111,10 +115,11 @@ def fields(cls: type) -> tuple[Field, ...]:
     found: list[Field] = []
     for f in attrs.fields(cls):
         if isinstance(f.default, attrs.Factory):  # type: ignore[arg-type]
-            found.append(Field(f.name, NOTHING, f.default.factory, f.metadata))
+            found.append(Field(f.name, NOTHING, f.default.factory, f.metadata, bool(f.eq),
+                               bool(f.repr)))
         else:
             found.append(Field(f.name, NOTHING if f.default is attrs.NOTHING else f.default,
-                               None, f.metadata))
+                               None, f.metadata, bool(f.eq), bool(f.repr)))
     return tuple(found)
 
 

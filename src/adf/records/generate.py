@@ -17,10 +17,12 @@ declaration).
 
 Supported in a declaration: `@attrs.frozen` with `order`, `eq`, `repr`,
 `weakref_slot`; fields with a plain default or `attrs.field(default=...,
-factory=..., metadata=...)`; `ClassVar` annotations and methods (copied as
-written). Anything else (validators, converters, `kw_only`, base classes)
-is refused with a message, so a declaration never silently means something
-the generated class does not do.
+factory=..., metadata=..., eq=..., repr=...)`; `ClassVar` annotations and
+methods (copied as written). Anything else (validators, converters,
+`kw_only`, base classes) is refused with a message, so a declaration never
+silently means something the generated class does not do. A new
+declaration module is any file named `NAME_spec.py` under src/adf: the
+command finds it and writes `NAME.py`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from attrs import frozen
 PACKAGE = Path(__file__).resolve().parents[1]  # src/adf
 COMMAND = "python -m adf.records"
 _FROZEN_OPTIONS = {"order", "eq", "repr", "weakref_slot", "slots"}
-_FIELD_OPTIONS = {"default", "factory", "metadata"}
+_FIELD_OPTIONS = {"default", "factory", "metadata", "eq", "repr"}
 
 
 class SpecError(Exception):
@@ -49,6 +51,8 @@ class _Field:
     factory: str | None  # source text of the factory, or None
     metadata: str | None
     comment: str
+    eq: bool = True
+    repr: bool = True
 
 
 def spec_paths() -> list[Path]:
@@ -112,6 +116,7 @@ def _field(stmt: ast.AnnAssign, source: str, lines: list[str]) -> _Field:
     name = stmt.target.id
     annotation = ast.get_source_segment(source, stmt.annotation) or ""
     default = factory = metadata = None
+    flags = {"eq": True, "repr": True}
     value = stmt.value
     if isinstance(value, ast.Call) and _is_attrs(value):
         assert isinstance(value.func, ast.Attribute)
@@ -122,7 +127,11 @@ def _field(stmt: ast.AnnAssign, source: str, lines: list[str]) -> _Field:
                 raise SpecError(f"field {name} (line {stmt.lineno}): `{keyword.arg}=` is not "
                                 f"supported by {COMMAND} (supported: {', '.join(sorted(_FIELD_OPTIONS))})")
             text = ast.get_source_segment(source, keyword.value)
-            if keyword.arg == "default":
+            if keyword.arg in flags:
+                if not isinstance(keyword.value, ast.Constant) or not isinstance(keyword.value.value, bool):
+                    raise SpecError(f"field {name} (line {stmt.lineno}): `{keyword.arg}=` takes True or False")
+                flags[keyword.arg] = keyword.value.value
+            elif keyword.arg == "default":
                 default = text
             elif keyword.arg == "factory":
                 factory = text
@@ -131,7 +140,8 @@ def _field(stmt: ast.AnnAssign, source: str, lines: list[str]) -> _Field:
     elif value is not None:
         default = ast.get_source_segment(source, value)
     rest = lines[stmt.end_lineno - 1][stmt.end_col_offset:].strip() if stmt.end_lineno else ""
-    return _Field(name, annotation, default, factory, metadata, rest if rest.startswith("#") else "")
+    return _Field(name, annotation, default, factory, metadata, rest if rest.startswith("#") else "",
+                  flags["eq"], flags["repr"])
 
 
 def _is_class_var(stmt: ast.AnnAssign, source: str) -> bool:
@@ -154,8 +164,9 @@ def _methods(name: str, fields: list[_Field], options: dict[str, bool]) -> list[
     out.append(f"    def __init__(self, {', '.join(params)}) -> None:\n" if params
                else "    def __init__(self) -> None:\n")
     out.extend(body or ["        pass\n"])
-    mine = _tuple([f"self.{f.name}" for f in fields])
-    theirs = _tuple([f"other.{f.name}" for f in fields])
+    compared = [f for f in fields if f.eq]
+    mine = _tuple([f"self.{f.name}" for f in compared])
+    theirs = _tuple([f"other.{f.name}" for f in compared])
     ignore = ""
     if options["eq"]:
         out.append("\n    def __eq__(self, other: object) -> bool:\n"
@@ -163,7 +174,7 @@ def _methods(name: str, fields: list[_Field], options: dict[str, bool]) -> list[
                    "            return NotImplemented\n"
                    f"        return {mine} == {theirs}{ignore}\n")
         out.append("\n    def __hash__(self) -> int:\n"
-                   f'        return hash({_tuple([repr(name), *(f"self.{f.name}" for f in fields)])})\n')
+                   f'        return hash({_tuple([repr(name), *(f"self.{f.name}" for f in compared)])})\n')
     if options["order"]:
         for method, op in (("__lt__", "<"), ("__le__", "<="), ("__gt__", ">"), ("__ge__", ">=")):
             out.append(f"\n    def {method}(self, other: object) -> bool:\n"
@@ -221,6 +232,7 @@ def _record(cls: ast.ClassDef, options: dict[str, bool], source: str, lines: lis
             parts.append(f"factory={f.factory}")
         if f.metadata is not None:
             parts.append(f"metadata={f.metadata}")
+        parts += [f"{flag}=False" for flag in ("eq", "repr") if not getattr(f, flag)]
         described.append(f"Field({', '.join(parts)})")
     tail = "," if len(described) == 1 else ""
     out.append(f"    __record_fields__ = ({', '.join(described)}{tail})\n")

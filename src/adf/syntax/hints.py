@@ -22,9 +22,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-import attrs
-
 from adf.diagnostics import Span
+from adf.syntax.records import Hint as Hint
 
 DECLARATION_KEYWORDS = (
     "use",
@@ -75,16 +74,6 @@ class TokenLike(Protocol):
 
     @property
     def span(self) -> Span: ...
-
-
-@attrs.frozen
-class Hint:
-    code: str
-    message: str
-    span: Span
-    label: str
-    help: str = ""
-    secondary: tuple[tuple[Span, str], ...] = ()
 
 
 def explain(

@@ -8,6 +8,12 @@ responder serves the fake OpenAI server (tests) and an in-process client
 (`ScriptedClient`, the benchmark), so every figure comes from real training
 code.
 
+A third workflow, `trap`, is the `one` workflow with a shortcut: the cue
+`GUESS QUICKLY` in `style` makes the `quick` samples right but, while it is
+there, no sample that needs a cue of `instruction` can be right. The
+reviews never say so (they name the missing cue, as everywhere), so a path
+that takes the shortcut first stays on it: the greedy gate has no way back.
+
 The task model is right on a sample only when every cue phrase its kind
 needs is in the parameter that owns that cue (a `notes` node lists each of
 its cues as `ok:` or `missed:`, and the solver fails on any `missed:`).
@@ -53,6 +59,7 @@ class Workflow:
     owner: Mapping[str, str]  # cue -> parameter that must hold it
     kinds: Mapping[str, tuple[str, ...]]  # kind -> cues it needs ("hard": never right)
     mix: tuple[tuple[str, int], ...]  # kind -> count per 16 samples
+    shortcut: str = ""  # a cue that, while present, blocks every cue of another parameter
 
 
 _MODEL = '''model m = "openai/fake" {{ api_base: "{base}", temperature: 0 }}
@@ -116,7 +123,18 @@ output reply
      ("negations+units", 2), ("units", 1), ("steps", 1), ("quantities", 1), ("hard", 1)),
 )
 
-WORKFLOWS = {w.name: w for w in (ONE, TWO)}
+TRAP = Workflow(
+    "trap",
+    ONE.source,
+    {"CHECK UNITS": "instruction", "SHOW STEPS": "instruction", "USE DIGITS": "instruction",
+     "GUESS QUICKLY": "style"},
+    {"plain": (), "quick": ("GUESS QUICKLY",), "units": ("CHECK UNITS",),
+     "steps": ("SHOW STEPS",), "digits": ("USE DIGITS",), "hard": ("IMPOSSIBLE",)},
+    (("plain", 2), ("quick", 4), ("units", 3), ("steps", 3), ("digits", 3), ("hard", 1)),
+    shortcut="GUESS QUICKLY",
+)
+
+WORKFLOWS = {w.name: w for w in (ONE, TWO, TRAP)}
 
 
 def rows(workflow: Workflow, split: str, repeats: int = 1) -> list[dict[str, Any]]:
@@ -132,12 +150,20 @@ def rows(workflow: Workflow, split: str, repeats: int = 1) -> list[dict[str, Any
 
 
 def ceiling(workflow: Workflow) -> float:
+    """The best validation score any values reach (with a shortcut: the path without it)."""
     total = sum(count for _, count in workflow.mix)
-    return sum(count for kind, count in workflow.mix if kind != "hard") / total
+    return sum(count for kind, count in workflow.mix
+               if kind != "hard" and workflow.shortcut not in workflow.kinds[kind]) / total
 
 
 def cues_found(workflow: Workflow, values: Mapping[str, object]) -> int:
-    return sum(1 for cue, param in workflow.owner.items() if cue in str(values.get(param, "")))
+    """The cues in place (a shortcut is not one to find)."""
+    return sum(1 for cue, param in workflow.owner.items()
+               if cue != workflow.shortcut and cue in str(values.get(param, "")))
+
+
+def cue_count(workflow: Workflow) -> int:
+    return sum(1 for cue in workflow.owner if cue != workflow.shortcut)
 
 
 # --- the scripted model -----------------------------------------------------------
@@ -170,6 +196,10 @@ def _forward(workflow: Workflow, request: Request) -> str:
     if "missed:" in user or "garbled" in user or (HARM in system and kind == "plain"):
         return "wrong"
     own = [c for c in needs if workflow.owner[c] != "reader"]
+    shortcut = workflow.shortcut
+    if shortcut and shortcut in system and any(
+            workflow.owner[c] != workflow.owner[shortcut] for c in own):
+        return "wrong"  # the shortcut skips the work the other parameter's cues ask for
     return "right" if all(c in system for c in own) else "wrong"
 
 
