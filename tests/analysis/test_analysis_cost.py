@@ -137,6 +137,19 @@ def test_run_totals_follow_settings() -> None:
     assert estimate.total.calls == sum(p.usage.calls for p in estimate.run)
 
 
+def test_no_prompt_proposals_means_no_backward_and_no_optimizer_calls() -> None:
+    # `--proposals 0` trains only the demo sets: the step asks no feedback (it counts
+    # backward_skipped), so the forecast has no backward and no optimizer phase
+    settings = scenario(steps=2, batch_size=3, val_size=10, proposals=0, demo_proposals=1)
+    phases = {p.phase: p.usage.calls
+              for p in estimate_cost(demo_plan(4).build(), settings=settings).run}
+    assert "backward" not in phases and "optimizer" not in phases
+    assert phases["forward, re-running drawn failures"] > 0  # failures are still re-run
+    with_prompts = {p.phase for p in estimate_cost(
+        demo_plan(4).build(), settings=scenario(steps=2, batch_size=3, val_size=10)).run}
+    assert {"backward", "optimizer"} <= with_prompts
+
+
 def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:
     def phases(plan: PlanBuilder, **changes: object) -> dict[str, int]:
         settings = scenario(**{"steps": 4, "batch_size": 2, "val_size": 20, **changes})
@@ -278,3 +291,13 @@ def test_typed_replies_count_at_their_type_and_free_text_at_a_range() -> None:
     assert free.nodes[0].forward.completion_tokens == 256  # free text: max_tokens, a bound
     assert 0 < free.tokens_low < free.total.tokens / 2
     assert free.summary_json()["tokens_low"] == free.tokens_low
+
+
+def test_free_text_inside_a_typed_reply_is_part_of_the_range() -> None:
+    from adf.analysis.sizes import SHORT_REPLY, type_tokens
+    from adf.plan.schema import Type
+
+    call = Type("record", fields=(("tool", Type("str")), ("done", Type("bool"))))
+    assert type_tokens(call) > type_tokens(call, SHORT_REPLY)
+    assert type_tokens(call, SHORT_REPLY) == estimate_tokens("tool") + 1 + SHORT_REPLY + (
+        estimate_tokens("done") + 1 + type_tokens(Type("bool")))

@@ -546,7 +546,8 @@ def _phases(
     for phase, count in samples:
         for model, parts in forward_by_model.items():
             phases.append(PhaseCost(phase, model, _scaled(parts, count)))
-    for model, parts in backward_by_model.items():
+    # no prompt proposals: the trainer asks for no feedback it could never use
+    for model, parts in (backward_by_model.items() if s.train.proposals > 0 else ()):
         phases.append(PhaseCost("backward", model, _scaled(parts, s.steps * s.errors)))
     optimizer_model = _role(plan, "optimizer")
     if optimizer_model is not None:

@@ -56,15 +56,18 @@ _JSON_OVERHEAD = 6  # the object, key and quotes around a typed reply
 SHORT_REPLY = 8  # free text at its shortest: one short line
 
 
-def type_tokens(type_: Type) -> int:
-    """A typical size for a value of this type when nothing better is known."""
+def type_tokens(type_: Type, text: int | None = None) -> int:
+    """A typical size for a value of this type when nothing better is known; `text`, when
+    given, is the size of each piece of free text in it."""
     match type_.kind:
         case "list":
-            return _LIST_ITEMS * type_tokens(type_.of or Type("any"))
+            return _LIST_ITEMS * type_tokens(type_.of or Type("any"), text)
         case "enum":
             return max((estimate_tokens(v) for v in type_.values), default=1)
         case "record":
-            return sum(estimate_tokens(name) + 1 + type_tokens(t) for name, t in type_.fields)
+            return sum(estimate_tokens(name) + 1 + type_tokens(t, text) for name, t in type_.fields)
+        case "str" | "any" if text is not None:
+            return text
         case _:
             return _TYPE_DEFAULTS.get(type_.kind, 64)
 
@@ -76,7 +79,8 @@ def reply_tokens(view: GraphView, node: Node, *, short: bool = False) -> int:
     limit = positive_int(dict(node.llm.bind(view.plan.model(node.llm.model)).options).get("max_tokens"))
     kind = node.output_type.kind
     if kind not in _FREE_TEXT:
-        typed = type_tokens(node.output_type) + _JSON_OVERHEAD
+        # the free text inside a typed reply (a record's strings) is as long or short as any
+        typed = type_tokens(node.output_type, SHORT_REPLY if short else None) + _JSON_OVERHEAD
         return typed if limit is None else min(limit, typed)
     bound = limit if limit is not None else _REPLY_DEFAULTS.get(kind, 256)
     return min(bound, SHORT_REPLY) if short else bound
@@ -119,7 +123,8 @@ def compute_sizes(view: GraphView, rows: Iterable[Mapping[str, Any]] | None = No
         elif node.kind == "fn":
             values[node.id] = _fn_tokens(node, args)
         elif node.kind == "field":
-            values[node.id] = min(args.get("record", 0), type_tokens(node.output_type))
+            values[node.id] = min(args.get("record", 0),
+                                  type_tokens(node.output_type, SHORT_REPLY if short else None))
         elif node.kind == "item":  # one of the list's typical number of items
             values[node.id] = math.ceil(args.get("items", 0) / _LIST_ITEMS)
         elif node.kind == "map":  # every item's result, at the bound
