@@ -3,8 +3,8 @@ how long `adfc check` takes against a bare Python start.
 
 Part 1: generated programs whose plans have about 1k, 10k and 50k nodes
 (chains and fan-in of llm and fn calls, nested calls, `+` chains, record
-field access, a `match` with guarded branches, a `map` over a list, an objective, and loops of
-3 steps with a state). For each size, best of `--repeat` runs of
+field access, a `match` with guarded branches, a `map` over a list, an objective, loops of
+3 steps with a state, and a loop of 2 steps nested in one of 2 steps). For each size, best of `--repeat` runs of
   - Lark: `lark.Lark(adf.lark, parser="lalr", lexer="contextual").parse`
     (the parser object is built once, outside the timing);
   - compile: `compile_source` (parse, resolve, graph, types, bindings,
@@ -96,8 +96,17 @@ def program(target_nodes: int) -> str:
         lines.append(f"  node {b}r = ask({b}s + {b}m)")
         lines.append(f"  {b}s = {b}s + {b}r")
         lines.append("}")
-        prev = f"{b}s"
-        nodes += 8 + 6 + 6 + 1 + 3 * 3
+        # 13 more: nested loops (2 x 2 steps) carrying a state through the inner loop:
+        # its initial value, then per inner step an add, a call and the update
+        lines.append(f'state {b}w: str = ""')
+        lines.append(f"loop {b}o in 0..2 {{")
+        lines.append(f"  loop {b}n in 0..2 {{")
+        lines.append(f"    node {b}v = ask({b}w + {b}s)")
+        lines.append(f"    {b}w = {b}w + {b}v")
+        lines.append("  }")
+        lines.append("}")
+        prev = f"{b}w"
+        nodes += 8 + 6 + 6 + 1 + 3 * 3 + 1 + 2 * 2 * 3
         i += 1
     lines.append(f"loss acc = std.loss.exact_match({prev}, t)")
     lines.append(f"loss overlap = std.loss.f1({prev}, t)")

@@ -18,6 +18,7 @@ from adf.llm.usage import Usage
 from adf.optim.observed import Count, Observed, observe
 from adf.optim.records import ProposalRecord, StepRecord
 from adf.plan.settings import TrainSettings
+from adf.records import replace
 
 
 def scenario(*, val_size: int = 50, test_size: int = 0, fail_rate: float = 0.5,
@@ -148,6 +149,13 @@ def test_no_prompt_proposals_means_no_backward_and_no_optimizer_calls() -> None:
     with_prompts = {p.phase for p in estimate_cost(
         demo_plan(4).build(), settings=scenario(steps=2, batch_size=3, val_size=10)).run}
     assert {"backward", "optimizer"} <= with_prompts
+    # proposals allowed but only a demo set learns (the instruction frozen): no feedback either
+    frozen = demo_plan(4)
+    frozen.params = [replace(p, frozen=True) if p.name == "instruction" else p
+                     for p in frozen.params]
+    only_demos = estimate_cost(frozen.build(), settings=scenario(steps=2, batch_size=3))
+    assert "backward" not in {p.phase for p in only_demos.run}
+    assert only_demos.backward.calls == 0
 
 
 def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:

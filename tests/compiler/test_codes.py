@@ -24,7 +24,7 @@ def test_page_example_emits_exactly_its_code(code: str, tmp_path: pathlib.Path) 
     info = PAGES[code]
     assert info.severity == ("error" if code.startswith("E") else "warning")
     assert info.summary and info.title
-    if code == "E0007":  # about unreadable files; there is no program to show
+    if code in {"E0007", "E0118"}:  # unreadable files; a 33-file chain (see test_use.py)
         assert info.example is None
         return
     assert info.example is not None, f"{code} has no example"

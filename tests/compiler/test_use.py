@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
+import pytest
+
+from adf.compiler import pipeline
+from adf.compiler.link import MAX_USE_DEPTH
 from adf.compiler.pipeline import compile_file
 from adf.plan.codec import encode_plan
 
@@ -144,3 +149,61 @@ def test_odd_paths_are_diagnostics(tmp_path: pathlib.Path) -> None:
         (tmp_path / "main.adf").write_text(text, encoding="utf-8")
         result = compile_file(str(tmp_path / "main.adf"))
         assert [d.code for d in result.diagnostics] == ["E0113"], path
+
+
+def layered(folder: pathlib.Path, levels: int, width: int) -> pathlib.Path:
+    """`levels` layers of `width` files, each using every file of the next layer."""
+    leaf = 'model m = "local"\nllm f(x: str) -> str using m { user: "{x}" }\n'
+    for level in range(levels, -1, -1):
+        for k in range(width if level else 1):
+            if level == levels:
+                text = leaf
+            else:
+                uses = "".join(f'use "l{level + 1}_{j}.adf" as u{j}\n' for j in range(width))
+                calls = "".join(f"node n{j} = u{j}.f(x)\n" for j in range(width))
+                text = (f'{uses}model m = "local"\ninput x: str\n'
+                        f'llm f(x: str) -> str using m {{ user: "{{x}}" }}\n{calls}output n0\n')
+            (folder / (f"l{level}_{k}.adf" if level else "main.adf")).write_text(text)
+    return folder / "main.adf"
+
+
+def test_a_file_reached_along_many_paths_is_checked_once(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2 files a layer, each using both files of the next: 2**9 paths reach the last layer
+    main = layered(tmp_path, levels=9, width=2)
+    compiled: list[str] = []
+    real = pipeline._compile
+
+    def counting(text: str, name: str, *rest: Any) -> Any:
+        compiled.append(pathlib.Path(name).name)
+        return real(text, name, *rest)
+
+    monkeypatch.setattr(pipeline, "_compile", counting)
+    result = compile_file(str(main))
+    assert [d.code for d in result.diagnostics if d.is_error] == []
+    assert sorted(compiled) == sorted({*compiled})  # no file compiled twice
+    assert len(compiled) == 1 + 9 * 2
+
+
+def test_a_chain_of_uses_has_a_depth_limit(tmp_path: pathlib.Path) -> None:
+    depth = MAX_USE_DEPTH + 8
+    for k in range(depth):
+        uses = f'use "f{k + 1}.adf" as nxt\n' if k + 1 < depth else ""
+        (tmp_path / f"f{k}.adf").write_text(
+            f'{uses}model m = "local"\nllm f(x: str) -> str using m {{ user: "{{x}}" }}\n')
+    result = compile_file(str(tmp_path / "f0.adf"))  # a diagnostic, not a RecursionError
+    (deep,) = [d for d in result.diagnostics if d.code == "E0118"]
+    assert deep.file == str(tmp_path / f"f{MAX_USE_DEPTH - 1}.adf")
+    assert [d.code for d in result.diagnostics if d.file == str(tmp_path / "f0.adf")] == ["E0116"]
+    shallow = compile_file(str(tmp_path / f"f{depth - MAX_USE_DEPTH}.adf"))
+    assert [d.code for d in shallow.diagnostics if d.is_error] == []
+
+
+def test_the_source_size_limit_applies_to_used_files(tmp_path: pathlib.Path) -> None:
+    main = write(tmp_path, main_adf=main_text(), lib_adf=LIB + "# " + "x" * 4000 + "\n")
+    small = compile_file(str(main), max_bytes=1000)
+    (refused,) = [d for d in small.diagnostics if d.is_error]
+    assert refused.code == "E0113" and refused.file == str(main)
+    assert any("1000" in note or "limit" in note for note in refused.notes)
+    assert [d.code for d in compile_file(str(main), max_bytes=10_000).diagnostics
+            if d.is_error] == []

@@ -1,8 +1,10 @@
-"""The symbol index knows a `map`'s item, its bound and the names in conditions."""
+"""The symbol index knows a `map`'s item, its bound and the names in conditions, and
+the names of nested loops; the outline shows a nested loop inside its loop."""
 
 from __future__ import annotations
 
 from adf.lsp.index import build_index
+from adf.lsp.outline import folds, outline
 from adf.syntax.parser import parse
 
 SOURCE = """model m = "local"
@@ -36,3 +38,31 @@ def test_map_items_bounds_and_condition_names_are_indexed() -> None:
     assert (9, 33) in condition
     assert [(o.span.line, o.span.col) for o in index.references(("", "done"))
             if not o.is_definition] == [(9, 25)]
+
+
+NESTED = """model m = "local"
+input question: str
+llm step(q: str, i: int, j: int) -> str using m { user: "{q} {i} {j}" }
+loop round in 0..2 {
+  node plan = step(question, round, 0)
+  loop attempt in 0..3 {
+    node draft = step(plan, round, attempt)
+  }
+}
+output draft
+"""
+
+
+def test_nested_loops_are_indexed_outlined_and_folded() -> None:
+    program, diagnostics = parse(NESTED)
+    assert program is not None and diagnostics == ()
+    index = build_index(program)
+    assert index.definitions[("", "attempt")].kind == "loopvar"
+    assert index.definitions[("", "draft")].kind == "node"
+    uses = [(o.span.line, o.span.col) for o in index.references(("", "round"))
+            if not o.is_definition]
+    assert uses == [(5, 30), (7, 29)]  # the outer loop variable, read in the inner body too
+    loop = next(o for o in outline(program) if o.name == "round")
+    assert [(c.name, c.kind) for c in loop.children] == [("plan", "node"), ("attempt", "loopvar")]
+    assert [c.name for c in loop.children[1].children] == ["draft"]
+    assert {(f.start, f.end) for f in folds(program, NESTED)} >= {(4, 9), (6, 8)}

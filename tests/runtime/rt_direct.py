@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,11 +25,12 @@ from rt_plans import model
 
 from adf.compiler.pipeline import compile_source
 from adf.llm.protocol import ChatReply, ChatRequest
+from adf.llm.toolcall import encode_tool_call
 from adf.plan.schema import Plan
 from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
-from adf.testing.fake_server import FakeServer, Request, last_user
+from adf.testing.fake_server import FakeReply, FakeServer, Request, last_user
 
 DIRECT = os.environ.get("ADF_V2_TRANSPORT", "") == "direct"
 EXAMPLES = int(os.environ.get("ADF_V2_EXAMPLES", "25"))
@@ -71,7 +73,9 @@ def questions(n: int) -> list[Sample]:
 
 
 class DirectClient:
-    """A `ModelClient` that hands each request to a fake-server responder in process."""
+    """A `ModelClient` that hands each request to a fake-server responder in process
+    (the tools a request offers included; a native tool call comes back as the text
+    the litellm path would give)."""
 
     def __init__(self, respond: Callable[[Request], Any]) -> None:
         self.respond = respond
@@ -80,10 +84,16 @@ class DirectClient:
 
     async def complete(self, request: ChatRequest) -> ChatReply:
         self.count += 1
-        body = {"model": request.model,
-                "messages": [{"role": m.role, "content": m.content} for m in request.messages]}
+        body: Request = {"model": request.model,
+                         "messages": [{"role": m.role, "content": m.content}
+                                      for m in request.messages]}
+        if request.tools is not None:
+            body["tools"] = json.loads(request.tools)
         self.texts.append(last_user(body))
-        return ChatReply(str(self.respond(body)), 1, 1, 0.0, False, 0.0)
+        reply = self.respond(body)
+        if isinstance(reply, FakeReply):
+            reply = encode_tool_call(*reply.tool_calls[0]) if reply.tool_calls else reply.text
+        return ChatReply(str(reply), 1, 1, 0.0, False, 0.0)
 
 
 @attrs.frozen
@@ -96,14 +106,15 @@ class Run:
 
 
 def run_both(workflow: Plan, samples: list[Sample], respond: Callable[[Request], Any],
-             keep_requests: bool = False) -> Run:
-    """Forward then backward over `samples`, counting the requests of each pass."""
-    if DIRECT:
-        direct = DirectClient(respond)
-        result = asyncio.run(evaluate(workflow, samples, direct))
-        forward = direct.count
-        grads = asyncio.run(backward(workflow, result, direct))
-        return Run(result, grads, forward, direct.count - forward, tuple(direct.texts[forward:]))
+             keep_requests: bool = False, direct: bool = DIRECT) -> Run:
+    """Forward then backward over `samples`, counting the requests of each pass
+    (in process when `direct`)."""
+    if direct:
+        local = DirectClient(respond)
+        result = asyncio.run(evaluate(workflow, samples, local))
+        forward = local.count
+        grads = asyncio.run(backward(workflow, result, local))
+        return Run(result, grads, forward, local.count - forward, tuple(local.texts[forward:]))
     with _server(respond) as url:
         bound = replace(workflow, models=(model("m", url[0]),))
         result = asyncio.run(evaluate(bound, samples, client(concurrency=4)))

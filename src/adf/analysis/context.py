@@ -64,13 +64,14 @@ def _forward(view: GraphView, sizes: Sizes, file: str) -> list[Diagnostic]:
         breakdown = (f"about {sizes.prompts[node.id]} prompt tokens + "
                      f"{sizes.replies[node.id]} for the reply")
         if first_fits[key]:
+            step = ".".join(str(t) for t in node.time)  # `2`; in a nested loop `1.2`
             diagnostics.append(Diagnostic(
                 code="W0603",
                 severity=Severity.WARNING,
                 message=(f"loop `{node.loop}` makes the prompt of `{node.name}` outgrow the "
-                         f"{window}-token context of model `{node.llm.model}` at time step {node.step}"),
+                         f"{window}-token context of model `{node.llm.model}` at time step {step}"),
                 file=file,
-                primary=Label(node.span, f"needs ~{need} tokens at step {node.step}"),
+                primary=Label(node.span, f"needs ~{need} tokens at step {step}"),
                 secondary=_loop_label(view, node),
                 notes=(breakdown + "; the prompt grows with the loop's state",),
                 help="lower the loop's bound, keep less state per step, or use a model with a larger context",

@@ -353,12 +353,16 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
     live = live_values(view)
     nodes = []
     engine = _role(plan, "backward")
+    demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
+    prompt_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "prompt")
+    # the trainer asks for feedback only when a prompt may change (no feedback it cannot use)
+    feedback = settings.train.proposals > 0 and prompt_params > 0
     for node in plan.nodes:
         if node.llm is None:
             continue
         prompt, reply = sizes.prompts[node.id], sizes.replies[node.id]
         backward = Usage()
-        if node.id in reach.gradient_nodes:
+        if feedback and node.id in reach.gradient_nodes:
             shown = [estimate_tokens(view.params[p].value)  # demo sets get no feedback
                      for p in view.trainable_params(node.id) if view.params[p].kind == "prompt"]
             shown += [sizes.values.get(s, 0) for s in view.sources(node.id) if s in reach.trained]
@@ -379,21 +383,20 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         if cost.backward.calls:
             backward_by_model.setdefault(engine or cost.model, []).append((cost.backward, share))
     blame_model = engine or plan.models[0].name  # no engine: the runtime asks a producer
-    blame = _blame(plan, view, reach, sizes.replies, history, blame_model)
+    blame = _blame(plan, view, reach, sizes.replies, history, blame_model) if feedback else Usage()
     if blame.calls:
         backward_by_model.setdefault(blame_model, []).append((blame, 1.0))
     forward = sum((c.forward for c in nodes), Usage())
     backward = sum((c.backward for c in nodes), Usage()) + blame
     optimizer = _optimizer(view, sizes, reach.learning, settings, history, shares)
     teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings, history)
-    demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
-    prompt_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "prompt")
     # with several prompts, their first proposals are also gated together (strategies "joint"
     # and "pool"; "sequential" gates each alone)
     screen = settings.rates.screen_pass
     joint = screen if settings.train.joint_gate and prompt_params > 1 else 0.0
     gated = (optimizer.calls + joint) * screen + demo_params * settings.train.demo_proposals
-    phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, gated, settings, plan)
+    phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, gated, settings, plan,
+                     bool(reach.learning))
     priced_phases, dollars, unpriced = _price(plan, phases, pricing)
     return CostEstimate(
         nodes=tuple(nodes),
@@ -528,6 +531,7 @@ def _phases(
     gated: float,
     settings: Scenario,
     plan: Plan,
+    trains: bool,
 ) -> list[PhaseCost]:
     """The run by phase: forward samples of each kind, then the frozen roles' calls."""
     s = settings
@@ -535,9 +539,9 @@ def _phases(
         ("forward, scoring validation and test", s.val_size + 2 * s.test_size),
         ("forward, training minibatches", s.steps * s.batch),
         ("forward, extra batches while none failed",
-         s.steps * s.batch * s.extra_batches if backward_by_model else 0),
+         s.steps * s.batch * s.extra_batches if trains else 0),
         ("forward, re-running drawn failures",
-         s.steps * s.errors * RERUN_SHARE if backward_by_model else 0),
+         s.steps * s.errors * RERUN_SHARE if trains else 0),
         ("forward, checking proposals", s.steps * gated * s.checked),
         ("forward, validating proposals",
          s.steps * gated * s.to_validation * s.val_size * s.rates.val_share),
@@ -546,8 +550,7 @@ def _phases(
     for phase, count in samples:
         for model, parts in forward_by_model.items():
             phases.append(PhaseCost(phase, model, _scaled(parts, count)))
-    # no prompt proposals: the trainer asks for no feedback it could never use
-    for model, parts in (backward_by_model.items() if s.train.proposals > 0 else ()):
+    for model, parts in backward_by_model.items():
         phases.append(PhaseCost("backward", model, _scaled(parts, s.steps * s.errors)))
     optimizer_model = _role(plan, "optimizer")
     if optimizer_model is not None:

@@ -38,7 +38,9 @@ def render_cost(estimate: CostEstimate, file: str) -> str:
             out.append(f"  branches and early exits: a sample makes {calls.low:g} to {calls.high:g} calls "
                        f"(expected {calls.expected:.1f}) and uses {tokens.low:g} to {tokens.high:g} "
                        f"tokens (expected {tokens.expected:.0f}); untaken branches cost nothing")
-    out.append(f"per failed sample, backward pass: {_usage(estimate.backward)}")
+    out.append("per failed sample, backward pass: " + (
+        _usage(estimate.backward) if estimate.backward.calls
+        else "none (no prompt may change: no feedback is asked for)"))
     out.append(f"per training step, optimizer: {_usage(estimate.optimizer)}")
     out.append("")
     out.append(f"training run: {s.steps} steps, minibatch {s.batch}, {s.val_size} validation and "

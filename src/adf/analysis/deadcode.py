@@ -50,10 +50,10 @@ def check_dead_code(view: GraphView, file: str) -> list[Diagnostic]:
 def _dead_nodes(view: GraphView, live: set[str], file: str, skip: set[str]) -> list[Diagnostic]:
     """W0504, one per source statement: nested calls (`pred.0`) fold into their owner."""
     groups: dict[str, list[Node]] = {}
-    copies: dict[str, set[int | None]] = {}
+    copies: dict[str, set[tuple[int, ...]]] = {}
     for node in view.plan.nodes:
         root = root_name(node)
-        copies.setdefault(root, set()).add(node.step)
+        copies.setdefault(root, set()).add(node.time)
         if node.id in live or root in skip:
             continue
         if node.kind == "const" and view.readers(node.id):
@@ -62,10 +62,10 @@ def _dead_nodes(view: GraphView, live: set[str], file: str, skip: set[str]) -> l
     diagnostics = []
     for root, dead in groups.items():
         owner = next((n for n in dead if n.name == root), dead[0])
-        steps = sorted({n.step for n in dead if n.step is not None})
+        steps = sorted({n.time for n in dead if n.step is not None})
         where = ""
         if owner.step is not None and len(steps) < len(copies[root]):
-            listed = ", ".join(str(t) for t in steps)
+            listed = ", ".join(".".join(str(t) for t in time) for time in steps)
             where = f" at time step{'s' if len(steps) > 1 else ''} {listed} of loop `{owner.loop}`"
         labels = []
         reader = next((r for r in view.readers(owner.id) if root_name(view.nodes[r]) != root), None)

@@ -45,7 +45,7 @@ def render_dot(drawing: Drawing) -> str:
              "  rankdir=TB;",
              '  node [fontname="Helvetica", fontsize=11];',
              '  edge [color="#868e96"];']
-    by_group: dict[tuple[str, int], list[Vertex]] = {}
+    by_group: dict[tuple[str, int | str], list[Vertex]] = {}
     for vertex in drawing.vertices:
         if vertex.group is None:
             lines.append("  " + _vertex(vertex))

@@ -40,7 +40,7 @@ class Vertex:
     detail: str
     layer: int
     # (loop, time step) of a loop copy; ("NAME#", item) of a map's item
-    group: tuple[str, int] | None
+    group: tuple[str, int | str] | None
     highlighted: bool
     frozen: bool = False
     taken: bool | None = None  # with a trace: ran for the traced sample; None: not known
@@ -61,16 +61,16 @@ class Drawing:
     vertices: tuple[Vertex, ...]
     edges: tuple[Edge, ...]
 
-    def groups(self) -> list[tuple[str, int]]:
+    def groups(self) -> list[tuple[str, int | str]]:
         """Loop time steps in order of first appearance."""
-        seen: dict[tuple[str, int], None] = {}
+        seen: dict[tuple[str, int | str], None] = {}
         for vertex in self.vertices:
             if vertex.group is not None:
                 seen.setdefault(vertex.group, None)
         return list(seen)
 
 
-def group_label(group: tuple[str, int]) -> str:
+def group_label(group: tuple[str, int | str]) -> str:
     """`hop @ 1` for a loop step, `notes#1` for a map's item."""
     name, index = group
     return f"{name}{index}" if name.endswith("#") else f"{name} @ {index}"
@@ -138,7 +138,9 @@ def _draw(plan: Plan) -> Drawing:
         vertices.append(Vertex(decl.name, "input" if data_kind == "input" else "target",
                                decl.name, f"{data_kind}: {decl.type}", above(readers, bottom), None, False))
     for node in plan.nodes:
-        group = (node.loop, node.step) if node.loop is not None and node.step is not None else None
+        group: tuple[str, int | str] | None = None
+        if node.loop is not None and node.step is not None:  # `hop @ 1`, nested `hop @ 0.1`
+            group = (node.loop, ".".join(str(t) for t in node.time))
         if node.item is not None:  # a map's item: drawn in a box of its own
             group = (node.name.rsplit("#", 1)[0] + "#", node.item)
         if node.llm is not None:

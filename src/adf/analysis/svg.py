@@ -152,7 +152,7 @@ def _taken(taken: bool | None) -> str:
 
 
 def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:
-    extents: dict[tuple[str, int], list[float]] = {}
+    extents: dict[tuple[str, int | str], list[float]] = {}
     for vertex in drawing.vertices:
         if vertex.group is None:
             continue

@@ -11,7 +11,11 @@ one vertex outside and its body is ordered separately: inside the loop a
 state name means the value from the previous step, so data flows from one
 step to the next only through states and a cycle within one step is an
 error like any other. Outside its loop, a loop node or an updated state
-means the value after the last step. Ties are broken by source order, so the
+means the value after the last step. A loop nested in a loop's body is one
+vertex of that body, ordered the same way (a body node reading an inner
+node or a state the inner loop updates comes after the inner loop), and
+the bounds of nested loops multiply against the unrolling limit (E0308).
+Ties are broken by source order, so the
 order (and the plan) is deterministic. Everything is iterative: a chain of
 50,000 nodes needs no recursion.
 """
@@ -27,8 +31,10 @@ from adf.compiler.report import diag
 from adf.compiler.resolve import Scope, walk
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.syntax import ast
+from adf.syntax.ast import loop_statements, nested_loops
 
-MAX_LOOP_STEPS = 1000
+MAX_LOOP_STEPS = 1000  # steps of one loop, and of nested loops together (their product)
+MAX_NESTING = 8  # loops inside loops, the outermost included
 
 
 _Edge = tuple[str, Span]
@@ -49,17 +55,11 @@ def build_graph(program: ast.Program, scope: Scope) -> tuple[Graph, tuple[Diagno
                 _no_targets(decl.value, scope, diags)
             case ast.LoopDecl():
                 key = "loop " + decl.name.name
-                _check_range(decl, diags)
+                _check_sizes(decl, diags)
                 vertices[key] = decl
-                edges: list[_Edge] = []
-                for stmt in decl.body:
-                    edges += _deps(stmt.value, decl.name.name, scope, updates)
-                    _no_targets(stmt.value, scope, diags)
-                if decl.until is not None and not isinstance(decl.until, ast.Ref):
-                    # a condition may read values outside the loop (a bare name is E0307's)
-                    edges += _deps(decl.until, decl.name.name, scope, updates)
-                    _no_targets(decl.until, scope, diags)
-                deps[key] = [e for e in edges if e[0] != key]
+                deps[key] = _loop_deps(decl, None, scope, updates)
+                for expr in _loop_exprs(decl):
+                    _no_targets(expr, scope, diags)
             case ast.StateDecl():
                 _no_targets(decl.init, scope, diags)
             case ast.Assign():
@@ -80,7 +80,7 @@ def build_graph(program: ast.Program, scope: Scope) -> tuple[Graph, tuple[Diagno
     for key in order_keys:
         vertex = vertices[key]
         if isinstance(vertex, ast.LoopDecl):
-            order.append(OrderedLoop(vertex, _order_body(vertex, scope, updates, diags)))
+            order.append(_order_body(vertex, scope, updates, diags, 1))
         else:
             order.append(vertex)
     return Graph(tuple(order), updates), tuple(diags)
@@ -89,10 +89,10 @@ def build_graph(program: ast.Program, scope: Scope) -> tuple[Graph, tuple[Diagno
 def _state_updates(program: ast.Program, scope: Scope, diags: list[Diagnostic]) -> dict[str, str]:
     updates: dict[str, str] = {}
     first: dict[str, ast.Assign] = {}
-    for decl in program.decls:
-        if not isinstance(decl, ast.LoopDecl):
+    for top in program.decls:
+        if not isinstance(top, ast.LoopDecl):
             continue
-        for stmt in decl.body:
+        for decl, stmt in loop_statements(top):
             if not isinstance(stmt, ast.Assign) or scope.get(stmt.name.name, "state") is None:
                 continue
             name = stmt.name.name
@@ -118,7 +118,12 @@ def _state_updates(program: ast.Program, scope: Scope, diags: list[Diagnostic]) 
     return updates
 
 
-def _deps(expr: ast.Expr, loop: str | None, scope: Scope, updates: dict[str, str]) -> list[_Edge]:
+def _deps(expr: ast.Expr, level: str | None, scope: Scope, updates: dict[str, str]) -> list[_Edge]:
+    """The edges `expr` adds among the statements of one body: `level`'s (the top level
+    for `None`). A node of that body is a vertex of its own; a node of a loop nested
+    in it, or a state such a loop updates, is that loop's vertex; anything else was
+    computed before the body runs (or, for a state `level` updates, in its previous
+    step) and adds no edge."""
     edges: list[_Edge] = []
     for node in walk(expr):
         if not isinstance(node, ast.Ref):
@@ -126,16 +131,32 @@ def _deps(expr: ast.Expr, loop: str | None, scope: Scope, updates: dict[str, str
         symbol = scope.symbols.get(node.name)
         if symbol is None:
             continue
-        if symbol.kind == "node":
-            if symbol.loop is None:
-                edges.append((node.name, node.span))
-            elif symbol.loop != loop:
-                edges.append(("loop " + symbol.loop, node.span))
-        elif symbol.kind == "state":
-            owner = updates.get(node.name)
-            if owner is not None and owner != loop:
-                edges.append(("loop " + owner, node.span))
+        owner = symbol.loop if symbol.kind == "node" else (
+            updates.get(node.name) if symbol.kind == "state" else None)
+        if symbol.kind == "node" and owner == level:
+            edges.append((node.name, node.span))
+        elif owner is not None:
+            child = scope.child(owner, level)
+            if child is not None:
+                edges.append(("loop " + child, node.span))
     return edges
+
+
+def _loop_exprs(decl: ast.LoopDecl) -> list[ast.Expr]:
+    """The expressions of a loop's body and of the loops nested in it, with the `until`
+    conditions (a bare name is E0307's)."""
+    exprs = [s.value for _, s in loop_statements(decl) if not isinstance(s, ast.LoopDecl)]
+    return exprs + [loop.until for loop in nested_loops(decl)
+                    if loop.until is not None and not isinstance(loop.until, ast.Ref)]
+
+
+def _loop_deps(
+    decl: ast.LoopDecl, level: str | None, scope: Scope, updates: dict[str, str]
+) -> list[_Edge]:
+    """The edges of a loop seen as one vertex of `level`'s body."""
+    key = "loop " + decl.name.name
+    edges = [e for expr in _loop_exprs(decl) for e in _deps(expr, level, scope, updates)]
+    return [e for e in edges if e[0] != key]
 
 
 def _no_targets(expr: ast.Expr, scope: Scope, diags: list[Diagnostic]) -> None:
@@ -156,7 +177,42 @@ def _no_targets(expr: ast.Expr, scope: Scope, diags: list[Diagnostic]) -> None:
                 )
 
 
-def _check_range(decl: ast.LoopDecl, diags: list[Diagnostic]) -> None:
+def _check_sizes(top: ast.LoopDecl, diags: list[Diagnostic]) -> None:
+    """Each loop's range (E0303, E0302), then the loops nested in it: the product of
+    the bounds of a loop and of every loop around it (the copies of its body) and
+    the depth of nesting are limited (E0308)."""
+    stack: list[tuple[ast.LoopDecl, tuple[ast.LoopDecl, ...]]] = [(top, ())]
+    while stack:
+        decl, around = stack.pop()
+        if not _check_range(decl, diags):
+            continue
+        chain = (*around, decl)
+        total = 1
+        for loop in chain:
+            total *= loop.end - loop.start
+        if len(chain) > MAX_NESTING or total > MAX_LOOP_STEPS:
+            names = " in ".join(f"`{loop.name.name}`" for loop in reversed(chain))
+            too_deep = len(chain) > MAX_NESTING
+            diags.append(diag(
+                "E0308",
+                f"the loop {names} is nested {len(chain)} deep, more than the limit of "
+                f"{MAX_NESTING}" if too_deep else
+                f"the nested loops {names} unroll to {total} steps, more than the limit of "
+                f"{MAX_LOOP_STEPS}",
+                decl.range_span, "nested too deep" if too_deep else f"{total} steps in all",
+                secondary=[Label(loop.range_span, f"`{loop.name.name}` runs "
+                                 f"{loop.end - loop.start} steps") for loop in around],
+                notes=("loops are unrolled at compile time: a nested loop's body is copied "
+                       "once per step of every loop around it",),
+                help="lower the bounds (the product of the bounds of nested loops is the "
+                "number of copies), or move the inner loop out of the outer one",
+            ))
+            continue
+        stack.extend((s, chain) for s in reversed(decl.body) if isinstance(s, ast.LoopDecl))
+
+
+def _check_range(decl: ast.LoopDecl, diags: list[Diagnostic]) -> bool:
+    """Whether the range is usable (neither empty nor too long)."""
     steps = decl.end - decl.start
     if steps <= 0:
         diags.append(
@@ -179,29 +235,37 @@ def _check_range(decl: ast.LoopDecl, diags: list[Diagnostic]) -> None:
                 help="use a smaller bound; a few steps are usually enough for multi-hop workflows",
             )
         )
+    return 0 < steps <= MAX_LOOP_STEPS
 
 
 def _order_body(
-    decl: ast.LoopDecl, scope: Scope, updates: dict[str, str], diags: list[Diagnostic]
-) -> tuple[ast.NodeDecl | ast.Assign, ...]:
+    decl: ast.LoopDecl, scope: Scope, updates: dict[str, str], diags: list[Diagnostic],
+    depth: int,
+) -> OrderedLoop:
+    """A loop with its body ordered: its nodes and the loops nested in it (each one
+    vertex, ordered in turn), then its state updates."""
     loop = decl.name.name
-    nodes = {
-        s.name.name: s
-        for s in decl.body
-        if isinstance(s, ast.NodeDecl)
-        and scope.symbols.get(s.name.name, None) is not None
-        and scope.symbols[s.name.name].decl is s
-    }
+    vertices: dict[str, ast.NodeDecl | ast.LoopDecl] = {}
     deps: dict[str, list[_Edge]] = {}
-    for name, stmt in nodes.items():
-        deps[name] = [
-            (ref.name, ref.span)
-            for ref in walk(stmt.value)
-            if isinstance(ref, ast.Ref) and ref.name in nodes
-        ]
-    keys = _toposort(list(nodes), deps, dict(nodes), diags, top_level=False, loop=loop)
-    assigns = [s for s in decl.body if isinstance(s, ast.Assign)]
-    return tuple(nodes[k] for k in keys) + tuple(assigns)
+    for s in decl.body:
+        if isinstance(s, ast.NodeDecl):
+            symbol = scope.symbols.get(s.name.name)
+            if symbol is not None and symbol.decl is s:
+                vertices[s.name.name] = s
+                deps[s.name.name] = _deps(s.value, loop, scope, updates)
+        elif isinstance(s, ast.LoopDecl) and depth < MAX_NESTING:  # deeper: E0308
+            symbol = scope.symbols.get(s.name.name)
+            if symbol is not None and symbol.decl is s:
+                vertices["loop " + s.name.name] = s
+                deps["loop " + s.name.name] = _loop_deps(s, loop, scope, updates)
+    keys = _toposort(list(vertices), deps, vertices, diags, top_level=False, loop=loop)
+    body: list[ast.NodeDecl | ast.Assign | OrderedLoop] = []
+    for key in keys:
+        vertex = vertices[key]
+        body.append(_order_body(vertex, scope, updates, diags, depth + 1)
+                    if isinstance(vertex, ast.LoopDecl) else vertex)
+    body += [s for s in decl.body if isinstance(s, ast.Assign)]
+    return OrderedLoop(decl, tuple(body))
 
 
 def _toposort(

@@ -121,7 +121,7 @@ class Inference:
                     "item",
                 ):
                     return None
-                if symbol.kind == "loopvar" and symbol.loop != self.loop:
+                if symbol.kind == "loopvar" and not self.scope.inside(self.loop, symbol.loop):
                     return None  # used outside its loop: resolve reported it (E0102)
                 return self.values.get(name)
             case ast.Call():

@@ -25,8 +25,8 @@ is E0114 with the chain of files.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from typing import NamedTuple, TypeVar
+from collections.abc import Iterator
+from typing import NamedTuple, Protocol, TypeVar
 
 from adf.compiler.report import diag, suggest, summarise
 from adf.compiler.resolve import expressions, walk
@@ -34,9 +34,20 @@ from adf.diagnostics import Diagnostic, Span
 from adf.records import fields, has, replace
 from adf.syntax import ast
 
-# (text, path, chain) -> the used file's linked program (None when it has errors)
-# and its own diagnostics, stamped with its path
-Checker = Callable[[str, str, tuple[str, ...]], tuple[ast.Program | None, tuple[Diagnostic, ...]]]
+MAX_USE_DEPTH = 32  # files in one chain of `use`s, the first included (E0118 beyond)
+
+
+class UsedFiles(Protocol):
+    """What linking needs from the compile it is part of."""
+
+    max_bytes: int  # the most bytes a used file may have
+
+    def check(self, text: str, path: str,
+              chain: tuple[str, ...]) -> tuple[ast.Program | None, tuple[Diagnostic, ...]]:
+        """(text, path, chain) -> the used file's linked program (None when it has errors)
+        and its own diagnostics, stamped with its path."""
+        ...
+
 T = TypeVar("T")
 Exported = ast.LlmDecl | ast.FnDecl | ast.ParamDecl | ast.ModelDecl
 
@@ -50,7 +61,7 @@ class Linked(NamedTuple):
 
 
 def link(
-    program: ast.Program, file: str, base_dir: str, chain: tuple[str, ...], check: Checker
+    program: ast.Program, file: str, base_dir: str, chain: tuple[str, ...], used: UsedFiles
 ) -> Linked:
     uses = [d for d in program.decls if isinstance(d, ast.UseDecl)]
     if not uses:
@@ -65,11 +76,11 @@ def link(
         if alias in seen_alias:
             continue  # E0101 from resolve
         seen_alias.add(alias)
-        used, path = _load(use, base_dir, chain, check, diags)
+        other, path = _load(use, base_dir, chain, used, diags)
         wanted = [c for c in calls if c.func.name.partition(".")[0] == alias]
-        if used is None:
+        if other is None:
             continue
-        exported = {_name(d): d for d in used.decls if isinstance(d, Exported)}
+        exported = {_name(d): d for d in other.decls if isinstance(d, Exported)}
         roots: list[str] = []
         for call in wanted:
             name = call.func.name[len(alias) + 1:]
@@ -97,17 +108,17 @@ def link(
             roots.append(name)
         if not roots:
             continue
-        copied += _copy(used, exported, roots, use, own)
+        copied += _copy(other, exported, roots, use, own)
     if not copied:
         return Linked(program, tuple(diags))
     return Linked(ast.Program((*program.decls, *copied)), tuple(diags))
 
 
 def _load(
-    use: ast.UseDecl, base_dir: str, chain: tuple[str, ...], check: Checker,
+    use: ast.UseDecl, base_dir: str, chain: tuple[str, ...], used: UsedFiles,
     diags: list[Diagnostic],
 ) -> tuple[ast.Program | None, str]:
-    from adf.compiler.source import MAX_SOURCE_BYTES, SourceReadError, read_source_bytes
+    from adf.compiler.source import SourceReadError, read_source_bytes
 
     path = os.path.normpath(os.path.join(base_dir, use.path.value.replace("\0", "\\0")))
     real = os.path.realpath(path)
@@ -120,8 +131,17 @@ def _load(
             help="move what both files need into a third file that neither uses",
         ))
         return None, path
+    if len(chain) >= MAX_USE_DEPTH:
+        diags.append(diag(
+            "E0118", f"{use.path.raw} would be the {len(chain) + 1}th file in one chain of uses",
+            use.path.span, f"at most {MAX_USE_DEPTH} files may use one another in a chain",
+            notes=(f"the chain starts at {chain[0]}",) if chain else (),
+            help="flatten the chain: let one file use several others instead of each using "
+            "the next",
+        ))
+        return None, path
     try:
-        text = read_source_bytes(path, MAX_SOURCE_BYTES).decode("utf-8")
+        text = read_source_bytes(path, used.max_bytes).decode("utf-8")
     except (SourceReadError, UnicodeDecodeError) as exc:
         reason = str(exc) if isinstance(exc, SourceReadError) else f"`{path}` is not valid UTF-8"
         diags.append(diag(
@@ -131,7 +151,7 @@ def _load(
             help="check the path; it is relative to this file, e.g. `use \"common.adf\" as c`",
         ))
         return None, path
-    used, found = check(text.removeprefix("\ufeff"), path, (*chain, real))
+    checked, found = used.check(text.removeprefix("\ufeff"), path, (*chain, real))
     errors = [d for d in found if d.is_error]
     if errors:
         diags += errors
@@ -144,7 +164,7 @@ def _load(
             help="fix the used file (`adfc check` on it lists them)",
         ))
         return None, path
-    return used, path
+    return checked, path
 
 
 def _copy(
@@ -224,9 +244,10 @@ def _name(decl: ast.Decl) -> str:
 def _declared(decl: ast.Decl) -> Iterator[str]:
     if isinstance(decl, ast.UseDecl):
         yield decl.alias.name
-    elif isinstance(decl, ast.LoopDecl):
+    elif isinstance(decl, ast.LoopDecl):  # its name, and its body's, nested loops included
         yield decl.name.name
-        yield from (s.name.name for s in decl.body if isinstance(s, ast.NodeDecl))
+        yield from (s.name.name for _, s in ast.loop_statements(decl)
+                    if isinstance(s, ast.NodeDecl | ast.LoopDecl))
     elif name := _name(decl):
         yield name
 

@@ -19,6 +19,7 @@ from adf.compiler.typecheck import Typing, until_key
 from adf.diagnostics import Diagnostic, Label
 from adf.records import replace
 from adf.syntax import ast
+from adf.syntax.ast import nested_loops
 
 
 def bind_constants(program: ast.Program) -> tuple[ast.Program, tuple[Diagnostic, ...]]:
@@ -27,35 +28,44 @@ def bind_constants(program: ast.Program) -> tuple[ast.Program, tuple[Diagnostic,
         if isinstance(decl, ast.ConstDecl):
             constants.setdefault(decl.name.name, decl.value)
     diags: list[Diagnostic] = []
-    decls: list[ast.Decl] = []
-    for decl in program.decls:
-        if isinstance(decl, ast.LoopDecl) and decl.bound_names != (None, None):
-            values: list[int | None] = [decl.start, decl.end]
-            for i, name in enumerate(decl.bound_names):
-                if name is None:
-                    continue
-                if name.name in constants:
-                    values[i] = constants[name.name]
-                else:
-                    diags.append(diag(
-                        "E0102", f"undefined constant `{name.name}`", name.span,
-                        "no `const` with this name",
-                        help=suggest(name.name, constants) or f"declare it: `const {name.name} = 3`",
-                        notes=("a loop bound is an integer or the name of a `const`",),
-                    ))
-                    values[i] = None
-            # an unknown bound gives a one-step range: no follow-on E0303
-            start = values[0] if values[0] is not None else (values[1] or 1) - 1
-            end = values[1] if values[1] is not None else start + 1
-            decl = replace(decl, start=start, end=end)
-        decls.append(decl)
+    decls = [_bind(d, constants, diags) if isinstance(d, ast.LoopDecl) else d
+             for d in program.decls]
     return ast.Program(tuple(decls)), tuple(diags)
+
+
+def _bind(decl: ast.LoopDecl, constants: dict[str, int], diags: list[Diagnostic]) -> ast.LoopDecl:
+    """The loop with its bounds, and those of the loops nested in it, bound."""
+    if any(isinstance(s, ast.LoopDecl) for s in decl.body):
+        body = tuple(_bind(s, constants, diags) if isinstance(s, ast.LoopDecl) else s
+                     for s in decl.body)
+        decl = replace(decl, body=body)
+    if decl.bound_names == (None, None):
+        return decl
+    values: list[int | None] = [decl.start, decl.end]
+    for i, name in enumerate(decl.bound_names):
+        if name is None:
+            continue
+        if name.name in constants:
+            values[i] = constants[name.name]
+        else:
+            diags.append(diag(
+                "E0102", f"undefined constant `{name.name}`", name.span,
+                "no `const` with this name",
+                help=suggest(name.name, constants) or f"declare it: `const {name.name} = 3`",
+                notes=("a loop bound is an integer or the name of a `const`",),
+            ))
+            values[i] = None
+    # an unknown bound gives a one-step range: no follow-on E0303
+    start = values[0] if values[0] is not None else (values[1] or 1) - 1
+    end = values[1] if values[1] is not None else start + 1
+    return replace(decl, start=start, end=end)
 
 
 def check_until(program: ast.Program, scope: Scope, typing: Typing) -> tuple[Diagnostic, ...]:
     diags: list[Diagnostic] = []
-    for decl in program.decls:
-        if not isinstance(decl, ast.LoopDecl) or decl.until is None:
+    loops = (loop for d in program.decls if isinstance(d, ast.LoopDecl) for loop in nested_loops(d))
+    for decl in loops:
+        if decl.until is None:
             continue
         until = decl.until
         if not isinstance(until, ast.Ref):  # a condition: typed by typecheck

@@ -41,6 +41,7 @@ def compile_source(
     *,
     plan: bool = True,
     parsed: ast.Program | None = None,
+    max_bytes: int | None = None,
 ) -> CompileResult:
     """Compile `text`; `name` labels diagnostics (its basename names the plan's source).
 
@@ -50,12 +51,13 @@ def compile_source(
     result's plan is then always None, and unrolling is skipped.
     `parsed` is a program the caller already parsed from `text` without
     syntax errors (the editor's incremental parse); parsing is then skipped.
+    `max_bytes` bounds each file named by `use` (default `MAX_SOURCE_BYTES`).
     """
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        return _compile(text, name, base_dir, plan, parsed)[0]
+        return _compile(text, name, base_dir, plan, parsed, (), _UsedFiles(max_bytes))[0]
     finally:
         if paused:
             gc.enable()
@@ -63,7 +65,7 @@ def compile_source(
 
 def _compile(
     text: str, name: str, base_dir: str | None, plan: bool, parsed: ast.Program | None,
-    chain: tuple[str, ...] = (),
+    chain: tuple[str, ...], used: _UsedFiles,
 ) -> tuple[CompileResult, ast.Program | None]:
     from adf.compiler.graph import build_graph
     from adf.compiler.link import link
@@ -85,7 +87,7 @@ def _compile(
     found: list[Diagnostic] = list(diags)
     result: Plan | None = None
     if program is not None:
-        linked = link(program, name, base_dir, chain or _root(name), _check_used)
+        linked = link(program, name, base_dir, chain or _root(name), used)
         program = linked.program
         found += linked.diagnostics
         program, d0 = bind_constants(program)
@@ -112,13 +114,32 @@ def _root(name: str) -> tuple[str, ...]:
     return () if not name or name.startswith("<") else (os.path.realpath(name),)
 
 
-def _check_used(
-    text: str, path: str, chain: tuple[str, ...]
-) -> tuple[ast.Program | None, tuple[Diagnostic, ...]]:
-    """Check a file named by `use` on its own (never unrolled or run): its linked
-    program, None when it has errors, and its diagnostics."""
-    result, program = _compile(text, path, os.path.dirname(path), False, None, chain)
-    return (program if result.ok else None), result.diagnostics
+class _UsedFiles:
+    """The files named by `use` in one compile: each checked once (a file reached along
+    several paths is not checked again for each: that would grow exponentially with the
+    depth of a shared file), each read up to `max_bytes`."""
+
+    def __init__(self, max_bytes: int | None) -> None:
+        from adf.compiler.source import MAX_SOURCE_BYTES
+
+        self.max_bytes = MAX_SOURCE_BYTES if max_bytes is None else max_bytes
+        self._checked: dict[tuple[str, str], tuple[ast.Program | None,
+                                                   tuple[Diagnostic, ...]]] = {}
+
+    def check(
+        self, text: str, path: str, chain: tuple[str, ...]
+    ) -> tuple[ast.Program | None, tuple[Diagnostic, ...]]:
+        """Check a file named by `use` on its own (never unrolled or run): its linked
+        program, None when it has errors, and its diagnostics. Whether a file has errors
+        does not depend on the chain that reached it (a cycle through an earlier file of
+        one chain is a cycle reachable from this file in any chain), so one check serves
+        every path."""
+        key = (os.path.realpath(path), text)
+        if key not in self._checked:
+            result, program = _compile(text, path, os.path.dirname(path), False, None, chain,
+                                       self)
+            self._checked[key] = (program if result.ok else None), result.diagnostics
+        return self._checked[key]
 
 
 def compile_file(path: str, *, plan: bool = True, max_bytes: int | None = None) -> CompileResult:
@@ -145,7 +166,7 @@ def compile_file(path: str, *, plan: bool = True, max_bytes: int | None = None) 
         )
     if text.startswith("\ufeff"):
         text = text[1:]
-    return compile_source(text, path, plan=plan)
+    return compile_source(text, path, plan=plan, max_bytes=max_bytes)
 
 
 def _io_error(path: str, message: str, source: str, span: Span | None = None) -> CompileResult:

@@ -4,7 +4,7 @@
 Takes nothing; gives `Symbol` and `Scope` (resolve), `OrderedLoop` and
 `Graph` (build_graph), `Signature` (a function's parameter and return
 types) and `Typing` (typecheck), `Unrolled` (unroll) and `CompileResult`
-(the pipeline); and what reading a Python module gives (`adf.compiler.pysource`,
+(the pipeline), `PendingLast` (a `last` node unroll makes when first read); and what reading a Python module gives (`adf.compiler.pysource`,
 `pyresolve`, `pysink`): `PyParam`, `PySignature`, the `Resolution` of a
 reference (`Found`, `Dynamic`, `Missing`, `Unreadable`) and `Sink`. Each module imports its own from here under the same
 name, so `adf.compiler.resolve.Scope` and the others keep working.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from adf.diagnostics import Diagnostic, Span
-from adf.plan.schema import LoopInfo, Node, Plan, Type
+from adf.plan.schema import Guard, LoopInfo, Node, Plan, Type
 from adf.syntax import ast
 
 from adf.records import NOTHING, Field, Record
@@ -64,24 +64,45 @@ class Symbol(Record):
 class Scope(Record):
     """Declared names. `llm_models` maps each llm to the model it calls."""
 
-    __slots__ = ('symbols', 'llm_models', '__weakref__')
-    __match_args__ = ('symbols', 'llm_models')
-    __record_fields__ = (Field('symbols'), Field('llm_models'))
+    __slots__ = ('symbols', 'llm_models', 'parents', '__weakref__')
+    __match_args__ = ('symbols', 'llm_models', 'parents')
+    __record_fields__ = (Field('symbols'), Field('llm_models'), Field('parents', factory=dict))
 
     symbols: dict[str, Symbol]
     llm_models: dict[str, str]
+    parents: dict[str, str]  # a nested loop -> the loop around it
 
-    def __init__(self, symbols: dict[str, Symbol], llm_models: dict[str, str]) -> None:
+    def __init__(self, symbols: dict[str, Symbol], llm_models: dict[str, str], parents: dict[str, str] = NOTHING) -> None:
         _set(self, "symbols", symbols)
         _set(self, "llm_models", llm_models)
+        if parents is NOTHING:
+            parents = dict()
+        _set(self, "parents", parents)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.symbols, self.llm_models) == (other.symbols, other.llm_models)
+        return (self.symbols, self.llm_models, self.parents) == (other.symbols, other.llm_models, other.parents)
 
     def __hash__(self) -> int:
-        return hash(('Scope', self.symbols, self.llm_models))
+        return hash(('Scope', self.symbols, self.llm_models, self.parents))
+
+    def inside(self, loop: str | None, outer: str | None) -> bool:
+        """Whether a statement of `loop`'s body is inside `outer` (the loop itself or one
+        around it); every statement is inside `None`, the top level."""
+        while loop is not None and loop != outer:
+            loop = self.parents.get(loop)
+        return loop == outer
+
+    def child(self, loop: str | None, level: str | None) -> str | None:
+        """The loop directly in `level`'s body (or at the top level, for `None`) that
+        holds `loop`'s body, when `loop` is nested in `level` but is not `level`."""
+        while loop is not None:
+            parent = self.parents.get(loop)
+            if parent == level:
+                return loop
+            loop = parent
+        return None
 
     def get(self, name: str, *kinds: str) -> Symbol | None:
         symbol = self.symbols.get(name)
@@ -91,14 +112,17 @@ class Scope(Record):
 
 
 class OrderedLoop(Record):
+    """A loop with its body in order: nodes and nested loops by data flow, then its
+    state updates."""
+
     __slots__ = ('decl', 'body', '__weakref__')
     __match_args__ = ('decl', 'body')
     __record_fields__ = (Field('decl'), Field('body'))
 
     decl: ast.LoopDecl
-    body: tuple[ast.NodeDecl | ast.Assign, ...]
+    body: tuple[ast.NodeDecl | ast.Assign | OrderedLoop, ...]
 
-    def __init__(self, decl: ast.LoopDecl, body: tuple[ast.NodeDecl | ast.Assign, ...]) -> None:
+    def __init__(self, decl: ast.LoopDecl, body: tuple[ast.NodeDecl | ast.Assign | OrderedLoop, ...]) -> None:
         _set(self, "decl", decl)
         _set(self, "body", body)
 
@@ -174,6 +198,40 @@ class Typing(Record):
 
     def __hash__(self) -> int:
         return hash(('Typing', self.values, self.functions))
+
+
+class PendingLast(Record):
+    """A `last` node the unroller makes when its value is first read: the value's id at
+    each step, the `until` condition's at each step, and the context the loop ended in."""
+
+    __slots__ = ('name', 'ids', 'dones', 'span', 'step', 'loop', 'guards', '__weakref__')
+    __match_args__ = ('name', 'ids', 'dones', 'span', 'step', 'loop', 'guards')
+    __record_fields__ = (Field('name'), Field('ids'), Field('dones'), Field('span'), Field('step'), Field('loop'), Field('guards'))
+
+    name: str
+    ids: tuple[str, ...]
+    dones: tuple[str, ...]
+    span: Span
+    step: int | None
+    loop: str | None
+    guards: tuple[Guard, ...]
+
+    def __init__(self, name: str, ids: tuple[str, ...], dones: tuple[str, ...], span: Span, step: int | None, loop: str | None, guards: tuple[Guard, ...]) -> None:
+        _set(self, "name", name)
+        _set(self, "ids", ids)
+        _set(self, "dones", dones)
+        _set(self, "span", span)
+        _set(self, "step", step)
+        _set(self, "loop", loop)
+        _set(self, "guards", guards)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.name, self.ids, self.dones, self.span, self.step, self.loop, self.guards) == (other.name, other.ids, other.dones, other.span, other.step, other.loop, other.guards)
+
+    def __hash__(self) -> int:
+        return hash(('PendingLast', self.name, self.ids, self.dones, self.span, self.step, self.loop, self.guards))
 
 
 class Unrolled(Record):

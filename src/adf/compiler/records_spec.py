@@ -3,7 +3,7 @@
 Takes nothing; gives `Symbol` and `Scope` (resolve), `OrderedLoop` and
 `Graph` (build_graph), `Signature` (a function's parameter and return
 types) and `Typing` (typecheck), `Unrolled` (unroll) and `CompileResult`
-(the pipeline); and what reading a Python module gives (`adf.compiler.pysource`,
+(the pipeline), `PendingLast` (a `last` node unroll makes when first read); and what reading a Python module gives (`adf.compiler.pysource`,
 `pyresolve`, `pysink`): `PyParam`, `PySignature`, the `Resolution` of a
 reference (`Found`, `Dynamic`, `Missing`, `Unreadable`) and `Sink`. Each module imports its own from here under the same
 name, so `adf.compiler.resolve.Scope` and the others keep working.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from adf.diagnostics import Diagnostic, Span
-from adf.plan.schema import LoopInfo, Node, Plan, Type
+from adf.plan.schema import Guard, LoopInfo, Node, Plan, Type
 from adf.syntax import ast
 
 if TYPE_CHECKING:
@@ -43,6 +43,24 @@ class Scope:
 
     symbols: dict[str, Symbol]
     llm_models: dict[str, str]
+    parents: dict[str, str] = attrs.field(factory=dict)  # a nested loop -> the loop around it
+
+    def inside(self, loop: str | None, outer: str | None) -> bool:
+        """Whether a statement of `loop`'s body is inside `outer` (the loop itself or one
+        around it); every statement is inside `None`, the top level."""
+        while loop is not None and loop != outer:
+            loop = self.parents.get(loop)
+        return loop == outer
+
+    def child(self, loop: str | None, level: str | None) -> str | None:
+        """The loop directly in `level`'s body (or at the top level, for `None`) that
+        holds `loop`'s body, when `loop` is nested in `level` but is not `level`."""
+        while loop is not None:
+            parent = self.parents.get(loop)
+            if parent == level:
+                return loop
+            loop = parent
+        return None
 
     def get(self, name: str, *kinds: str) -> Symbol | None:
         symbol = self.symbols.get(name)
@@ -53,8 +71,11 @@ class Scope:
 
 @attrs.frozen
 class OrderedLoop:
+    """A loop with its body in order: nodes and nested loops by data flow, then its
+    state updates."""
+
     decl: ast.LoopDecl
-    body: tuple[ast.NodeDecl | ast.Assign, ...]
+    body: tuple[ast.NodeDecl | ast.Assign | OrderedLoop, ...]
 
 
 @attrs.frozen
@@ -75,6 +96,20 @@ class Signature:
 class Typing:
     values: dict[str, Type | None]
     functions: dict[str, Signature]
+
+
+@attrs.frozen
+class PendingLast:
+    """A `last` node the unroller makes when its value is first read: the value's id at
+    each step, the `until` condition's at each step, and the context the loop ended in."""
+
+    name: str
+    ids: tuple[str, ...]
+    dones: tuple[str, ...]
+    span: Span
+    step: int | None
+    loop: str | None
+    guards: tuple[Guard, ...]
 
 
 @attrs.frozen

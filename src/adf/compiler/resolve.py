@@ -25,6 +25,7 @@ from adf.compiler.report import diag, suggest, summarise
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.stdlib.signatures import FUNCTIONS, METRICS
 from adf.syntax import ast
+from adf.syntax.ast import loop_statements, nested_loops
 
 VALUE_KINDS = frozenset({"input", "target", "node", "state", "loopvar", "item"})
 SECTIONS = ("system", "user", "finish")  # `finish` lists tools (adf.compiler.tools)
@@ -52,6 +53,7 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
     diags: list[Diagnostic] = []
     symbols: dict[str, Symbol] = {}
     duplicated: set[str] = set()
+    parents: dict[str, str] = {}
 
     def declare(ident: ast.Ident, kind: SymbolKind, decl: Any, loop: str | None = None) -> None:
         previous = symbols.get(ident.name)
@@ -92,9 +94,14 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
                 declare(decl.name, "state", decl)
             case ast.LoopDecl():
                 declare(decl.name, "loopvar", decl, decl.name.name)
-                for stmt in decl.body:
+                for owner, stmt in loop_statements(decl):
                     if isinstance(stmt, ast.NodeDecl):
-                        declare(stmt.name, "node", stmt, decl.name.name)
+                        declare(stmt.name, "node", stmt, owner.name.name)
+                    elif isinstance(stmt, ast.LoopDecl):
+                        fresh = stmt.name.name not in symbols  # so `parents` has no cycle
+                        declare(stmt.name, "loopvar", stmt, stmt.name.name)
+                        if fresh:
+                            parents[stmt.name.name] = owner.name.name
             case ast.LossDecl() | ast.ObjectiveDecl():
                 declare(decl.name, "loss", decl)
             case ast.ConstDecl():
@@ -105,19 +112,19 @@ def resolve(program: ast.Program) -> tuple[Scope, tuple[Diagnostic, ...]]:
             for found in _walk(expr):
                 if isinstance(found, ast.MapExpr):
                     declare(found.item, "item", found, loop)
-    checker = _Checker(symbols, diags, frozenset(duplicated))
+    scope = Scope(symbols, {}, parents)
+    checker = _Checker(scope, diags, frozenset(duplicated))
     llm_models = checker.check(program)
-    return Scope(symbols, llm_models), tuple(diags)
+    return Scope(symbols, llm_models, parents), tuple(diags)
 
 
 class _Checker:
-    def __init__(
-        self, symbols: dict[str, Symbol], diags: list[Diagnostic], duplicated: frozenset[str]
-    ):
-        self.symbols = symbols
+    def __init__(self, scope: Scope, diags: list[Diagnostic], duplicated: frozenset[str]):
+        self.scope = scope
+        self.symbols = scope.symbols
         self.diags = diags
         self.duplicated = duplicated  # names E0101 reported: their uses give no second error
-        self.models = [s.name for s in symbols.values() if s.kind == "model"]
+        self.models = [s.name for s in self.symbols.values() if s.kind == "model"]
 
     def check(self, program: ast.Program) -> dict[str, str]:
         llm_models: dict[str, str] = {}
@@ -166,13 +173,14 @@ class _Checker:
                 case ast.Assign():
                     self._assign(decl, None)
                 case ast.LoopDecl():
-                    for stmt in decl.body:
+                    for loop, stmt in loop_statements(decl):
                         if isinstance(stmt, ast.NodeDecl):
-                            self._expr(stmt.value, decl.name.name)
-                        else:
-                            self._assign(stmt, decl.name.name)
-                    if decl.until is not None and not isinstance(decl.until, ast.Ref):
-                        self._expr(decl.until, decl.name.name)  # a bare name: E0307's job
+                            self._expr(stmt.value, loop.name.name)
+                        elif isinstance(stmt, ast.Assign):
+                            self._assign(stmt, loop.name.name)
+                    for loop in nested_loops(decl):
+                        if loop.until is not None and not isinstance(loop.until, ast.Ref):
+                            self._expr(loop.until, loop.name.name)  # a bare name: E0307's job
                 case ast.LossDecl():
                     if isinstance(decl.metric, ast.StdRef):
                         self._std(decl.metric, METRICS, "metric")
@@ -214,14 +222,15 @@ class _Checker:
                 help="use the item inside the body of its `map`",
             ))
             return
-        if symbol.kind == "loopvar" and symbol.loop != loop:
+        if symbol.kind == "loopvar" and not self.scope.inside(loop, symbol.loop):
             self.diags.append(
                 diag(
                     "E0102",
                     f"undefined name `{name}`",
                     span,
                     "not defined here",
-                    secondary=[Label(symbol.span, "a loop variable, visible only inside its loop")],
+                    secondary=[Label(symbol.span, "a loop variable, visible only inside its loop "
+                                     "(and the loops nested in it)")],
                     help="use the loop variable inside the loop's body",
                 )
             )
@@ -553,12 +562,15 @@ def expressions(decl: ast.Decl) -> Iterator[tuple[ast.Expr, str | None]]:
         case ast.StateDecl():
             yield decl.init, None
         case ast.LoopDecl():
-            for stmt in decl.body:
-                yield stmt.value, decl.name.name
-            if decl.until is not None:
-                yield decl.until, decl.name.name
+            for loop, stmt in loop_statements(decl):
+                if not isinstance(stmt, ast.LoopDecl):
+                    yield stmt.value, loop.name.name
+            for loop in nested_loops(decl):
+                if loop.until is not None:
+                    yield loop.until, loop.name.name
         case ast.LossDecl():
             for arg in decl.args:
                 yield arg.value, None
         case _:
             pass
+

@@ -31,6 +31,7 @@ from adf.compiler.typeexpr import type_of
 from adf.diagnostics import Diagnostic
 from adf.plan.schema import Type
 from adf.syntax import ast
+from adf.syntax.ast import nested_loops
 
 __all__ = ["Signature", "Typing", "bind_args", "typecheck", "until_key"]
 
@@ -86,7 +87,8 @@ class _Checker:
                     if self.scope.symbols[decl.name.name].decl is decl:
                         self.values[decl.name.name] = self._state(decl)
                 case ast.LoopDecl():
-                    self.values.setdefault(decl.name.name, T.INT)
+                    for loop in nested_loops(decl):
+                        self.values.setdefault(loop.name.name, T.INT)
                 case ast.LlmDecl() | ast.FnDecl():
                     params = tuple((p.name.name, self.type_of(p.type)) for p in decl.params)
                     returns = self.type_of(decl.returns)
@@ -114,21 +116,28 @@ class _Checker:
                     pass
         for item in graph.order:
             if isinstance(item, OrderedLoop):
-                self.inference.loop = item.decl.name.name
-                for stmt in item.body:
-                    if isinstance(stmt, ast.NodeDecl):
-                        self.values[stmt.name.name] = self.infer(stmt.value, None)
-                    else:
-                        self._assign(stmt)
-                until = item.decl.until
-                if until is not None and not isinstance(until, ast.Ref):  # E0307 reads it
-                    self.values[until_key(item.decl)] = self.infer(until, T.BOOL)
-                self.inference.loop = None
+                self._loop(item)
             else:
                 self.values[item.name.name] = self.infer(item.value, None)
         for decl in program.decls:
             if isinstance(decl, ast.LossDecl):
                 check_loss(decl, self.inference)
+
+    def _loop(self, item: OrderedLoop) -> None:
+        """A loop's body in its order, the loops nested in it in their place."""
+        outer = self.inference.loop
+        self.inference.loop = item.decl.name.name
+        for stmt in item.body:
+            if isinstance(stmt, OrderedLoop):
+                self._loop(stmt)
+            elif isinstance(stmt, ast.NodeDecl):
+                self.values[stmt.name.name] = self.infer(stmt.value, None)
+            else:
+                self._assign(stmt)
+        until = item.decl.until
+        if until is not None and not isinstance(until, ast.Ref):  # E0307 reads it
+            self.values[until_key(item.decl)] = self.infer(until, T.BOOL)
+        self.inference.loop = outer
 
     def _state(self, decl: ast.StateDecl) -> Type | None:
         declared = self.type_of(decl.type)

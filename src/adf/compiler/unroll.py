@@ -23,6 +23,12 @@ Node ids
   loop `s` reads the previous step's value; elsewhere it reads the value
   after the loop's last step.
 - A loop variable `hop` used in the body is a const node `hop@t` holding `t`.
+- A loop nested in a loop's body is unrolled once per step of the loop around
+  it: its copies are `n@t.u` (outer step `t`, inner step `u`; deeper nesting
+  adds a number), their `step` is `u` and their `loop` the inner loop. After
+  the inner loop, within the outer step, its names read its last step (or,
+  for an `until` loop, the `last` node `n.last@t`); after the outer loop,
+  its last step's values.
 - A loss argument that is an expression is `LOSS.I`.
 - `record.name` is a `field` node (`Node.field` = `name`) reading the
   record's id; `node a = b.c` makes the field node `a`.
@@ -55,6 +61,7 @@ from adf.compiler import types as T
 from adf.compiler.graph import Graph, OrderedLoop
 from adf.compiler.infer import bind_args
 from adf.compiler.mapping import map_bound
+from adf.compiler.records import PendingLast
 from adf.compiler.records import Unrolled as Unrolled
 from adf.compiler.resolve import Scope
 from adf.compiler.routing import WILDCARD, join, labels
@@ -116,19 +123,25 @@ class _Unroller:
         self.types: dict[str, Type] = {}
         self.specs: dict[str, LlmSpec] = {}
         self.loops: list[LoopInfo] = []
+        self.recorded: set[str] = set()  # the loops in `loops`
         self.final: dict[str, str] = {}
         self.state_init: set[str] = set()
         self.llms = {d.name.name: d for d in program.decls if isinstance(d, ast.LlmDecl)}
         self.fns = {d.name.name: d for d in program.decls if isinstance(d, ast.FnDecl)}
-        # Context of the step being unrolled.
+        # Context of the step being unrolled: the innermost loop and its step, and every
+        # loop around it, outermost first, with its step and the guards of that step.
         self.loop: str | None = None
         self.step: int | None = None
+        self.frames: list[tuple[str, int, tuple[Guard, ...]]] = []
         self.local: dict[str, str] = {}
         self.guards: list[Guard] = []  # the branches being unrolled, outermost first
         self.item: int | None = None  # the `map` item being unrolled
         self.step_guards: tuple[Guard, ...] = ()  # what every node of this loop step carries
-        # values of `until` loops read after the loop: name -> (its step ids, span)
-        self.lasts: dict[str, tuple[tuple[str, ...], tuple[str, ...], Span]] = {}
+        self.versions: dict[str, str] = {}  # a state updated in a loop -> its latest id
+        # `last` nodes of `until` loops, made when first read: id -> what to make
+        self.pending: dict[str, PendingLast] = {}
+        # names of top-level `until` loops -> their `last` node's id, until it is read
+        self.lasts: dict[str, str] = {}
 
     def run(self) -> None:
         for name, symbol in self.scope.symbols.items():
@@ -136,7 +149,9 @@ class _Unroller:
                 self.final[name] = name
         for item in self.graph.order:
             if isinstance(item, OrderedLoop):
-                self._loop(item)
+                after = self._loop(item)
+                for name, value in after.items():
+                    self.final[name] = value
             else:
                 self.final[item.name.name] = self._expr(
                     item.value, item.name.name, self.typing.values.get(item.name.name)
@@ -150,66 +165,100 @@ class _Unroller:
             ] if isinstance(decl, ast.LossDecl) else []
             for name in read:
                 if name in self.lasts:
-                    self._last(name)
+                    self.final[name] = self._made(self.lasts.pop(name))
+                elif name in self.final:
+                    self.final[name] = self._made(self.final[name])
 
-    def _loop(self, item: OrderedLoop) -> None:
+    def _loop(self, item: OrderedLoop) -> dict[str, str]:
+        """Unroll a loop (and the loops nested in it) in the current context; gives what
+        each name of its body and each state it updates stands for after it."""
         decl = item.decl
         loop = decl.name.name
         updated = [s.name.name for s in item.body if isinstance(s, ast.Assign)]
-        versions = {name: self._state_value(name) for name in updated}
+        for name in updated:
+            self.versions.setdefault(name, self._state_value(name))
+        outer_local, outer_guards = self.local, self.step_guards
+        outer_frames = list(self.frames)
         body_names: list[str] = []
         steps: dict[str, list[str]] = {}  # name -> its id at each step (`until` loops)
         dones: list[str] = []  # the `until` node's id at each step
         done: str | None = None  # the `until` node's id in the previous step
+        after: dict[str, str] = {}
         for step in range(decl.start, decl.end):
-            self.loop, self.step = loop, step
-            self.local = dict(versions)
-            self.guards = [Guard(done, ("false",))] if done is not None else []
+            self.guards = [*outer_guards, Guard(done, ("false",))] if done is not None else list(
+                outer_guards)
             self.step_guards = tuple(self.guards)
+            self.frames = [*outer_frames, (loop, step, self.step_guards)]
+            self.loop, self.step = loop, step
+            self.local = {**outer_local, **{name: self.versions[name] for name in updated}}
             first = len(self.nodes)
+            names: list[str] = []
             for stmt in item.body:
                 if isinstance(stmt, ast.NodeDecl):
                     self.local[stmt.name.name] = self._expr(
                         stmt.value, stmt.name.name, self.typing.values.get(stmt.name.name)
                     )
+                    names.append(stmt.name.name)
+                elif isinstance(stmt, OrderedLoop):
+                    inner = self._loop(stmt)
+                    self.local.update(inner)
+                    names += inner
             for stmt in item.body:
                 if isinstance(stmt, ast.Assign):
-                    versions[stmt.name.name] = self._expr(
+                    self.versions[stmt.name.name] = self._expr(
                         stmt.value, stmt.name.name, self.typing.values.get(stmt.name.name)
                     )
             if step == decl.start:
                 body_names = [n.name for n in self.nodes[first:] if n.loop == loop]
-            for stmt in item.body:
-                if isinstance(stmt, ast.NodeDecl):
-                    self.final[stmt.name.name] = self.local[stmt.name.name]
+            after = {name: self.local[name] for name in names}
+            after.update({name: self.versions[name] for name in updated})
             if decl.until is not None:
-                done = self._until(decl, versions)
+                done = self._until(decl)
                 dones.append(done or "")
-                for name in (*(s.name.name for s in item.body if isinstance(s, ast.NodeDecl)), *updated):
-                    steps.setdefault(name, []).append(
-                        versions[name] if name in versions else self.local[name])
-        self.loop, self.step, self.local, self.guards = None, None, {}, []
-        self.step_guards = ()
-        for name, version in versions.items():
-            self.final[name] = version
-        for name, ids in steps.items():  # after an early exit: the step the loop stopped at
-            self.lasts[name] = (tuple(ids), tuple(dones), decl.span)
+                for name, value in after.items():
+                    steps.setdefault(name, []).append(value)
+        self.frames = outer_frames
+        self.loop, self.step = (outer_frames[-1][0], outer_frames[-1][1]) if outer_frames else (
+            None, None)
+        self.local, self.guards, self.step_guards = outer_local, list(outer_guards), outer_guards
         until = None if decl.until is None else (
             decl.until.name if isinstance(decl.until, ast.Ref) else f"{loop}.until")
-        self.loops.append(LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span, until))
+        if loop not in self.recorded:  # a nested loop: once, not once per outer step
+            self.recorded.add(loop)
+            self.loops.append(
+                LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span, until))
+        if decl.until is None:
+            return after
+        # after an early exit: the step the loop stopped at, through a `last` node made
+        # when a name is first read (at the top level, the last step's id stays `final`)
+        lasts = {}
+        for name, ids in steps.items():
+            last_id = self._id(f"{name}.last")
+            self.pending[last_id] = PendingLast(name, tuple(ids), tuple(dones), decl.span,
+                                             self.step, self.loop, self.step_guards)
+            lasts[name] = last_id
+        if outer_frames:  # the loop runs again in the next outer step, from where it stopped
+            self.versions.update({name: lasts[name] for name in updated})
+            return lasts
+        self.lasts.update(lasts)
+        return after
 
-    def _until(self, decl: ast.LoopDecl, versions: dict[str, str]) -> str | None:
+    def _until(self, decl: ast.LoopDecl) -> str | None:
         """The id of this step's stop condition: the named body node, or the nodes of a
         condition (stem `LOOP.until`), where states read this step's update."""
         assert decl.until is not None
         if isinstance(decl.until, ast.Ref):
-            return self.local.get(decl.until.name)
-        self.local.update(versions)
+            return self._made(self.local[decl.until.name]) if decl.until.name in self.local else None
+        for stmt in decl.body:
+            if isinstance(stmt, ast.Assign):
+                self.local[stmt.name.name] = self.versions[stmt.name.name]
         return self._expr(decl.until, f"{decl.name.name}.until", T.BOOL)
 
     # --- values ---------------------------------------------------------------
     def _id(self, stem: str) -> str:
-        return stem if self.step is None else f"{stem}@{self.step}"
+        if not self.frames:
+            return stem
+        return f"{stem}@" + ".".join(str(step) for _, step, _ in self.frames)
 
     def _state_value(self, name: str) -> str:
         if name in self.final:
@@ -218,7 +267,7 @@ class _Unroller:
             self.state_init.add(name)
             decl = self.scope.symbols[name].decl
             assert isinstance(decl, ast.StateDecl)
-            self._append_shared(
+            self._push(
                 Node(
                     id=name,
                     kind="const",
@@ -235,30 +284,24 @@ class _Unroller:
 
     def _ref(self, name: str) -> str:
         if name in self.local:
-            return self.local[name]
+            return self._made(self.local[name])
         if name in self.lasts:
-            return self._last(name)
+            self.final[name] = self._made(self.lasts.pop(name))
+            return self.final[name]
         symbol = self.scope.symbols[name]
-        if symbol.kind == "loopvar":
-            node_id = self._id(name)
-            self._append_shared(
-                Node(
-                    node_id,
-                    "const",
-                    name,
-                    self.step,
-                    self.loop,
-                    (),
-                    T.INT,
-                    symbol.decl.name.span,
-                    value_json=canonical_json(self.step),
-                )
-            )
+        if symbol.kind == "loopvar":  # the step of its loop, made once per step
+            depth = next(i for i, (loop, _, _) in enumerate(self.frames) if loop == name)
+            loop, step, guards = self.frames[depth]
+            node_id = f"{name}@" + ".".join(str(s) for _, s, _ in self.frames[:depth + 1])
+            if node_id not in self.types:
+                node = Node(node_id, "const", name, step, loop, (), T.INT,
+                            symbol.decl.name.span, value_json=canonical_json(step))
+                self._push(replace(node, when=guards) if guards else node)
             self.local[name] = node_id
             return node_id
         if symbol.kind == "state" and name not in self.final:
             return self._state_value(name)
-        return self.final[name]
+        return self._made(self.final[name])
 
     def _expr(self, expr: ast.Expr, stem: str, want: Type | None) -> str:
         """Create the nodes for `expr`; the outermost gets the id stem `stem`."""
@@ -377,17 +420,21 @@ class _Unroller:
         )
         return node_id
 
-    def _last(self, name: str) -> str:
-        """The `last` node `NAME.last` over a value's copies in an `until` loop (made once):
-        `stepI` reads the value at step I, `untilI` the condition computed in that step."""
-        ids, dones, span = self.lasts.pop(name)
-        node_id = f"{name}.last"
-        bindings = tuple(Binding(f"step{i}", source) for i, source in enumerate(ids))
-        bindings += tuple(Binding(f"until{i}", done) for i, done in enumerate(dones) if done)
-        self._append_shared(Node(node_id, "last", name, None, None, bindings,
-                          self._type_of(ids[-1]) or T.ANY, span))
-        self.final[name] = node_id
-        return node_id
+    def _made(self, source: str) -> str:
+        """`source`, after making it when it is a `last` node not made yet: the node
+        `NAME.last` (`NAME.last@T` inside an outer loop's step) over a value's copies in
+        an `until` loop: `stepI` reads the value at step I, `untilI` the condition
+        computed in that step."""
+        pending = self.pending.pop(source, None)
+        if pending is None:
+            return source
+        ids = tuple(self._made(i) for i in pending.ids)
+        bindings = tuple(Binding(f"step{i}", s) for i, s in enumerate(ids))
+        bindings += tuple(Binding(f"until{i}", d) for i, d in enumerate(pending.dones) if d)
+        node = Node(source, "last", pending.name, pending.step, pending.loop, bindings,
+                    self._type_of(ids[-1]) or T.ANY, pending.span)
+        self._push(replace(node, when=pending.guards) if pending.guards else node)
+        return source
 
     def _map(self, expr: ast.MapExpr, stem: str) -> str:
         """One guarded copy of the body per item the bound allows, then the `map` node."""
@@ -531,11 +578,6 @@ class _Unroller:
         if self.item is not None and node.item is None:
             node = replace(node, item=self.item)
         self._push(node)
-
-    def _append_shared(self, node: Node) -> None:
-        """Append a node every branch and item of the step may read: no branch's guard,
-        no item; only the guard of the loop step it belongs to."""
-        self._push(replace(node, when=self.step_guards) if self.step_guards else node)
 
     def _push(self, node: Node) -> None:
         self.nodes.append(node)

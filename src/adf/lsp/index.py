@@ -29,6 +29,7 @@ from adf.compiler.resolve import expressions, walk
 from adf.diagnostics import Span
 from adf.plan.placeholders import scan
 from adf.syntax import ast
+from adf.syntax.ast import loop_statements, nested_loops
 
 SymbolKind = Literal[
     "model", "param", "input", "target", "llm", "fn", "node", "state", "loopvar", "loss", "arg",
@@ -149,9 +150,11 @@ class _Builder:
                     self._define("", decl.name, decl.role, decl)
                 case ast.LoopDecl():
                     self._define("", decl.name, "loopvar", decl)
-                    for stmt in decl.body:
+                    for _, stmt in loop_statements(decl):
                         if isinstance(stmt, ast.NodeDecl):
                             self._define("", stmt.name, "node", stmt)
+                        elif isinstance(stmt, ast.LoopDecl):
+                            self._define("", stmt.name, "loopvar", stmt)
                 case ast.LlmDecl() | ast.FnDecl():
                     self._define("", decl.name, _KIND_OF[type(decl)], decl)
                     self.signatures[decl.name.name] = tuple(p.name.name for p in decl.params)
@@ -206,15 +209,16 @@ class _Builder:
                 case ast.Assign():
                     self._assign(decl)
                 case ast.LoopDecl():
-                    for bound in decl.bound_names:
-                        if bound is not None:
-                            self._use("", bound.name, bound.span)
-                    if decl.until is not None:
-                        self._expr(decl.until)
-                    for stmt in decl.body:
+                    for loop in nested_loops(decl):
+                        for bound in loop.bound_names:
+                            if bound is not None:
+                                self._use("", bound.name, bound.span)
+                        if loop.until is not None:
+                            self._expr(loop.until)
+                    for _, stmt in loop_statements(decl):
                         if isinstance(stmt, ast.NodeDecl):
                             self._expr(stmt.value)
-                        else:
+                        elif isinstance(stmt, ast.Assign):
                             self._assign(stmt)
                 case ast.LossDecl():
                     for arg in decl.args:

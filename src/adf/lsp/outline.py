@@ -81,13 +81,7 @@ def outline(program: ast.Program) -> list[Outline]:
                     detail = f"llm tools [{names}]"
                 found.append(Outline(decl.name.name, kind, decl.span, decl.name.span, detail, args))
             case ast.LoopDecl():
-                body = tuple(
-                    Outline(s.name.name, "node", s.span, s.name.span, "node")
-                    for s in decl.body
-                    if isinstance(s, ast.NodeDecl)
-                )
-                detail = f"loop {decl.start}..{decl.end}"
-                found.append(Outline(decl.name.name, "loopvar", decl.span, decl.name.span, detail, body))
+                found.append(_loop_outline(decl))
             case ast.DataDecl():
                 found.append(Outline(decl.name.name, decl.role, decl.span, decl.name.span, decl.role))
             case ast.ParamDecl():
@@ -123,6 +117,9 @@ def folds(program: ast.Program, source: str) -> list[Fold]:
         for d in program.decls
         if d.span.end_line > d.span.line
     ]
+    found += [Fold(loop.span.line, loop.span.end_line, "region")  # nested loops fold too
+              for d in program.decls if isinstance(d, ast.LoopDecl)
+              for loop in list(ast.nested_loops(d))[1:] if loop.span.end_line > loop.span.line]
     for decl in program.decls:
         if isinstance(decl, ast.ParamDecl) and isinstance(decl.value, ast.StrLit):
             span = decl.value.span
@@ -159,3 +156,14 @@ def tokens(index: Index, program: ast.Program) -> list[Token]:
         kind = TOKEN_TYPES.index(_TOKEN_TYPE[occurrence.kind])
         found.append(Token(span.line, span.col, span.end_col - span.col, kind, modifiers))
     return found
+
+
+def _loop_outline(decl: ast.LoopDecl) -> Outline:
+    """A loop with its body's nodes and the loops nested in it, in source order."""
+    body = tuple(
+        _loop_outline(s) if isinstance(s, ast.LoopDecl)
+        else Outline(s.name.name, "node", s.span, s.name.span, "node")
+        for s in decl.body if not isinstance(s, ast.Assign)
+    )
+    detail = f"loop {decl.start}..{decl.end}"
+    return Outline(decl.name.name, "loopvar", decl.span, decl.name.span, detail, body)

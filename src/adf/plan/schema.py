@@ -9,7 +9,9 @@ with validation live in `adf.plan.codec`.
 Conventions
 - Every value flowing along an edge has a *source id*: an input name, a
   target name, or a node id. Ids are unique across all three.
-- Node ids of loop copies carry their time step: `q@0`, `q@1`. Nodes outside
+- Node ids of loop copies carry their time step: `q@0`, `q@1`; in a loop
+  nested in another, the outer step first: `q@1.0` (`step` is the innermost
+  step, `loop` the innermost loop; `Node.time` reads them all). Nodes outside
   loops have `step = None` and no `@`.
 - `Plan.nodes` is in a valid topological order (every binding's source is an
   input, a target or an earlier node).
@@ -469,6 +471,15 @@ class Node(Record):
 
     def __hash__(self) -> int:
         return hash(('Node', self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item))
+
+    @property
+    def time(self) -> tuple[int, ...]:
+        """The node's time steps, outermost loop first, as its id writes them after `@`:
+        `(2,)` for step 2 of its loop, `(1, 2)` for step 2 of a loop nested in step 1 of
+        another; `()` outside loops."""
+        if self.step is None:
+            return ()
+        return tuple(int(t) for t in self.id.rsplit("@", 1)[1].split("."))
 
 
 class Loss(Record):

@@ -8,7 +8,9 @@ with validation live in `adf.plan.codec`.
 Conventions
 - Every value flowing along an edge has a *source id*: an input name, a
   target name, or a node id. Ids are unique across all three.
-- Node ids of loop copies carry their time step: `q@0`, `q@1`. Nodes outside
+- Node ids of loop copies carry their time step: `q@0`, `q@1`; in a loop
+  nested in another, the outer step first: `q@1.0` (`step` is the innermost
+  step, `loop` the innermost loop; `Node.time` reads them all). Nodes outside
   loops have `step = None` and no `@`.
 - `Plan.nodes` is in a valid topological order (every binding's source is an
   input, a target or an earlier node).
@@ -236,6 +238,15 @@ class Node:
     # all must hold for the node to run (nodes written inside a branch)
     when: tuple[Guard, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
     item: int | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `map` items
+
+    @property
+    def time(self) -> tuple[int, ...]:
+        """The node's time steps, outermost loop first, as its id writes them after `@`:
+        `(2,)` for step 2 of its loop, `(1, 2)` for step 2 of a loop nested in step 1 of
+        another; `()` outside loops."""
+        if self.step is None:
+            return ()
+        return tuple(int(t) for t in self.id.rsplit("@", 1)[1].split("."))
 
 
 @attrs.frozen

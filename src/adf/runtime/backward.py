@@ -36,7 +36,10 @@ does with it is decided by `RULES[node.kind]`:
   never ran and get nothing.
 - `last`: the feedback goes to the step an `until` loop stopped at and to
   the condition that stopped it there; the steps after it never ran and get
-  nothing.
+  nothing. Nested loops need no rule of their own: an inner `until` loop's
+  value in an outer step is a `last` node of that step (`x.last@1`), and
+  the walk's reverse plan order is reverse time order across inner and
+  outer steps alike (`x@1.1`, `x@1.0`, then `x@0.2`, ...).
 - `field`: the feedback goes to the record's producer, prefixed with the
   name of the field it is about.
 - `map`: the feedback on the list of results goes to the result of each

@@ -11,6 +11,7 @@ at exactly the text of a prompt.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal as TypingLiteral
 
 import attrs
@@ -400,13 +401,14 @@ class Assign:
 class LoopDecl:
     """`loop NAME in A..B until DONE { ... }`. A bound written as a name is in
     `bound_names` (its value, once the constants are bound, in `start`/`end`).
-    `until` is a name (a `Ref`) or a condition such as `found or len >= 3`."""
+    `until` is a name (a `Ref`) or a condition such as `found or len >= 3`.
+    The body may hold loops of its own (nested loops)."""
 
     name: Ident
     start: int
     end: int
     range_span: Span
-    body: tuple[NodeDecl | Assign, ...]
+    body: tuple[NodeDecl | Assign | LoopDecl, ...]
     span: Span
     bound_names: tuple[Ident | None, Ident | None] = (None, None)
     until: Expr | None = None
@@ -476,3 +478,28 @@ Decl = (
 @attrs.frozen(weakref_slot=False)
 class Program:
     decls: tuple[Decl, ...]
+
+
+def loop_statements(
+    decl: LoopDecl,
+) -> Iterator[tuple[LoopDecl, NodeDecl | Assign | LoopDecl]]:
+    """Every statement of a loop's body and of the loops nested in it, each with the
+    loop whose body holds it, in source order (iterative)."""
+    stack: list[tuple[LoopDecl, int]] = [(decl, 0)]
+    while stack:
+        loop, at = stack.pop()
+        if at == len(loop.body):
+            continue
+        stmt = loop.body[at]
+        stack.append((loop, at + 1))
+        yield loop, stmt
+        if isinstance(stmt, LoopDecl):
+            stack.append((stmt, 0))
+
+
+def nested_loops(decl: LoopDecl) -> Iterator[LoopDecl]:
+    """A loop and every loop nested in it, outermost first."""
+    yield decl
+    for _, stmt in loop_statements(decl):
+        if isinstance(stmt, LoopDecl):
+            yield stmt

@@ -98,7 +98,7 @@ def _starts(program: ast.Program) -> set[tuple[int, int]]:
     for decl in program.decls:
         starts.add((decl.span.line, decl.span.col))
         if isinstance(decl, ast.LoopDecl):
-            starts.update((s.span.line, s.span.col) for s in decl.body)
+            starts.update((s.span.line, s.span.col) for _, s in ast.loop_statements(decl))
         elif isinstance(decl, ast.LlmDecl):
             starts.update((s.span.line, s.span.col) for s in decl.sections)
             starts.update((s.span.line, s.span.col) for s in decl.tools)
@@ -118,8 +118,9 @@ def _blocks(program: ast.Program) -> dict[tuple[int, int], str]:
                 end = decl.model.span if decl.model is not None else decl.returns.span
                 after[(end.end_line, end.end_col)] = "body"
             case ast.LoopDecl():
-                end = decl.until.span if decl.until is not None else decl.range_span
-                after[(end.end_line, end.end_col)] = "body"
+                for loop in ast.nested_loops(decl):
+                    end = loop.until.span if loop.until is not None else loop.range_span
+                    after[(end.end_line, end.end_col)] = "body"
     return after
 
 

@@ -1,0 +1,1 @@
+../hotpotqa/retrieval.py
