@@ -138,7 +138,12 @@ def test_processes_share_the_file(tmp_path: Path) -> None:
     path = tmp_path / "shared.sqlite"
     names = ("a", "b", "c", "d")
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name]) for name in names]
-    assert [p.wait(timeout=60) for p in procs] == [0] * len(names)
+    try:
+        assert [p.wait(timeout=120) for p in procs] == [0] * len(names)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
     cache = ReplyCache(path)
     assert len(cache) == 40 * len(names)
     assert cache.get("b-39") == CachedReply("text 39", 1, 2, None, "none")

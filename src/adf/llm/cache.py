@@ -160,6 +160,7 @@ class ReplyCache:
         """Go on without the cache after `error`, saying so once."""
         self.enabled = False
         self.notice(f"{error}; running without the reply cache from here on")
+
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             assert self.path is not None
@@ -168,8 +169,12 @@ class ReplyCache:
                 db = sqlite3.connect(
                     self.path, timeout=30.0, check_same_thread=False, isolation_level=None
                 )
+            except (OSError, sqlite3.Error) as exc:
+                raise CacheError(f"cannot open the reply cache {self.path}: {_why(exc)}") from None
+            try:
                 _patiently(lambda: _prepare(db))
             except (OSError, sqlite3.Error) as exc:
+                db.close()
                 raise CacheError(f"cannot open the reply cache {self.path}: {_why(exc)}") from None
             self._db = db
         return self._db
