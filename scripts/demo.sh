@@ -16,7 +16,7 @@ EXAMPLE=examples/trec/trec.adf
 
 echo "demo: checking $EXAMPLE"
 "$VENV/bin/adfc" check "$EXAMPLE"
-echo "demo: training the few-shot examples on the local model (SmolLM2-135M-Instruct, CPU); about 3-7 minutes"
+echo "demo: training the few-shot examples on the local model (SmolLM2-135M-Instruct, CPU); about 2 minutes on 2 quiet cores, 4-6 when they are shared"
 # The same settings as bench/demo_seeds.py (keep the two in step). --no-lock:
 # every demo run starts from the values written in the source; --force: it
 # replaces the lock file an earlier demo run wrote.
