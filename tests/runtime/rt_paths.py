@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from adf.plan.routing import chosen
 from adf.plan.schema import Plan
+from adf.runtime.backward import BackwardResult
+from adf.runtime.data import Sample
+from adf.runtime.feedback import Feedback
 from adf.runtime.trace import SampleResult
 
 
@@ -41,3 +46,17 @@ def trainable(workflow: Plan, node_id: str) -> list[str]:
     if node.llm is None:
         return []
     return [p.param for p in node.llm.system if p.kind == "param" and p.param not in frozen]
+
+
+def in_plan_order(workflow: Plan, grads: BackwardResult,
+                  samples: Iterable[Sample]) -> list[list[Feedback]]:
+    """Each parameter's feedback for each sample, after checking it arrives in the plan's
+    node order (time order); returned for the caller's own further checks."""
+    index = {n.id: i for i, n in enumerate(workflow.nodes)}
+    groups = []
+    for items in grads.by_param().values():
+        for sample in samples:
+            mine = [f for f in items if f.sample == sample.id]
+            assert [index[f.node] for f in mine] == sorted(index[f.node] for f in mine)
+            groups.append(mine)
+    return groups

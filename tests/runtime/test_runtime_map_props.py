@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rt_direct import PROPERTY, compiled, header, questions, run_both, tag
 from rt_helpers import responder
-from rt_paths import executed_path, trainable
+from rt_paths import executed_path, in_plan_order, trainable
 
 from adf.testing.fake_server import Request, last_user
 
@@ -106,8 +106,4 @@ def test_items_run_as_far_as_the_list_and_feedback_follows_them(source: str) -> 
 def test_item_feedback_keeps_time_order(source: str) -> None:
     workflow = compiled(source)
     grads = run_both(workflow, SAMPLES, respond).grads
-    index = {n.id: i for i, n in enumerate(workflow.nodes)}
-    for items in grads.by_param().values():
-        for sample in SAMPLES:
-            mine = [f for f in items if f.sample == sample.id]
-            assert [index[f.node] for f in mine] == sorted(index[f.node] for f in mine)
+    in_plan_order(workflow, grads, SAMPLES)

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rt_direct import EXAMPLES, PROPERTY, compiled, header, questions, run_both, tag
 from rt_helpers import responder
-from rt_paths import executed_path, trainable
+from rt_paths import executed_path, in_plan_order, trainable
 
 from adf.plan.schema import Plan
 from adf.runtime.trace import SampleResult
@@ -129,12 +129,8 @@ def test_inner_and_outer_exits_stop_their_steps_and_feedback_follows_the_run(
 def test_nested_feedback_keeps_time_order(source: str) -> None:
     workflow = compiled(source)
     grads = run_both(workflow, SAMPLES, respond).grads
-    index = {n.id: i for i, n in enumerate(workflow.nodes)}
-    for items in grads.by_param().values():
-        for sample in SAMPLES:
-            mine = [f for f in items if f.sample == sample.id]
-            assert [index[f.node] for f in mine] == sorted(index[f.node] for f in mine)
-            times = [workflow.node(f.node).time for f in mine if workflow.node(f.node).time]
-            assert [t[0] for t in times] == sorted(t[0] for t in times)  # outer steps in order
-            inner = [t for t in times if len(t) == 2]
-            assert inner == sorted(inner)  # and inner steps: 0.0, 0.1, 1.0, ...
+    for mine in in_plan_order(workflow, grads, SAMPLES):
+        times = [workflow.node(f.node).time for f in mine if workflow.node(f.node).time]
+        assert [t[0] for t in times] == sorted(t[0] for t in times)  # outer steps in order
+        inner = [t for t in times if len(t) == 2]
+        assert inner == sorted(inner)  # and inner steps: 0.0, 0.1, 1.0, ...

@@ -32,7 +32,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rt_direct import EXAMPLES, PROPERTY, compiled, header, questions, run_both, tag
 from rt_helpers import responder
-from rt_paths import executed_path
+from rt_paths import executed_path, in_plan_order
 
 from adf.plan.schema import Plan
 from adf.testing.fake_server import FakeReply, Request, last_user, tool_reply
@@ -183,13 +183,9 @@ def test_tool_choices_finish_and_feedback_reach_exactly_the_offered_parameters(
 def test_tool_feedback_keeps_time_order(source: str) -> None:
     workflow = compiled(source)
     grads = run_both(workflow, SAMPLES, respond).grads
-    index = {n.id: i for i, n in enumerate(workflow.nodes)}
-    for items in grads.by_param().values():
-        for sample in SAMPLES:
-            mine = [f for f in items if f.sample == sample.id]
-            assert [index[f.node] for f in mine] == sorted(index[f.node] for f in mine)
-            steps = [f.step for f in mine if f.step is not None]
-            assert steps == sorted(steps)
+    for mine in in_plan_order(workflow, grads, SAMPLES):
+        steps = [f.step for f in mine if f.step is not None]
+        assert steps == sorted(steps)
 
 
 def test_the_generated_tool_sets_compile_and_offer_what_they_declare() -> None:

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rt_direct import PROPERTY, compiled, header, questions, run_both, tag
 from rt_helpers import responder
-from rt_paths import executed_path, trainable
+from rt_paths import executed_path, in_plan_order, trainable
 
 from adf.testing.fake_server import Request, last_user
 
@@ -94,10 +94,6 @@ def test_steps_after_the_exit_do_not_run_and_get_no_feedback(source: str) -> Non
 def test_feedback_keeps_time_order(source: str) -> None:
     workflow = compiled(source)
     grads = run_both(workflow, SAMPLES, respond).grads
-    index = {n.id: i for i, n in enumerate(workflow.nodes)}
-    for items in grads.by_param().values():
-        for sample in SAMPLES:
-            mine = [f for f in items if f.sample == sample.id]
-            assert [index[f.node] for f in mine] == sorted(index[f.node] for f in mine)
-            steps = [f.step for f in mine if f.step is not None]
-            assert steps == sorted(steps)
+    for mine in in_plan_order(workflow, grads, SAMPLES):
+        steps = [f.step for f in mine if f.step is not None]
+        assert steps == sorted(steps)
