@@ -357,13 +357,18 @@ async def _field_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
     """Feedback on one field goes to the record's producer, saying which field it is about."""
+    return _to_source(context, node, arrived, f"{node.id} (the field `{node.field}`)",
+                      f"About the field `{node.field}` of this output: ")
+
+
+def _to_source(context: Context, node: Node, arrived: tuple[Gradient, ...], step: str,
+               note: str) -> Propagation:
+    """Feedback passed to the node's one input, each text prefixed with `note`."""
     source = node.inputs[0].source
     if source not in context.graph.carries:
         return Propagation()
-    step = f"{node.id} (the field `{node.field}`)"
-    via = _via(step, arrived)
-    note = f"About the field `{node.field}` of this output: "
-    return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
+    return Propagation(inputs=tuple((source, note + g.text) for g in arrived),
+                       via=_via(step, arrived))
 
 
 async def _select_rule(
@@ -416,13 +421,8 @@ async def _item_rule(
     context: Context, node: Node, trace: NodeTrace, arrived: tuple[Gradient, ...]
 ) -> Propagation:
     """Feedback on one item goes to the list it was taken from, naming the element."""
-    source = node.inputs[0].source
-    if source not in context.graph.carries:
-        return Propagation()
-    step = f"{node.id} (element {node.item})"
-    via = _via(step, arrived)
-    note = f"About element {node.item} of this list: "
-    return Propagation(inputs=tuple((source, note + g.text) for g in arrived), via=via)
+    return _to_source(context, node, arrived, f"{node.id} (element {node.item})",
+                      f"About element {node.item} of this list: ")
 
 
 async def _llm_rule(
