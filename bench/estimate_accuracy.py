@@ -68,8 +68,11 @@ def train_once(program: Path, url: str, work: Path, name: str, seed: int,
     estimate, usage = report["estimate"], report["usage"]
     return {"forecast_calls": estimate["calls"], "actual_calls": usage["calls"],
             "forecast_tokens": estimate["tokens"], "actual_tokens": usage["tokens"],
-            "calls_low": estimate["calls_low"], "calls_high": estimate["calls_high"],
-            "tokens_low": estimate["tokens_low"], "tokens_high": estimate["tokens_high"]}
+            # a report of an older adf may lack the range: its point stands for both ends
+            "calls_low": estimate.get("calls_low", estimate["calls"]),
+            "calls_high": estimate.get("calls_high", estimate["calls"]),
+            "tokens_low": estimate.get("tokens_low", estimate["tokens"]),
+            "tokens_high": estimate.get("tokens_high", estimate["tokens"])}
 
 
 def label(program: Path) -> str:

@@ -299,16 +299,20 @@ def test_typed_replies_count_at_their_type_and_free_text_at_a_range() -> None:
     typed = (PlanBuilder().model("m", "local", max_tokens=256).param("p", "Classify.")
              .input("q").target("a", "enum{yes, no}")
              .llm("r", "f", {"q": "q"}, params=("p",), out="enum{yes, no}").loss("l", "r", "a"))
-    # no validation split: the gate's outcome moves no validation calls, only reply lengths
-    estimate = estimate_cost(typed.build(), settings=scenario(val_size=0))
+    # no validation split and one proposal a step: the gate's outcome moves no call, and the
+    # range is the reply lengths alone
+    estimate = estimate_cost(typed.build(), settings=scenario(val_size=0, proposals=1))
     reply = estimate.nodes[0].forward.completion_tokens
     assert reply < 16  # the label and its JSON, not max_tokens
     # its forward replies are typed: only the feedback and reasoning may be one line instead
     assert estimate.total.tokens / 2 < estimate.tokens_low < estimate.total.tokens
-    free = estimate_cost(counting().build(), settings=scenario(val_size=0))
+    free = estimate_cost(counting().build(), settings=scenario(val_size=0, proposals=1))
     assert free.nodes[0].forward.completion_tokens == 256  # free text: max_tokens, a bound
     assert 0 < free.tokens_low < free.total.tokens / 2
     assert free.summary_json()["tokens_low"] == free.tokens_low
+    # one proposal a step, nothing to validate: the low end is the point; at the high end
+    # every proposal passes the cheap checks, so more are checked on the minibatch
+    assert estimate.calls_low == estimate.total.calls < estimate.calls_high
     # with validation, the range spans the gate's outcome too, around the point
     gated = estimate_cost(typed.build())
     assert gated.calls_low < gated.total.calls < gated.calls_high

@@ -33,7 +33,7 @@ import attrs
 
 from adf.analysis import costflow
 from adf.analysis.branchcost import CostRange, branch_range, expected_shares, has_branches
-from adf.analysis.costhistory import History, Rates, forecast, times
+from adf.analysis.costhistory import History, Rates, Spent, forecast, times
 from adf.analysis.deadcode import live_values
 from adf.analysis.graphview import GraphView, build_view
 from adf.analysis.reachability import Reachability, compute_reachability
@@ -79,8 +79,11 @@ ASSUMPTIONS = (
     "sample right as often as the current values; with several learning prompts the joint "
     "and pool strategies gate the step's first usable proposals together once more when "
     f"there are two or more; after the first step, {RERUN_SHARE:.0%} of the drawn failures "
-    "come from an earlier step and are run again; the calls range puts every checked "
-    "proposal's gate at either end (none scored on validation, all on the whole of it)",
+    "come from an earlier step and are run again; the range puts the gate at either end "
+    "(each prompt's first proposal going through and none scored on validation; every "
+    "proposal passing the cheap checks and scored on the whole of it) and, without a "
+    "history of how they ran, a sample's branches and early exits at their fewest and most "
+    "calls",
     "fill batches: a step whose first batch has no failure forwards up to `fill batches` more, "
     "each with the chance that all its samples pass at the given failure rate",
     "scoring: the validation set once and the test set before and after training",
@@ -114,10 +117,16 @@ class Scenario:
     val_size: int = 50
     test_size: int = 0
     rates: Rates = attrs.field(factory=Rates)
+    spent: Spent = attrs.field(factory=Spent)  # a resumed run: what it did before
 
     @property
     def steps(self) -> int:
         return self.train.run_steps
+
+    @property
+    def left(self) -> int:
+        """The steps still to run (all of them, unless the run is resumed)."""
+        return max(self.steps - self.spent.steps, 0)
 
     @property
     def batch(self) -> int:
@@ -333,10 +342,22 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
                                     joint=settings.train.joint_gate) + demo_gates
     point = costflow.Gating(gated, settings.to_validation * settings.val_size
                             * settings.val_fraction)
-    ends = [sum((p.usage for p in _phases(forward_by_model, backward_by_model, optimizer,
-                                          teacher, gating, settings, plan, bool(reach.learning))),
-                Usage())
-            for gating in (costflow.Gating(gated, 0.0), costflow.Gating(every, settings.val_size))]
+    branches = _branches(plan, nodes)
+    # the range: at the low end each prompt's first usable proposal goes through (one
+    # optimizer call a step) and nothing is scored on validation, at the high end every
+    # proposal passes the cheap checks and is scored on all of it; without a history of how
+    # the branches ran, a sample's calls go from its fewest to its most
+    first = costflow.gates_per_step(asked, min(settings.train.proposals, 1), settings.screen,
+                                    joint=settings.train.joint_gate) + demo_gates
+    measured = bool(history.shares(plan))
+    ends = [sum((p.usage for p in _phases(
+        forward_by_model if measured else _rescaled(forward_by_model, branches, end),
+        backward_by_model, calls, teacher, gating, settings, plan, bool(reach.learning))),
+        Usage())
+        for end, calls, gating in (
+            ("low", _scaled([(optimizer, 1.0)], 1 / max(settings.train.proposals, 1)),
+             costflow.Gating(first, 0.0)),
+            ("high", optimizer, costflow.Gating(every, settings.val_size)))]
     phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, point, settings, plan,
                      bool(reach.learning))
     total = sum((p.usage for p in phases), Usage())
@@ -358,11 +379,29 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         ),
         roles=roles,
         assumptions=ASSUMPTIONS + _calibration(settings, history, source),
-        branches=_branches(plan, nodes),
+        branches=branches,
         calls_low=min(ends[0].calls, total.calls), calls_high=max(ends[1].calls, total.calls),
         tokens_low=min(ends[0].tokens, total.tokens),
         tokens_high=max(ends[1].tokens, total.tokens),
     )
+
+
+def _rescaled(parts_by_model: Mapping[str, Sequence[tuple[Usage, float]]],
+              branches: tuple[CostRange, CostRange] | None,
+              end: str) -> Mapping[str, Sequence[tuple[Usage, float]]]:
+    """The forward parts with a sample's calls at the `end` (low, high) of its branches' range.
+
+    Early exits and untaken branches bring a sample below the point (which counts
+    loops at their bound unless the history says how far they ran); every branch
+    taken, above it.
+    """
+    point = sum(u.calls * share for parts in parts_by_model.values() for u, share in parts)
+    if branches is None or not point:
+        return parts_by_model
+    bound = branches[0].low if end == "low" else branches[0].high
+    factor = min(1.0, bound / point) if end == "low" else max(1.0, bound / point)
+    return {model: [(u, share * factor) for u, share in parts]
+            for model, parts in parts_by_model.items()}
 
 
 def _blame(plan: Plan, view: GraphView, reach: Reachability, replies: Mapping[str, int],
@@ -487,29 +526,42 @@ def _phases(
 ) -> list[PhaseCost]:
     """The run by phase: forward samples of each kind, then the frozen roles' calls."""
     s = settings
+    steps = s.left
     samples = [
-        ("forward, scoring validation and test", s.val_size + 2 * s.test_size),
-        ("forward, training minibatches", s.steps * s.batch),
+        ("forward, scoring validation and test",
+         (0 if s.spent.scored else s.val_size + s.test_size) + s.test_size),
+        ("forward, training minibatches", steps * s.batch),
         ("forward, extra batches while none failed",
-         s.steps * s.batch * s.extra_batches if trains else 0),
+         steps * s.batch * s.extra_batches if trains else 0),
         ("forward, re-running drawn failures",
-         s.steps * s.reruns if trains else 0),
-        ("forward, checking proposals", s.steps * gating.gates * s.checked),
-        ("forward, validating proposals", s.steps * gating.gates * gating.validated),
+         steps * s.reruns if trains else 0),
+        ("forward, checking proposals", steps * gating.gates * s.checked),
+        ("forward, validating proposals", steps * gating.gates * gating.validated),
     ]
     phases: list[PhaseCost] = []
     for phase, count in samples:
         for model, parts in forward_by_model.items():
             phases.append(PhaseCost(phase, model, _scaled(parts, count)))
     for model, parts in backward_by_model.items():
-        phases.append(PhaseCost("backward", model, _scaled(parts, s.steps * s.errors)))
+        phases.append(PhaseCost("backward", model, _scaled(parts, steps * s.errors)))
     optimizer_model = _role(plan, "optimizer")
     if optimizer_model is not None:
-        phases.append(PhaseCost("optimizer", optimizer_model, times(optimizer, s.steps)))
+        phases.append(PhaseCost("optimizer", optimizer_model, times(optimizer, steps)))
     teacher_model = _role(plan, "teacher")
     if teacher_model is not None:
-        phases.append(PhaseCost("teacher demos", teacher_model, times(teacher, s.steps)))
-    return [p for p in phases if p.usage.calls]
+        phases.append(PhaseCost("teacher demos", teacher_model, times(teacher, steps)))
+    return [p for p in (*_spent(s.spent, plan), *phases) if p.usage.calls]
+
+
+def _spent(spent: Spent, plan: Plan) -> list[PhaseCost]:
+    """A resumed run's usage so far, by role, under the model playing it."""
+    task = next((n.llm.model for n in plan.nodes if n.llm is not None), plan.models[0].name)
+    models = {"forward": task, "backward": _role(plan, "backward") or task,
+              "optimizer": _role(plan, "optimizer") or task,
+              "teacher": _role(plan, "teacher") or task}
+    return [PhaseCost(f"{purpose} before resuming", models.get(purpose, task),
+                      forecast(usage.calls, usage.prompt_tokens, usage.completion_tokens))
+            for purpose, usage in spent.usage]
 
 
 def _price(

@@ -6,7 +6,8 @@ rates finished runs measured) or what a resumed run's own steps measured
 (`adf.optim.observed`, through `adf.workflow`); gives `History`, which sizes
 a call seen before, calibrates the `Rates` and says how often each branch
 ran and each prompt was optimized, and `forecast`/`times`, the forecast's
-`Usage` of a number of calls. `adf.analysis.cost` forecasts with them.
+`Usage` of a number of calls, and `Spent`, what a resumed run's counters
+say it did before. `adf.analysis.cost` forecasts with them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ import attrs
 from adf.llm.cache import HistoryKey, TokenMeans
 from adf.llm.usage import Usage
 from adf.plan.schema import Plan
+
+
+@attrs.frozen
+class Spent:
+    """What a resumed run did before: its finished steps, whether it scored the validation
+    and test splits at the start, and the usage by purpose its counters hold."""
+
+    steps: int = 0
+    scored: bool = False
+    usage: tuple[tuple[str, Usage], ...] = ()  # (purpose, usage so far)
 
 
 @attrs.frozen

@@ -96,8 +96,10 @@ def _table(rows: Sequence[tuple[str, ...]], indent: int) -> list[str]:
 def token_range(estimate: CostEstimate) -> str:
     """The line saying how far the run may fall either side of the forecast, and why."""
     return (f"range: calls {estimate.calls_low}-{estimate.calls_high}, tokens "
-            f"{estimate.tokens_low}-{estimate.tokens_high}: from no checked proposal scored on "
-            "validation to every proposal passing the cheap checks and scored on all of it "
-            "(how a step's proposals fare varies most from run to run), and for tokens from "
-            "one-line replies and demo sets as they are to replies at max_tokens and demo sets "
-            "at capacity (the reply cache's history sizes the replies)")
+            f"{estimate.tokens_low}-{estimate.tokens_high}: from each prompt's first proposal "
+            "going through and none scored on validation to every proposal passing the cheap "
+            "checks and scored on all of it (how a step's proposals fare varies most from run "
+            "to run), a sample's calls from its fewest to its most where branches and early "
+            "exits make them vary (unless the reply cache's history says how they ran), and "
+            "for tokens from one-line replies and demo sets as they are to replies at "
+            "max_tokens and demo sets at capacity (the history sizes the replies)")
