@@ -611,32 +611,36 @@ class FunctionDecl(Record):
 
 
 class LoopInfo(Record):
-    """`until` names the body node whose `true` ends the loop after its step."""
+    """`until` names the body node whose `true` ends the loop after its step; `parent`
+    the loop whose body holds this one (None for a loop at the top level). `body` names
+    the nodes of this loop's own body, not those of the loops nested in it."""
 
-    __slots__ = ('name', 'bound', 'body', 'span', 'until', '__weakref__')
-    __match_args__ = ('name', 'bound', 'body', 'span', 'until')
-    __record_fields__ = (Field('name'), Field('bound'), Field('body'), Field('span'), Field('until', None, metadata=OMIT_DEFAULT))
+    __slots__ = ('name', 'bound', 'body', 'span', 'until', 'parent', '__weakref__')
+    __match_args__ = ('name', 'bound', 'body', 'span', 'until', 'parent')
+    __record_fields__ = (Field('name'), Field('bound'), Field('body'), Field('span'), Field('until', None, metadata=OMIT_DEFAULT), Field('parent', None, metadata=OMIT_DEFAULT))
 
     name: str
     bound: int
     body: tuple[str, ...]
     span: Span
     until: str | None
+    parent: str | None
 
-    def __init__(self, name: str, bound: int, body: tuple[str, ...], span: Span, until: str | None = None) -> None:
+    def __init__(self, name: str, bound: int, body: tuple[str, ...], span: Span, until: str | None = None, parent: str | None = None) -> None:
         _set(self, "name", name)
         _set(self, "bound", bound)
         _set(self, "body", body)
         _set(self, "span", span)
         _set(self, "until", until)
+        _set(self, "parent", parent)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.name, self.bound, self.body, self.span, self.until) == (other.name, other.bound, other.body, other.span, other.until)
+        return (self.name, self.bound, self.body, self.span, self.until, self.parent) == (other.name, other.bound, other.body, other.span, other.until, other.parent)
 
     def __hash__(self) -> int:
-        return hash(('LoopInfo', self.name, self.bound, self.body, self.span, self.until))
+        return hash(('LoopInfo', self.name, self.bound, self.body, self.span, self.until, self.parent))
 
 
 class Training(Record):

@@ -297,13 +297,16 @@ class FunctionDecl:
 
 @attrs.frozen
 class LoopInfo:
-    """`until` names the body node whose `true` ends the loop after its step."""
+    """`until` names the body node whose `true` ends the loop after its step; `parent`
+    the loop whose body holds this one (None for a loop at the top level). `body` names
+    the nodes of this loop's own body, not those of the loops nested in it."""
 
     name: str
     bound: int
     body: tuple[str, ...]
     span: Span
     until: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)
+    parent: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)
 
 
 @attrs.frozen
