@@ -23,10 +23,11 @@ class UsedDecl(NamedTuple):
 
 
 class UsedWorkflow(NamedTuple):
-    """A used file as one function: `(inputs) -> type` as written, and where."""
+    """A used file as one function: `(inputs) -> type`, where, and its `output`."""
 
     path: str
     signature: str
+    output: ast.OutputDecl
 
 
 def used_declaration(program: ast.Program, path: str, name: str) -> UsedDecl | None:
@@ -64,7 +65,7 @@ def used_workflow(program: ast.Program, path: str, alias: str) -> UsedWorkflow |
     typing, _ = typecheck(used, scope, build_graph(used, scope)[0])
     returns = typing.values.get(outputs[0].name.name)
     shown = f"{alias}({inputs})" + (f" -> {returns}" if returns is not None else "")
-    return UsedWorkflow(target, shown)
+    return UsedWorkflow(target, shown, outputs[0])
 
 
 def _used_file(program: ast.Program, path: str,

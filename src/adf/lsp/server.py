@@ -263,6 +263,16 @@ def definition(ls: AdfServer, params: types.DefinitionParams) -> types.Location 
         start = types.Position(span.line - 1, span.col - 1)  # a name: ASCII, one line
         end = types.Position(span.end_line - 1, span.end_col - 1)
         return types.Location(path_to_uri(path), types.Range(start, end))
+    if target is not None and target.kind == "use" and not occurrence.is_definition:
+        from adf.lsp.crossfile import used_workflow  # `r(...)`: the used file's output
+
+        workflow = used_workflow(semantics.program, _path(params.text_document.uri),
+                                 occurrence.name)
+        if workflow is not None:
+            span = workflow.output.span
+            start = types.Position(span.line - 1, span.col - 1)  # `output NAME`: one line
+            end = types.Position(span.end_line - 1, span.end_col - 1)
+            return types.Location(path_to_uri(workflow.path), types.Range(start, end))
     if target is None:
         return None
     return types.Location(params.text_document.uri, positions.range(target.span))
