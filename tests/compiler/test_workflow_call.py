@@ -241,3 +241,28 @@ output acc
     assert {n.id: n.inputs[1].source for n in result.plan.nodes if n.id.startswith("w.x")} == {
         "w.x@0": "w", "w.x@1": "w.x@0"}
     assert [n.inputs[0].source for n in result.plan.nodes if n.id == "w.x@0"] == ["v.x@1"]
+
+
+def test_a_map_output_and_its_items_belong_to_the_call(tmp_path: pathlib.Path) -> None:
+    mapped = '''model m = "local"
+input q: str
+const most = 2
+fn lines(text: str) -> list[str] = std.text.lines
+llm f(a: str) -> str using m { user: "{a}" }
+node parts = lines(q)
+node each = map p in parts max most => f(p)
+output each
+'''
+    result = compile_main(tmp_path, "node v = rater(text)\noutput v\n", rater=mapped)
+    assert codes(result) == []
+    assert result.plan is not None
+    assert {n.id: n.call for n in result.plan.nodes} == {
+        "v.parts": "v", "v#0.item": "v", "v#0": "v", "v#1.item": "v", "v#1": "v", "v": "v"}
+
+
+def test_dead_code_in_a_call_is_named_by_its_statement(tmp_path: pathlib.Path) -> None:
+    from adf.analysis.deadcode import root_name
+
+    result = compile_main(tmp_path, 'node v = rater(text, "a")\noutput v\n')
+    assert result.plan is not None
+    assert {n.id: root_name(n) for n in result.plan.nodes} == {"v.hint": "v.hint", "v": "v"}

@@ -98,7 +98,7 @@ def root_name(node: Node) -> str:
     `v.draft.0`, a node of the workflow call `node v = r(...)` (`Node.call`)."""
     prefix = ""
     name = node.name
-    if node.call is not None and name != node.call:
+    if node.call is not None and name.startswith(node.call + "."):
         prefix, name = node.call + ".", name[len(node.call) + 1:]
     return prefix + name.split(".", 1)[0].split("#", 1)[0]
 
