@@ -4,7 +4,8 @@ Takes a `Plan`; gives a `Drawing` that both renderers (`adf.analysis.dot`
 and `adf.analysis.svg`) read: one vertex per parameter, input, target,
 node, loss and output; one edge per value flowing (parameter -> llm node,
 value -> node, prediction and target -> loss, value -> output); each node's
-loop time step for grouping; and the gradient-reachable subgraph (learning
+loop time step for grouping (a nested loop's steps, and a map's items in a
+loop, grouped inside the step of the loop around them); and the gradient-reachable subgraph (learning
 parameters, the nodes between them and the losses, the edges feedback
 travels along) marked `highlighted`. Given the path one sample took
 (`adf.analysis.takenpath`), every vertex and edge also says whether it was
@@ -18,6 +19,7 @@ losses). Computed in one pass over the plan.
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 import attrs
@@ -26,10 +28,11 @@ from adf.analysis.graphview import build_view, vertex_id
 from adf.analysis.reachability import compute_reachability
 from adf.analysis.takenpath import TakenPath
 from adf.plan.routing import guard_text
-from adf.plan.schema import Plan
+from adf.plan.schema import Node, Plan
 
 VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "item", "map", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
+Group = tuple[str, int | str]  # (loop, time step) of a loop copy; ("NAME#", item) of a map's item
 
 
 @attrs.frozen
@@ -39,8 +42,7 @@ class Vertex:
     label: str
     detail: str
     layer: int
-    # (loop, time step) of a loop copy; ("NAME#", item) of a map's item
-    group: tuple[str, int | str] | None
+    group: Group | None
     highlighted: bool
     frozen: bool = False
     taken: bool | None = None  # with a trace: ran for the traced sample; None: not known
@@ -60,18 +62,36 @@ class Drawing:
     name: str
     vertices: tuple[Vertex, ...]
     edges: tuple[Edge, ...]
+    # (group, the group drawn around it): a nested loop's step inside the outer loop's
+    # step, a map's item inside the loop step it runs in
+    nesting: tuple[tuple[Group, Group], ...] = ()
 
-    def groups(self) -> list[tuple[str, int | str]]:
-        """Loop time steps in order of first appearance."""
-        seen: dict[tuple[str, int | str], None] = {}
+    def groups(self) -> list[Group]:
+        """Loop time steps (and map items) in order of first appearance, each after the
+        groups around it."""
+        around = dict(self.nesting)
+        seen: dict[Group, None] = {}
         for vertex in self.vertices:
-            if vertex.group is not None:
-                seen.setdefault(vertex.group, None)
+            group = vertex.group
+            chain: list[Group] = []
+            while group is not None and group not in seen:
+                chain.append(group)
+                group = around.get(group)
+            seen.update(dict.fromkeys(reversed(chain)))
         return list(seen)
 
+    def children(self) -> dict[Group | None, list[Group]]:
+        """The groups drawn directly inside each group (None: at the top), in `groups` order."""
+        around = dict(self.nesting)
+        inside: dict[Group | None, list[Group]] = {}
+        for group in self.groups():
+            inside.setdefault(around.get(group), []).append(group)
+        return inside
 
-def group_label(group: tuple[str, int | str]) -> str:
-    """`hop @ 1` for a loop step, `notes#1` for a map's item."""
+
+def group_label(group: Group) -> str:
+    """`hop @ 1` for a loop step (`attempt @ 1.0` in a nested loop), `notes#1` for a
+    map's item (`notes#1@0` in a loop's step)."""
     name, index = group
     return f"{name}{index}" if name.endswith("#") else f"{name} @ {index}"
 
@@ -103,7 +123,8 @@ def _mark(drawing: Drawing, path: TakenPath) -> Drawing:
         a, b = known.get(edge.source), known.get(edge.target)
         taken = None if a is None or b is None else (a and b)
         edges.append(attrs.evolve(edge, taken=taken))
-    return Drawing(f"{drawing.name} (sample {path.sample})", tuple(vertices), tuple(edges))
+    return Drawing(f"{drawing.name} (sample {path.sample})", tuple(vertices), tuple(edges),
+                   drawing.nesting)
 
 
 def _draw(plan: Plan) -> Drawing:
@@ -123,6 +144,8 @@ def _draw(plan: Plan) -> Drawing:
 
     vertices: list[Vertex] = []
     edges: list[Edge] = []
+    nesting: dict[Group, Group] = {}
+    parents = {loop.name: loop.parent for loop in plan.loops}
     for param in plan.params:
         users = view.param_users.get(param.name, ())
         kind = "demos" if param.kind == "demos" else "prompt"
@@ -138,11 +161,7 @@ def _draw(plan: Plan) -> Drawing:
         vertices.append(Vertex(decl.name, "input" if data_kind == "input" else "target",
                                decl.name, f"{data_kind}: {decl.type}", above(readers, bottom), None, False))
     for node in plan.nodes:
-        group: tuple[str, int | str] | None = None
-        if node.loop is not None and node.step is not None:  # `hop @ 1`, nested `hop @ 0.1`
-            group = (node.loop, ".".join(str(t) for t in node.time))
-        if node.item is not None:  # a map's item: drawn in a box of its own
-            group = (node.name.rsplit("#", 1)[0] + "#", node.item)
+        group = _group(node, parents, nesting)
         if node.llm is not None:
             detail = f"llm {node.llm.function} using {node.llm.model}"
             if node.llm.tools:  # `*`: a finish tool
@@ -179,4 +198,28 @@ def _draw(plan: Plan) -> Drawing:
         output_id = vertex_id("output", output.name)
         vertices.append(Vertex(output_id, "output", output.name, "output", bottom, None, False))
         edges.append(Edge(output.source, output_id, "output", False))
-    return Drawing(plan.source_name, tuple(vertices), tuple(edges))
+    return Drawing(plan.source_name, tuple(vertices), tuple(edges), tuple(nesting.items()))
+
+
+def _group(node: Node, parents: dict[str, str | None], nesting: dict[Group, Group]) -> Group | None:
+    """The box a node is drawn in: its loop step (`hop @ 1`, nested `attempt @ 1.0`), or
+    its map item; each box in another is noted in `nesting` (inner -> outer)."""
+    group: Group | None = None
+    if node.loop is not None and node.step is not None:
+        time = node.time
+        loops = [node.loop]
+        while len(loops) < len(time) and (around := parents.get(loops[0])) is not None:
+            loops.insert(0, around)
+        steps = [(loop, ".".join(str(t) for t in time[: len(time) - len(loops) + i + 1]))
+                 for i, loop in enumerate(loops)]
+        for inner, outer in itertools.pairwise(reversed(steps)):
+            nesting.setdefault(inner, outer)
+        group = steps[-1]
+    if node.item is not None:  # a map's item: drawn in a box of its own, in its loop step
+        stem = node.name.rsplit("#", 1)[0] + "#"
+        item: Group = (stem, node.item) if group is None else (
+            stem, f"{node.item}@{group[1]}")
+        if group is not None:
+            nesting.setdefault(item, group)
+        group = item
+    return group

@@ -5,7 +5,8 @@ row per topological layer, top to bottom; within a row, vertices are
 ordered by the mean position of their already placed predecessors (one
 downward sweep, which removes most crossings in the chains an unrolled
 workflow makes) and rows are centred. Each loop time step gets a labelled
-box behind its vertices. The gradient-reachable subgraph carries the CSS
+box behind its vertices, a `<g class="group">`; the steps of a loop nested
+in it are groups inside that group, their boxes inside its box. The gradient-reachable subgraph carries the CSS
 class `grad`; every vertex is a `<g class="vertex KIND">` with a
 `data-id` (the plan id) and a `<title>` tooltip, every edge a
 `<path class="edge KIND">` with `data-from` and `data-to`.
@@ -18,7 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
-from adf.analysis.drawing import Drawing, Vertex, group_label
+from adf.analysis.drawing import Drawing, Group, Vertex, group_label
 
 BOX_HEIGHT = 40
 ROW_GAP = 56
@@ -152,7 +153,10 @@ def _taken(taken: bool | None) -> str:
 
 
 def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:
-    extents: dict[tuple[str, int | str], list[float]] = {}
+    """One `<g class="group">` per loop step or map item, a nested loop's steps inside the
+    group of the outer step (drawn after, so on top of it), each box around its vertices
+    and the boxes of the groups inside it."""
+    extents: dict[Group, list[float]] = {}
     for vertex in drawing.vertices:
         if vertex.group is None:
             continue
@@ -160,12 +164,29 @@ def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:
         ext = extents.setdefault(vertex.group, [box.x, box.y, box.x + box.width, box.y + BOX_HEIGHT])
         ext[0], ext[1] = min(ext[0], box.x), min(ext[1], box.y)
         ext[2], ext[3] = max(ext[2], box.x + box.width), max(ext[3], box.y + BOX_HEIGHT)
+    inside = drawing.children()
+    rects: dict[Group, tuple[float, float, float, float]] = {}
+
+    def rect(group: Group) -> tuple[float, float, float, float]:
+        """x0, y0, x1, y1 of the group's box: its vertices and its inner boxes, padded."""
+        found = [tuple(extents[group])] if group in extents else []
+        found += [rect(child) for child in inside.get(group, ())]
+        x0, y0 = min(e[0] for e in found), min(e[1] for e in found)
+        x1, y1 = max(e[2] for e in found), max(e[3] for e in found)
+        rects[group] = (x0 - 10, y0 - 20, x1 + 10, y1 + 10)
+        return rects[group]
+
+    def draw(group: Group) -> list[str]:
+        loop, step = group
+        x0, y0, x1, y1 = rects[group]
+        head = (f'<g class="group" data-loop={quoteattr(loop)} data-step="{step}">'
+                f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}"/>'
+                f'<text x="{x0 + 6:.1f}" y="{y0 + 13:.1f}">{escape(group_label(group))}</text>')
+        nested = [line for child in inside.get(group, ()) for line in draw(child)]
+        return [head, *nested, "</g>"] if nested else [head + "</g>"]
+
     out = []
-    for (loop, step), (x0, y0, x1, y1) in extents.items():
-        out.append(
-            f'<g class="group" data-loop={quoteattr(loop)} data-step="{step}">'
-            f'<rect x="{x0 - 10:.1f}" y="{y0 - 20:.1f}" width="{x1 - x0 + 20:.1f}" '
-            f'height="{y1 - y0 + 30:.1f}"/>'
-            f'<text x="{x0 - 4:.1f}" y="{y0 - 7:.1f}">{escape(group_label((loop, step)))}</text></g>'
-        )
+    for group in inside.get(None, ()):
+        rect(group)
+        out += draw(group)
     return out
