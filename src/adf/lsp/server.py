@@ -95,17 +95,16 @@ class AdfServer(LanguageServer):
 
     def open_files(self) -> dict[str, str]:
         """The editor's text of each open document, by real path."""
-        return {os.path.realpath(_path(u)): d.source for u, d in self.workspace.text_documents.items()}
+        return {os.path.realpath(_path(uri)): str(doc.source)
+                for uri, doc in self.workspace.text_documents.items()}
 
     def read(self, path: str) -> str | None:
         """A file's text: the editor's when it is open, else the disk's (None if unreadable)."""
         from adf.compiler.source import SourceReadError, read_source_bytes
 
-        wanted = os.path.realpath(path)
-        for uri, doc in self.workspace.text_documents.items():
-            if os.path.realpath(_path(uri)) == wanted:
-                text: str = doc.source
-                return text
+        text = self.open_files().get(os.path.realpath(path))
+        if text is not None:
+            return text
         try:
             return read_source_bytes(path).decode("utf-8").removeprefix("\ufeff")
         except (SourceReadError, UnicodeDecodeError):
