@@ -186,12 +186,18 @@ def test_svg_nests_the_group_of_an_inner_step_in_the_outer_steps_group_and_box()
         x, y = float(rect.get("x", 0)), float(rect.get("y", 0))
         return x, y, x + float(rect.get("width", 0)), y + float(rect.get("height", 0))
 
-    for parent in root.iter(f"{SVG}g"):
-        if parent.get("class") != "group":
-            continue
-        for child in parent.findall(f"{SVG}g"):  # every inner box lies inside its outer box
+    tops = [g for g in root.findall(f"{SVG}g") if g.get("class") == "group"]
+    for parent in [*tops, *(g for g in root.iter(f"{SVG}g") if g.get("class") == "group")]:
+        children = [g for g in parent.findall(f"{SVG}g") if g.get("class") == "group"]
+        for child in children:  # every inner box lies inside its outer box
             px0, py0, px1, py1 = box(parent)
             cx0, cy0, cx1, cy1 = box(child)
             assert px0 < cx0 and py0 < cy0 and cx1 < px1 and cy1 < py1
+    for siblings in [tops, *([g for g in p.findall(f"{SVG}g") if g.get("class") == "group"
+                              and g.get("data-loop") != "sums#"]
+                             for p in root.iter(f"{SVG}g") if p.get("class") == "group")]:
+        for before, after in itertools.pairwise(siblings):  # a loop's steps one under another
+            assert before.get("data-loop") == after.get("data-loop")
+            assert box(before)[3] < box(after)[1]
     page = render_html(nested_drawing())
     assert "14 loop time steps" in page  # 2 + 2 × 2 + 2 × 2 × 2; map items apart

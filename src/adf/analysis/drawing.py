@@ -12,7 +12,9 @@ travels along) marked `highlighted`. Given the path one sample took
 `taken` for that sample.
 
 Layers are topological depths (longest path from the data), so every edge
-points to a deeper layer; a parameter, input, constant or target sits one
+points to a deeper layer, except that a loop's step starts below the step
+of that loop before it (and the steps nested in that one), so the boxes of
+a loop's steps lie one under another; a parameter, input, constant or target sits one
 layer above its first reader (targets, read only by losses, just above the
 losses). Computed in one pass over the plan.
 """
@@ -24,7 +26,7 @@ from typing import Literal
 
 import attrs
 
-from adf.analysis.graphview import build_view, vertex_id
+from adf.analysis.graphview import GraphView, build_view, vertex_id
 from adf.analysis.reachability import compute_reachability
 from adf.analysis.takenpath import TakenPath
 from adf.plan.routing import guard_text
@@ -130,9 +132,13 @@ def _mark(drawing: Drawing, path: TakenPath) -> Drawing:
 def _draw(plan: Plan) -> Drawing:
     view = build_view(plan)
     reach = compute_reachability(view)
-    depth: dict[str, int] = {}
-    for node in plan.nodes:
-        depth[node.id] = 1 + max((depth.get(s, 0) for s in view.sources(node.id)), default=0)
+    parents = {loop.name: loop.parent for loop in plan.loops}
+    chains = {node.id: _chain(node, parents) for node in plan.nodes}
+    nesting: dict[Group, Group] = {}
+    for chain in chains.values():
+        for inner, outer in itertools.pairwise(reversed(chain)):
+            nesting.setdefault(inner, outer)
+    depth = _layers(plan, view, chains)
     bottom = max(depth.values(), default=0) + 1
 
     def above(readers: tuple[str, ...], fallback: int = 1) -> int:
@@ -144,8 +150,6 @@ def _draw(plan: Plan) -> Drawing:
 
     vertices: list[Vertex] = []
     edges: list[Edge] = []
-    nesting: dict[Group, Group] = {}
-    parents = {loop.name: loop.parent for loop in plan.loops}
     for param in plan.params:
         users = view.param_users.get(param.name, ())
         kind = "demos" if param.kind == "demos" else "prompt"
@@ -161,7 +165,8 @@ def _draw(plan: Plan) -> Drawing:
         vertices.append(Vertex(decl.name, "input" if data_kind == "input" else "target",
                                decl.name, f"{data_kind}: {decl.type}", above(readers, bottom), None, False))
     for node in plan.nodes:
-        group = _group(node, parents, nesting)
+        chain = chains[node.id]
+        group = chain[-1] if chain else None
         if node.llm is not None:
             detail = f"llm {node.llm.function} using {node.llm.model}"
             if node.llm.tools:  # `*`: a finish tool
@@ -201,25 +206,45 @@ def _draw(plan: Plan) -> Drawing:
     return Drawing(plan.source_name, tuple(vertices), tuple(edges), tuple(nesting.items()))
 
 
-def _group(node: Node, parents: dict[str, str | None], nesting: dict[Group, Group]) -> Group | None:
-    """The box a node is drawn in: its loop step (`hop @ 1`, nested `attempt @ 1.0`), or
-    its map item; each box in another is noted in `nesting` (inner -> outer)."""
-    group: Group | None = None
+def _chain(node: Node, parents: dict[str, str | None]) -> list[Group]:
+    """The boxes a node is drawn in, outermost first: the step of each loop around it
+    (`hop @ 1`, then `attempt @ 1.0` for a loop nested in `hop`), then its map item."""
+    chain: list[Group] = []
     if node.loop is not None and node.step is not None:
         time = node.time
         loops = [node.loop]
         while len(loops) < len(time) and (around := parents.get(loops[0])) is not None:
             loops.insert(0, around)
-        steps = [(loop, ".".join(str(t) for t in time[: len(time) - len(loops) + i + 1]))
+        chain = [(loop, ".".join(str(t) for t in time[: len(time) - len(loops) + i + 1]))
                  for i, loop in enumerate(loops)]
-        for inner, outer in itertools.pairwise(reversed(steps)):
-            nesting.setdefault(inner, outer)
-        group = steps[-1]
-    if node.item is not None:  # a map's item: drawn in a box of its own, in its loop step
+    if node.item is not None:  # a map's item: a box of its own, in the loop step it runs in
         stem = node.name.rsplit("#", 1)[0] + "#"
-        item: Group = (stem, node.item) if group is None else (
-            stem, f"{node.item}@{group[1]}")
-        if group is not None:
-            nesting.setdefault(item, group)
-        group = item
-    return group
+        chain.append((stem, node.item) if not chain else (stem, f"{node.item}@{chain[-1][1]}"))
+    return chain
+
+
+def _layers(plan: Plan, view: GraphView, chains: dict[str, list[Group]]) -> dict[str, int]:
+    """Each node's layer: its topological depth, but a loop's step starts below the step
+    of the same loop before it (the steps nested in that one included), so the boxes of
+    a loop's steps lie one under another instead of across each other. Map items run
+    side by side and get no such floor."""
+    depth: dict[str, int] = {}
+    floor: dict[Group, int] = {}
+    deepest: dict[Group, int] = {}  # the deepest layer in each box, inner boxes included
+    last_step: dict[tuple[Group | None, str], Group] = {}  # (box around, loop) -> its last step
+    for node in plan.nodes:
+        chain = chains[node.id]
+        around: Group | None = None
+        for group in chain:
+            if group not in floor:
+                loop = group[0]
+                before = None if loop.endswith("#") else last_step.get((around, loop))
+                floor[group] = deepest[before] + 1 if before is not None else 0
+                if not loop.endswith("#"):
+                    last_step[(around, loop)] = group
+            around = group
+        layer = 1 + max((depth.get(s, 0) for s in view.sources(node.id)), default=0)
+        depth[node.id] = max(layer, *(floor[g] for g in chain)) if chain else layer
+        for group in chain:
+            deepest[group] = max(deepest.get(group, 0), depth[node.id])
+    return depth
