@@ -9,7 +9,8 @@ loop, grouped inside the step of the loop around them); and the gradient-reachab
 parameters, the nodes between them and the losses, the edges feedback
 travels along) marked `highlighted`. Given the path one sample took
 (`adf.analysis.takenpath`), every vertex and edge also says whether it was
-`taken` for that sample.
+`taken` for that sample. The nodes of a workflow call (`node v = r(...)`)
+outside its loops are grouped as that call.
 
 Layers are topological depths (longest path from the data), so every edge
 points to a deeper layer, except that a loop's step starts below the step
@@ -34,7 +35,9 @@ from adf.plan.schema import Node, Plan
 
 VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "item", "map", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
-Group = tuple[str, int | str]  # (loop, time step) of a loop copy; ("NAME#", item) of a map's item
+# (loop, time step) of a loop copy; ("NAME#", item) of a map's item; (call, CALL) of a
+# workflow call's node outside loops and maps
+Group = tuple[str, int | str]
 
 
 @attrs.frozen
@@ -91,10 +94,16 @@ class Drawing:
         return inside
 
 
+CALL = "call"  # the second half of the group of a workflow call's nodes
+
+
 def group_label(group: Group) -> str:
     """`hop @ 1` for a loop step (`attempt @ 1.0` in a nested loop), `notes#1` for a
-    map's item (`notes#1@0` in a loop's step)."""
+    map's item (`notes#1@0` in a loop's step), `call verdict` for the nodes of
+    `node verdict = r(...)` outside loops and maps."""
     name, index = group
+    if index == CALL:
+        return f"call {name}"
     return f"{name}{index}" if name.endswith("#") else f"{name} @ {index}"
 
 
@@ -167,6 +176,8 @@ def _draw(plan: Plan) -> Drawing:
     for node in plan.nodes:
         chain = chains[node.id]
         group = chain[-1] if chain else None
+        if group is None and node.call is not None:  # a used workflow's call: one box
+            group = (node.call, CALL)
         if node.llm is not None:
             detail = f"llm {node.llm.function} using {node.llm.model}"
             if node.llm.tools:  # `*`: a finish tool

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from adf.analysis.drawing import Drawing
+from adf.analysis.drawing import CALL, Drawing
 from adf.analysis.svg import render_svg
 
 _PAGE = """<!DOCTYPE html>
@@ -62,7 +62,8 @@ document.querySelectorAll(".vertex").forEach(function (v) {{
 def render_html(drawing: Drawing) -> str:
     kinds = [v.kind for v in drawing.vertices]
     learning = sum(1 for v in drawing.vertices if v.kind == "param" and v.highlighted)
-    steps = sum(1 for name, _ in drawing.groups() if not name.endswith("#"))  # not map items
+    # loop steps: not map items, nor the groups of workflow calls
+    steps = sum(1 for name, index in drawing.groups() if not name.endswith("#") and index != CALL)
     summary = (
         f"{kinds.count('llm')} llm calls, {kinds.count('fn')} function calls, "
         f"{kinds.count('param')} parameters ({learning} on a gradient path), "

@@ -106,9 +106,10 @@ def _compile(
             found.append(_empty_program())
         if plan and not any(d.is_error for d in found):
             from adf.compiler.emit import emit_plan
+            from adf.compiler.inline import mark_calls
             from adf.compiler.unroll import unroll
 
-            unrolled = unroll(program, scope, typing, graph)
+            unrolled = mark_calls(unroll(program, scope, typing, graph), linked.calls)
             result = emit_plan(program, scope, typing, unrolled, os.path.basename(name), text)
     stamped = tuple(replace(d, file=d.file or name) for d in sorted(found, key=_order))
     return CompileResult(result, stamped, text, name), program

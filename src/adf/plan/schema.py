@@ -428,9 +428,9 @@ class Node(Record):
     carry the same `item` number. A `map` node gives the list of its inputs
     `item0`, `item1`, ... for as many items as its input `items` has."""
 
-    __slots__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item', '__weakref__')
-    __match_args__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item')
-    __record_fields__ = (Field('id'), Field('kind'), Field('name'), Field('step'), Field('loop'), Field('inputs'), Field('output_type'), Field('span'), Field('llm', None), Field('fn', None), Field('value_json', None), Field('field', None, metadata=OMIT_DEFAULT), Field('when', (), metadata=OMIT_DEFAULT), Field('item', None, metadata=OMIT_DEFAULT))
+    __slots__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item', 'call', '__weakref__')
+    __match_args__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item', 'call')
+    __record_fields__ = (Field('id'), Field('kind'), Field('name'), Field('step'), Field('loop'), Field('inputs'), Field('output_type'), Field('span'), Field('llm', None), Field('fn', None), Field('value_json', None), Field('field', None, metadata=OMIT_DEFAULT), Field('when', (), metadata=OMIT_DEFAULT), Field('item', None, metadata=OMIT_DEFAULT), Field('call', None, metadata=OMIT_DEFAULT))
 
     id: str
     kind: NodeKind
@@ -447,8 +447,11 @@ class Node(Record):
     # all must hold for the node to run (nodes written inside a branch)
     when: tuple[Guard, ...]
     item: int | None  # `map` items
+    # the workflow call it was unrolled from: `v` for `node v = r(...)` (nested calls: the
+    # outermost, in this file)
+    call: str | None
 
-    def __init__(self, id: str, kind: NodeKind, name: str, step: int | None, loop: str | None, inputs: tuple[Binding, ...], output_type: Type, span: Span, llm: LlmSpec | None = None, fn: FnSpec | None = None, value_json: str | None = None, field: str | None = None, when: tuple[Guard, ...] = (), item: int | None = None) -> None:
+    def __init__(self, id: str, kind: NodeKind, name: str, step: int | None, loop: str | None, inputs: tuple[Binding, ...], output_type: Type, span: Span, llm: LlmSpec | None = None, fn: FnSpec | None = None, value_json: str | None = None, field: str | None = None, when: tuple[Guard, ...] = (), item: int | None = None, call: str | None = None) -> None:
         _set(self, "id", id)
         _set(self, "kind", kind)
         _set(self, "name", name)
@@ -463,14 +466,15 @@ class Node(Record):
         _set(self, "field", field)
         _set(self, "when", when)
         _set(self, "item", item)
+        _set(self, "call", call)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item) == (other.id, other.kind, other.name, other.step, other.loop, other.inputs, other.output_type, other.span, other.llm, other.fn, other.value_json, other.field, other.when, other.item)
+        return (self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item, self.call) == (other.id, other.kind, other.name, other.step, other.loop, other.inputs, other.output_type, other.span, other.llm, other.fn, other.value_json, other.field, other.when, other.item, other.call)
 
     def __hash__(self) -> int:
-        return hash(('Node', self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item))
+        return hash(('Node', self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item, self.call))
 
     @property
     def time(self) -> tuple[int, ...]:

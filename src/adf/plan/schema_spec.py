@@ -238,6 +238,9 @@ class Node:
     # all must hold for the node to run (nodes written inside a branch)
     when: tuple[Guard, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
     item: int | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `map` items
+    # the workflow call it was unrolled from: `v` for `node v = r(...)` (nested calls: the
+    # outermost, in this file)
+    call: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)
 
     @property
     def time(self) -> tuple[int, ...]:
