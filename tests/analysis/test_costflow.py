@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from collections.abc import Mapping, Sequence
 
 import pytest
 
 from adf.analysis import costflow
+from adf.analysis.cost import Scenario
+from adf.analysis.costhistory import Rates
 from adf.optim.gate import gate
+from adf.optim.sampler import Pool
 from adf.plan.paramvalue import ParamValue
+from adf.plan.settings import TrainSettings
 from adf.runtime.data import Sample
 
 
@@ -77,3 +82,20 @@ def test_gates_per_step_counts_the_joint_gate_once_when_two_prompts_have_a_propo
     assert costflow.gates_per_step([1.0, 1.0], 2, 1.0, joint=True) == 5  # both usable: once more
     assert costflow.gates_per_step([1.0, 0.0], 2, 1.0, joint=True) == 2  # only one asked
     assert costflow.gates_per_step([1.0, 1.0], 0, 1.0, joint=True) == 0  # no proposals
+
+
+@pytest.mark.parametrize(("batch", "failing", "max_errors", "max_passed"), [
+    (4, 2, 2, 2), (4, 1, 2, 2), (4, 4, 2, 2), (4, 3, 2, 4), (8, 2, 3, 1), (6, 5, 1, 6),
+    (4, 0, 2, 2), (8, 4, 4, 8),
+])
+def test_the_forecast_checks_a_proposal_on_what_the_sampler_draws(
+        batch: int, failing: int, max_errors: int, max_passed: int) -> None:
+    """One draw rule (`adf.plan.gaterules`): the forecast's minibatch is the sampler's."""
+    scenario = Scenario(TrainSettings(batch_size=batch, max_errors=max_errors,
+                                      max_passed=max_passed),
+                        rates=Rates(fail_rate=failing / batch))
+    pool = Pool(cap=batch).add([(f"f{i}", 0.0) for i in range(failing)]
+                               + [(f"p{i}", 1.0) for i in range(batch - failing)])
+    errors, passed = pool.draw(random.Random(0), max_errors, max_passed)
+    assert (scenario.errors, scenario.checked) == (len(errors), len(errors) + len(passed))
+    assert len(passed) <= min(max_passed, 2 * len(errors))

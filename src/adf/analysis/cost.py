@@ -47,6 +47,7 @@ from adf.analysis.sizes import (
 )
 from adf.llm.catalogue import ROLES, Role, estimate_tokens, price, role_model
 from adf.llm.usage import Usage
+from adf.plan.gaterules import failures_drawn, passes_drawn
 from adf.plan.schema import Plan
 from adf.plan.settings import TrainSettings
 
@@ -175,15 +176,14 @@ class Scenario:
 
     @property
     def errors(self) -> int:
-        """Failing samples drawn per step."""
-        return min(self.train.max_errors, math.ceil(self.batch * self.fail_rate))
+        """Failing samples drawn per step (`adf.plan.gaterules`, as the trainer draws them)."""
+        return failures_drawn(math.ceil(self.batch * self.fail_rate), self.train.max_errors)
 
     @property
     def checked(self) -> int:
-        """Samples a proposal is checked on: the drawn failures and passes."""
-        passing = round(self.batch * (1 - self.fail_rate))
-        return self.errors + min(self.train.max_passed, 2 * self.errors,
-                                 self.batch - self.errors, passing)
+        """Samples a proposal is checked on: the drawn failures and the passes drawn with them."""
+        passing = min(self.batch - self.errors, round(self.batch * (1 - self.fail_rate)))
+        return self.errors + passes_drawn(self.errors, passing, self.train.max_passed)
 
 
 @attrs.frozen

@@ -22,6 +22,8 @@ from typing import Any
 
 import attrs
 
+from adf.plan.gaterules import failures_drawn, passes_drawn
+
 
 @attrs.frozen
 class Pool:
@@ -61,16 +63,17 @@ class Pool:
         self, rng: random.Random, max_errors: int, max_passed: int
     ) -> tuple[list[str], list[str]]:
         """Up to `max_errors` failed ids (worst first; partial credit only to fill up)
-        and up to min(max_passed, 2 x failures drawn) passing ids."""
+        and the passing ids drawn with them (`adf.plan.gaterules`: up to `max_passed`,
+        at most two per failure)."""
         errors = [e for e in self.errors() if e[1] < self.partial]
-        chosen = rng.sample(errors, min(max_errors, len(errors))) if errors else []
+        chosen = rng.sample(errors, failures_drawn(len(errors), max_errors)) if errors else []
         partial = [e for e in self.errors() if e[1] >= self.partial]
         if partial and len(chosen) < max_errors:
-            chosen += rng.sample(partial, min(max_errors - len(chosen), len(partial)))
+            chosen += rng.sample(partial, failures_drawn(len(partial), max_errors - len(chosen)))
         chosen.sort(key=lambda e: (e[1], e[0]))
         passed = self.passed()
-        want = min(max_passed, 2 * len(chosen))
-        good = rng.sample(passed, min(want, len(passed))) if passed and want else []
+        want = passes_drawn(len(chosen), len(passed), max_passed)
+        good = rng.sample(passed, want) if want else []
         return [e[0] for e in chosen], [e[0] for e in good]
 
     def to_json(self) -> dict[str, Any]:

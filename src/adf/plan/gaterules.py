@@ -1,18 +1,33 @@
-"""The validation gate's rules: when a candidate loses, when validation can no longer win.
+"""The validation gate's rules: what the minibatch holds, when a candidate loses, when
+validation can no longer win.
 
 Takes scores (means of per-sample scores, counts of samples); gives the
-gate's three decisions as pure functions: `loses_minibatch` (a candidate
+minibatch's make-up, `failures_drawn` and `passes_drawn` (a step draws up to
+`max_errors` failing samples and, to keep a proposal from breaking what
+works, up to `max_passed` passing ones, at most two per failure drawn), and
+the gate's three decisions as pure functions: `loses_minibatch` (a candidate
 that scores lower on the minibatch, or not higher under
 `--minibatch-strict`, goes no further), `cannot_win` (validation stops
 early once even a perfect score on the samples left could not win) and
 `wins` (the final validation score beats, or with `accept_ties` equals, the
-current one). The trainer's gate (`adf.optim.gate`) decides by them and the
-cost forecast (`adf.analysis.costflow`) counts by them, so the two cannot
+current one). The trainer's sampler and gate (`adf.optim.sampler`,
+`adf.optim.gate`) draw and decide by them and the cost forecast
+(`adf.analysis.cost`, `adf.analysis.costflow`) counts by them, so the two cannot
 disagree on a rule. They sit beside the settings (`adf.plan.settings`) that
 parameterize them, the layer both read.
 """
 
 from __future__ import annotations
+
+
+def failures_drawn(available: int, max_errors: int) -> int:
+    """Failing samples a step draws when `available` are in its pool."""
+    return max(0, min(max_errors, available))
+
+
+def passes_drawn(failures: int, available: int, max_passed: int) -> int:
+    """Passing samples drawn with `failures` drawn failures when `available` are in the pool."""
+    return max(0, min(max_passed, 2 * failures, available))
 
 
 def loses_minibatch(before: float, after: float, *, strict: bool) -> bool:
