@@ -17,7 +17,7 @@ from adf.analysis.sizes import FEEDBACK_TOKENS, compute_sizes, measure_rows
 from adf.llm.cache import TokenMeans
 from adf.llm.catalogue import Price, estimate_tokens, price
 from adf.llm.usage import Usage
-from adf.optim.observed import Count, Observed, observe
+from adf.optim.observed import Count, Observed, counts, observe
 from adf.optim.records import ProposalRecord, StepRecord
 from adf.plan.settings import TrainSettings
 from adf.records import replace
@@ -173,14 +173,21 @@ def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:
     assert phases(counting(), fill_batches=2)[extra] == math.ceil(4 * 2 * (0.25 + 0.0625))
     assert extra not in phases(counting(), fill_batches=0)
     validating = "forward, validating proposals"
-    gated = 3 * 0.5  # three proposals a step, half pass the cheap checks
     # one failure and one pass drawn: a candidate right on each half the time does not lose
     # with one or two right (3/4; ties go on), and gains only with two (1/4, --minibatch-strict)
     share = costflow.val_share(20, 8, 0.5, ties=False)
     assert 0.5 < share < 1.0  # a run may stop after the first chunk of 8
-    assert base[validating] == math.ceil(4 * gated * 0.75 * 20 * share)
+    wins = costflow.val_wins(20, 0.5, ties=False)  # ends above 10 of 20
+    assert 0.3 < wins < 0.5
+
+    def gated(to_validation: float) -> float:
+        """Three proposals a step, half pass the cheap checks; an accepted one ends them."""
+        hit = 0.5 * to_validation * wins
+        return 0.5 * sum((1 - hit) ** k for k in range(3))
+
+    assert base[validating] == math.ceil(4 * gated(0.75) * 0.75 * 20 * share)
     strict = phases(counting(), minibatch_strict=True)
-    assert strict[validating] == math.ceil(4 * gated * 0.25 * 20 * share)
+    assert strict[validating] == math.ceil(4 * gated(0.25) * 0.25 * 20 * share)
     two = (PlanBuilder().model("m", "local", max_tokens=256).param("instruction")
            .param("style", "Be brief.").input("question").target("answer")
            .llm("reply", "solve", {"question": "question"}, params=("instruction", "style"),
@@ -188,10 +195,11 @@ def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:
     alone = phases(two, strategy="sequential")
     checking = "forward, checking proposals"
     # one failure and one pass drawn a step; two prompts, three proposals each, half screened
-    assert alone[checking] == 4 * (6 * 0.5) * 2
-    # the joint gate: once more a step when both prompts have a usable first proposal (each
-    # has one within its three attempts with 1 - 0.5^3)
-    assert phases(two)[checking] == math.ceil(4 * (6 * 0.5 + 0.875 ** 2) * 2)
+    assert alone[checking] == math.ceil(4 * 2 * gated(0.75) * 2)
+    # the joint gate: first, when both prompts have a usable first proposal (each has one
+    # within its three attempts with 1 - 0.5^3); accepted, it ends the step's proposals
+    won = 0.875 ** 2 * 0.75 * wins
+    assert phases(two)[checking] == math.ceil(4 * (0.875 ** 2 + (1 - won) * 2 * gated(0.75)) * 2)
     assert phases(counting(), strategy="sequential") == base  # one prompt: nothing to gate jointly
 
 
@@ -255,10 +263,18 @@ def test_history_sizes_the_calls_it_has_seen() -> None:
 def test_a_resumed_runs_rates_replace_the_priors() -> None:
     plan = counting().build()
     prior = scenario(steps=2, val_size=10)
-    measured = attrs.evolve(prior, rates=Rates(pass_minibatch=0.5, val_share=0.5))
+    measured = attrs.evolve(prior, rates=Rates(pass_minibatch=0.5, val_share=0.5,
+                                               win_share=0.0))
     assert measured.rates.calibrated and not prior.rates.calibrated
     phases = {p.phase: p.usage.calls for p in estimate_cost(plan, settings=measured).run}
+    # no validated proposal won: every step makes all three attempts
     assert phases["forward, validating proposals"] == math.ceil(2 * (3 * 0.5) * 0.5 * 10 * 0.5)
+    # every one wins: a screened proposal that reaches validation ends the step's attempts
+    winning = attrs.evolve(measured, rates=attrs.evolve(measured.rates, win_share=1.0))
+    phases = {p.phase: p.usage.calls for p in estimate_cost(plan, settings=winning).run}
+    gates = 0.5 * (1 + 0.75 + 0.75 ** 2)  # each attempt is accepted with 0.5 x 0.5
+    assert phases["forward, validating proposals"] == math.ceil(2 * gates * 0.5 * 10 * 0.5)
+    assert estimate_cost(plan, settings=winning).optimizer.calls == math.ceil(gates / 0.5)
     assert any("calibrated" in a for a in estimate_cost(plan, settings=measured).assumptions)
 
 
@@ -267,10 +283,11 @@ def test_observed_rates_come_from_the_step_records() -> None:
         return ProposalRecord("p", kind, 1, "", evaluated=evaluated,  # type: ignore[arg-type]
                               val_evaluated=val)
 
+    won = attrs.evolve(proposal("prompt", True, 8), verdict="accepted")
     records = [
-        StepRecord(1, proposals=[proposal("prompt", True, 8), proposal("prompt", False, None),
+        StepRecord(1, proposals=[won, proposal("prompt", False, None),
                                  proposal("demos", True, 0)], batch=["a", "b", "c", "d"],
-                   errors=3),
+                   errors=3, accepted=1),
         StepRecord(2, proposals=[proposal("prompt", True, 12)], batch=["e", "f", "g", "h"],
                    errors=1),
     ]
@@ -282,6 +299,12 @@ def test_observed_rates_come_from_the_step_records() -> None:
     assert seen.screen_pass == Count(2, 3)  # prompt proposals that were evaluated
     assert seen.pass_minibatch == Count(2, 4)  # gates that let a proposal on to validation
     assert seen.val_share == Count(8 + 12, 2 * 12)
+    assert seen.win_share == Count(1, 2)  # of the two scored on validation, one won
+    assert seen.fail_after == Count(1, 4)  # the steps after step 1's acceptance
+    history = History(rates=counts(seen))
+    rates = history.calibrate(Rates())
+    # before any acceptance 3 of 4 failed, after it 1 of 4
+    assert (rates.fail_rate, rates.fail_after, rates.win_share) == (0.75, 0.25, 0.5)
     empty = observe([], 12)
     assert empty == Observed() and empty.val_share.share is None  # no evidence: priors stay
 

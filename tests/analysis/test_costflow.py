@@ -99,3 +99,49 @@ def test_the_forecast_checks_a_proposal_on_what_the_sampler_draws(
     errors, passed = pool.draw(random.Random(0), max_errors, max_passed)
     assert (scenario.errors, scenario.checked) == (len(errors), len(errors) + len(passed))
     assert len(passed) <= min(max_passed, 2 * len(errors))
+
+
+@pytest.mark.parametrize(("size", "chunk", "fail_rate", "ties"), [
+    (6, 2, 0.5, False), (6, 2, 0.5, True), (7, 3, 0.3, False), (5, 8, 0.8, True),
+])
+def test_the_win_share_is_the_gates(size: int, chunk: int, fail_rate: float,
+                                    ties: bool) -> None:
+    val = samples(size, "v")
+    current = round((1 - fail_rate) * size) / size
+    won = 0.0
+    order = {s.id: i for i, s in enumerate(val)}
+    for right, weight in weighted(size, 1 - fail_rate):
+
+        async def score(batch: Sequence[Sample], values: Mapping[str, ParamValue],
+                        right: tuple[int, ...] = right) -> list[float]:
+            return [float(order[s.id] in right) for s in batch]
+
+        result = asyncio.run(gate(score, {}, [], [], val, current, chunk=chunk, ties=ties))
+        won += weight * result.accepted
+    assert costflow.val_wins(size, fail_rate, ties=ties) == pytest.approx(won)
+    assert costflow.val_wins(0, fail_rate, ties=ties) == 1.0  # no validation: the minibatch
+
+
+def test_an_accepted_proposal_ends_its_prompts_attempts() -> None:
+    never = costflow.prompt_flow([1.0, 0.5], 3, 0.5, 0.0, joint=False)
+    assert never.calls == (3.0, 1.5) and never.gates == 2.25 and never.accepts == 0.0
+    # every screened proposal wins: a prompt tries until one passes the cheap checks
+    sure = costflow.prompt_flow([1.0], 3, 0.5, 1.0, joint=False)
+    assert sure.calls == (1 + 0.5 + 0.25,) and sure.gates == 0.5 * 1.75
+    assert sure.accepts == 1 - 0.5 ** 3
+    # joint: both have a usable first proposal, gated together and accepted: one call each
+    joint = costflow.prompt_flow([1.0, 1.0], 3, 1.0, 1.0, joint=True)
+    assert joint.calls == (1.0, 1.0) and joint.gates == 1.0 and joint.accepts == 1.0
+    # with nothing accepted the joint flow is the old count: every attempt, one joint gate more
+    assert costflow.prompt_flow([1.0, 1.0], 2, 1.0, 0.0, joint=True).gates == 5
+    half = costflow.prompt_flow([1.0, 1.0], 2, 1.0, 0.5, joint=True)
+    assert half.calls[0] == pytest.approx(0.5 * 1 + 0.5 * 1.5)  # accepted jointly, or alone
+    assert 0.5 < half.accepts < 1.0
+
+
+def test_the_failure_rate_settles_at_the_rate_after_an_acceptance() -> None:
+    assert costflow.settled_fail_rate(0.8, 0.4, 0.0, 4) == 0.8  # nothing accepted
+    assert costflow.settled_fail_rate(0.8, 0.4, 1.0, 4) == pytest.approx(0.8 / 4 + 0.4 * 3 / 4)
+    assert costflow.settled_fail_rate(0.8, 0.8, 0.7, 4) == pytest.approx(0.8)  # no drop
+    half = costflow.settled_fail_rate(0.8, 0.4, 0.5, 2)  # step 2 after an acceptance: half
+    assert half == pytest.approx(0.8 * 0.75 + 0.4 * 0.25)

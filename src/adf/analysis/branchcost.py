@@ -15,7 +15,8 @@ is guarded by the previous step's condition, so the expectation counts each
 later step as run half the time (a simplification; the bounds are exact).
 The same holds for the items of a `map` (guarded by their `item` node, with
 no cases): each runs or not, so a map costs from nothing (an empty list) to
-every item, and half of that is expected.
+every item, and half of that is expected. `rescaled` moves a forecast's
+forward calls to either end of such a range.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
+from adf.llm.usage import Usage
 from adf.plan.schema import Guard, Plan, Type
 
 
@@ -93,3 +95,20 @@ def expected_shares(plan: Plan) -> dict[str, float]:
     return {node.id: branch_range(plan, {node.id: 1.0}).expected for node in plan.nodes
             if node.when and node.step is None and node.item is None
             and all(guard.cases for guard in node.when)}
+
+
+def rescaled(parts_by_model: Mapping[str, Sequence[tuple[Usage, float]]],
+             calls: CostRange | None, end: str) -> Mapping[str, Sequence[tuple[Usage, float]]]:
+    """Forward parts (usage, share per sample) with a sample's calls at the `end` (low,
+    high) of `calls`, its range over the branches.
+
+    Early exits and untaken branches bring a sample below the point (which counts
+    loops at their bound unless the history says how far they ran); every branch
+    taken, above it.
+    """
+    point = sum(u.calls * share for parts in parts_by_model.values() for u, share in parts)
+    if calls is None or not point:
+        return parts_by_model
+    factor = min(1.0, calls.low / point) if end == "low" else max(1.0, calls.high / point)
+    return {model: [(u, share * factor) for u, share in parts]
+            for model, parts in parts_by_model.items()}

@@ -32,7 +32,13 @@ from typing import Any
 import attrs
 
 from adf.analysis import costflow
-from adf.analysis.branchcost import CostRange, branch_range, expected_shares, has_branches
+from adf.analysis.branchcost import (
+    CostRange,
+    branch_range,
+    expected_shares,
+    has_branches,
+    rescaled,
+)
 from adf.analysis.costhistory import History, Rates, Spent, forecast, times
 from adf.analysis.deadcode import live_values
 from adf.analysis.graphview import GraphView, build_view
@@ -77,9 +83,12 @@ ASSUMPTIONS = (
     "failures and passes; how many do not lose there (ties included, unless "
     "--minibatch-strict) and how much of the validation set they are scored on before the "
     "gate wins or stops early follow from the gate's rules with a candidate that gets each "
-    "sample right as often as the current values; with several learning prompts the joint "
-    "and pool strategies gate the step's first usable proposals together once more when "
-    f"there are two or more; after the first step, {RERUN_SHARE:.0%} of the drawn failures "
+    "sample right as often as the current values, and so does how many of those win (unless "
+    "earlier runs measured these); an accepted proposal ends its prompt's attempts for the "
+    "step, and later steps fail at the rate earlier runs measured after an acceptance (the "
+    "same rate without them); with several learning prompts the joint and pool strategies "
+    "first gate the step's first usable proposals together when there are two or more, an "
+    f"acceptance ending the step's proposals; after the first step, {RERUN_SHARE:.0%} of the drawn failures "
     "come from an earlier step and are run again; the range puts the gate at either end "
     "(each prompt's first proposal going through and none scored on validation; every "
     "proposal passing the cheap checks and scored on the whole of it) and, without a "
@@ -168,6 +177,22 @@ class Scenario:
             return self.rates.val_share
         return costflow.val_share(self.val_size, self.train.val_chunk, self.fail_rate,
                                   ties=self.train.accept_ties)
+
+    @property
+    def accept(self) -> float:
+        """Chance a gated proposal is accepted: it goes on to validation and wins there."""
+        win = self.rates.win_share
+        if win is None:
+            win = costflow.val_wins(self.val_size, self.fail_rate, ties=self.train.accept_ties)
+        return self.to_validation * win
+
+    def settled(self, accepts: float) -> Scenario:
+        """This run with its failure rate averaged over the steps left, each accepting a
+        change with chance `accepts` (after one, samples fail at `Rates.fail_after`)."""
+        after = self.rates.fail_after
+        rate = costflow.settled_fail_rate(self.fail_rate, self.fail_rate if after is None
+                                          else after, accepts, self.left)
+        return attrs.evolve(self, rates=attrs.evolve(self.rates, fail_rate=rate, fail_after=rate))
 
     @property
     def reruns(self) -> float:
@@ -332,32 +357,40 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         backward_by_model.setdefault(blame_model, []).append((blame, 1.0))
     forward = sum((c.forward for c in nodes), Usage())
     backward = sum((c.backward for c in nodes), Usage()) + blame
-    optimizer, asked = _optimizer(view, sizes, reach.learning, settings, history, shares,
-                                  short=short)
-    teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings, history)
     demo_gates = demo_params * settings.train.demo_proposals
-    gated = costflow.gates_per_step(asked, settings.train.proposals, settings.screen,
-                                    joint=settings.train.joint_gate) + demo_gates
-    every = costflow.gates_per_step(asked, settings.train.proposals, 1.0,
-                                    joint=settings.train.joint_gate) + demo_gates
-    point = costflow.Gating(gated, settings.to_validation * settings.val_size
+    proposals, joint = settings.train.proposals, settings.train.joint_gate
+    # an accepted change ends a prompt's attempts in its step; later steps fail at the rate after
+    asked = [share for _, share in _optimizer(view, sizes, reach.learning, settings, history,
+                                              shares, short=short)]
+    flow = costflow.prompt_flow(asked, proposals, settings.screen, settings.accept, joint=joint)
+    settings = settings.settled(1.0 - (1.0 - flow.accepts)
+                                * (1.0 - settings.accept) ** demo_gates)
+    parts = _optimizer(view, sizes, reach.learning, settings, history, shares, short=short)
+    flow = costflow.prompt_flow([share for _, share in parts], proposals, settings.screen,
+                                settings.accept, joint=joint)
+    optimizer = _scaled([(one, calls) for (one, _), calls in zip(parts, flow.calls,
+                                                                 strict=True)], 1.0)
+    teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings, history)
+    asked = [share for _, share in parts]
+    every = costflow.gates_per_step(asked, proposals, 1.0, joint=joint) + demo_gates
+    point = costflow.Gating(flow.gates + demo_gates, settings.to_validation * settings.val_size
                             * settings.val_fraction)
     branches = _branches(plan, nodes)
     # the range: at the low end each prompt's first usable proposal goes through (one
     # optimizer call a step) and nothing is scored on validation, at the high end every
     # proposal passes the cheap checks and is scored on all of it; without a history of how
     # the branches ran, a sample's calls go from its fewest to its most
-    first = costflow.gates_per_step(asked, min(settings.train.proposals, 1), settings.screen,
-                                    joint=settings.train.joint_gate) + demo_gates
+    first = costflow.gates_per_step(asked, min(proposals, 1), settings.screen,
+                                    joint=joint) + demo_gates
     measured = bool(history.shares(plan))
     ends = [sum((p.usage for p in _phases(
-        forward_by_model if measured else _rescaled(forward_by_model, branches, end),
+        forward_by_model if measured else rescaled(forward_by_model,
+                                                   branches and branches[0], end),
         backward_by_model, calls, teacher, gating, settings, plan, bool(reach.learning))),
         Usage())
         for end, calls, gating in (
-            ("low", _scaled([(optimizer, 1.0)], 1 / max(settings.train.proposals, 1)),
-             costflow.Gating(first, 0.0)),
-            ("high", optimizer, costflow.Gating(every, settings.val_size)))]
+            ("low", _scaled(parts, min(proposals, 1)), costflow.Gating(first, 0.0)),
+            ("high", _scaled(parts, proposals), costflow.Gating(every, settings.val_size)))]
     phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, point, settings, plan,
                      bool(reach.learning))
     total = sum((p.usage for p in phases), Usage())
@@ -386,24 +419,6 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
     )
 
 
-def _rescaled(parts_by_model: Mapping[str, Sequence[tuple[Usage, float]]],
-              branches: tuple[CostRange, CostRange] | None,
-              end: str) -> Mapping[str, Sequence[tuple[Usage, float]]]:
-    """The forward parts with a sample's calls at the `end` (low, high) of its branches' range.
-
-    Early exits and untaken branches bring a sample below the point (which counts
-    loops at their bound unless the history says how far they ran); every branch
-    taken, above it.
-    """
-    point = sum(u.calls * share for parts in parts_by_model.values() for u, share in parts)
-    if branches is None or not point:
-        return parts_by_model
-    bound = branches[0].low if end == "low" else branches[0].high
-    factor = min(1.0, bound / point) if end == "low" else max(1.0, bound / point)
-    return {model: [(u, share * factor) for u, share in parts]
-            for model, parts in parts_by_model.items()}
-
-
 def _blame(plan: Plan, view: GraphView, reach: Reachability, replies: Mapping[str, int],
            history: History, model: str, note: int) -> Usage:
     """Calls that split a function's feedback over its several trained inputs."""
@@ -425,7 +440,7 @@ def _calibration(settings: Scenario, history: History, source: str) -> tuple[str
             f"calibrated by {source}: {settings.fail_rate:.0%} of samples fail, "
             f"{settings.screen:.0%} of prompt proposals pass the cheap checks, "
             f"{settings.to_validation:.0%} of checked ones reach validation and are scored on "
-            f"{settings.val_fraction:.0%} of it")
+            f"{settings.val_fraction:.0%} of it, {settings.accept:.0%} are accepted")
     if history.used:
         notes.append(f"tokens of {history.used} kinds of call (model, node, purpose) from the "
                      "reply cache's history")
@@ -459,11 +474,9 @@ def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
 
 def _optimizer(view: GraphView, sizes: Sizes, learning: frozenset[str], settings: Scenario,
                history: History, shares: Mapping[str, float], *,
-               short: bool) -> tuple[Usage, list[float]]:
-    """One step's optimizer calls: `proposals` per learning prompt that gets feedback.
-
-    Also gives, per learning prompt, the share of steps it gets them.
-    """
+               short: bool) -> list[tuple[Usage, float]]:
+    """Per learning prompt: one optimizer call for it, and the share of steps it gets any
+    (its feedback asks for a change)."""
     model = _role(view.plan, "optimizer")
     prompts = [p for p in view.plan.params if p.name in learning and p.kind == "prompt"]
     asked = history.optimized(model, [p.name for p in prompts])
@@ -481,7 +494,7 @@ def _optimizer(view: GraphView, sizes: Sizes, learning: frozenset[str], settings
         taken = max((shares.get(u, 1.0) for u in view.param_users[param.name]), default=1.0)
         fed = 1.0 - (1.0 - taken) ** max(settings.errors, 1)
         parts.append((one, asked.get(param.name, fed)))
-    return _scaled(parts, proposals), [share for _, share in parts]
+    return parts
 
 
 def _teacher(

@@ -14,11 +14,18 @@ proposal passes the cheap checks); gives the shares the cost forecast
   passing sample a candidate cannot lose; against a validation score of 0
   the gate never stops early; a run's history replaces both with what it
   measured.
-- `gates_per_step`: the gates a step runs for its prompt proposals: one per
-  proposal that passes the cheap checks, and under the `joint` and `pool`
-  strategies one more when at least two prompts have a usable first
-  proposal (gated together, then each alone when that fails:
-  `adf.optim.prompt_step`).
+- `val_wins`: the share of proposals scored on validation that win there,
+  by the same rules and the same candidate.
+- `prompt_flow`: a step's optimizer calls, gates and the chance it accepts
+  a change: each prompt's attempts go on until one passes the cheap checks
+  and wins its gate (or they run out), and under the `joint` and `pool`
+  strategies the first usable proposals of two or more prompts are gated
+  together first, an acceptance there ending the step's proposals
+  (`adf.optim.prompt_step`); `gates_per_step` is its gates with nothing
+  accepted.
+- `settled_fail_rate`: the failure rate over the run's steps when an
+  accepted change moves it (the rate after an acceptance, measured by
+  earlier runs; the same rate when none did).
 
 `Gating` carries a step's gates and the validation samples each is scored
 on: the forecast's point, and the ends of its range (no checked proposal
@@ -34,7 +41,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from adf.plan.gaterules import best_possible, cannot_win, loses_minibatch
+from adf.plan.gaterules import best_possible, cannot_win, loses_minibatch, wins
 
 
 def binomial(n: int, p: float) -> list[float]:
@@ -90,24 +97,76 @@ def val_share(val_size: int, chunk: int, fail_rate: float, *, ties: bool) -> flo
     return spent / val_size
 
 
-def gates_per_step(asked: Sequence[float], proposals: int, screen: float, *,
-                   joint: bool) -> float:
-    """Gates a step runs for prompt proposals.
+def val_wins(val_size: int, fail_rate: float, *, ties: bool) -> float:
+    """Share of the proposals scored on validation that win there.
+
+    The candidate gets each sample right as often as the current values
+    (1 - `fail_rate`, the current score in whole samples); one that ends
+    above the current score (or level with it, under `ties`) was never
+    stopped early, so the share is the chance of such an end. No
+    validation set: the gate accepts on the minibatch.
+    """
+    if val_size <= 0:
+        return 1.0
+    right = 1.0 - min(max(fail_rate, 0.0), 1.0)
+    current = round(right * val_size) / val_size
+    return sum(p for k, p in enumerate(binomial(val_size, right))
+               if wins(k / val_size, current, ties=ties))
+
+
+@attrs.frozen
+class StepFlow:
+    """A step's prompt proposals as expected counts."""
+
+    calls: tuple[float, ...]  # per learning prompt: optimizer calls
+    gates: float  # gates run for prompt proposals
+    accepts: float  # the chance the step accepts a prompt change
+
+
+def prompt_flow(asked: Sequence[float], proposals: int, screen: float, accept: float, *,
+                joint: bool) -> StepFlow:
+    """Optimizer calls, gates and acceptances of a step's prompt proposals.
 
     `asked`: per learning prompt, the share of steps its feedback asks for a
-    change; each such prompt gets `proposals` optimizer calls, and each that
-    passes the cheap checks (`screen`) is gated. With `joint`, the step's
-    first usable proposals are gated together once more when there are two
-    or more.
+    change; such a prompt gets up to `proposals` optimizer calls, each that
+    passes the cheap checks (`screen`) is gated, and a gated proposal is
+    accepted with chance `accept`, which ends that prompt's attempts for
+    the step (`adf.optim.prompt_step`). With `joint`, the step's first
+    usable proposals are gated together first when there are two or more;
+    when that is accepted, each prompt's calls end with its first usable
+    proposal.
     """
-    single = sum(asked) * proposals * screen
+    hit = screen * accept  # one attempt screened and accepted
+    tries = sum((1.0 - hit) ** k for k in range(proposals))
+    alone = [a * tries for a in asked]
+    took = 1.0 - math.prod(1.0 - a * (1.0 - (1.0 - hit) ** proposals) for a in asked)
+    gated = screen * sum(alone)
     if not joint or len(asked) < 2:
-        return single
+        return StepFlow(tuple(alone), gated, took)
     usable = [a * (1.0 - (1.0 - screen) ** proposals) for a in asked]
     none = math.prod(1.0 - u for u in usable)
     one = sum(u * math.prod(1.0 - v for j, v in enumerate(usable) if j != i)
               for i, u in enumerate(usable))
-    return single + max(0.0, 1.0 - none - one)
+    together = max(0.0, 1.0 - none - one)  # a joint gate runs
+    won = together * accept
+    search = sum((1.0 - screen) ** k for k in range(proposals))  # calls to a usable proposal
+    return StepFlow(tuple(won * a * search + (1.0 - won) * c for a, c in zip(asked, alone, strict=True)),
+                    together + (1.0 - won) * gated, won + (1.0 - won) * took)
+
+
+def gates_per_step(asked: Sequence[float], proposals: int, screen: float, *,
+                   joint: bool) -> float:
+    """Gates a step runs for prompt proposals when none is accepted (`prompt_flow`)."""
+    return prompt_flow(asked, proposals, screen, 0.0, joint=joint).gates
+
+
+def settled_fail_rate(before: float, after: float, accepts: float, steps: int) -> float:
+    """The failure rate over `steps` steps: `before` until a step accepts a change (chance
+    `accepts` each step), `after` from the next step on (the values changed)."""
+    if steps <= 0:
+        return before
+    unchanged = sum((1.0 - accepts) ** t for t in range(steps)) / steps
+    return before * unchanged + after * (1.0 - unchanged)
 
 
 @attrs.frozen

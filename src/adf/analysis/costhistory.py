@@ -37,18 +37,24 @@ class Rates:
     """How a run's samples and proposals fare: what runs measured, None where none did.
 
     A gate rate left None is the prior: `SCREEN_PASS` for the cheap checks,
-    the gate's rules for the minibatch and validation (`costflow`).
+    the gate's rules for the minibatch, validation and how often a validated
+    proposal wins (`costflow`); `fail_rate` is the rate before any change is
+    accepted, and `fail_after`, left None, the same rate after one (what a
+    change does to a sample is not in the program).
     """
 
     fail_rate: float = 0.5  # share of samples that fail and get a backward pass
     screen_pass: float | None = None  # prompt proposals that pass the cheap checks
     pass_minibatch: float | None = None  # checked proposals that go on to validation
     val_share: float | None = None  # share of the validation set such a proposal is scored on
+    win_share: float | None = None  # proposals scored on validation that win there
+    fail_after: float | None = None  # share of samples that fail once a change was accepted
 
     @property
     def calibrated(self) -> bool:
         """Whether runs measured any of the gate's rates."""
-        return any(r is not None for r in (self.screen_pass, self.pass_minibatch, self.val_share))
+        return any(r is not None for r in (self.screen_pass, self.pass_minibatch, self.val_share,
+                                           self.win_share))
 
 
 @attrs.frozen
@@ -75,10 +81,16 @@ class History:
             part, whole = self.rates.get(name, (0, 0))
             return part / whole if whole else prior
 
-        return Rates(fail_rate=rate("fail_rate", rates.fail_rate) or 0.0,
+        # `fail_rate` counts every step; the steps after an acceptance are also in `fail_after`
+        every, after = self.rates.get("fail_rate", (0, 0)), self.rates.get("fail_after", (0, 0))
+        before = (every[0] - after[0], every[1] - after[1])
+        failed = before[0] / before[1] if before[1] > 0 else rate("fail_rate", rates.fail_rate)
+        return Rates(fail_rate=failed or 0.0,
                      screen_pass=rate("screen_pass", rates.screen_pass),
                      pass_minibatch=rate("pass_minibatch", rates.pass_minibatch),
-                     val_share=rate("val_share", rates.val_share))
+                     val_share=rate("val_share", rates.val_share),
+                     win_share=rate("win_share", rates.win_share),
+                     fail_after=rate("fail_after", rates.fail_after))
 
     def sized(self, model: str | None, node: str, purpose: str, usage: Usage) -> Usage:
         """`usage` (one call) with the tokens seen before for this call, when any were."""

@@ -3,9 +3,10 @@
 Takes the `StepRecord`s of a run and the validation split's size; gives
 `Observed`: how many batch samples failed, how many prompt proposals passed
 the cheap checks, how many gates (a joint gate of several parameters is
-one) let a proposal on to validation, and how
-much of the validation set those were scored on, each as a `Count` (part of
-a whole). A count with no whole is no evidence, and the forecast keeps its
+one) let a proposal on to validation, how
+much of the validation set those were scored on, how many of them won, and
+how many batch samples failed in the steps after a step that accepted a
+change, each as a `Count` (part of a whole). A count with no whole is no evidence, and the forecast keeps its
 prior for it. `adfc train --resume` forecasts the rest of a run with these,
 and a finished run adds them to the reply cache's history of its models
 (`adf.workflow`).
@@ -37,6 +38,8 @@ class Observed:
     screen_pass: Count = Count()
     pass_minibatch: Count = Count()
     val_share: Count = Count()
+    win_share: Count = Count()
+    fail_after: Count = Count()
 
 
 def observe(records: Sequence[StepRecord], val_size: int) -> Observed:
@@ -47,10 +50,20 @@ def observe(records: Sequence[StepRecord], val_size: int) -> Observed:
     prompts = [p for p in proposals if p.kind == "prompt" and not p.joint]
     checked = [p for p in proposals if p.evaluated and (not p.joint or p.param == p.joint[0])]
     validated = [p.val_evaluated for p in checked if p.val_evaluated]
+    won = sum(1 for p in checked if p.val_evaluated and p.verdict == "accepted")
+    after = [r for i, r in enumerate(records) if any(e.accepted for e in records[:i])]
     return Observed(
         steps=len(records),
         fail_rate=Count(sum(r.errors for r in records), sum(len(r.batch) for r in records)),
         screen_pass=Count(sum(1 for p in prompts if p.evaluated), len(prompts)),
         pass_minibatch=Count(len(validated), len(checked)),
         val_share=Count(sum(validated), len(validated) * val_size),
+        win_share=Count(won, len(validated)),
+        fail_after=Count(sum(r.errors for r in after), sum(len(r.batch) for r in after)),
     )
+
+
+def counts(seen: Observed) -> dict[str, tuple[int, int]]:
+    """The counts by rate name, (part, whole): what the reply cache keeps and `History` reads."""
+    return {field.name: (count.part, count.whole) for field in attrs.fields(Observed)
+            if isinstance(count := getattr(seen, field.name), Count)}

@@ -167,7 +167,7 @@ def forecast_scenario(settings: TrainSettings, splits: Splits) -> Scenario:
 def _keep_rates(prepared: Prepared, outcome: TrainOutcome) -> None:
     """Add the rates this run's steps measured to the reply cache's history of its task model."""
     from adf.llm.cache import DEFAULT_PATH, CacheError, ReplyCache
-    from adf.optim.observed import observe
+    from adf.optim.observed import counts, observe
     from adf.workflow.models import task_model
 
     options = prepared.run_options
@@ -179,12 +179,9 @@ def _keep_rates(prepared: Prepared, outcome: TrainOutcome) -> None:
     since = int(resumes[-1].get("from_step", 0)) if resumes else 0  # earlier steps: added then
     seen = observe([r for r in outcome.state.records if r.step > since],
                    len(prepared.splits.val))
-    counts = {name: (count.part, count.whole) for name, count in (
-        ("fail_rate", seen.fail_rate), ("screen_pass", seen.screen_pass),
-        ("pass_minibatch", seen.pass_minibatch), ("val_share", seen.val_share))}
     cache = ReplyCache(options.cache or DEFAULT_PATH)
     try:
-        cache.add_rates(task, counts)
+        cache.add_rates(task, counts(seen))
     except CacheError:
         pass  # the run is done; a cache that cannot take its rates costs only calibration
     finally:
@@ -194,10 +191,10 @@ def _keep_rates(prepared: Prepared, outcome: TrainOutcome) -> None:
 def _observed_rates(scenario: Scenario, path: str, options: TrainOptions) -> Scenario:
     """`scenario` with the rates the resumed run's finished steps measured (where they did)
     and what its counters say it spent (steps, the scoring at the start, usage by purpose)."""
-    from adf.analysis.costhistory import Rates, Spent
+    from adf.analysis.costhistory import History, Rates, Spent
     from adf.llm.usage import Usage
     from adf.optim.checkpoint import CheckpointError, load_checkpoint
-    from adf.optim.observed import observe
+    from adf.optim.observed import counts, observe
     from adf.optim.records import StepRecord
 
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -211,11 +208,9 @@ def _observed_rates(scenario: Scenario, path: str, options: TrainOptions) -> Sce
     except (CheckpointError, KeyError, TypeError, ValueError, AttributeError):
         return scenario  # the run itself names a bad checkpoint
     seen = observe(records, scenario.val_size)
-    failed = seen.fail_rate.share
-    return attrs.evolve(scenario, spent=spent, rates=Rates(  # no evidence: the prior (None)
-        fail_rate=scenario.rates.fail_rate if failed is None else failed,
-        screen_pass=seen.screen_pass.share, pass_minibatch=seen.pass_minibatch.share,
-        val_share=seen.val_share.share))
+    # the run's own counts, read as the history's are; no evidence: the prior (None)
+    rates = History(rates=counts(seen)).calibrate(Rates(fail_rate=scenario.rates.fail_rate))
+    return attrs.evolve(scenario, spent=spent, rates=rates)
 
 
 def data_rows(plan: Plan, samples: Sequence[Sample]) -> list[dict[str, Any]]:
