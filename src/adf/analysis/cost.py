@@ -73,8 +73,8 @@ ASSUMPTIONS = (
     "with several such inputs (the blame split per input); prompt = the node's prompt and "
     "reply, the downstream feedback, the review template's text and each target's value; "
     f"reply = {FEEDBACK_TOKENS} tokens per parameter or input that gets feedback",
-    "optimizer: `proposals` calls per learning prompt parameter per step (a parameter behind "
-    "a branch only when a drawn failure took it); prompt = the optimizer template's text, "
+    "optimizer: up to `proposals` calls per learning prompt parameter per step, until one is "
+    "accepted (a parameter behind a branch only when a drawn failure took it); prompt = the optimizer template's text, "
     f"the value, up to {HISTORY_VALUES} earlier ones and the step's rejected ones, the drawn "
     "failures (input, answer, expected, feedback) and passes, its peers and the other "
     f"prompts; reply = the value and {REASONING_TOKENS} tokens of reasoning",
