@@ -7,7 +7,8 @@ adf's check path imported. Printed for each input: its size, the raw peak,
 the peak minus the baseline, and both as multiples of the input size.
 The issue's bar is a peak of at most 10x the input size.
 
-- `params`: N `param` declarations, all but one unused (N warnings printed);
+- `params`: N `param` declarations, all but one unused (N warnings printed),
+  checked with each `--format` (human, json, sarif);
 - `literal`: one prompt whose string literal is M megabytes.
 
 Run: `python bench/check_memory.py [--params 100000] [--literal-mb 10]`
@@ -49,9 +50,9 @@ CHILD = (
 )
 
 
-def peak_kib(path: str) -> int:
-    """Peak RSS (KiB) of `adfc check path` in a fresh interpreter."""
-    args = [sys.executable, "-c", CHILD, "check", "--max-source-mb", "64", path]
+def peak_kib(path: str, output: str = "human") -> int:
+    """Peak RSS (KiB) of `adfc check --format OUTPUT path` in a fresh interpreter."""
+    args = [sys.executable, "-c", CHILD, "check", "--format", output, "--max-source-mb", "64", path]
     done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                           check=False)
     return int(done.stderr.strip().splitlines()[-1])
@@ -76,14 +77,17 @@ def main(argv: list[str] | None = None) -> int:
                 handle.write(text)
         base = peak_kib(paths["tiny"]) * 1024
         print(f"baseline (interpreter + check path, tiny program): {base / 2**20:.1f} MiB")
-        print(f"{'input':>16} {'size MiB':>9} {'peak MiB':>9} {'peak/size':>9} "
+        print(f"{'input':>22} {'size MiB':>9} {'peak MiB':>9} {'peak/size':>9} "
               f"{'(peak-base) MiB':>15} {'(peak-base)/size':>16}")
         worst = 0.0
-        for name in list(inputs)[1:]:
+        runs = [(name, "human") for name in list(inputs)[1:]]
+        runs += [(list(inputs)[1], output) for output in ("json", "sarif")]
+        for name, output in runs:
             size = os.path.getsize(paths[name])
-            peak = peak_kib(paths[name]) * 1024
+            peak = peak_kib(paths[name], output) * 1024
             worst = max(worst, peak / size)
-            print(f"{name:>16} {size / 2**20:9.1f} {peak / 2**20:9.1f} {peak / size:9.1f} "
+            label = name if output == "human" else f"{name}, {output}"
+            print(f"{label:>22} {size / 2**20:9.1f} {peak / 2**20:9.1f} {peak / size:9.1f} "
                   f"{(peak - base) / 2**20:15.1f} {(peak - base) / size:16.1f}")
     print(f"worst peak/size {worst:.1f}x (bar: 10x)")
     return 0 if worst <= 10.0 else 1
