@@ -9,9 +9,16 @@ The issue's bar is a peak of at most 10x the input size.
 
 - `params`: N `param` declarations, all but one unused (N warnings printed),
   checked with each `--format` (human, json, sarif);
-- `literal`: one prompt whose string literal is M megabytes.
+- `literal`: one prompt whose string literal is M megabytes;
+- `nodes`: K `node nI = ask(question)` lines, all but their llm calls unused
+  (K warnings; each is a call in the plan);
+- `sum`: one node that adds T string literals (each a constant node of the plan).
 
-Run: `python bench/check_memory.py [--params 100000] [--literal-mb 10]`
+The bar is about every input; the last two shapes put the most plan into the
+fewest bytes, so their ratio is the worst (see docs/reliability.md).
+
+Run: `python bench/check_memory.py [--params 100000] [--literal-mb 10] [--nodes 30000]
+[--terms 30000]`
 """
 
 from __future__ import annotations
@@ -62,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=int, default=100_000)
     parser.add_argument("--literal-mb", type=float, default=10.0)
+    parser.add_argument("--nodes", type=int, default=30_000)
+    parser.add_argument("--terms", type=int, default=30_000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         inputs = {
@@ -69,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.params} params": HEAD.format(value="Answer.") + "".join(
                 f'param p{i}: prompt = "value {i}"\n' for i in range(args.params)),
             f"{args.literal_mb:g} MB literal": HEAD.format(value="x" * int(args.literal_mb * 1e6)),
+            f"{args.nodes} nodes": HEAD.format(value="Answer.") + "".join(
+                f"node n{i} = ask(question)\n" for i in range(args.nodes)),
+            f"sum of {args.terms}": HEAD.format(value="Answer.") + "node total = " + " + ".join(
+                f'"t{i}"' for i in range(args.terms)) + "\n",
         }
         paths = {}
         for index, (name, text) in enumerate(inputs.items()):
