@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adf.diagnostics import Diagnostic
 from adf.plan import decode_plan, encode_plan
 from adf.plan.schema import Guard
 from adf.syntax.fmt import format_source
@@ -206,3 +207,74 @@ output pred
              if d.code == "W0504"]
     assert "`draft` is computed but never used at time steps 0.0, 0.1, 1.0 of loop `attempt`" \
         in found, found
+
+
+# --- the plan names each loop's parent; the size lint counts what nesting unrolls to ---
+
+
+def test_each_loop_names_the_loop_around_it_and_flat_plans_keep_their_bytes() -> None:
+    import msgpack
+
+    plan = plan_of(NESTED)
+    assert [(loop.name, loop.parent) for loop in plan.loops] == [
+        ("attempt", "round"), ("round", None)]
+    raw = msgpack.unpackb(encode_plan(plan))
+    assert [loop.get("parent") for loop in raw["loops"]] == ["round", None]
+    flat = plan_of(BASE + """loop round in 0..2 {
+  node q = step(question, notes)
+  notes = notes + q
+}
+output notes
+""")
+    # a loop at the top level writes no parent: plans without nesting keep their bytes
+    assert "parent" not in msgpack.unpackb(encode_plan(flat))["loops"][0]
+
+
+def test_a_nested_plan_written_before_loops_named_their_parent_is_refused() -> None:
+    import pytest
+
+    from adf.plan import PlanError
+    from adf.records import replace
+
+    plan = plan_of(NESTED)
+    old = replace(plan, loops=tuple(replace(loop, parent=None) for loop in plan.loops))
+    with pytest.raises(PlanError, match=r"older adf; recompile it with `adfc compile`"):
+        decode_plan(encode_plan(old))
+    unknown = replace(plan, loops=tuple(replace(loop, parent="nowhere") if loop.parent else loop
+                                        for loop in plan.loops))
+    with pytest.raises(PlanError, match="nested in unknown loop 'nowhere'"):
+        decode_plan(encode_plan(unknown))
+
+
+def _size_lint(source: str, **limits: int) -> list[Diagnostic]:
+    from adf.analysis.config import LoopLimits
+    from adf.analysis.graphview import build_view
+    from adf.analysis.loopsize import check_loop_sizes
+    from adf.analysis.sizes import compute_sizes
+
+    view = build_view(plan_of(source))
+    return check_loop_sizes(view, compute_sizes(view), LoopLimits(**limits), "t.adf")
+
+
+def test_the_size_lint_counts_every_copy_of_the_loops_nested_in_a_loop() -> None:
+    plan = plan_of(NESTED)
+    inner = sum(1 for n in plan.nodes if n.loop == "attempt")
+    outer = sum(1 for n in plan.nodes if n.loop == "round")
+    assert (inner, outer) == (2 * 3 * 4, 12)
+    # the outer loop unrolls to its own 12 nodes and the inner loop's 24 copies: over 30,
+    # which its own nodes alone are not; one warning, at the outermost loop over the limit
+    (found,) = _size_lint(NESTED, max_unrolled_nodes=30)
+    assert (found.code, found.primary.span.line) == ("W0511", 10)
+    assert found.message == "loop `round` unrolls to 36 nodes, more than the limit of 30"
+    assert found.primary.message == "2 steps × 18 nodes"
+    assert [(label.span.line, label.message) for label in found.secondary] == [
+        (12, "24 of them in loop `attempt`: 2 × 3 steps × 4 nodes")]
+    assert _size_lint(NESTED, max_unrolled_nodes=36) == []
+
+
+def test_the_call_budget_blames_the_top_level_loop_with_its_nested_calls() -> None:
+    (found,) = _size_lint(NESTED, max_calls_per_sample=5)
+    assert found.code == "W0512" and found.primary.span.line == 10
+    # per round: q, 3 attempts of (draft, done) and summary; pred after the loop
+    assert found.message == "each sample makes 17 model calls, more than the limit of 5"
+    assert found.primary.message == "16 calls: 2 steps × 8 per step"

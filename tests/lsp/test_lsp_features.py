@@ -344,3 +344,19 @@ async def test_hover_on_a_used_files_function_shows_its_head_there(client: Langu
     text = await hover(client, doc, "rater.rate(", offset=7)
     assert "llm rate(text: str) -> enum" in text and "declared in `rater.adf`" in text
     doc.close()
+
+
+CALL = next(p for p in EXAMPLES if p.name == "sst5_call.adf")
+
+
+async def test_hover_on_a_workflow_call_shows_the_used_files_signature(
+        client: LanguageClient) -> None:
+    doc = Doc(client, CALL)
+    diagnostics = await doc.diagnostics()
+    assert diagnostics == []  # the call checks clean in the editor too
+    signature = "judge(text: str) -> enum{very negative, negative, neutral, positive, very positive}"
+    # the alias in the call, the call's node, the alias at its `use`
+    for needle, offset in (("judge(opinion)", 1), ("node pred", 6), ("as judge", 4)):
+        text = await hover(client, doc, needle, 0, offset)
+        assert "workflow of `judge.adf`" in text and signature in text, needle
+    doc.close()

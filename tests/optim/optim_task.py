@@ -138,6 +138,27 @@ def write_data(folder: str) -> None:
                 handle.write(json.dumps(item) + "\n")
 
 
+def write_labelled(folder: str, items: Sequence[tuple[str, str]]) -> str:
+    """`folder/data/{train,val,test}.jsonl`, each with the same rows `{"id", "text",
+    "label_name"}` (the SST-5 examples' fields); the data folder's path."""
+    data = os.path.join(folder, "data")
+    os.makedirs(data, exist_ok=True)
+    for split in ("train", "val", "test"):
+        with open(os.path.join(data, f"{split}.jsonl"), "w", encoding="utf-8") as handle:
+            for i, (text, label) in enumerate(items):
+                handle.write(json.dumps({"id": f"{split}{i}", "text": text, "label_name": label}) + "\n")
+    return data
+
+
+def train_args(source: str, data: str, base_url: str, folder: str) -> list[str]:
+    """`adfc train` of `source` for two steps on the fake server (model `student`),
+    writing its run, cache and the trained literals under `folder`."""
+    return ["train", source, "--data", data, "--model", "student=openai/fake",
+            "--api-base", f"student={base_url}", "--steps", "2", "--seed", "0",
+            "--out", os.path.join(folder, "run"), "--cache", os.path.join(folder, "c.sqlite"),
+            "--quiet", "--write"]
+
+
 ADF_SOURCE = '''# a scripted counting task
 model m = "openai/fake" {{ api_base: "{base}", temperature: 0 }}
 train {{ backward: m, optimizer: m }}

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from optim_task import current_value, responder
+from optim_task import current_value, responder, train_args, write_labelled
 
 from adf.cli.main import main
 from adf.compiler.pipeline import compile_file
@@ -44,20 +44,13 @@ ROWS = [("a terrible film", "very negative"), ("a bad film", "negative"), ("a fi
 
 def test_use_example_trains_the_used_files_param(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "val", "test"):
-        with (data / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
-            for i, (text, label) in enumerate(ROWS):
-                handle.write(json.dumps({"id": f"{split}{i}", "text": text, "label_name": label}) + "\n")
+    data = write_labelled(str(tmp_path), ROWS)
     for name in ("sst5_use.adf", "rater.adf"):
         shutil.copy(EXAMPLE / name, tmp_path / name)
     rater_before = (tmp_path / "rater.adf").read_text(encoding="utf-8")
     with FakeServer(respond) as server:
-        code = main(["train", str(tmp_path / "sst5_use.adf"), "--data", str(data),
-                     "--model", "student=openai/fake", "--api-base", f"student={server.base_url}",
-                     "--steps", "2", "--seed", "0", "--out", str(tmp_path / "run"),
-                     "--cache", str(tmp_path / "c.sqlite"), "--quiet", "--write"])
+        code = main(train_args(str(tmp_path / "sst5_use.adf"), data, server.base_url,
+                               str(tmp_path)))
     assert code == 0
     lock = json.loads((tmp_path / "sst5_use.adf.lock").read_text())
     assert CUE in lock["params"]["rater.instruction"]["value"]

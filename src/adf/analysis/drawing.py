@@ -8,7 +8,8 @@ loop time step for grouping; and the gradient-reachable subgraph (learning
 parameters, the nodes between them and the losses, the edges feedback
 travels along) marked `highlighted`. Given the path one sample took
 (`adf.analysis.takenpath`), every vertex and edge also says whether it was
-`taken` for that sample.
+`taken` for that sample. The nodes of a workflow call (`node v = r(...)`)
+outside its loops are grouped as that call.
 
 Layers are topological depths (longest path from the data), so every edge
 points to a deeper layer; a parameter, input, constant or target sits one
@@ -39,7 +40,8 @@ class Vertex:
     label: str
     detail: str
     layer: int
-    # (loop, time step) of a loop copy; ("NAME#", item) of a map's item
+    # (loop, time step) of a loop copy; ("NAME#", item) of a map's item; (call, CALL) of
+    # a workflow call's node outside loops and maps
     group: tuple[str, int | str] | None
     highlighted: bool
     frozen: bool = False
@@ -70,9 +72,15 @@ class Drawing:
         return list(seen)
 
 
+CALL = "call"  # the second half of the group of a workflow call's nodes
+
+
 def group_label(group: tuple[str, int | str]) -> str:
-    """`hop @ 1` for a loop step, `notes#1` for a map's item."""
+    """`hop @ 1` for a loop step, `notes#1` for a map's item, `call verdict` for the
+    nodes of `node verdict = r(...)`."""
     name, index = group
+    if index == CALL:
+        return f"call {name}"
     return f"{name}{index}" if name.endswith("#") else f"{name} @ {index}"
 
 
@@ -143,6 +151,8 @@ def _draw(plan: Plan) -> Drawing:
             group = (node.loop, ".".join(str(t) for t in node.time))
         if node.item is not None:  # a map's item: drawn in a box of its own
             group = (node.name.rsplit("#", 1)[0] + "#", node.item)
+        if group is None and node.call is not None:  # a used workflow's call: one box
+            group = (node.call, CALL)
         if node.llm is not None:
             detail = f"llm {node.llm.function} using {node.llm.model}"
             if node.llm.tools:  # `*`: a finish tool

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from adf.analysis.drawing import Drawing
+from adf.analysis.drawing import CALL, Drawing
 from adf.analysis.svg import render_svg
 
 _PAGE = """<!DOCTYPE html>
@@ -65,7 +65,7 @@ def render_html(drawing: Drawing) -> str:
     summary = (
         f"{kinds.count('llm')} llm calls, {kinds.count('fn')} function calls, "
         f"{kinds.count('param')} parameters ({learning} on a gradient path), "
-        f"{kinds.count('loss')} losses, {len(drawing.groups())} loop time steps"
+        f"{kinds.count('loss')} losses, {sum(1 for g in drawing.groups() if g[1] != CALL)} loop time steps"
     )
     nodes = [v for v in drawing.vertices if v.kind not in ("param", "input", "target", "loss", "output")]
     if any(v.taken is not None for v in nodes):

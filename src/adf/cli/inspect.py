@@ -60,7 +60,8 @@ def execute(args: argparse.Namespace) -> int:
     out.append("targets: " + ", ".join(f"{d.name}: {d.type} <- {d.field!r}" for d in plan.targets))
     for loop in plan.loops:
         until = f", until {loop.until}" if loop.until else ""
-        out.append(f"loop {loop.name}: {loop.bound} steps{until}, body {', '.join(loop.body)}")
+        inside = f" in each step of {loop.parent}" if loop.parent else ""
+        out.append(f"loop {loop.name}: {loop.bound} steps{inside}{until}, body {', '.join(loop.body)}")
     out.append(f"nodes ({len(plan.nodes)}, in order):")
     for n in plan.nodes:
         args_text = ", ".join(f"{b.name}={b.source}" for b in n.inputs)

@@ -67,6 +67,71 @@ def bind_args(
     return [(n, bound[n]) for n in names if n in bound], problems
 
 
+def report_arg_problems(
+    problems: list[tuple[str, ast.Arg | None]], func: str, names: tuple[str, ...], span: Span,
+    declared_at: list[Label], diags: list[Diagnostic],
+) -> None:
+    """E0204 and E0205 for the problems `bind_args` found in a call of `func`, whose
+    parameters are `names` (`span`: the whole call, where a missing argument is shown)."""
+    for problem, arg in problems:
+        if problem == "extra" and arg is not None:
+            diags.append(
+                diag(
+                    "E0204",
+                    f"`{func}` takes {len(names)} argument{'s' if len(names) != 1 else ''}, but more were given",
+                    arg.span,
+                    "extra argument",
+                    secondary=declared_at,
+                    help="remove the extra argument",
+                )
+            )
+        elif problem == "unknown" and arg is not None and arg.name is not None:
+            diags.append(
+                diag(
+                    "E0205",
+                    f"`{func}` has no argument named `{arg.name.name}`",
+                    arg.name.span,
+                    "unknown argument name",
+                    secondary=declared_at,
+                    help=suggest(arg.name.name, names)
+                    or f"its arguments are: {', '.join(names) or 'none'}",
+                )
+            )
+        elif problem == "positional" and arg is not None:
+            diags.append(
+                diag(
+                    "E0204",
+                    f"a positional argument follows a named one in the call of `{func}`",
+                    arg.span,
+                    "positional argument after a named one",
+                    secondary=declared_at,
+                    help="put positional arguments first, or name this one too: `NAME: value`",
+                )
+            )
+        elif problem == "twice" and arg is not None and arg.name is not None:
+            diags.append(
+                diag(
+                    "E0205",
+                    f"the argument `{arg.name.name}` is given twice",
+                    arg.span,
+                    "given again",
+                    help="pass each argument once",
+                )
+            )
+        elif problem.startswith("missing:") and not any(p == "unknown" for p, _ in problems):
+            missing = problem.split(":", 1)[1]
+            diags.append(
+                diag(
+                    "E0204",
+                    f"`{func}` is missing the argument `{missing}`",
+                    span,
+                    f"no value for `{missing}`",
+                    secondary=declared_at,
+                    help=f"pass it: `{func}({', '.join(names)})`",
+                )
+            )
+
+
 class Inference:
     """Expression typing over one program; `values` and `functions` grow as the checker goes."""
 
@@ -228,63 +293,7 @@ class Inference:
         names = tuple(name for name, _ in sig.params)
         bound, problems = bind_args(call.args, names)
         declared_at = [Label(symbol.span, f"`{call.func.name}({', '.join(names)})` declared here")]
-        for problem, arg in problems:
-            if problem == "extra" and arg is not None:
-                self.diags.append(
-                    diag(
-                        "E0204",
-                        f"`{call.func.name}` takes {len(names)} argument{'s' if len(names) != 1 else ''}, but more were given",
-                        arg.span,
-                        "extra argument",
-                        secondary=declared_at,
-                        help="remove the extra argument",
-                    )
-                )
-            elif problem == "unknown" and arg is not None and arg.name is not None:
-                self.diags.append(
-                    diag(
-                        "E0205",
-                        f"`{call.func.name}` has no argument named `{arg.name.name}`",
-                        arg.name.span,
-                        "unknown argument name",
-                        secondary=declared_at,
-                        help=suggest(arg.name.name, names)
-                        or f"its arguments are: {', '.join(names) or 'none'}",
-                    )
-                )
-            elif problem == "positional" and arg is not None:
-                self.diags.append(
-                    diag(
-                        "E0204",
-                        f"a positional argument follows a named one in the call of `{call.func.name}`",
-                        arg.span,
-                        "positional argument after a named one",
-                        secondary=declared_at,
-                        help="put positional arguments first, or name this one too: `NAME: value`",
-                    )
-                )
-            elif problem == "twice" and arg is not None and arg.name is not None:
-                self.diags.append(
-                    diag(
-                        "E0205",
-                        f"the argument `{arg.name.name}` is given twice",
-                        arg.span,
-                        "given again",
-                        help="pass each argument once",
-                    )
-                )
-            elif problem.startswith("missing:") and not any(p == "unknown" for p, _ in problems):
-                missing = problem.split(":", 1)[1]
-                self.diags.append(
-                    diag(
-                        "E0204",
-                        f"`{call.func.name}` is missing the argument `{missing}`",
-                        call.span,
-                        f"no value for `{missing}`",
-                        secondary=declared_at,
-                        help=f"pass it: `{call.func.name}({', '.join(names)})`",
-                    )
-                )
+        report_arg_problems(problems, call.func.name, names, call.span, declared_at, self.diags)
         params = dict(sig.params)
         for name, given in bound:
             want = params[name]

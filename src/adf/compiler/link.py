@@ -2,8 +2,9 @@
 
 Takes a parsed program, its file name and folder, and a checker for used
 files; gives the program with the llm and fn declarations it calls as
-`r.name(...)` copied in (with the params, tools and models they need), plus
-diagnostics E0113-E0117.
+`r.name(...)` copied in (with the params, tools and models they need), each
+`node v = r(args)` replaced by the used file's whole workflow, unrolled by
+`adf.compiler.inline`, plus diagnostics E0113-E0120.
 
 A used file is read (only that file, never run), parsed and checked on its
 own first; its errors are reported in that file, with E0116 at the `use`.
@@ -28,6 +29,7 @@ import os
 from collections.abc import Iterator
 from typing import NamedTuple, Protocol, TypeVar
 
+from adf.compiler.inline import inline_calls
 from adf.compiler.report import diag, suggest, summarise
 from adf.compiler.resolve import expressions, walk
 from adf.diagnostics import Diagnostic, Span
@@ -58,6 +60,7 @@ class Linked(NamedTuple):
 
     program: ast.Program
     diagnostics: tuple[Diagnostic, ...]
+    calls: tuple[str, ...] = ()  # the nodes made by calls of a used file's workflow
 
 
 def link(
@@ -69,6 +72,8 @@ def link(
     own = {name for decl in program.decls for name in _declared(decl)}
     diags: list[Diagnostic] = []
     copied: list[ast.Decl] = []
+    replaced: dict[int, tuple[ast.Decl, ...]] = {}
+    sites: tuple[str, ...] = ()
     calls = _dotted_calls(program)
     seen_alias: set[str] = set()
     for use in uses:
@@ -81,7 +86,15 @@ def link(
         if other is None:
             continue
         exported = {_name(d): d for d in other.decls if isinstance(d, Exported)}
-        roots: list[str] = []
+        inlined = inline_calls(program, use, other, path)
+        diags += inlined.diagnostics
+        foreign = [n for n in inlined.callees if _py_elsewhere(exported.get(n), path, base_dir)]
+        if foreign:
+            diags.append(_foreign_py(use.alias.span, f"the workflow of {use.path.raw} "
+                                     f"calls `{foreign[0]}`, a `py` function"))
+        roots: list[str] = [] if foreign else list(inlined.callees)
+        replaced.update({} if foreign else inlined.replaced)
+        sites += () if foreign else inlined.sites
         for call in wanted:
             name = call.func.name[len(alias) + 1:]
             target = exported.get(name)
@@ -96,22 +109,32 @@ def link(
                     or "call an llm or fn declared at the top level of the used file",
                 ))
                 continue
-            if (isinstance(target, ast.FnDecl) and isinstance(target.target, ast.PyRef)
-                    and os.path.dirname(path) != os.path.normpath(base_dir)):
-                diags.append(diag(
-                    "E0117", f"`{name}` is a `py` function of a file in another folder",
-                    call.func.span, "its module would be looked up in this file's folder",
-                    help="keep the used file next to this one, or wrap the function in an "
-                    "llm or `std` fn there",
-                ))
+            if _py_elsewhere(target, path, base_dir):
+                diags.append(_foreign_py(call.func.span, f"`{name}` is a `py` function"))
                 continue
             roots.append(name)
         if not roots:
             continue
         copied += _copy(other, exported, roots, use, own)
-    if not copied:
+    if not copied and not replaced:
         return Linked(program, tuple(diags))
-    return Linked(ast.Program((*program.decls, *copied)), tuple(diags))
+    decls = [new for decl in program.decls for new in replaced.get(id(decl), (decl,))]
+    return Linked(ast.Program((*decls, *copied)), tuple(diags), sites)
+
+
+def _py_elsewhere(target: Exported | None, path: str, base_dir: str) -> bool:
+    """Whether `target` is a `py` fn of a used file in another folder than this one."""
+    return (isinstance(target, ast.FnDecl) and isinstance(target.target, ast.PyRef)
+            and os.path.dirname(path) != os.path.normpath(base_dir))
+
+
+def _foreign_py(span: Span, what: str) -> Diagnostic:
+    return diag(
+        "E0117", f"{what} of a file in another folder", span,
+        "its module would be looked up in this file's folder",
+        help="keep the used file next to this one, or wrap the function in an llm or `std` "
+        "fn there",
+    )
 
 
 def _load(

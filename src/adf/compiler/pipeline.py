@@ -102,9 +102,10 @@ def _compile(
             found.append(_empty_program())
         if plan and not any(d.is_error for d in found):
             from adf.compiler.emit import emit_plan
+            from adf.compiler.inline import mark_calls
             from adf.compiler.unroll import unroll
 
-            unrolled = unroll(program, scope, typing, graph)
+            unrolled = mark_calls(unroll(program, scope, typing, graph), linked.calls)
             llm_models = scope.llm_models
             del scope, graph  # the plan is built without them: a large program's name table is freed first
             result = emit_plan(program, llm_models, typing, unrolled, os.path.basename(name), text)

@@ -244,7 +244,8 @@ class _Checker:
             "model": "models are named by `using` in an llm declaration",
             "loss": "losses are scores for training; they cannot feed other nodes",
             "const": "constants are loop bounds: `loop hop in 0..NAME { ... }`",
-            "use": f"call one of its functions: `{name}.NAME(...)`",
+            "use": f"call one of its functions, `{name}.NAME(...)`, or its whole workflow: "
+                   f"`node result = {name}(...)`",
         }.get(symbol.kind, "")
         self.diags.append(
             diag(
@@ -298,6 +299,8 @@ class _Checker:
         symbol = self.symbols.get(func.name)
         if symbol is None and self._used(func.name):
             return  # `r.name(...)` of a used file: the link pass reported why it is missing
+        if symbol is not None and symbol.kind == "use":
+            return  # `r(...)`, a used file's workflow: linking unrolled it or said why not
         if symbol is None:
             self._undefined(func.name, func.span, "function", frozenset({"llm", "fn"}))
         elif symbol.kind not in ("llm", "fn"):

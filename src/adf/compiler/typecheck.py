@@ -118,10 +118,25 @@ class _Checker:
             if isinstance(item, OrderedLoop):
                 self._loop(item)
             else:
-                self.values[item.name.name] = self.infer(item.value, None)
+                self.values[item.name.name] = self._node(item)
         for decl in program.decls:
             if isinstance(decl, ast.LossDecl):
                 check_loss(decl, self.inference)
+
+    def _node(self, decl: ast.NodeDecl) -> Type | None:
+        """A top-level node's type; a node binding a workflow call's input
+        (`adf.compiler.inline`) has the input's declared type, and its value must fit it."""
+        if decl.arg is None:
+            return self.infer(decl.value, None)
+        arg = decl.arg
+        want = type_of(arg.type, [])  # the used file checked it
+        got = self.infer(decl.value, want)
+        if not T.assignable(got, want):
+            self.inference.mismatch(
+                want, got, decl.value.span, f"argument `{arg.input}` of the workflow `{arg.workflow}`",
+                help_=f"`{arg.file}` declares `input {arg.input}: {want}`",
+            )
+        return want
 
     def _loop(self, item: OrderedLoop) -> None:
         """A loop's body in its order, the loops nested in it in their place."""

@@ -225,8 +225,8 @@ class _Unroller:
             decl.until.name if isinstance(decl.until, ast.Ref) else f"{loop}.until")
         if loop not in self.recorded:  # a nested loop: once, not once per outer step
             self.recorded.add(loop)
-            self.loops.append(
-                LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span, until))
+            self.loops.append(LoopInfo(loop, decl.end - decl.start, tuple(body_names), decl.span,
+                                       until, outer_frames[-1][0] if outer_frames else None))
         if decl.until is None:
             return after
         # after an early exit: the step the loop stopped at, through a `last` node made

@@ -35,6 +35,10 @@ def hover_text(analysis: Analysis, semantics: Semantics, occurrence: Occurrence)
             typed = semantics.typing.values.get(decl.name.name) if semantics.typing else None
             if typed is not None:
                 parts.append(f"type: `{typed}`")
+            elif isinstance(decl, ast.NodeDecl) and isinstance(decl.value, ast.Call):
+                parts += _workflow(analysis, semantics, decl.value.func.name)
+        case ast.UseDecl():
+            parts += _workflow(analysis, semantics, decl.alias.name)
         case _:
             pass
     parts += _warnings(analysis, occurrence.key[1], decl_span(decl))
@@ -53,6 +57,17 @@ def used_hover(analysis: Analysis, semantics: Semantics, occurrence: Occurrence)
     head = _head(used.decl, used.text.split("\n"))
     where = os.path.relpath(used.path, os.path.dirname(analysis.path) or ".")
     return f"```adf\n{head}\n```\n\ndeclared in `{where}`, called here as `{occurrence.name}`"
+
+
+def _workflow(analysis: Analysis, semantics: Semantics, alias: str) -> list[str]:
+    """For a used file: its whole workflow as one function (`node v = r(...)`)."""
+    from adf.lsp.crossfile import used_workflow
+
+    found = used_workflow(semantics.program, analysis.path, alias)
+    if found is None:
+        return []
+    where = os.path.relpath(found.path, os.path.dirname(analysis.path) or ".")
+    return [f"workflow of `{where}`, called as one function:\n\n```adf\n{found.signature}\n```"]
 
 
 def std_hover(program: ast.Program, line: int, col: int) -> tuple[str, Span] | None:

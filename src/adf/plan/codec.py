@@ -109,7 +109,10 @@ def validate_plan(plan: Plan) -> None:
         _fresh(decl.name, seen)
     params = {p.name for p in plan.params}
     models = {m.name for m in plan.models}
+    depths = _loop_depths(plan)
     for node in plan.nodes:
+        if node.step is not None and node.loop in depths:
+            _check_depth(node.id, node.loop, depths[node.loop])
         for binding in node.inputs:
             if binding.source not in seen:
                 raise PlanError(
@@ -151,6 +154,40 @@ def validate_plan(plan: Plan) -> None:
         for role in (plan.training.backward_model, plan.training.optimizer_model):
             if role not in models:
                 raise PlanError(f"corrupt plan: training uses unknown model {role!r}")
+
+
+def _loop_depths(plan: Plan) -> dict[str, int]:
+    """How many loops each loop is inside, itself included (1 at the top level)."""
+    loops = {loop.name: loop for loop in plan.loops}
+    depths: dict[str, int] = {}
+    for loop in plan.loops:
+        depth, parent = 1, loop.parent
+        while parent is not None:
+            outer = loops.get(parent)
+            if outer is None:
+                raise PlanError(f"corrupt plan: loop {loop.name!r} is nested in unknown loop {parent!r}")
+            depth += 1
+            if depth > len(loops):
+                raise PlanError(f"corrupt plan: loop {loop.name!r} is nested in itself")
+            parent = outer.parent
+        depths[loop.name] = depth
+    return depths
+
+
+def _check_depth(node_id: str, loop: str, depth: int) -> None:
+    """A node's id has one step per loop around it (`q@1.0`): as many as its loop's depth."""
+    steps = node_id.rsplit("@", 1)[1].count(".") + 1
+    if steps == depth:
+        return
+    if depth == 1:  # written before plans named the loop around a nested loop
+        raise PlanError(
+            f"node {node_id!r} is in a nested loop, but its loop {loop!r} names no loop "
+            "around it: the plan was compiled by an older adf; recompile it with `adfc compile`"
+        )
+    raise PlanError(
+        f"corrupt plan: node {node_id!r} has the steps of {steps} loops, but its loop "
+        f"{loop!r} is inside {depth - 1} other loop(s)"
+    )
 
 
 def _fresh(name: str, seen: set[str]) -> None:

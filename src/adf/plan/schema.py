@@ -428,9 +428,9 @@ class Node(Record):
     carry the same `item` number. A `map` node gives the list of its inputs
     `item0`, `item1`, ... for as many items as its input `items` has."""
 
-    __slots__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item')
-    __match_args__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item')
-    __record_fields__ = (Field('id'), Field('kind'), Field('name'), Field('step'), Field('loop'), Field('inputs'), Field('output_type'), Field('span'), Field('llm', None), Field('fn', None), Field('value_json', None), Field('field', None, metadata=OMIT_DEFAULT), Field('when', (), metadata=OMIT_DEFAULT), Field('item', None, metadata=OMIT_DEFAULT))
+    __slots__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item', 'call')
+    __match_args__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item', 'call')
+    __record_fields__ = (Field('id'), Field('kind'), Field('name'), Field('step'), Field('loop'), Field('inputs'), Field('output_type'), Field('span'), Field('llm', None), Field('fn', None), Field('value_json', None), Field('field', None, metadata=OMIT_DEFAULT), Field('when', (), metadata=OMIT_DEFAULT), Field('item', None, metadata=OMIT_DEFAULT), Field('call', None, metadata=OMIT_DEFAULT))
 
     id: str
     kind: NodeKind
@@ -447,8 +447,11 @@ class Node(Record):
     # all must hold for the node to run (nodes written inside a branch)
     when: tuple[Guard, ...]
     item: int | None  # `map` items
+    # the workflow call it was unrolled from: `v` for `node v = r(...)` (nested calls: the
+    # outermost, in this file)
+    call: str | None
 
-    def __init__(self, id: str, kind: NodeKind, name: str, step: int | None, loop: str | None, inputs: tuple[Binding, ...], output_type: Type, span: Span, llm: LlmSpec | None = None, fn: FnSpec | None = None, value_json: str | None = None, field: str | None = None, when: tuple[Guard, ...] = (), item: int | None = None) -> None:
+    def __init__(self, id: str, kind: NodeKind, name: str, step: int | None, loop: str | None, inputs: tuple[Binding, ...], output_type: Type, span: Span, llm: LlmSpec | None = None, fn: FnSpec | None = None, value_json: str | None = None, field: str | None = None, when: tuple[Guard, ...] = (), item: int | None = None, call: str | None = None) -> None:
         _set(self, "id", id)
         _set(self, "kind", kind)
         _set(self, "name", name)
@@ -463,14 +466,15 @@ class Node(Record):
         _set(self, "field", field)
         _set(self, "when", when)
         _set(self, "item", item)
+        _set(self, "call", call)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item) == (other.id, other.kind, other.name, other.step, other.loop, other.inputs, other.output_type, other.span, other.llm, other.fn, other.value_json, other.field, other.when, other.item)
+        return (self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item, self.call) == (other.id, other.kind, other.name, other.step, other.loop, other.inputs, other.output_type, other.span, other.llm, other.fn, other.value_json, other.field, other.when, other.item, other.call)
 
     def __hash__(self) -> int:
-        return hash(('Node', self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item))
+        return hash(('Node', self.id, self.kind, self.name, self.step, self.loop, self.inputs, self.output_type, self.span, self.llm, self.fn, self.value_json, self.field, self.when, self.item, self.call))
 
     @property
     def time(self) -> tuple[int, ...]:
@@ -611,32 +615,36 @@ class FunctionDecl(Record):
 
 
 class LoopInfo(Record):
-    """`until` names the body node whose `true` ends the loop after its step."""
+    """`until` names the body node whose `true` ends the loop after its step; `parent`
+    the loop whose body holds this one (None for a loop at the top level). `body` names
+    the nodes of this loop's own body, not those of the loops nested in it."""
 
-    __slots__ = ('name', 'bound', 'body', 'span', 'until')
-    __match_args__ = ('name', 'bound', 'body', 'span', 'until')
-    __record_fields__ = (Field('name'), Field('bound'), Field('body'), Field('span'), Field('until', None, metadata=OMIT_DEFAULT))
+    __slots__ = ('name', 'bound', 'body', 'span', 'until', 'parent')
+    __match_args__ = ('name', 'bound', 'body', 'span', 'until', 'parent')
+    __record_fields__ = (Field('name'), Field('bound'), Field('body'), Field('span'), Field('until', None, metadata=OMIT_DEFAULT), Field('parent', None, metadata=OMIT_DEFAULT))
 
     name: str
     bound: int
     body: tuple[str, ...]
     span: Span
     until: str | None
+    parent: str | None
 
-    def __init__(self, name: str, bound: int, body: tuple[str, ...], span: Span, until: str | None = None) -> None:
+    def __init__(self, name: str, bound: int, body: tuple[str, ...], span: Span, until: str | None = None, parent: str | None = None) -> None:
         _set(self, "name", name)
         _set(self, "bound", bound)
         _set(self, "body", body)
         _set(self, "span", span)
         _set(self, "until", until)
+        _set(self, "parent", parent)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.name, self.bound, self.body, self.span, self.until) == (other.name, other.bound, other.body, other.span, other.until)
+        return (self.name, self.bound, self.body, self.span, self.until, self.parent) == (other.name, other.bound, other.body, other.span, other.until, other.parent)
 
     def __hash__(self) -> int:
-        return hash(('LoopInfo', self.name, self.bound, self.body, self.span, self.until))
+        return hash(('LoopInfo', self.name, self.bound, self.body, self.span, self.until, self.parent))
 
 
 class Training(Record):

@@ -238,6 +238,9 @@ class Node:
     # all must hold for the node to run (nodes written inside a branch)
     when: tuple[Guard, ...] = attrs.field(default=(), metadata=OMIT_DEFAULT)
     item: int | None = attrs.field(default=None, metadata=OMIT_DEFAULT)  # `map` items
+    # the workflow call it was unrolled from: `v` for `node v = r(...)` (nested calls: the
+    # outermost, in this file)
+    call: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)
 
     @property
     def time(self) -> tuple[int, ...]:
@@ -297,13 +300,16 @@ class FunctionDecl:
 
 @attrs.frozen(weakref_slot=False)
 class LoopInfo:
-    """`until` names the body node whose `true` ends the loop after its step."""
+    """`until` names the body node whose `true` ends the loop after its step; `parent`
+    the loop whose body holds this one (None for a loop at the top level). `body` names
+    the nodes of this loop's own body, not those of the loops nested in it."""
 
     name: str
     bound: int
     body: tuple[str, ...]
     span: Span
     until: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)
+    parent: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)
 
 
 @attrs.frozen(weakref_slot=False)

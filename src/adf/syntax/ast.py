@@ -1005,27 +1005,59 @@ class FnDecl(Record):
         return hash(('FnDecl', self.name, self.params, self.returns, self.target, self.span))
 
 
-class NodeDecl(Record):
-    __slots__ = ('name', 'value', 'span')
-    __match_args__ = ('name', 'value', 'span')
-    __record_fields__ = (Field('name'), Field('value'), Field('span'))
+class WorkflowArg(Record):
+    """What a node made by linking binds: the input `input` of the workflow called as
+    `workflow(...)`, declared of type `type` in the file `file`. No syntax writes it:
+    `node v = r(x)` gives the node `v.INPUT = x` with it, so that `x` is checked
+    against the input's type and the workflow's nodes see that type."""
 
-    name: Ident
-    value: Expr
-    span: Span
+    __slots__ = ('workflow', 'input', 'type', 'file')
+    __match_args__ = ('workflow', 'input', 'type', 'file')
+    __record_fields__ = (Field('workflow'), Field('input'), Field('type'), Field('file'))
 
-    def __init__(self, name: Ident, value: Expr, span: Span) -> None:
-        _set(self, "name", name)
-        _set(self, "value", value)
-        _set(self, "span", span)
+    workflow: str
+    input: str
+    type: TypeExpr
+    file: str
+
+    def __init__(self, workflow: str, input: str, type: TypeExpr, file: str) -> None:
+        _set(self, "workflow", workflow)
+        _set(self, "input", input)
+        _set(self, "type", type)
+        _set(self, "file", file)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.name, self.value, self.span) == (other.name, other.value, other.span)
+        return (self.workflow, self.input, self.type, self.file) == (other.workflow, other.input, other.type, other.file)
 
     def __hash__(self) -> int:
-        return hash(('NodeDecl', self.name, self.value, self.span))
+        return hash(('WorkflowArg', self.workflow, self.input, self.type, self.file))
+
+
+class NodeDecl(Record):
+    __slots__ = ('name', 'value', 'span', 'arg')
+    __match_args__ = ('name', 'value', 'span', 'arg')
+    __record_fields__ = (Field('name'), Field('value'), Field('span'), Field('arg', None))
+
+    name: Ident
+    value: Expr
+    span: Span
+    arg: WorkflowArg | None  # set on the nodes binding a workflow call's inputs
+
+    def __init__(self, name: Ident, value: Expr, span: Span, arg: WorkflowArg | None = None) -> None:
+        _set(self, "name", name)
+        _set(self, "value", value)
+        _set(self, "span", span)
+        _set(self, "arg", arg)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.name, self.value, self.span, self.arg) == (other.name, other.value, other.span, other.arg)
+
+    def __hash__(self) -> int:
+        return hash(('NodeDecl', self.name, self.value, self.span, self.arg))
 
 
 class StateDecl(Record):

@@ -387,10 +387,24 @@ class FnDecl:
 
 
 @attrs.frozen(weakref_slot=False)
+class WorkflowArg:
+    """What a node made by linking binds: the input `input` of the workflow called as
+    `workflow(...)`, declared of type `type` in the file `file`. No syntax writes it:
+    `node v = r(x)` gives the node `v.INPUT = x` with it, so that `x` is checked
+    against the input's type and the workflow's nodes see that type."""
+
+    workflow: str
+    input: str
+    type: TypeExpr
+    file: str
+
+
+@attrs.frozen(weakref_slot=False)
 class NodeDecl:
     name: Ident
     value: Expr
     span: Span
+    arg: WorkflowArg | None = None  # set on the nodes binding a workflow call's inputs
 
 
 @attrs.frozen(weakref_slot=False)
