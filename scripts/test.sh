@@ -28,7 +28,7 @@ if [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
   ADF_V2_TRANSPORT=direct ADF_V2_EXAMPLES=500 "$VENV/bin/python" -m pytest -q \
     tests/runtime/test_runtime_conditions_props.py tests/runtime/test_runtime_until_props.py \
     tests/runtime/test_runtime_fields_props.py tests/runtime/test_runtime_routing_props.py \
-    tests/runtime/test_runtime_map_props.py
+    tests/runtime/test_runtime_map_props.py tests/runtime/test_runtime_call_props.py
   status=$?
   set -e
 fi

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from analysis_plans import PlanBuilder, counting
 
 from adf.analysis.dot import render_dot
-from adf.analysis.drawing import build_drawing
+from adf.analysis.drawing import Drawing, build_drawing
 from adf.analysis.html import render_html
 from adf.analysis.svg import BOX_HEIGHT, render_svg
 
@@ -108,3 +108,96 @@ def test_html_is_self_contained() -> None:
 
 def test_drawing_is_deterministic() -> None:
     assert render_svg(build_drawing(looped().build())) == render_svg(build_drawing(looped().build()))
+
+
+# --- nested loops: each step of an inner loop drawn inside the step of the loop around it ---
+
+NESTED = """model m = "local"
+param ask: prompt = "Ask."
+input question: str
+input passages: list[str]
+target answer: str
+llm step(a: str, b: str) -> str using m { system: [ask] user: "{a} {b}" }
+state notes: str = ""
+loop round in 0..2 {
+  loop attempt in 0..2 {
+    loop again in 0..2 {
+      node sums = map p in passages max 2 => step(question, p)
+      node q = step(question, notes)
+    }
+  }
+  notes = notes + q
+}
+loss acc = std.loss.exact_match(notes, answer)
+output notes
+output sums
+"""
+
+
+def nested_drawing() -> Drawing:
+    from adf.compiler.pipeline import compile_source
+
+    plan = compile_source(NESTED, "nested.adf").plan
+    assert plan is not None
+    return build_drawing(plan)
+
+
+def dot_clusters(dot: str) -> dict[str, str | None]:
+    """Each cluster's label -> the label of the cluster it is written inside (None: at the top)."""
+    around: dict[str, str | None] = {}
+    stack: list[str] = []
+    for line in dot.splitlines():
+        text = line.strip()
+        if text.startswith("subgraph "):
+            stack.append("")
+        elif text.startswith("label=") and stack and stack[-1] == "":
+            stack[-1] = text.split('"')[1]
+            around[stack[-1]] = stack[-2] if len(stack) > 1 else None
+        elif text == "}" and stack:
+            stack.pop()
+    return around
+
+
+def test_dot_draws_a_nested_loops_steps_inside_the_outer_step() -> None:
+    around = dot_clusters(render_dot(nested_drawing()))
+    assert around["round @ 1"] is None
+    assert around["attempt @ 1.0"] == "round @ 1"
+    assert around["again @ 1.0.1"] == "attempt @ 1.0"
+    assert around["sums#1@1.0.1"] == "again @ 1.0.1"  # a map's item, in the step it runs in
+    # round's steps hold no node of their own but the inner loop's: drawn all the same
+    assert len(around) == 2 + 4 + 8 + 16
+    flat = render_dot(build_drawing(looped().build()))
+    assert dot_clusters(flat) == {"hop @ 0": None, "hop @ 1": None}
+
+
+def test_svg_nests_the_group_of_an_inner_step_in_the_outer_steps_group_and_box() -> None:
+    root = parse(render_svg(nested_drawing()))
+    outer = next(g for g in root.iter(f"{SVG}g")
+                 if g.get("class") == "group" and g.get("data-step") == "1")
+    inner = [(g.get("data-loop"), g.get("data-step")) for g in outer.iter(f"{SVG}g")
+             if g.get("class") == "group"]
+    assert inner[:4] == [("round", "1"), ("attempt", "1.0"), ("again", "1.0.0"),
+                         ("sums#", "0@1.0.0")]
+    assert all(step.startswith("1") or loop == "sums#" for loop, step in inner)
+
+    def box(g: ET.Element) -> tuple[float, float, float, float]:
+        rect = g.find(f"{SVG}rect")
+        assert rect is not None
+        x, y = float(rect.get("x", 0)), float(rect.get("y", 0))
+        return x, y, x + float(rect.get("width", 0)), y + float(rect.get("height", 0))
+
+    tops = [g for g in root.findall(f"{SVG}g") if g.get("class") == "group"]
+    for parent in [*tops, *(g for g in root.iter(f"{SVG}g") if g.get("class") == "group")]:
+        children = [g for g in parent.findall(f"{SVG}g") if g.get("class") == "group"]
+        for child in children:  # every inner box lies inside its outer box
+            px0, py0, px1, py1 = box(parent)
+            cx0, cy0, cx1, cy1 = box(child)
+            assert px0 < cx0 and py0 < cy0 and cx1 < px1 and cy1 < py1
+    for siblings in [tops, *([g for g in p.findall(f"{SVG}g") if g.get("class") == "group"
+                              and g.get("data-loop") != "sums#"]
+                             for p in root.iter(f"{SVG}g") if p.get("class") == "group")]:
+        for before, after in itertools.pairwise(siblings):  # a loop's steps one under another
+            assert before.get("data-loop") == after.get("data-loop")
+            assert box(before)[3] < box(after)[1]
+    page = render_html(nested_drawing())
+    assert "14 loop time steps" in page  # 2 + 2 × 2 + 2 × 2 × 2; map items apart

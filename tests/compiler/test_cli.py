@@ -98,6 +98,19 @@ def test_compile_and_inspect(tmp_path: pathlib.Path, capsys: pytest.CaptureFixtu
     assert "query@1" in text and "notes@1" in text and "plan hotpotqa.adf" in text
 
 
+def test_inspect_names_the_loop_around_a_nested_loop(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = next(p for p in EXAMPLES if p.stem == "hotpotqa_nested")
+    out = tmp_path / "n.plan"
+    assert main(["compile", str(source), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0
+    loops = [line for line in capsys.readouterr().out.splitlines() if line.startswith("loop ")]
+    assert [line.split(", body")[0] for line in loops] == [
+        "loop attempt: 3 steps in each step of hop, until keep", "loop hop: 3 steps, until enough"]
+
+
 def test_compile_default_output_and_errors(tmp_path: pathlib.Path) -> None:
     good = tmp_path / "g.adf"
     good.write_text(

@@ -218,3 +218,51 @@ def test_graph_draws_each_call_as_a_cluster_and_fmt_keeps_the_call(tmp_path: pat
     assert '"second.hint"' in cluster and '"second"' in cluster and '"first"' not in cluster
     text = (tmp_path / "main.adf").read_text(encoding="utf-8")
     assert format_source(text) == (text, ())  # a workflow call is written like any call
+
+
+def test_an_output_that_is_a_loop_state_is_read_through_the_call(tmp_path: pathlib.Path) -> None:
+    stated = '''model m = "local"
+input q: str
+state acc: str = ""
+llm f(a: str, b: str) -> str using m { user: "{a} {b}" }
+loop i in 0..2 {
+  node x = f(q, acc)
+  acc = x
+}
+output acc
+'''
+    result = compile_main(tmp_path, "node v = rater(text)\nnode w = rater(v)\noutput w\n",
+                          rater=stated)
+    # the state `acc` becomes `v` (its updates `v.x@0`, `v.x@1`), read by the second call:
+    # no warning that it is never read
+    assert [(d.code, d.message) for d in result.diagnostics] == []
+    assert result.plan is not None
+    assert [o.source for o in result.plan.outputs] == ["w.x@1"]
+    assert {n.id: n.inputs[1].source for n in result.plan.nodes if n.id.startswith("w.x")} == {
+        "w.x@0": "w", "w.x@1": "w.x@0"}
+    assert [n.inputs[0].source for n in result.plan.nodes if n.id == "w.x@0"] == ["v.x@1"]
+
+
+def test_a_map_output_and_its_items_belong_to_the_call(tmp_path: pathlib.Path) -> None:
+    mapped = '''model m = "local"
+input q: str
+const most = 2
+fn lines(text: str) -> list[str] = std.text.lines
+llm f(a: str) -> str using m { user: "{a}" }
+node parts = lines(q)
+node each = map p in parts max most => f(p)
+output each
+'''
+    result = compile_main(tmp_path, "node v = rater(text)\noutput v\n", rater=mapped)
+    assert codes(result) == []
+    assert result.plan is not None
+    assert {n.id: n.call for n in result.plan.nodes} == {
+        "v.parts": "v", "v#0.item": "v", "v#0": "v", "v#1.item": "v", "v#1": "v", "v": "v"}
+
+
+def test_dead_code_in_a_call_is_named_by_its_statement(tmp_path: pathlib.Path) -> None:
+    from adf.analysis.deadcode import root_name
+
+    result = compile_main(tmp_path, 'node v = rater(text, "a")\noutput v\n')
+    assert result.plan is not None
+    assert {n.id: root_name(n) for n in result.plan.nodes} == {"v.hint": "v.hint", "v": "v"}

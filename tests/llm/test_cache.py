@@ -150,6 +150,33 @@ def test_processes_share_the_file(tmp_path: Path) -> None:
     cache.close()
 
 
+KILLED_WRITER = """
+import sys, time
+from adf.llm.cache import CachedReply, ReplyCache
+cache = ReplyCache(sys.argv[1])
+cache.put("paid", "m", CachedReply("the reply", 3, 4, 0.5, "none"))
+print("stored", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_stored_reply_survives_the_process_being_killed(tmp_path: Path) -> None:
+    # `put` returns once the reply is committed: SIGKILL right after it loses nothing.
+    path = tmp_path / "killed.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "stored"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -9
+    cache = ReplyCache(path)
+    assert cache.get("paid") == CachedReply("the reply", 3, 4, 0.5, "none")
+    cache.close()
+
+
 def test_a_locked_fresh_file_is_waited_out(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # SQLite answers "database is locked" at once (no busy handler) when two processes switch a

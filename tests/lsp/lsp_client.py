@@ -20,6 +20,15 @@ SERVER = ClientServerConfig(
 
 
 async def start(client: LanguageClient, root: pathlib.Path = REPO) -> None:
+    """Initialize the session as VS Code would, answering the server's dynamic
+    registrations (kept in `client.adf_registered`) as an editor does."""
+    registered: list[types.Registration] = []
+    client.adf_registered = registered  # type: ignore[attr-defined]
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        registered.extend(params.registrations)
+
     await client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),

@@ -216,3 +216,101 @@ async def test_a_used_file_open_in_the_editor_keeps_its_own_diagnostics(
     assert all(uri != used.uri or version == used.version
                for uri, version in client.adf_published)  # type: ignore[attr-defined]
     used.close()
+
+
+# --- a change to a used file checks again the open files that use it ---
+
+COMMON = 'model m = "local"\nllm ask(q: str) -> str using m { user: "{q}" }\n'
+BROKEN = 'model m = "local"\nllm ask(q: str) -> str using m { user: missing }\n'
+USER = ('use "common.adf" as common\nmodel m = "local"\ninput q: str\n'
+        'node a = common.ask(q)\noutput a\n')
+
+
+async def test_the_server_asks_the_editor_to_watch_adf_files(client: LanguageClient) -> None:
+    registered: list[types.Registration] = client.adf_registered  # type: ignore[attr-defined]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not registered and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+    (watch,) = registered
+    assert watch.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    options = watch.register_options
+    assert isinstance(options, dict)  # as it came over the wire
+    assert [w["globPattern"] for w in options["watchers"]] == ["**/*.adf"]
+
+
+async def republished(doc: Doc, expected: list[tuple[str, int]]) -> None:
+    """Wait until the diagnostics published for `doc` (whose own text does not change) are
+    (code, line) `expected`. Each test flips between a clean and a broken state, so a
+    publish that was already on its way when the state flipped never matches."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    found: list[tuple[object, int]] | None = None
+    while loop.time() < deadline:
+        if doc.uri in doc.client.diagnostics:
+            found = sorted((d.code, d.range.start.line) for d in doc.client.diagnostics[doc.uri])
+            if found == expected:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{doc.path.name}: expected {expected}, last published {found}")
+
+
+async def test_typing_in_an_open_used_file_rechecks_the_file_that_uses_it(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    (tmp_path / "common.adf").write_text(COMMON, encoding="utf-8")
+    main = Doc(client, tmp_path / "main.adf", USER)
+    assert await main.diagnostics() == []
+    used = Doc(client, tmp_path / "common.adf")
+    assert [d.code for d in await used.diagnostics()] == ["W0509"]  # `ask`: called elsewhere
+    used.replace(BROKEN)  # unsaved: the disk still holds the clean file
+    await republished(main, [("E0116", 0)])
+    assert ("E0102", 1) in [(d.code, d.range.start.line) for d in await used.diagnostics()]
+    used.replace(COMMON)
+    await republished(main, [])
+    used.replace(BROKEN)
+    await republished(main, [("E0116", 0)])
+    used.close()  # its unsaved edits are gone: the file on disk is clean
+    await republished(main, [])
+    main.close()
+
+
+async def test_a_used_file_changed_on_disk_rechecks_the_files_that_use_it_through_others(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    common = tmp_path / "lib" / "common.adf"
+    common.parent.mkdir()
+    common.write_text(COMMON, encoding="utf-8")
+    (tmp_path / "mid.adf").write_text(
+        'use "lib/common.adf" as common\nmodel m = "local"\n'
+        'llm twice(q: str) -> str using m { user: "{q} {q}" }\n', encoding="utf-8")
+    top = Doc(client, tmp_path / "top.adf",
+              'use "mid.adf" as mid\nmodel m = "local"\ninput q: str\n'
+              'node a = mid.twice(q)\noutput a\n')
+    assert await top.diagnostics() == []
+    for text, expected in ((BROKEN, [("E0116", 0)]), (COMMON, [])):
+        common.write_text(text, encoding="utf-8")
+        client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+            [types.FileEvent(common.as_uri(), types.FileChangeType.Changed)]))
+        await republished(top, expected)  # mid.adf has errors: those of common.adf
+    top.close()
+
+
+async def test_saving_a_used_file_rechecks_the_file_that_uses_it(
+    client: LanguageClient, tmp_path: pathlib.Path
+) -> None:
+    module = tmp_path / "helpers.py"
+    module.write_text("def shout(text: str) -> str:\n    return text.upper()\n", encoding="utf-8")
+    used_path = tmp_path / "common.adf"
+    used_path.write_text('fn shout(text: str) -> str = py "helpers:shout"\n', encoding="utf-8")
+    main = Doc(client, tmp_path / "main.adf",
+               'use "common.adf" as common\ninput q: str\nnode a = common.shout(q)\noutput a\n')
+    assert await main.diagnostics() == []
+    used = Doc(client, used_path)
+    await used.diagnostics()
+    # the Python module the used file names loses its function: seen when the file is saved
+    module.write_text("def other(text: str) -> str:\n    return text\n", encoding="utf-8")
+    client.text_document_did_save(types.DidSaveTextDocumentParams(used.ident()))
+    await republished(main, [("E0116", 0)])
+    used.close()
+    main.close()

@@ -360,3 +360,18 @@ async def test_hover_on_a_workflow_call_shows_the_used_files_signature(
         text = await hover(client, doc, needle, 0, offset)
         assert "workflow of `judge.adf`" in text and signature in text, needle
     doc.close()
+
+
+async def test_definition_of_a_workflow_call_opens_the_used_files_output(
+        client: LanguageClient) -> None:
+    doc = Doc(client, CALL)
+    await doc.diagnostics()
+    target = await client.text_document_definition_async(
+        types.DefinitionParams(text_document=doc.ident(), position=doc.position("judge(opinion)", 0, 1))
+    )
+    assert isinstance(target, types.Location)
+    judge = CALL.parent / "judge.adf"
+    assert target.uri == judge.as_uri()
+    line = judge.read_text().splitlines().index("output pred")
+    assert (target.range.start.line, target.range.start.character) == (line, 0)
+    doc.close()

@@ -94,8 +94,13 @@ def _dead_nodes(view: GraphView, live: set[str], file: str, skip: set[str]) -> l
 
 def root_name(node: Node) -> str:
     """The statement a node comes from: `pred` for the nested call `pred.0`, `notes`
-    for the copies `notes#1` and `notes#1.item` of a `map`'s body."""
-    return node.name.split(".", 1)[0].split("#", 1)[0]
+    for the copies `notes#1` and `notes#1.item` of a `map`'s body; `v.draft` for
+    `v.draft.0`, a node of the workflow call `node v = r(...)` (`Node.call`)."""
+    prefix = ""
+    name = node.name
+    if node.call is not None and name.startswith(node.call + "."):
+        prefix, name = node.call + ".", name[len(node.call) + 1:]
+    return prefix + name.split(".", 1)[0].split("#", 1)[0]
 
 
 def unread_states(view: GraphView) -> dict[str, list[Node]]:

@@ -3,7 +3,8 @@
 Takes a `Drawing`; gives DOT source: parameters as notes, data as
 ellipses, llm nodes as boxes, functional nodes as rounded boxes, losses as
 double octagons, outputs as plain text; each loop time step is a cluster
-(`hop @ 0`); the gradient-reachable subgraph is drawn bold and coloured.
+(`hop @ 0`), the steps of a loop nested in it clusters inside it
+(`attempt @ 0.1`); the gradient-reachable subgraph is drawn bold and coloured.
 With a traced sample, the path it took is drawn thick and green and what
 it did not take (untaken branches, steps after an early exit) dashed and grey.
 Deterministic: the same plan gives the same text.
@@ -11,7 +12,7 @@ Deterministic: the same plan gives the same text.
 
 from __future__ import annotations
 
-from adf.analysis.drawing import Drawing, Vertex, group_label
+from adf.analysis.drawing import Drawing, Group, Vertex, group_label
 
 HIGHLIGHT = "#d9480f"
 TAKEN = "#2b8a3e"
@@ -45,17 +46,25 @@ def render_dot(drawing: Drawing) -> str:
              "  rankdir=TB;",
              '  node [fontname="Helvetica", fontsize=11];',
              '  edge [color="#868e96"];']
-    by_group: dict[tuple[str, int | str], list[Vertex]] = {}
+    by_group: dict[Group, list[Vertex]] = {}
     for vertex in drawing.vertices:
         if vertex.group is None:
             lines.append("  " + _vertex(vertex))
         else:
             by_group.setdefault(vertex.group, []).append(vertex)
-    for index, group in enumerate(drawing.groups()):
-        lines.append(f"  subgraph {quote(f'cluster_{index}')} {{")
-        lines.append(f"    label={quote(group_label(group))}; style=rounded; color=\"#adb5bd\";")
-        lines += ["    " + _vertex(v) for v in by_group[group]]
-        lines.append("  }")
+    number = {group: index for index, group in enumerate(drawing.groups())}
+    inside = drawing.children()
+
+    def cluster(group: Group, pad: str) -> None:
+        lines.append(f"{pad}subgraph {quote(f'cluster_{number[group]}')} {{")
+        lines.append(f"{pad}  label={quote(group_label(group))}; style=rounded; color=\"#adb5bd\";")
+        lines.extend(f"{pad}  " + _vertex(v) for v in by_group.get(group, ()))
+        for child in inside.get(group, ()):
+            cluster(child, pad + "  ")
+        lines.append(pad + "}")
+
+    for group in inside.get(None, ()):
+        cluster(group, "  ")
     for edge in drawing.edges:
         attrs = [_EDGE_STYLES[edge.kind]] if _EDGE_STYLES[edge.kind] else []
         if edge.highlighted:

@@ -4,7 +4,8 @@ Takes a `Plan`; gives a `Drawing` that both renderers (`adf.analysis.dot`
 and `adf.analysis.svg`) read: one vertex per parameter, input, target,
 node, loss and output; one edge per value flowing (parameter -> llm node,
 value -> node, prediction and target -> loss, value -> output); each node's
-loop time step for grouping; and the gradient-reachable subgraph (learning
+loop time step for grouping (a nested loop's steps, and a map's items in a
+loop, grouped inside the step of the loop around them); and the gradient-reachable subgraph (learning
 parameters, the nodes between them and the losses, the edges feedback
 travels along) marked `highlighted`. Given the path one sample took
 (`adf.analysis.takenpath`), every vertex and edge also says whether it was
@@ -12,25 +13,31 @@ travels along) marked `highlighted`. Given the path one sample took
 outside its loops are grouped as that call.
 
 Layers are topological depths (longest path from the data), so every edge
-points to a deeper layer; a parameter, input, constant or target sits one
+points to a deeper layer, except that a loop's step starts below the step
+of that loop before it (and the steps nested in that one), so the boxes of
+a loop's steps lie one under another; a parameter, input, constant or target sits one
 layer above its first reader (targets, read only by losses, just above the
 losses). Computed in one pass over the plan.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 import attrs
 
-from adf.analysis.graphview import build_view, vertex_id
+from adf.analysis.graphview import GraphView, build_view, vertex_id
 from adf.analysis.reachability import compute_reachability
 from adf.analysis.takenpath import TakenPath
 from adf.plan.routing import guard_text
-from adf.plan.schema import Plan
+from adf.plan.schema import Node, Plan
 
 VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "item", "map", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
+# (loop, time step) of a loop copy; ("NAME#", item) of a map's item; (call, CALL) of a
+# workflow call's node outside loops and maps
+Group = tuple[str, int | str]
 
 
 @attrs.frozen
@@ -40,9 +47,7 @@ class Vertex:
     label: str
     detail: str
     layer: int
-    # (loop, time step) of a loop copy; ("NAME#", item) of a map's item; (call, CALL) of
-    # a workflow call's node outside loops and maps
-    group: tuple[str, int | str] | None
+    group: Group | None
     highlighted: bool
     frozen: bool = False
     taken: bool | None = None  # with a trace: ran for the traced sample; None: not known
@@ -62,22 +67,40 @@ class Drawing:
     name: str
     vertices: tuple[Vertex, ...]
     edges: tuple[Edge, ...]
+    # (group, the group drawn around it): a nested loop's step inside the outer loop's
+    # step, a map's item inside the loop step it runs in
+    nesting: tuple[tuple[Group, Group], ...] = ()
 
-    def groups(self) -> list[tuple[str, int | str]]:
-        """Loop time steps in order of first appearance."""
-        seen: dict[tuple[str, int | str], None] = {}
+    def groups(self) -> list[Group]:
+        """Loop time steps (and map items) in order of first appearance, each after the
+        groups around it."""
+        around = dict(self.nesting)
+        seen: dict[Group, None] = {}
         for vertex in self.vertices:
-            if vertex.group is not None:
-                seen.setdefault(vertex.group, None)
+            group = vertex.group
+            chain: list[Group] = []
+            while group is not None and group not in seen:
+                chain.append(group)
+                group = around.get(group)
+            seen.update(dict.fromkeys(reversed(chain)))
         return list(seen)
+
+    def children(self) -> dict[Group | None, list[Group]]:
+        """The groups drawn directly inside each group (None: at the top), in `groups` order."""
+        around = dict(self.nesting)
+        inside: dict[Group | None, list[Group]] = {}
+        for group in self.groups():
+            inside.setdefault(around.get(group), []).append(group)
+        return inside
 
 
 CALL = "call"  # the second half of the group of a workflow call's nodes
 
 
-def group_label(group: tuple[str, int | str]) -> str:
-    """`hop @ 1` for a loop step, `notes#1` for a map's item, `call verdict` for the
-    nodes of `node verdict = r(...)`."""
+def group_label(group: Group) -> str:
+    """`hop @ 1` for a loop step (`attempt @ 1.0` in a nested loop), `notes#1` for a
+    map's item (`notes#1@0` in a loop's step), `call verdict` for the nodes of
+    `node verdict = r(...)` outside loops and maps."""
     name, index = group
     if index == CALL:
         return f"call {name}"
@@ -111,15 +134,20 @@ def _mark(drawing: Drawing, path: TakenPath) -> Drawing:
         a, b = known.get(edge.source), known.get(edge.target)
         taken = None if a is None or b is None else (a and b)
         edges.append(attrs.evolve(edge, taken=taken))
-    return Drawing(f"{drawing.name} (sample {path.sample})", tuple(vertices), tuple(edges))
+    return Drawing(f"{drawing.name} (sample {path.sample})", tuple(vertices), tuple(edges),
+                   drawing.nesting)
 
 
 def _draw(plan: Plan) -> Drawing:
     view = build_view(plan)
     reach = compute_reachability(view)
-    depth: dict[str, int] = {}
-    for node in plan.nodes:
-        depth[node.id] = 1 + max((depth.get(s, 0) for s in view.sources(node.id)), default=0)
+    parents = {loop.name: loop.parent for loop in plan.loops}
+    chains = {node.id: _chain(node, parents) for node in plan.nodes}
+    nesting: dict[Group, Group] = {}
+    for chain in chains.values():
+        for inner, outer in itertools.pairwise(reversed(chain)):
+            nesting.setdefault(inner, outer)
+    depth = _layers(plan, view, chains)
     bottom = max(depth.values(), default=0) + 1
 
     def above(readers: tuple[str, ...], fallback: int = 1) -> int:
@@ -146,11 +174,8 @@ def _draw(plan: Plan) -> Drawing:
         vertices.append(Vertex(decl.name, "input" if data_kind == "input" else "target",
                                decl.name, f"{data_kind}: {decl.type}", above(readers, bottom), None, False))
     for node in plan.nodes:
-        group: tuple[str, int | str] | None = None
-        if node.loop is not None and node.step is not None:  # `hop @ 1`, nested `hop @ 0.1`
-            group = (node.loop, ".".join(str(t) for t in node.time))
-        if node.item is not None:  # a map's item: drawn in a box of its own
-            group = (node.name.rsplit("#", 1)[0] + "#", node.item)
+        chain = chains[node.id]
+        group = chain[-1] if chain else None
         if group is None and node.call is not None:  # a used workflow's call: one box
             group = (node.call, CALL)
         if node.llm is not None:
@@ -189,4 +214,48 @@ def _draw(plan: Plan) -> Drawing:
         output_id = vertex_id("output", output.name)
         vertices.append(Vertex(output_id, "output", output.name, "output", bottom, None, False))
         edges.append(Edge(output.source, output_id, "output", False))
-    return Drawing(plan.source_name, tuple(vertices), tuple(edges))
+    return Drawing(plan.source_name, tuple(vertices), tuple(edges), tuple(nesting.items()))
+
+
+def _chain(node: Node, parents: dict[str, str | None]) -> list[Group]:
+    """The boxes a node is drawn in, outermost first: the step of each loop around it
+    (`hop @ 1`, then `attempt @ 1.0` for a loop nested in `hop`), then its map item."""
+    chain: list[Group] = []
+    if node.loop is not None and node.step is not None:
+        time = node.time
+        loops = [node.loop]
+        while len(loops) < len(time) and (around := parents.get(loops[0])) is not None:
+            loops.insert(0, around)
+        chain = [(loop, ".".join(str(t) for t in time[: len(time) - len(loops) + i + 1]))
+                 for i, loop in enumerate(loops)]
+    if node.item is not None:  # a map's item: a box of its own, in the loop step it runs in
+        stem = node.name.rsplit("#", 1)[0] + "#"
+        chain.append((stem, node.item) if not chain else (stem, f"{node.item}@{chain[-1][1]}"))
+    return chain
+
+
+def _layers(plan: Plan, view: GraphView, chains: dict[str, list[Group]]) -> dict[str, int]:
+    """Each node's layer: its topological depth, but a loop's step starts below the step
+    of the same loop before it (the steps nested in that one included), so the boxes of
+    a loop's steps lie one under another instead of across each other. Map items run
+    side by side and get no such floor."""
+    depth: dict[str, int] = {}
+    floor: dict[Group, int] = {}
+    deepest: dict[Group, int] = {}  # the deepest layer in each box, inner boxes included
+    last_step: dict[tuple[Group | None, str], Group] = {}  # (box around, loop) -> its last step
+    for node in plan.nodes:
+        chain = chains[node.id]
+        around: Group | None = None
+        for group in chain:
+            if group not in floor:
+                loop = group[0]
+                before = None if loop.endswith("#") else last_step.get((around, loop))
+                floor[group] = deepest[before] + 1 if before is not None else 0
+                if not loop.endswith("#"):
+                    last_step[(around, loop)] = group
+            around = group
+        layer = 1 + max((depth.get(s, 0) for s in view.sources(node.id)), default=0)
+        depth[node.id] = max(layer, *(floor[g] for g in chain)) if chain else layer
+        for group in chain:
+            deepest[group] = max(deepest.get(group, 0), depth[node.id])
+    return depth

@@ -62,10 +62,12 @@ document.querySelectorAll(".vertex").forEach(function (v) {{
 def render_html(drawing: Drawing) -> str:
     kinds = [v.kind for v in drawing.vertices]
     learning = sum(1 for v in drawing.vertices if v.kind == "param" and v.highlighted)
+    # loop steps: not map items, nor the groups of workflow calls
+    steps = sum(1 for name, index in drawing.groups() if not name.endswith("#") and index != CALL)
     summary = (
         f"{kinds.count('llm')} llm calls, {kinds.count('fn')} function calls, "
         f"{kinds.count('param')} parameters ({learning} on a gradient path), "
-        f"{kinds.count('loss')} losses, {sum(1 for g in drawing.groups() if g[1] != CALL)} loop time steps"
+        f"{kinds.count('loss')} losses, {steps} loop time steps"
     )
     nodes = [v for v in drawing.vertices if v.kind not in ("param", "input", "target", "loss", "output")]
     if any(v.taken is not None for v in nodes):

@@ -5,7 +5,9 @@ row per topological layer, top to bottom; within a row, vertices are
 ordered by the mean position of their already placed predecessors (one
 downward sweep, which removes most crossings in the chains an unrolled
 workflow makes) and rows are centred. Each loop time step gets a labelled
-box behind its vertices. The gradient-reachable subgraph carries the CSS
+box behind its vertices, a `<g class="group">`; the steps of a loop nested
+in it are groups inside that group, their boxes inside its box (rows are
+spaced to leave room for the boxes of the deepest nesting). The gradient-reachable subgraph carries the CSS
 class `grad`; every vertex is a `<g class="vertex KIND">` with a
 `data-id` (the plan id) and a `<title>` tooltip, every edge a
 `<path class="edge KIND">` with `data-from` and `data-to`.
@@ -18,10 +20,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
-from adf.analysis.drawing import Drawing, Vertex, group_label
+from adf.analysis.drawing import Drawing, Group, Vertex, group_label
 
 BOX_HEIGHT = 40
 ROW_GAP = 56
+GROUP_TOP = 20  # a group's box: this much above its top row (its label goes there)
+GROUP_SIDE = 10  # and this much beside and below its vertices and inner boxes
 COLUMN_GAP = 22
 MARGIN = 30
 CHAR_WIDTH = 7
@@ -66,6 +70,11 @@ class Box:
 
 
 def layout(drawing: Drawing) -> dict[str, Box]:
+    # the boxes of nested groups pad each other: leave room for them above the first row
+    # and between rows (one loop step ends a row above the next one begins)
+    nesting = _nesting_depth(drawing)
+    top = MARGIN + max(16, GROUP_TOP * nesting - 4)
+    gap = max(ROW_GAP, (GROUP_TOP + GROUP_SIDE) * nesting + 8)
     rows: dict[int, list[Vertex]] = {}
     for vertex in drawing.vertices:
         rows.setdefault(vertex.layer, []).append(vertex)
@@ -91,12 +100,24 @@ def layout(drawing: Drawing) -> dict[str, Box]:
             centre[vertex.id] = cursor + width / 2
             cursor += width + COLUMN_GAP
         widest = max(widest, row_width)
-        placed.append((MARGIN + 16 + row_index * (BOX_HEIGHT + ROW_GAP), row))
+        placed.append((top + row_index * (BOX_HEIGHT + gap), row))
     boxes: dict[str, Box] = {}
     for y, row in placed:
         for vertex, x in row:
             boxes[vertex.id] = Box(MARGIN + widest / 2 + x, y, _width(vertex))
     return boxes
+
+
+def _nesting_depth(drawing: Drawing) -> int:
+    """How many group boxes lie one in another at the most (0 without groups)."""
+    around = dict(drawing.nesting)
+    deepest = 0
+    for group in drawing.groups():
+        depth, outer = 1, around.get(group)
+        while outer is not None:
+            depth, outer = depth + 1, around.get(outer)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _width(vertex: Vertex) -> float:
@@ -152,7 +173,10 @@ def _taken(taken: bool | None) -> str:
 
 
 def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:
-    extents: dict[tuple[str, int | str], list[float]] = {}
+    """One `<g class="group">` per loop step or map item, a nested loop's steps inside the
+    group of the outer step (drawn after, so on top of it), each box around its vertices
+    and the boxes of the groups inside it."""
+    extents: dict[Group, list[float]] = {}
     for vertex in drawing.vertices:
         if vertex.group is None:
             continue
@@ -160,12 +184,29 @@ def _groups(drawing: Drawing, boxes: dict[str, Box]) -> list[str]:
         ext = extents.setdefault(vertex.group, [box.x, box.y, box.x + box.width, box.y + BOX_HEIGHT])
         ext[0], ext[1] = min(ext[0], box.x), min(ext[1], box.y)
         ext[2], ext[3] = max(ext[2], box.x + box.width), max(ext[3], box.y + BOX_HEIGHT)
+    inside = drawing.children()
+    rects: dict[Group, tuple[float, float, float, float]] = {}
+
+    def rect(group: Group) -> tuple[float, float, float, float]:
+        """x0, y0, x1, y1 of the group's box: its vertices and its inner boxes, padded."""
+        found = [tuple(extents[group])] if group in extents else []
+        found += [rect(child) for child in inside.get(group, ())]
+        x0, y0 = min(e[0] for e in found), min(e[1] for e in found)
+        x1, y1 = max(e[2] for e in found), max(e[3] for e in found)
+        rects[group] = (x0 - GROUP_SIDE, y0 - GROUP_TOP, x1 + GROUP_SIDE, y1 + GROUP_SIDE)
+        return rects[group]
+
+    def draw(group: Group) -> list[str]:
+        loop, step = group
+        x0, y0, x1, y1 = rects[group]
+        head = (f'<g class="group" data-loop={quoteattr(loop)} data-step="{step}">'
+                f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}"/>'
+                f'<text x="{x0 + 6:.1f}" y="{y0 + 13:.1f}">{escape(group_label(group))}</text>')
+        nested = [line for child in inside.get(group, ()) for line in draw(child)]
+        return [head, *nested, "</g>"] if nested else [head + "</g>"]
+
     out = []
-    for (loop, step), (x0, y0, x1, y1) in extents.items():
-        out.append(
-            f'<g class="group" data-loop={quoteattr(loop)} data-step="{step}">'
-            f'<rect x="{x0 - 10:.1f}" y="{y0 - 20:.1f}" width="{x1 - x0 + 20:.1f}" '
-            f'height="{y1 - y0 + 30:.1f}"/>'
-            f'<text x="{x0 - 4:.1f}" y="{y0 - 7:.1f}">{escape(group_label((loop, step)))}</text></g>'
-        )
+    for group in inside.get(None, ()):
+        rect(group)
+        out += draw(group)
     return out

@@ -113,14 +113,14 @@ class _Shape(NamedTuple):
 
 def mark_calls(unrolled: Unrolled, sites: tuple[str, ...]) -> Unrolled:
     """Each unrolled node of a workflow call with the call's name (`Node.call`): the
-    nodes named `v` or `v.ANYTHING` for a call `node v = r(...)` (`v` is one name of
-    this file's one namespace, so only that call's nodes start with it)."""
+    nodes named `v`, `v.ANYTHING` or `v#ITEM...` for a call `node v = r(...)` (`v` is
+    one name of this file's one namespace, so only that call's nodes start with it)."""
     if not sites:
         return unrolled
     wanted = set(sites)
 
     def call(name: str) -> str | None:
-        head = name.split(".", 1)[0]
+        head = name.split(".", 1)[0].split("#", 1)[0]  # `v#0.item`: an item of a map `v`
         return head if head in wanted else None
 
     return replace(unrolled, nodes=tuple(

@@ -141,9 +141,9 @@ def _load(
     use: ast.UseDecl, base_dir: str, chain: tuple[str, ...], used: UsedFiles,
     diags: list[Diagnostic],
 ) -> tuple[ast.Program | None, str]:
-    from adf.compiler.source import SourceReadError, read_source_bytes
+    from adf.compiler.source import SourceReadError, read_source_bytes, used_path
 
-    path = os.path.normpath(os.path.join(base_dir, use.path.value.replace("\0", "\\0")))
+    path = used_path(use.path.value, base_dir)
     real = os.path.realpath(path)
     if real in chain:
         loop = [*chain[chain.index(real):], real]

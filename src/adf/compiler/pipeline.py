@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from adf.compiler.records import CompileResult as CompileResult
@@ -42,6 +43,7 @@ def compile_source(
     plan: bool = True,
     parsed: ast.Program | None = None,
     max_bytes: int | None = None,
+    open_files: Mapping[str, str] | None = None,
 ) -> CompileResult:
     """Compile `text`; `name` labels diagnostics (its basename names the plan's source).
 
@@ -52,12 +54,14 @@ def compile_source(
     `parsed` is a program the caller already parsed from `text` without
     syntax errors (the editor's incremental parse); parsing is then skipped.
     `max_bytes` bounds each file named by `use` (default `MAX_SOURCE_BYTES`).
+    `open_files` holds the texts an editor has open, by real path: a file
+    named by `use` that is open there is checked in that text, not the disk's.
     """
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        return _compile(text, name, base_dir, plan, parsed, (), _UsedFiles(max_bytes))[0]
+        return _compile(text, name, base_dir, plan, parsed, (), _UsedFiles(max_bytes, open_files))[0]
     finally:
         if paused:
             gc.enable()
@@ -120,12 +124,14 @@ def _root(name: str) -> tuple[str, ...]:
 class _UsedFiles:
     """The files named by `use` in one compile: each checked once (a file reached along
     several paths is not checked again for each: that would grow exponentially with the
-    depth of a shared file), each read up to `max_bytes`."""
+    depth of a shared file), each read up to `max_bytes`; a file open in an editor is
+    checked in the editor's text (`open_files`, by real path)."""
 
-    def __init__(self, max_bytes: int | None) -> None:
+    def __init__(self, max_bytes: int | None, open_files: Mapping[str, str] | None = None) -> None:
         from adf.compiler.source import MAX_SOURCE_BYTES
 
         self.max_bytes = MAX_SOURCE_BYTES if max_bytes is None else max_bytes
+        self.open_files: Mapping[str, str] = open_files or {}
         self._checked: dict[tuple[str, str], tuple[ast.Program | None,
                                                    tuple[Diagnostic, ...]]] = {}
 
@@ -137,7 +143,9 @@ class _UsedFiles:
         does not depend on the chain that reached it (a cycle through an earlier file of
         one chain is a cycle reachable from this file in any chain), so one check serves
         every path."""
-        key = (os.path.realpath(path), text)
+        real = os.path.realpath(path)
+        text = self.open_files.get(real, text)
+        key = (real, text)
         if key not in self._checked:
             result, program = _compile(text, path, os.path.dirname(path), False, None, chain,
                                        self)

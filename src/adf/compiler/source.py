@@ -6,7 +6,8 @@ blocking and checked with `fstat` on the open descriptor, so a FIFO (which
 would block a plain `open` forever), a device such as `/dev/zero` (endless),
 or a link to either is refused before a byte is read; a regular file larger
 than the limit is refused without reading it whole. `adfc check`, `compile`
-and `fmt` raise the limit with `--max-source-mb`.
+and `fmt` raise the limit with `--max-source-mb`. `used_path` says which
+file a `use "..."` names.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ import os
 import stat
 
 MAX_SOURCE_BYTES = 8_000_000  # a real .adf file is a few kilobytes
+
+
+def used_path(written: str, base_dir: str) -> str:
+    """The file `use "written"` names in a file whose folder is `base_dir`: relative to it
+    (a NUL, which no path may hold, stays in the name as `\\0`, so the read fails cleanly)."""
+    return os.path.normpath(os.path.join(base_dir, written.replace("\0", "\\0")))
 
 
 class SourceReadError(Exception):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import attrs
 
@@ -53,11 +54,13 @@ class Analysis:
         config: LintConfig,
         problems: tuple[Diagnostic, ...],
         parsed: ast.Program | None = None,
+        open_files: Mapping[str, str] | None = None,
     ):
         self.path = path
         self.text = text
         self.parsed = parsed
-        self.result: CompileResult = compile_source(text, path, parsed=parsed)
+        self.result: CompileResult = compile_source(text, path, parsed=parsed,
+                                                    open_files=open_files)
         found = (
             lint_plan(self.result.plan, path, text, config, self.result.diagnostics)
             if self.result.plan is not None
@@ -66,14 +69,20 @@ class Analysis:
         self.diagnostics: tuple[Diagnostic, ...] = (*problems, *found)
 
     @functools.cached_property
+    def program(self) -> ast.Program | None:
+        """The parsed program (what error recovery kept of it), None when nothing parses."""
+        from adf.syntax.parser import parse
+
+        return self.parsed if self.parsed is not None else parse(self.text)[0]
+
+    @functools.cached_property
     def semantics(self) -> Semantics | None:
         """The parsed program with its index, or None when the text does not parse."""
         from adf.compiler.graph import build_graph
         from adf.compiler.resolve import resolve
         from adf.compiler.typecheck import typecheck
-        from adf.syntax.parser import parse
 
-        program = self.parsed if self.parsed is not None else parse(self.text)[0]
+        program = self.program
         if program is None:
             return None
         scope, _ = resolve(program)
@@ -100,7 +109,10 @@ class Analyses:
         self._last_parsed: dict[str, Semantics] = {}
         self._pieces: dict[str, Pieces] = {}
 
-    def get(self, path: str, text: str) -> Analysis:
+    def get(self, path: str, text: str, open_files: Mapping[str, str] | None = None) -> Analysis:
+        """The analysis of `text`; a new one reads the files it uses in `open_files` (the
+        editor's texts, by real path) when they are open there. A cached one is kept until
+        `refresh`: the editor refreshes a file's analyses when a file it uses changes."""
         key = (path, text, _config_stamp(path))
         found = self._cache.get(key)
         if found is not None:
@@ -108,22 +120,25 @@ class Analyses:
             return found
         config, problems = load_lint_config(path)
         parsed, self._pieces[path] = parse_incrementally(text, self._pieces.get(path, {}))
-        analysis = Analysis(path, text, config, problems, parsed)
+        analysis = Analysis(path, text, config, problems, parsed, open_files)
         self._cache[key] = analysis
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return analysis
 
-    def semantics(self, path: str, text: str) -> Semantics | None:
+    def semantics(
+        self, path: str, text: str, open_files: Mapping[str, str] | None = None
+    ) -> Semantics | None:
         """This text's semantics, or those of the last text of `path` that parsed."""
-        current = self.get(path, text).semantics
+        current = self.get(path, text, open_files).semantics
         if current is not None:
             self._last_parsed[path] = current
             return current
         return self._last_parsed.get(path)
 
     def refresh(self, path: str) -> None:
-        """Drop the analyses of `path` (files it reads may have changed); keep its parse."""
+        """Drop the analyses of `path` (files it reads may have changed: its Python modules,
+        the files it uses); keep its parse."""
         for key in [k for k in self._cache if k[0] == path]:
             del self._cache[key]
 

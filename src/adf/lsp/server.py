@@ -9,7 +9,11 @@ are folded into one check of the newest text, and a version that is already
 outdated when its check ends is not published. The wait after a change is
 the `debounceMs` initialization option (default 20 ms) but never longer than
 the document's last check took: waiting only pays when it saves a check that
-costs more than the wait. Each feature is a thin handler: the work is done by the pure
+costs more than the wait. A file brought in with `use` is read from the
+editor when it is open there: a change to it (typed, saved, opened or
+closed, or, for a file not open, changed on disk as the client's file
+watcher reports) checks again every open document that uses it, directly or
+through other files. Each feature is a thin handler: the work is done by the pure
 modules beside this one (`analysis`, `index`, `hover`, `completion`,
 `outline`, `actions`) on the cached `Analysis` of the document's text.
 """
@@ -34,6 +38,7 @@ from adf.lsp.actions import fixes
 from adf.lsp.analysis import Analyses, Analysis, Semantics
 from adf.lsp.completion import KEYWORDS, complete
 from adf.lsp.convert import Positions, code_action, diagnostic, path_to_uri
+from adf.lsp.crossfile import used_files
 from adf.lsp.hover import hover_text, std_hover, used_hover
 from adf.lsp.index import Index, Occurrence
 from adf.syntax.fmt import format_source
@@ -75,6 +80,8 @@ class AdfServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.cost: dict[str, float] = {}  # seconds the last check of each document took
         self.published_elsewhere: dict[str, set[str]] = {}
+        self.uses: dict[str, frozenset[str]] = {}  # uri -> real paths of the files it uses
+        self.changed: dict[str, int] = {}  # uri -> how often a file it uses changed
 
     # --- documents ------------------------------------------------------------
     def document(self, uri: str) -> TextDocument:
@@ -83,7 +90,25 @@ class AdfServer(LanguageServer):
     def analysis(self, uri: str) -> tuple[Analysis, Positions]:
         doc = self.document(uri)
         text = doc.source
-        return self.analyses.get(_path(uri), text), Positions(text, doc.position_codec)
+        return self.analyses.get(_path(uri), text, self.open_files()), Positions(
+            text, doc.position_codec)
+
+    def open_files(self) -> dict[str, str]:
+        """The editor's text of each open document, by real path."""
+        return {os.path.realpath(_path(uri)): str(doc.source)
+                for uri, doc in self.workspace.text_documents.items()}
+
+    def read(self, path: str) -> str | None:
+        """A file's text: the editor's when it is open, else the disk's (None if unreadable)."""
+        from adf.compiler.source import SourceReadError, read_source_bytes
+
+        text = self.open_files().get(os.path.realpath(path))
+        if text is not None:
+            return text
+        try:
+            return read_source_bytes(path).decode("utf-8").removeprefix("\ufeff")
+        except (SourceReadError, UnicodeDecodeError):
+            return None
 
     def semantics_at(
         self, uri: str, position: types.Position
@@ -112,10 +137,13 @@ class AdfServer(LanguageServer):
         await asyncio.sleep(delay)
         while uri in self.workspace.text_documents:
             doc = self.document(uri)
-            version = doc.version
+            version, changed = doc.version, self.changed.get(uri, 0)
             start = time.perf_counter()
             try:
-                self.analysis(uri)  # the check itself
+                analysis, _ = self.analysis(uri)  # the check itself
+                program = analysis.program
+                self.uses[uri] = (used_files(program, _path(uri), self.read)
+                                  if program is not None else frozenset())
             except Exception:  # a bug in adf: say so, and keep serving
                 self.window_log_message(
                     types.LogMessageParams(
@@ -129,9 +157,19 @@ class AdfServer(LanguageServer):
             await asyncio.sleep(0)  # let changes that arrived meanwhile be applied
             if uri not in self.workspace.text_documents:
                 return
-            if self.document(uri).version == version:
+            if self.document(uri).version == version and self.changed.get(uri, 0) == changed:
                 self.publish(uri, doc)  # cached: publishing costs a conversion only
                 return
+
+    def check_users(self, path: str, delay: float) -> None:
+        """Check again the open documents that use the file at `path`, directly or through
+        other files: it changed (in the editor or on disk), or it was opened or closed."""
+        wanted = os.path.realpath(path)
+        for uri, used in list(self.uses.items()):
+            if wanted in used and uri in self.workspace.text_documents:
+                self.analyses.refresh(_path(uri))
+                self.changed[uri] = self.changed.get(uri, 0) + 1
+                self.schedule(uri, delay)
 
     def publish(self, uri: str, doc: TextDocument) -> None:
         analysis, positions = self.analysis(uri)
@@ -171,6 +209,8 @@ class AdfServer(LanguageServer):
             task.cancel()
         self.analyses.forget(_path(uri))
         self.cost.pop(uri, None)
+        self.uses.pop(uri, None)
+        self.changed.pop(uri, None)
         for other in self.published_elsewhere.pop(uri, set()):
             if not self.is_open(_path(other)):  # an open file's diagnostics are its own
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(other, []))
@@ -197,14 +237,31 @@ def initialize(ls: AdfServer, params: types.InitializeParams) -> None:
         ls.debounce = max(0.0, float(options["debounceMs"]) / 1000)
 
 
+@server.feature(types.INITIALIZED)
+def initialized(ls: AdfServer, params: types.InitializedParams) -> None:
+    """Ask the client to report changes to `.adf` files on disk, when it can watch files:
+    a file that open documents use may change outside the editor."""
+    workspace = ls.client_capabilities.workspace
+    watching = workspace.did_change_watched_files if workspace is not None else None
+    if watching is None or not watching.dynamic_registration:
+        return
+    ls.client_register_capability(types.RegistrationParams([types.Registration(
+        "adf-watch-sources", types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        types.DidChangeWatchedFilesRegistrationOptions(
+            [types.FileSystemWatcher(glob_pattern="**/*.adf")]),
+    )]))
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: AdfServer, params: types.DidOpenTextDocumentParams) -> None:
     ls.schedule(params.text_document.uri, 0.0)
+    ls.check_users(_path(params.text_document.uri), 0.0)  # now read from the editor
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: AdfServer, params: types.DidChangeTextDocumentParams) -> None:
     ls.schedule(params.text_document.uri, ls.debounce)
+    ls.check_users(_path(params.text_document.uri), ls.debounce)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -212,11 +269,21 @@ def did_save(ls: AdfServer, params: types.DidSaveTextDocumentParams) -> None:
     # the Python modules of `py "..."` functions may have changed since the last check
     ls.analyses.refresh(_path(params.text_document.uri))
     ls.schedule(params.text_document.uri, 0.0)
+    ls.check_users(_path(params.text_document.uri), 0.0)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: AdfServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.close(params.text_document.uri)
+    ls.check_users(_path(params.text_document.uri), 0.0)  # now read from the disk
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: AdfServer, params: types.DidChangeWatchedFilesParams) -> None:
+    for change in params.changes:
+        path = _path(change.uri)
+        if path.endswith(".adf") and not ls.is_open(path):  # an open file is read from the editor
+            ls.check_users(path, 0.0)
 
 
 # --- navigation -----------------------------------------------------------------
@@ -263,6 +330,16 @@ def definition(ls: AdfServer, params: types.DefinitionParams) -> types.Location 
         start = types.Position(span.line - 1, span.col - 1)  # a name: ASCII, one line
         end = types.Position(span.end_line - 1, span.end_col - 1)
         return types.Location(path_to_uri(path), types.Range(start, end))
+    if target is not None and target.kind == "use" and not occurrence.is_definition:
+        from adf.lsp.crossfile import used_workflow  # `r(...)`: the used file's output
+
+        workflow = used_workflow(semantics.program, _path(params.text_document.uri),
+                                 occurrence.name)
+        if workflow is not None:
+            span = workflow.output.span
+            start = types.Position(span.line - 1, span.col - 1)  # `output NAME`: one line
+            end = types.Position(span.end_line - 1, span.end_col - 1)
+            return types.Location(path_to_uri(workflow.path), types.Range(start, end))
     if target is None:
         return None
     return types.Location(params.text_document.uri, positions.range(target.span))
@@ -356,7 +433,7 @@ def completion(ls: AdfServer, params: types.CompletionParams) -> types.Completio
     doc = ls.document(uri)
     positions = Positions(doc.source, doc.position_codec)
     line, col = positions.span_at(params.position)
-    semantics = ls.analyses.semantics(_path(uri), doc.source)
+    semantics = ls.analyses.semantics(_path(uri), doc.source, ls.open_files())
     items = []
     for candidate in complete(doc.source, line, col, semantics):
         edit = None
