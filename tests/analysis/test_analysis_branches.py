@@ -71,7 +71,8 @@ def test_drawing_shows_select_and_guards() -> None:
 
 
 def test_history_says_how_often_a_branch_ran() -> None:
-    from adf.analysis.cost import History, Scenario
+    from adf.analysis.cost import Scenario
+    from adf.analysis.costhistory import History
     from adf.llm.cache import TokenMeans
     from adf.plan.settings import TrainSettings
 

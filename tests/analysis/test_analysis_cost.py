@@ -8,7 +8,9 @@ import attrs
 import pytest
 from analysis_plans import PlanBuilder, counting
 
-from adf.analysis.cost import History, Rates, Scenario, estimate_cost
+from adf.analysis import costflow
+from adf.analysis.cost import Scenario, estimate_cost
+from adf.analysis.costhistory import History, Rates
 from adf.analysis.graphview import build_view
 from adf.analysis.rolesizes import overheads
 from adf.analysis.sizes import FEEDBACK_TOKENS, compute_sizes, measure_rows
@@ -127,10 +129,12 @@ def test_run_totals_follow_settings() -> None:
     assert phases == {
         "forward, scoring validation and test": 10 + 2 * 5,
         "forward, training minibatches": 2 * 3,
-        "forward, re-running drawn failures": 2 * 2 * 0.5,
+        # half the drawn failures of the second step came from the first
+        "forward, re-running drawn failures": 2 * 0.5,
         "forward, checking proposals": 2 * gated * 2,
-        # ties go on to validation too: 80% reach it, scored on 85% of it
-        "forward, validating proposals": math.ceil(2 * gated * 0.8 * 10 * 0.85),
+        # a candidate cannot lose on a minibatch of failures (it ties at worst), and against
+        # a validation score of 0 the gate never stops early: all of it, every time
+        "forward, validating proposals": 2 * gated * 10,
         "backward": 2 * 2,
         "optimizer": 2 * 2,
     }
@@ -170,10 +174,13 @@ def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:
     assert extra not in phases(counting(), fill_batches=0)
     validating = "forward, validating proposals"
     gated = 3 * 0.5  # three proposals a step, half pass the cheap checks
-    # ties go on to validation (80% of checked proposals); a strict gate passes only gains (30%)
-    assert base[validating] == math.ceil(4 * gated * 0.8 * 20 * 0.85)
+    # one failure and one pass drawn: a candidate right on each half the time does not lose
+    # with one or two right (3/4; ties go on), and gains only with two (1/4, --minibatch-strict)
+    share = costflow.val_share(20, 8, 0.5, ties=False)
+    assert 0.5 < share < 1.0  # a run may stop after the first chunk of 8
+    assert base[validating] == math.ceil(4 * gated * 0.75 * 20 * share)
     strict = phases(counting(), minibatch_strict=True)
-    assert strict[validating] == math.ceil(4 * gated * 0.3 * 20 * 0.85)
+    assert strict[validating] == math.ceil(4 * gated * 0.25 * 20 * share)
     two = (PlanBuilder().model("m", "local", max_tokens=256).param("instruction")
            .param("style", "Be brief.").input("question").target("answer")
            .llm("reply", "solve", {"question": "question"}, params=("instruction", "style"),
@@ -182,8 +189,9 @@ def test_fill_batches_strict_gate_and_joint_gate_change_the_forecast() -> None:
     checking = "forward, checking proposals"
     # one failure and one pass drawn a step; two prompts, three proposals each, half screened
     assert alone[checking] == 4 * (6 * 0.5) * 2
-    # the joint gate: the step's screened first proposals once more, together (one term only)
-    assert phases(two)[checking] == 4 * ((6 + 0.5) * 0.5) * 2
+    # the joint gate: once more a step when both prompts have a usable first proposal (each
+    # has one within its three attempts with 1 - 0.5^3)
+    assert phases(two)[checking] == math.ceil(4 * (6 * 0.5 + 0.875 ** 2) * 2)
     assert phases(counting(), strategy="sequential") == base  # one prompt: nothing to gate jointly
 
 
@@ -291,14 +299,25 @@ def test_typed_replies_count_at_their_type_and_free_text_at_a_range() -> None:
     typed = (PlanBuilder().model("m", "local", max_tokens=256).param("p", "Classify.")
              .input("q").target("a", "enum{yes, no}")
              .llm("r", "f", {"q": "q"}, params=("p",), out="enum{yes, no}").loss("l", "r", "a"))
-    estimate = estimate_cost(typed.build())
+    # no validation split and one proposal a step: the gate's outcome moves no call, and the
+    # range is the reply lengths alone
+    estimate = estimate_cost(typed.build(), settings=scenario(val_size=0, proposals=1))
     reply = estimate.nodes[0].forward.completion_tokens
     assert reply < 16  # the label and its JSON, not max_tokens
-    assert estimate.tokens_low == estimate.total.tokens  # nothing in it is free text
-    free = estimate_cost(counting().build())
+    # its forward replies are typed: only the feedback and reasoning may be one line instead
+    assert estimate.total.tokens / 2 < estimate.tokens_low < estimate.total.tokens
+    free = estimate_cost(counting().build(), settings=scenario(val_size=0, proposals=1))
     assert free.nodes[0].forward.completion_tokens == 256  # free text: max_tokens, a bound
     assert 0 < free.tokens_low < free.total.tokens / 2
     assert free.summary_json()["tokens_low"] == free.tokens_low
+    # one proposal a step, nothing to validate: the low end is the point; at the high end
+    # every proposal passes the cheap checks, so more are checked on the minibatch
+    assert estimate.calls_low == estimate.total.calls < estimate.calls_high
+    # with validation, the range spans the gate's outcome too, around the point
+    gated = estimate_cost(typed.build())
+    assert gated.calls_low < gated.total.calls < gated.calls_high
+    assert gated.tokens_low < gated.total.tokens < gated.tokens_high
+    assert gated.summary_json()["calls_high"] == gated.calls_high
 
 
 def test_free_text_inside_a_typed_reply_is_part_of_the_range() -> None:

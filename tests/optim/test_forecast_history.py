@@ -73,3 +73,21 @@ def test_resume_forecasts_with_the_runs_own_rates(
         assert server.request_count > 0
     assert "calibrated by the run's finished steps" in resumed
     assert "calibrated" not in fresh
+
+
+def test_a_resumed_run_forecasts_what_it_spent_plus_the_rest(tmp_path: Path) -> None:
+    source = make_project(tmp_path / "proj")
+    with FakeServer(task.responder()) as server:
+        base = adfc_args(source, server.base_url, tmp_path / "run", "--no-lock", "--no-cache")
+        assert main([*base, "--steps", "1"]) == 0
+        first = json.loads((tmp_path / "run" / "report.json").read_text(encoding="utf-8"))
+        assert main([*base, "--steps", "3", "--resume", "--force"]) == 0
+    report = json.loads((tmp_path / "run" / "report.json").read_text(encoding="utf-8"))
+    forecast, used = report["estimate"], report["usage"]
+    spent = first["usage"]["calls"]
+    assert spent < used["calls"]
+    # the first step's calls count as they were (by role too), the two steps left are forecast
+    assert forecast["calls_low"] > spent
+    for role, usage in first["usage"]["by_purpose"].items():
+        assert forecast["by_role"].get(role, {"calls": 0})["calls"] >= usage["calls"]
+    assert forecast["calls_low"] <= used["calls"] <= forecast["calls_high"]

@@ -31,7 +31,9 @@ from typing import Any
 
 import attrs
 
+from adf.analysis import costflow
 from adf.analysis.branchcost import CostRange, branch_range, expected_shares, has_branches
+from adf.analysis.costhistory import History, Rates, Spent, forecast, times
 from adf.analysis.deadcode import live_values
 from adf.analysis.graphview import GraphView, build_view
 from adf.analysis.reachability import Reachability, compute_reachability
@@ -39,10 +41,10 @@ from adf.analysis.rolesizes import Draw, backward_call, optimizer_call
 from adf.analysis.sizes import (
     FEEDBACK_TOKENS,
     REASONING_TOKENS,
+    SHORT_REPLY,
     Sizes,
     compute_sizes,
 )
-from adf.llm.cache import HistoryKey, TokenMeans
 from adf.llm.catalogue import ROLES, Role, estimate_tokens, price, role_model
 from adf.llm.usage import Usage
 from adf.plan.schema import Plan
@@ -51,12 +53,7 @@ from adf.plan.settings import TrainSettings
 HISTORY_VALUES = 3  # earlier values (with scores) shown to the optimizer
 
 SCREEN_PASS = 0.5  # prompt proposals that survive the parser, leak guard and sanity filter
-# The gate sends a proposal on to validation unless it scores lower on the minibatch: ties
-# go on too (`adf.optim.gate`), and on 2-4 samples a tie is the common case.
-PASS_MINIBATCH = 0.8  # share of checked proposals that do not lose on the minibatch
-PASS_STRICT = 0.3  # the same share under --minibatch-strict, where only a gain goes on
-VAL_SHARE = 0.85  # share of the validation set a gated proposal is scored on (early stop)
-RERUN_SHARE = 0.5  # drawn failures that came from an earlier step and are run again
+RERUN_SHARE = 0.5  # drawn failures of a later step that came from an earlier one, run again
 
 ASSUMPTIONS = (
     "forward: one call per llm node per sample, dead nodes included; a node inside an "
@@ -75,12 +72,18 @@ ASSUMPTIONS = (
     "failures (input, answer, expected, feedback) and passes, its peers and the other "
     f"prompts; reply = the value and {REASONING_TOKENS} tokens of reasoning",
     f"gate: {SCREEN_PASS:.0%} of prompt proposals pass the cheap checks (parser, leak guard, "
-    "sanity filter); those and every demo-set proposal are checked on the drawn failures and "
-    f"passes; {PASS_MINIBATCH:.0%} of them do not lose there (ties included; "
-    f"{PASS_STRICT:.0%} gain, with --minibatch-strict) and are scored on ~{VAL_SHARE:.0%} of "
-    "the validation set; with several learning prompts the joint and pool strategies gate "
-    f"the step's proposals together once more; {RERUN_SHARE:.0%} of the drawn failures come "
-    "from an earlier step and are run again",
+    "sanity filter, duplicates); those and every demo-set proposal are checked on the drawn "
+    "failures and passes; how many do not lose there (ties included, unless "
+    "--minibatch-strict) and how much of the validation set they are scored on before the "
+    "gate wins or stops early follow from the gate's rules with a candidate that gets each "
+    "sample right as often as the current values; with several learning prompts the joint "
+    "and pool strategies gate the step's first usable proposals together once more when "
+    f"there are two or more; after the first step, {RERUN_SHARE:.0%} of the drawn failures "
+    "come from an earlier step and are run again; the range puts the gate at either end "
+    "(each prompt's first proposal going through and none scored on validation; every "
+    "proposal passing the cheap checks and scored on the whole of it) and, without a "
+    "history of how they ran, a sample's branches and early exits at their fewest and most "
+    "calls",
     "fill batches: a step whose first batch has no failure forwards up to `fill batches` more, "
     "each with the chance that all its samples pass at the given failure rate",
     "scoring: the validation set once and the test set before and after training",
@@ -92,95 +95,6 @@ ASSUMPTIONS = (
     "one-line replies and the demo sets as they are); a call the reply cache's history has "
     "seen before (same model, node and purpose) counts at its mean there",
 )
-
-
-@attrs.frozen
-class History:
-    """What earlier runs measured: mean tokens per (model, node, purpose).
-
-    `models` maps each declared model name to the model string its calls
-    are recorded under (`ResolvedModel.model`).
-    """
-
-    tokens: Mapping[HistoryKey, TokenMeans] = attrs.field(factory=dict)
-    models: Mapping[str, str] = attrs.field(factory=dict)
-    rates: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)  # name -> (part, whole)
-
-    def calibrate(self, rates: Rates) -> Rates:
-        """`rates` with those earlier runs measured, unless this run measured its own."""
-        if rates.calibrated or not self.rates:
-            return rates
-
-        def rate(name: str, prior: float) -> float:
-            part, whole = self.rates.get(name, (0, 0))
-            return part / whole if whole else prior
-
-        return Rates(fail_rate=rate("fail_rate", rates.fail_rate),
-                     screen_pass=rate("screen_pass", rates.screen_pass),
-                     pass_minibatch=rate("pass_minibatch", rates.pass_minibatch),
-                     val_share=rate("val_share", rates.val_share))
-
-    def sized(self, model: str | None, node: str, purpose: str, usage: Usage) -> Usage:
-        """`usage` (one call) with the tokens seen before for this call, when any were."""
-        if model is None:
-            return usage
-        seen = self.tokens.get((self.models.get(model, model), node, purpose))
-        if seen is None:
-            return usage
-        return forecast(usage.calls, round(seen.prompt), round(seen.completion))
-
-    def shares(self, plan: Plan) -> dict[str, float]:
-        """Per guarded llm node (in a branch, a later `until` step), the share of samples it ran on.
-
-        Measured against the first unguarded llm node; a node the history has
-        not seen keeps the upper bound (every sample).
-        """
-        ref = next((n for n in plan.nodes if n.llm is not None and not n.when), None)
-        if ref is None or ref.llm is None:
-            return {}
-        base = self.tokens.get((self.models.get(ref.llm.model, ref.llm.model), ref.id, "forward"))
-        if base is None:
-            return {}
-        out: dict[str, float] = {}
-        for node in plan.nodes:
-            if node.llm is not None and node.when:
-                key = (self.models.get(node.llm.model, node.llm.model), node.id, "forward")
-                seen = self.tokens.get(key)
-                if seen is not None:
-                    out[node.id] = min(1.0, seen.calls / base.calls)
-        return out
-
-    def optimized(self, model: str | None, params: Sequence[str]) -> dict[str, float]:
-        """Per prompt parameter, how often the optimizer was asked for it, against the most asked.
-
-        A parameter whose feedback only clears it gets no optimizer call, so
-        one behind a rarely taken branch is optimized less often. A parameter
-        the history has not seen keeps the upper bound (every step).
-        """
-        if model is None:
-            return {}
-        name = self.models.get(model, model)
-        calls = {p: seen.calls for p in params
-                 if (seen := self.tokens.get((name, f"optimizer:{p}", "optimizer"))) is not None}
-        most = max(calls.values(), default=0)
-        return {p: n / most for p, n in calls.items()} if most else {}
-
-    @property
-    def used(self) -> int:
-        """Kinds of call the history could size."""
-        return len(self.tokens)
-
-
-def forecast(calls: int, prompt_tokens: int, completion_tokens: int) -> Usage:
-    """Forecast usage: every call is one provider request (no cache, no retries)."""
-    return Usage(calls=calls, requests=calls, prompt_tokens=prompt_tokens,
-                 completion_tokens=completion_tokens)
-
-
-def times(usage: Usage, factor: float) -> Usage:
-    """`usage` repeated `factor` times, rounded up."""
-    return forecast(math.ceil(usage.calls * factor), math.ceil(usage.prompt_tokens * factor),
-                    math.ceil(usage.completion_tokens * factor))
 
 
 @attrs.frozen
@@ -196,22 +110,6 @@ class NodeCost:
 
 
 @attrs.frozen
-class Rates:
-    """How a run's samples and proposals fare: the priors, or what runs measured."""
-
-    fail_rate: float = 0.5  # share of samples that fail and get a backward pass
-    screen_pass: float = SCREEN_PASS
-    pass_minibatch: float = PASS_MINIBATCH
-    val_share: float = VAL_SHARE
-
-    @property
-    def calibrated(self) -> bool:
-        """Whether the gate's rates differ from the priors (a resumed run measured them)."""
-        return (self.screen_pass, self.pass_minibatch, self.val_share) != (
-            SCREEN_PASS, PASS_MINIBATCH, VAL_SHARE)
-
-
-@attrs.frozen
 class Scenario:
     """The run a forecast describes: the training settings, the splits' sizes and the rates."""
 
@@ -219,10 +117,16 @@ class Scenario:
     val_size: int = 50
     test_size: int = 0
     rates: Rates = attrs.field(factory=Rates)
+    spent: Spent = attrs.field(factory=Spent)  # a resumed run: what it did before
 
     @property
     def steps(self) -> int:
         return self.train.run_steps
+
+    @property
+    def left(self) -> int:
+        """The steps still to run (all of them, unless the run is resumed)."""
+        return max(self.steps - self.spent.steps, 0)
 
     @property
     def batch(self) -> int:
@@ -239,15 +143,35 @@ class Scenario:
         return sum(clean ** k for k in range(1, self.train.fill_batches + 1))
 
     @property
+    def screen(self) -> float:
+        """Share of prompt proposals that pass the cheap checks."""
+        measured = self.rates.screen_pass
+        return SCREEN_PASS if measured is None else measured
+
+    @property
     def to_validation(self) -> float:
         """Share of checked proposals that go on to validation.
 
         A measured rate stands as it is (it comes from the gate the run used);
-        the prior drops under --minibatch-strict, where a tie does not pass.
+        otherwise the gate's minibatch rule decides (`costflow.pass_minibatch`).
         """
-        if self.train.minibatch_strict and self.rates.pass_minibatch == PASS_MINIBATCH:
-            return PASS_STRICT
-        return self.rates.pass_minibatch
+        if self.rates.pass_minibatch is not None:
+            return self.rates.pass_minibatch
+        return costflow.pass_minibatch(self.errors, self.checked - self.errors, self.fail_rate,
+                                       strict=self.train.minibatch_strict)
+
+    @property
+    def val_fraction(self) -> float:
+        """Share of the validation set a proposal that reached it is scored on."""
+        if self.rates.val_share is not None:
+            return self.rates.val_share
+        return costflow.val_share(self.val_size, self.train.val_chunk, self.fail_rate,
+                                  ties=self.train.accept_ties)
+
+    @property
+    def reruns(self) -> float:
+        """Drawn failures per step run again: after the first step, some are earlier ones."""
+        return self.errors * RERUN_SHARE * max(self.steps - 1, 0) / max(self.steps, 1)
 
     @property
     def errors(self) -> int:
@@ -294,7 +218,19 @@ class CostEstimate:
     assumptions: tuple[str, ...] = ASSUMPTIONS
     # per sample, forward: (calls, tokens) as intervals when branches make them vary
     branches: tuple[CostRange, CostRange] | None = None
-    tokens_low: int = 0  # the run's tokens with one-line free-text replies, demo sets as now
+    # the range: the gate's outcome at either end (no checked proposal scored on validation;
+    # every proposal passing the cheap checks and scored on the whole of it) and, for tokens,
+    # replies from one line (demo sets as now) to max_tokens (demo sets at capacity)
+    calls_low: int = 0
+    calls_high: int = 0
+    tokens_low: int = 0
+    tokens_high: int = 0
+
+    @property
+    def has_range(self) -> bool:
+        """Whether the range says more than the point (the run may go either way)."""
+        return (self.calls_low, self.calls_high, self.tokens_low, self.tokens_high) != (
+            self.total.calls, self.total.calls, self.total.tokens, self.total.tokens)
 
     def by_role(self) -> dict[str, Usage]:
         """The run's usage by training role (forward, backward, optimizer, teacher)."""
@@ -310,7 +246,8 @@ class CostEstimate:
             "calls": self.total.calls, "tokens": self.total.tokens,
             "prompt_tokens": self.total.prompt_tokens,
             "completion_tokens": self.total.completion_tokens, "usd": self.dollars,
-            "tokens_low": self.tokens_low,
+            "calls_low": self.calls_low, "calls_high": self.calls_high,
+            "tokens_low": self.tokens_low, "tokens_high": self.tokens_high,
             "by_role": {role: {"calls": u.calls, "prompt_tokens": u.prompt_tokens,
                                "completion_tokens": u.completion_tokens}
                         for role, u in self.by_role().items()},
@@ -330,13 +267,18 @@ def estimate_cost(
 
     Its tokens count free-text replies at `max_tokens` and demo sets at
     capacity (bounds: the program does not say how much a model writes);
-    `tokens_low` is the same run with one-line replies and the demo sets as
-    they are now.
+    the range's low tokens are those of the run with one-line replies, the
+    demo sets as they are now and no proposal scored on validation.
     """
     rows = None if data_rows is None else list(data_rows)
     estimate = _estimate(plan, rows, settings, pricing, history, short=False)
-    low = _estimate(plan, rows, settings, False, history, short=True).total.tokens
-    return attrs.evolve(estimate, tokens_low=min(low, estimate.total.tokens))
+    low = _estimate(plan, rows, settings, False, history, short=True).tokens_low
+    high = estimate.tokens_high
+    if history is not None and history.used:
+        high = _estimate(plan, rows, settings, False, attrs.evolve(history, ceiling=True),
+                         short=False).tokens_high
+    return attrs.evolve(estimate, tokens_low=min(low, estimate.tokens_low),
+                        tokens_high=max(high, estimate.tokens_high))
 
 
 def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
@@ -349,6 +291,7 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
     settings = attrs.evolve(settings, rates=history.calibrate(settings.rates))
     view = build_view(plan)
     sizes = compute_sizes(view, data_rows, short=short)
+    note = SHORT_REPLY if short else FEEDBACK_TOKENS  # one piece of feedback
     reach = compute_reachability(view)
     live = live_values(view)
     nodes = []
@@ -367,7 +310,7 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
                      for p in view.trainable_params(node.id) if view.params[p].kind == "prompt"]
             shown += [sizes.values.get(s, 0) for s in view.sources(node.id) if s in reach.trained]
             backward = history.sized(engine or node.llm.model, node.id, "backward",
-                                     forecast(1, *backward_call(prompt, reply, shown)))
+                                     forecast(1, *backward_call(prompt, reply, shown, note)))
         forward = history.sized(node.llm.model, node.id, "forward", forecast(1, prompt, reply))
         nodes.append(
             NodeCost(node.id, node.name, node.llm.function, node.llm.model, node.step,
@@ -383,20 +326,41 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         if cost.backward.calls:
             backward_by_model.setdefault(engine or cost.model, []).append((cost.backward, share))
     blame_model = engine or plan.models[0].name  # no engine: the runtime asks a producer
-    blame = _blame(plan, view, reach, sizes.replies, history, blame_model) if feedback else Usage()
+    blame = (_blame(plan, view, reach, sizes.replies, history, blame_model, note) if feedback
+             else Usage())
     if blame.calls:
         backward_by_model.setdefault(blame_model, []).append((blame, 1.0))
     forward = sum((c.forward for c in nodes), Usage())
     backward = sum((c.backward for c in nodes), Usage()) + blame
-    optimizer = _optimizer(view, sizes, reach.learning, settings, history, shares)
+    optimizer, asked = _optimizer(view, sizes, reach.learning, settings, history, shares,
+                                  short=short)
     teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings, history)
-    # with several prompts, their first proposals are also gated together (strategies "joint"
-    # and "pool"; "sequential" gates each alone)
-    screen = settings.rates.screen_pass
-    joint = screen if settings.train.joint_gate and prompt_params > 1 else 0.0
-    gated = (optimizer.calls + joint) * screen + demo_params * settings.train.demo_proposals
-    phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, gated, settings, plan,
+    demo_gates = demo_params * settings.train.demo_proposals
+    gated = costflow.gates_per_step(asked, settings.train.proposals, settings.screen,
+                                    joint=settings.train.joint_gate) + demo_gates
+    every = costflow.gates_per_step(asked, settings.train.proposals, 1.0,
+                                    joint=settings.train.joint_gate) + demo_gates
+    point = costflow.Gating(gated, settings.to_validation * settings.val_size
+                            * settings.val_fraction)
+    branches = _branches(plan, nodes)
+    # the range: at the low end each prompt's first usable proposal goes through (one
+    # optimizer call a step) and nothing is scored on validation, at the high end every
+    # proposal passes the cheap checks and is scored on all of it; without a history of how
+    # the branches ran, a sample's calls go from its fewest to its most
+    first = costflow.gates_per_step(asked, min(settings.train.proposals, 1), settings.screen,
+                                    joint=settings.train.joint_gate) + demo_gates
+    measured = bool(history.shares(plan))
+    ends = [sum((p.usage for p in _phases(
+        forward_by_model if measured else _rescaled(forward_by_model, branches, end),
+        backward_by_model, calls, teacher, gating, settings, plan, bool(reach.learning))),
+        Usage())
+        for end, calls, gating in (
+            ("low", _scaled([(optimizer, 1.0)], 1 / max(settings.train.proposals, 1)),
+             costflow.Gating(first, 0.0)),
+            ("high", optimizer, costflow.Gating(every, settings.val_size)))]
+    phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, point, settings, plan,
                      bool(reach.learning))
+    total = sum((p.usage for p in phases), Usage())
     priced_phases, dollars, unpriced = _price(plan, phases, pricing)
     return CostEstimate(
         nodes=tuple(nodes),
@@ -405,7 +369,7 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         optimizer=optimizer,
         settings=settings,
         run=priced_phases,
-        total=sum((p.usage for p in phases), Usage()),
+        total=total,
         dollars=dollars,
         priced=pricing,
         unpriced_models=unpriced,
@@ -414,13 +378,34 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
             for d in (*plan.inputs, *plan.targets)
         ),
         roles=roles,
-        assumptions=ASSUMPTIONS + _calibration(settings.rates, history, source),
-        branches=_branches(plan, nodes),
+        assumptions=ASSUMPTIONS + _calibration(settings, history, source),
+        branches=branches,
+        calls_low=min(ends[0].calls, total.calls), calls_high=max(ends[1].calls, total.calls),
+        tokens_low=min(ends[0].tokens, total.tokens),
+        tokens_high=max(ends[1].tokens, total.tokens),
     )
 
 
+def _rescaled(parts_by_model: Mapping[str, Sequence[tuple[Usage, float]]],
+              branches: tuple[CostRange, CostRange] | None,
+              end: str) -> Mapping[str, Sequence[tuple[Usage, float]]]:
+    """The forward parts with a sample's calls at the `end` (low, high) of its branches' range.
+
+    Early exits and untaken branches bring a sample below the point (which counts
+    loops at their bound unless the history says how far they ran); every branch
+    taken, above it.
+    """
+    point = sum(u.calls * share for parts in parts_by_model.values() for u, share in parts)
+    if branches is None or not point:
+        return parts_by_model
+    bound = branches[0].low if end == "low" else branches[0].high
+    factor = min(1.0, bound / point) if end == "low" else max(1.0, bound / point)
+    return {model: [(u, share * factor) for u, share in parts]
+            for model, parts in parts_by_model.items()}
+
+
 def _blame(plan: Plan, view: GraphView, reach: Reachability, replies: Mapping[str, int],
-           history: History, model: str) -> Usage:
+           history: History, model: str, note: int) -> Usage:
     """Calls that split a function's feedback over its several trained inputs."""
     total = Usage()
     for node in plan.nodes:
@@ -429,18 +414,18 @@ def _blame(plan: Plan, view: GraphView, reach: Reachability, replies: Mapping[st
             continue
         shown = [replies.get(s, FEEDBACK_TOKENS) for s in sources]
         total = total + history.sized(model, node.id, "backward",
-                                      forecast(1, *backward_call(0, 0, shown)))
+                                      forecast(1, *backward_call(0, 0, shown, note)))
     return total
 
 
-def _calibration(rates: Rates, history: History, source: str) -> tuple[str, ...]:
+def _calibration(settings: Scenario, history: History, source: str) -> tuple[str, ...]:
     notes = []
-    if rates.calibrated:
+    if settings.rates.calibrated:
         notes.append(
-            f"calibrated by {source}: {rates.fail_rate:.0%} of samples fail, "
-            f"{rates.screen_pass:.0%} of prompt proposals pass the cheap checks, "
-            f"{rates.pass_minibatch:.0%} of checked ones reach validation and are scored on "
-            f"{rates.val_share:.0%} of it")
+            f"calibrated by {source}: {settings.fail_rate:.0%} of samples fail, "
+            f"{settings.screen:.0%} of prompt proposals pass the cheap checks, "
+            f"{settings.to_validation:.0%} of checked ones reach validation and are scored on "
+            f"{settings.val_fraction:.0%} of it")
     if history.used:
         notes.append(f"tokens of {history.used} kinds of call (model, node, purpose) from the "
                      "reply cache's history")
@@ -473,15 +458,21 @@ def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
 
 
 def _optimizer(view: GraphView, sizes: Sizes, learning: frozenset[str], settings: Scenario,
-               history: History, shares: Mapping[str, float]) -> Usage:
-    """One step's optimizer calls: `proposals` per learning prompt that gets feedback."""
+               history: History, shares: Mapping[str, float], *,
+               short: bool) -> tuple[Usage, list[float]]:
+    """One step's optimizer calls: `proposals` per learning prompt that gets feedback.
+
+    Also gives, per learning prompt, the share of steps it gets them.
+    """
     model = _role(view.plan, "optimizer")
     prompts = [p for p in view.plan.params if p.name in learning and p.kind == "prompt"]
     asked = history.optimized(model, [p.name for p in prompts])
     steps, proposals = max(settings.steps, 1), settings.train.proposals
     draw = Draw(errors=settings.errors, passes=settings.checked - settings.errors,
                 history=sum(min(k, HISTORY_VALUES) for k in range(1, steps + 1)) / steps,
-                rejected=(proposals - 1) / 2)
+                rejected=(proposals - 1) / 2,
+                feedback=SHORT_REPLY if short else FEEDBACK_TOKENS,
+                reasoning=SHORT_REPLY if short else REASONING_TOKENS)
     parts: list[tuple[Usage, float]] = []
     for param in prompts:
         one = history.sized(model, f"optimizer:{param.name}", "optimizer",
@@ -490,7 +481,7 @@ def _optimizer(view: GraphView, sizes: Sizes, learning: frozenset[str], settings
         taken = max((shares.get(u, 1.0) for u in view.param_users[param.name]), default=1.0)
         fed = 1.0 - (1.0 - taken) ** max(settings.errors, 1)
         parts.append((one, asked.get(param.name, fed)))
-    return _scaled(parts, proposals)
+    return _scaled(parts, proposals), [share for _, share in parts]
 
 
 def _teacher(
@@ -528,37 +519,49 @@ def _phases(
     backward_by_model: Mapping[str, Sequence[tuple[Usage, float]]],
     optimizer: Usage,
     teacher: Usage,
-    gated: float,
+    gating: costflow.Gating,
     settings: Scenario,
     plan: Plan,
     trains: bool,
 ) -> list[PhaseCost]:
     """The run by phase: forward samples of each kind, then the frozen roles' calls."""
     s = settings
+    steps = s.left
     samples = [
-        ("forward, scoring validation and test", s.val_size + 2 * s.test_size),
-        ("forward, training minibatches", s.steps * s.batch),
+        ("forward, scoring validation and test",
+         (0 if s.spent.scored else s.val_size + s.test_size) + s.test_size),
+        ("forward, training minibatches", steps * s.batch),
         ("forward, extra batches while none failed",
-         s.steps * s.batch * s.extra_batches if trains else 0),
+         steps * s.batch * s.extra_batches if trains else 0),
         ("forward, re-running drawn failures",
-         s.steps * s.errors * RERUN_SHARE if trains else 0),
-        ("forward, checking proposals", s.steps * gated * s.checked),
-        ("forward, validating proposals",
-         s.steps * gated * s.to_validation * s.val_size * s.rates.val_share),
+         steps * s.reruns if trains else 0),
+        ("forward, checking proposals", steps * gating.gates * s.checked),
+        ("forward, validating proposals", steps * gating.gates * gating.validated),
     ]
     phases: list[PhaseCost] = []
     for phase, count in samples:
         for model, parts in forward_by_model.items():
             phases.append(PhaseCost(phase, model, _scaled(parts, count)))
     for model, parts in backward_by_model.items():
-        phases.append(PhaseCost("backward", model, _scaled(parts, s.steps * s.errors)))
+        phases.append(PhaseCost("backward", model, _scaled(parts, steps * s.errors)))
     optimizer_model = _role(plan, "optimizer")
     if optimizer_model is not None:
-        phases.append(PhaseCost("optimizer", optimizer_model, times(optimizer, s.steps)))
+        phases.append(PhaseCost("optimizer", optimizer_model, times(optimizer, steps)))
     teacher_model = _role(plan, "teacher")
     if teacher_model is not None:
-        phases.append(PhaseCost("teacher demos", teacher_model, times(teacher, s.steps)))
-    return [p for p in phases if p.usage.calls]
+        phases.append(PhaseCost("teacher demos", teacher_model, times(teacher, steps)))
+    return [p for p in (*_spent(s.spent, plan), *phases) if p.usage.calls]
+
+
+def _spent(spent: Spent, plan: Plan) -> list[PhaseCost]:
+    """A resumed run's usage so far, by role, under the model playing it."""
+    task = next((n.llm.model for n in plan.nodes if n.llm is not None), plan.models[0].name)
+    models = {"forward": task, "backward": _role(plan, "backward") or task,
+              "optimizer": _role(plan, "optimizer") or task,
+              "teacher": _role(plan, "teacher") or task}
+    return [PhaseCost(f"{purpose} before resuming", models.get(purpose, task),
+                      forecast(usage.calls, usage.prompt_tokens, usage.completion_tokens))
+            for purpose, usage in spent.usage]
 
 
 def _price(

@@ -53,7 +53,7 @@ def render_cost(estimate: CostEstimate, file: str) -> str:
     run_rows.append(("total", "", str(estimate.total.calls), str(estimate.total.prompt_tokens),
                      str(estimate.total.completion_tokens), _dollars(estimate.dollars, estimate.priced)))
     out += _table(run_rows, indent=2)
-    if estimate.tokens_low < estimate.total.tokens:
+    if estimate.has_range:
         out.append(f"  {token_range(estimate)}")
     if estimate.unpriced_models:
         out.append("no known price for model " + ", ".join(f"`{m}`" for m in estimate.unpriced_models))
@@ -94,7 +94,12 @@ def _table(rows: Sequence[tuple[str, ...]], indent: int) -> list[str]:
 
 
 def token_range(estimate: CostEstimate) -> str:
-    """The line saying how far the tokens may fall below the forecast, and why."""
-    return (f"tokens {estimate.tokens_low}-{estimate.total.tokens}: free-text replies count at "
-            "max_tokens and demo sets at capacity; a model that answers in one line and demo "
-            "sets left as they are give the low end (the reply cache's history narrows it)")
+    """The line saying how far the run may fall either side of the forecast, and why."""
+    return (f"range: calls {estimate.calls_low}-{estimate.calls_high}, tokens "
+            f"{estimate.tokens_low}-{estimate.tokens_high}: from each prompt's first proposal "
+            "going through and none scored on validation to every proposal passing the cheap "
+            "checks and scored on all of it (how a step's proposals fare varies most from run "
+            "to run), a sample's calls from its fewest to its most where branches and early "
+            "exits make them vary (unless the reply cache's history says how they ran), and "
+            "for tokens from one-line replies and demo sets as they are to replies at "
+            "max_tokens and demo sets at capacity (the history sizes the replies)")

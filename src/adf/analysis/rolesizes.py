@@ -60,12 +60,13 @@ def overheads() -> Overheads:
     )
 
 
-def backward_call(prompt: int, reply: int, shown: list[int]) -> tuple[int, int]:
-    """(prompt, reply) tokens of one review of a call; `shown`: each target's value size."""
+def backward_call(prompt: int, reply: int, shown: list[int],
+                  feedback: int = FEEDBACK_TOKENS) -> tuple[int, int]:
+    """(prompt, reply) tokens of one review of a call; `shown`: each target's value size;
+    `feedback`: the tokens of one piece of feedback (the downstream one it reads, each it writes)."""
     fixed = overheads()
     blocks = sum(fixed.target + size for size in shown) or fixed.target
-    return (prompt + reply + FEEDBACK_TOKENS + fixed.backward + blocks,
-            FEEDBACK_TOKENS * max(len(shown), 1))
+    return (prompt + reply + feedback + fixed.backward + blocks, feedback * max(len(shown), 1))
 
 
 @attrs.frozen
@@ -76,6 +77,8 @@ class Draw:
     passes: int
     history: float  # earlier values on average over the run's steps
     rejected: float  # values rejected earlier in the same step, on average
+    feedback: int = FEEDBACK_TOKENS  # one piece of feedback on a failure
+    reasoning: int = REASONING_TOKENS  # the reasoning the optimizer writes before its value
 
 
 def optimizer_call(view: GraphView, sizes: Sizes, param: str, draw: Draw) -> tuple[int, int]:
@@ -90,8 +93,8 @@ def optimizer_call(view: GraphView, sizes: Sizes, param: str, draw: Draw) -> tup
     expected = sum(sizes.values.get(d.name, 0) for d in plan.targets)
     answer = max((sizes.replies.get(u, 0) for u in users), default=0)
     sample = _VIEW_LINES + inputs + answer + expected
-    failures = draw.errors * (sample + FEEDBACK_TOKENS * len(users))
+    failures = draw.errors * (sample + draw.feedback * len(users))
     earlier = (draw.history + draw.rejected) * (value + 4)
     prompt = (overheads().optimizer + overheads().heads + value + failures
               + draw.passes * sample + earlier + lines)
-    return round(prompt), value + REASONING_TOKENS
+    return round(prompt), value + draw.reasoning

@@ -41,7 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from adf.analysis.cost import Rates, Scenario, estimate_cost
+    from adf.analysis.cost import Scenario, estimate_cost
+    from adf.analysis.costhistory import Rates
     from adf.cli._command import load, print_error
     from adf.plan.settings import problem
     from adf.workflow import WorkflowError

@@ -113,7 +113,7 @@ def _train(console: Any, args: argparse.Namespace, prepared: Prepared) -> int:
         f"data: train {len(splits.train)}, val {len(splits.val)}, test {len(splits.test)}; "
         f"forecast: about {total.calls} model calls, {total.tokens} tokens{dollars}"
     )
-    if forecast.tokens_low < total.tokens:
+    if forecast.has_range:
         from adf.analysis.costreport import token_range
 
         console.print(f"  {token_range(forecast)}", markup=False)

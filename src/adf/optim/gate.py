@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import attrs
 
+from adf.plan.gaterules import best_possible, cannot_win, loses_minibatch, wins
 from adf.plan.paramvalue import ParamValue
 from adf.runtime.data import Sample
 
@@ -63,7 +64,7 @@ async def gate(
     if minibatch:
         after_scores = await score(minibatch, candidate)
         after = mean(after_scores)
-        if after < before or (minibatch_strict and after <= before):
+        if loses_minibatch(before, after, strict=minibatch_strict):
             return GateResult(False, f"no gain on the minibatch ({before:.2f} -> {after:.2f})",
                               before, after, None, 0)
     else:
@@ -80,21 +81,19 @@ async def gate(
         got += sum(scores)
         done += len(part)
         scored += len(scores)
-        best_possible = (got + (total - done)) / max(1, scored + total - done)
-        losing = best_possible < val_score if ties else best_possible <= val_score
-        if losing and done < total:
+        best = best_possible(got, done, scored, total)
+        if cannot_win(best, val_score, ties=ties) and done < total:
             return GateResult(
                 False,
-                f"cannot beat validation {val_score:.3f} (at most {best_possible:.3f} after "
+                f"cannot beat validation {val_score:.3f} (at most {best:.3f} after "
                 f"{done} of {total} samples)",
-                before, after, best_possible, done, stopped_early=True,
+                before, after, best, done, stopped_early=True,
             )
     if not scored:
         return GateResult(False, "no validation sample could be scored (model calls failed)",
                           before, after, None, done)
     final = got / scored
-    wins = final >= val_score if ties else final > val_score
-    if wins:
+    if wins(final, val_score, ties=ties):
         return GateResult(True, f"validation {val_score:.3f} -> {final:.3f}",
                           before, after, final, done)
     return GateResult(False, f"no gain on validation ({val_score:.3f} -> {final:.3f})",

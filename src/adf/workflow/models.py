@@ -24,7 +24,7 @@ from adf.runtime.executor import ExecutorSpec
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 
 if TYPE_CHECKING:
-    from adf.analysis.cost import History
+    from adf.analysis.costhistory import History
     from adf.llm.accounting import Accounting
     from adf.llm.cache import ReplyCache
     from adf.llm.calltrace import TraceSink
@@ -167,7 +167,7 @@ def token_history(plan: Plan, options: RunOptions) -> History:
     """
     from pathlib import Path
 
-    from adf.analysis.cost import History
+    from adf.analysis.costhistory import History
     from adf.llm.cache import DEFAULT_PATH, CacheError, ReplyCache
 
     path = Path(options.cache or DEFAULT_PATH)

@@ -192,8 +192,10 @@ def _keep_rates(prepared: Prepared, outcome: TrainOutcome) -> None:
 
 
 def _observed_rates(scenario: Scenario, path: str, options: TrainOptions) -> Scenario:
-    """`scenario` with the rates the resumed run's finished steps measured (where they did)."""
-    from adf.analysis.cost import Rates
+    """`scenario` with the rates the resumed run's finished steps measured (where they did)
+    and what its counters say it spent (steps, the scoring at the start, usage by purpose)."""
+    from adf.analysis.costhistory import Rates, Spent
+    from adf.llm.usage import Usage
     from adf.optim.checkpoint import CheckpointError, load_checkpoint
     from adf.optim.observed import observe
     from adf.optim.records import StepRecord
@@ -203,19 +205,17 @@ def _observed_rates(scenario: Scenario, path: str, options: TrainOptions) -> Sce
     try:
         raw = load_checkpoint(run_dir) if run_dir else None
         records = [StepRecord.from_json(r) for r in raw["records"]] if raw else []
-    except (CheckpointError, KeyError, TypeError, ValueError):
+        spent = Spent(int(raw["step"]), raw["phase"] != "setup",
+                      tuple((p, Usage.from_json(u)) for p, u in raw["meter"]["by_purpose"].items())
+                      ) if raw else Spent()
+    except (CheckpointError, KeyError, TypeError, ValueError, AttributeError):
         return scenario  # the run itself names a bad checkpoint
     seen = observe(records, scenario.val_size)
-    prior = scenario.rates
-
-    def rate(measured: float | None, prior: float) -> float:
-        return prior if measured is None else measured
-
-    return attrs.evolve(scenario, rates=Rates(
-        fail_rate=rate(seen.fail_rate.share, prior.fail_rate),
-        screen_pass=rate(seen.screen_pass.share, prior.screen_pass),
-        pass_minibatch=rate(seen.pass_minibatch.share, prior.pass_minibatch),
-        val_share=rate(seen.val_share.share, prior.val_share)))
+    failed = seen.fail_rate.share
+    return attrs.evolve(scenario, spent=spent, rates=Rates(  # no evidence: the prior (None)
+        fail_rate=scenario.rates.fail_rate if failed is None else failed,
+        screen_pass=seen.screen_pass.share, pass_minibatch=seen.pass_minibatch.share,
+        val_share=seen.val_share.share))
 
 
 def data_rows(plan: Plan, samples: Sequence[Sample]) -> list[dict[str, Any]]:
