@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pathlib
 import xml.etree.ElementTree as ET
 
 from analysis_plans import PlanBuilder, counting
@@ -201,3 +202,37 @@ def test_svg_nests_the_group_of_an_inner_step_in_the_outer_steps_group_and_box()
             assert box(before)[3] < box(after)[1]
     page = render_html(nested_drawing())
     assert "14 loop time steps" in page  # 2 + 2 × 2 + 2 × 2 × 2; map items apart
+
+
+CALLED = """model m = "local"
+input text: str
+input items: list[str]
+llm f(text: str) -> str using m { user: "F {text}" }
+state acc: str = ""
+loop r in 0..2 {
+  node s = map p in items max 2 => f(p)
+  acc = acc + f(text)
+}
+output acc
+"""
+
+
+def test_a_workflow_calls_box_holds_its_loop_steps_and_map_items(tmp_path: pathlib.Path) -> None:
+    from adf.compiler.pipeline import compile_file
+
+    (tmp_path / "lib.adf").write_text(CALLED, encoding="utf-8")
+    main = tmp_path / "main.adf"
+    main.write_text('use "lib.adf" as lib\ninput text: str\ninput items: list[str]\n'
+                    "node v = lib(text, items)\noutput v\n", encoding="utf-8")
+    plan = compile_file(str(main)).plan
+    assert plan is not None
+    around = dot_clusters(render_dot(build_drawing(plan)))
+    assert around == {"call v": None, "v.r @ 0": "call v", "v.r @ 1": "call v",
+                      "v.s#0@0": "v.r @ 0", "v.s#1@0": "v.r @ 0",
+                      "v.s#0@1": "v.r @ 1", "v.s#1@1": "v.r @ 1"}
+    root = parse(render_svg(build_drawing(plan)))
+    call = next(g for g in root.findall(f"{SVG}g") if g.get("class") == "group")
+    inner = [(g.get("data-loop"), g.get("data-step")) for g in call.iter(f"{SVG}g")
+             if g.get("class") == "group"]
+    assert inner == [("v", "call"), ("v.r", "0"), ("v.s#", "0@0"), ("v.s#", "1@0"),
+                     ("v.r", "1"), ("v.s#", "0@1"), ("v.s#", "1@1")]

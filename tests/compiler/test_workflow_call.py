@@ -266,3 +266,83 @@ def test_dead_code_in_a_call_is_named_by_its_statement(tmp_path: pathlib.Path) -
     result = compile_main(tmp_path, 'node v = rater(text, "a")\noutput v\n')
     assert result.plan is not None
     assert {n.id: root_name(n) for n in result.plan.nodes} == {"v.hint": "v.hint", "v": "v"}
+
+
+COUNTING = '''model m = "local"
+input text: str
+llm f(text: str) -> str using m { user: "F {text}" }
+state count: int = 0
+loop i in 0..2 {
+  node d = f(text)
+  count = i
+}
+output d
+'''
+
+
+def test_a_state_a_used_loop_assigns_is_the_calls_own(tmp_path: pathlib.Path) -> None:
+    # the used file's `count` is copied as `v.count`: never the calling file's `count`
+    alone = compile_main(tmp_path, "node v = rater(text)\noutput v\n", rater=COUNTING)
+    assert [(d.code, d.message) for d in alone.diagnostics] == []
+    assert alone.plan is not None
+    assert "v.count" in {n.id for n in alone.plan.nodes}
+    unwritten = compile_main(tmp_path, "state count: int = 0\nnode v = rater(text)\noutput v\n"
+                             "output count\n", rater=COUNTING)
+    assert codes(unwritten) == [] and unwritten.plan is not None
+    assert {o.name: o.source for o in unwritten.plan.outputs} == {"v": "v@1", "count": "count"}
+    own = compile_main(tmp_path, '''state count: int = 0
+loop k in 0..2 { count = count + 1 }
+node v = rater(text)
+output v
+output count
+''', rater=COUNTING)
+    assert codes(own) == []
+    assert own.plan is not None
+    assert {o.name: o.source for o in own.plan.outputs} == {"v": "v@1", "count": "count@1"}
+    assert {n.id: n.inputs[0].source for n in own.plan.nodes if n.id == "count@1"} == {
+        "count@1": "count@0"}
+
+
+def test_a_used_file_whose_output_is_a_target_is_E0120(tmp_path: pathlib.Path) -> None:
+    target = 'input text: str\ntarget label: str\noutput label\n'
+    result = compile_main(tmp_path, "node v = rater(text)\noutput v\n", rater=target)
+    assert [(d.code, d.primary.span.line) for d in result.diagnostics if d.is_error] == [
+        ("E0120", 5)]
+    assert "is its target `label`" in result.diagnostics[0].message
+
+
+def test_a_call_declared_twice_reports_only_the_duplicate_name(tmp_path: pathlib.Path) -> None:
+    result = compile_main(tmp_path, 'node v = rater(text, "a")\nnode v = rater(text, "b")\n'
+                          "output v\n")
+    assert [(d.code, d.message) for d in result.diagnostics if d.is_error] == [
+        ("E0101", "`v` is declared more than once")]
+
+
+def test_a_used_file_open_in_the_editor_is_read_from_there(tmp_path: pathlib.Path) -> None:
+    from adf.compiler.pipeline import compile_source
+
+    main = HEAD + 'node v = rater(text, "a")\noutput v\n'
+    unsaved = str((tmp_path / "rater.adf").resolve())  # open, never written to disk
+    result = compile_source(main, str(tmp_path / "main.adf"), open_files={unsaved: RATER})
+    assert codes(result) == [] and result.plan is not None
+    assert [n.id for n in result.plan.nodes] == ["v.hint", "v"]
+    gone = compile_source(main, str(tmp_path / "main.adf"))
+    assert codes(gone) == ["E0113"]
+
+
+def test_a_calls_unused_inner_nodes_are_not_warned_in_the_calling_file(
+        tmp_path: pathlib.Path) -> None:
+    # `why` of the loop body and the unread state are the used file's own business
+    from adf.analysis.config import LintConfig
+    from adf.analysis.lint import run_lints
+
+    def lints(body: str) -> list[tuple[str, str]]:
+        result = compile_main(tmp_path, body, rater=looped)
+        assert result.plan is not None
+        return [(d.code, d.message) for d in run_lints(result.plan, "main.adf", LintConfig())
+                if d.code in ("W0504", "W0510")]
+
+    looped = COUNTING.replace('  count = i\n', '  node why = f(d)\n  count = i\n')
+    assert lints("node v = rater(text)\noutput v\n") == []
+    assert lints("node v = rater(text)\nnode w = rater(text)\noutput v\n") == [
+        ("W0504", "`w` is computed but never used")]

@@ -7,6 +7,9 @@ Takes a `GraphView`; gives diagnostics, in one linear pass each:
   nested calls, `pred.0`, fold into their statement);
 - W0510 a loop state that nothing reads but its own updates (its update
   nodes are then not reported again as W0504);
+- neither for the nodes and states a workflow call (`node v = r(...)`) copies
+  from a used file (that file's own check reports them), except W0504 once for
+  a call none of whose nodes is used;
 - W0505 an input no node, loss or output reads; W0506 a target likewise;
 - W0507 a parameter no prompt uses; W0508 a model no llm and no training
   role uses; W0509 an `llm` or `fn` declared but never called.
@@ -41,20 +44,26 @@ def live_values(view: GraphView) -> set[str]:
 
 def check_dead_code(view: GraphView, file: str) -> list[Diagnostic]:
     unread = unread_states(view)
-    diagnostics = _unread_state_diagnostics(view, unread, file)
+    shown = {name: chain for name, chain in unread.items() if view.nodes[name].call is None}
+    diagnostics = _unread_state_diagnostics(view, shown, file)
     diagnostics += _dead_nodes(view, live_values(view), file, set(unread))
     diagnostics += _unused_declarations(view, file)
     return diagnostics
 
 
 def _dead_nodes(view: GraphView, live: set[str], file: str, skip: set[str]) -> list[Diagnostic]:
-    """W0504, one per source statement: nested calls (`pred.0`) fold into their owner."""
+    """W0504, one per source statement: nested calls (`pred.0`) fold into their owner.
+    A workflow call's nodes are the used file's work, reported by that file's own check:
+    only a call nothing reads at all is reported, once, by the call's name."""
     groups: dict[str, list[Node]] = {}
     copies: dict[str, set[tuple[int, ...]]] = {}
+    used_calls = {n.call for n in view.plan.nodes if n.call is not None and n.id in live}
     for node in view.plan.nodes:
         root = root_name(node)
         copies.setdefault(root, set()).add(node.time)
         if node.id in live or root in skip:
+            continue
+        if node.call is not None and (node.call in used_calls or root != node.call):
             continue
         if node.kind == "const" and view.readers(node.id):
             continue  # a literal, loop variable or initial state feeding dead work

@@ -10,7 +10,7 @@ parameters, the nodes between them and the losses, the edges feedback
 travels along) marked `highlighted`. Given the path one sample took
 (`adf.analysis.takenpath`), every vertex and edge also says whether it was
 `taken` for that sample. The nodes of a workflow call (`node v = r(...)`)
-outside its loops are grouped as that call.
+are grouped as that call, the boxes of its loop steps and map items inside.
 
 Layers are topological depths (longest path from the data), so every edge
 points to a deeper layer, except that a loop's step starts below the step
@@ -36,7 +36,7 @@ from adf.plan.schema import Node, Plan
 VertexKind = Literal["param", "input", "target", "llm", "fn", "const", "field", "select", "last", "item", "map", "loss", "output"]
 EdgeKind = Literal["param", "value", "pred", "target", "output"]
 # (loop, time step) of a loop copy; ("NAME#", item) of a map's item; (call, CALL) of a
-# workflow call's node outside loops and maps
+# workflow call's nodes (the box around its loop steps and map items)
 Group = tuple[str, int | str]
 
 
@@ -100,7 +100,7 @@ CALL = "call"  # the second half of the group of a workflow call's nodes
 def group_label(group: Group) -> str:
     """`hop @ 1` for a loop step (`attempt @ 1.0` in a nested loop), `notes#1` for a
     map's item (`notes#1@0` in a loop's step), `call verdict` for the nodes of
-    `node verdict = r(...)` outside loops and maps."""
+    `node verdict = r(...)`."""
     name, index = group
     if index == CALL:
         return f"call {name}"
@@ -176,8 +176,6 @@ def _draw(plan: Plan) -> Drawing:
     for node in plan.nodes:
         chain = chains[node.id]
         group = chain[-1] if chain else None
-        if group is None and node.call is not None:  # a used workflow's call: one box
-            group = (node.call, CALL)
         if node.llm is not None:
             detail = f"llm {node.llm.function} using {node.llm.model}"
             if node.llm.tools:  # `*`: a finish tool
@@ -218,8 +216,9 @@ def _draw(plan: Plan) -> Drawing:
 
 
 def _chain(node: Node, parents: dict[str, str | None]) -> list[Group]:
-    """The boxes a node is drawn in, outermost first: the step of each loop around it
-    (`hop @ 1`, then `attempt @ 1.0` for a loop nested in `hop`), then its map item."""
+    """The boxes a node is drawn in, outermost first: the workflow call it belongs to,
+    the step of each loop around it (`hop @ 1`, then `attempt @ 1.0` for a loop nested
+    in `hop`), then its map item."""
     chain: list[Group] = []
     if node.loop is not None and node.step is not None:
         time = node.time
@@ -231,7 +230,7 @@ def _chain(node: Node, parents: dict[str, str | None]) -> list[Group]:
     if node.item is not None:  # a map's item: a box of its own, in the loop step it runs in
         stem = node.name.rsplit("#", 1)[0] + "#"
         chain.append((stem, node.item) if not chain else (stem, f"{node.item}@{chain[-1][1]}"))
-    return chain
+    return [(node.call, CALL), *chain] if node.call is not None else chain
 
 
 def _layers(plan: Plan, view: GraphView, chains: dict[str, list[Group]]) -> dict[str, int]:

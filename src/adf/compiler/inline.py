@@ -7,20 +7,23 @@ call's node, the llm and fn names they call (for linking to copy, renamed
 E0204/E0205 for the arguments, worded as for any call).
 
 The used file's nodes, states, loops and constants that its one `output`
-depends on are copied with every name they declare prefixed by the call's
-node (`v.NAME`; the output itself becomes `v`), their spans those of the
-call. Each input becomes a node `v.INPUT` whose value is the argument as
+depends on (a loop whole, with the states it updates) are copied with every
+name they declare prefixed by the call's node (`v.NAME`; the output itself
+becomes `v`), their spans those of the call. Each input becomes a node `v.INPUT` whose value is the argument as
 written (a name is then only an alias: the plan gets no node for it) and
 which carries the input's declared type (`ast.WorkflowArg`), so the type
 checker checks the argument against it. Its targets, losses, objectives,
 outputs and `train` block are left out. A call anywhere but as the whole
 value of a top-level node is E0119; a file with no output or several is
-E0120 (its nodes never read a target: that is E0306 there).
+E0120, and so is one whose output is a target (its nodes never read a
+target: that is E0306 there). A call whose node's name is declared twice is
+not inlined (resolve reports E0101 for the name).
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple, TypeVar
 
@@ -85,6 +88,8 @@ def inline_calls(program: ast.Program, use: ast.UseDecl, used: ast.Program,
             help=f"give it a top-level node of its own, `node result = {alias}(...)`, and use "
             "`result` here",
         ))
+    counts = Counter(name for decl in program.decls for name in declared_names(decl))
+    sites = [s for s in sites if counts[s.name.name] == 1]  # a duplicate: E0101 from resolve
     if not sites:
         return Inlined({}, (), tuple(diags))
     file = os.path.basename(path)
@@ -140,6 +145,19 @@ def _shape(used: ast.Program, file: str, use: ast.UseDecl, diags: list[Diagnosti
             notes=("a workflow call gives the value of the used file's one `output`",),
             help="declare exactly one `output` in the used file, or call one of its llms: "
             f"`{use.alias.name}.NAME(...)`",
+        ))
+        return None
+    output = outputs[0].name.name
+    if any(isinstance(d, ast.DataDecl) and d.role == "target" and d.name.name == output
+           for d in used.decls):
+        diags.append(diag(
+            "E0120", f"the output of `{file}` is its target `{output}`, which a call does not "
+            "supply", span, "calls its whole workflow",
+            secondary=[Label(use.path.span, "used here")],
+            notes=("a call supplies the used file's inputs only; targets come from each "
+                   "sample of the calling file's data",),
+            help="declare the target in this file instead, or make the used file's output a "
+            "node it computes",
         ))
         return None
     owner: dict[str, Graphed] = {}
@@ -198,6 +216,21 @@ def _inline(site: ast.NodeDecl, shape: _Shape, alias: str, file: str,
     return (*bindings, *copied), callees
 
 
+def declared_names(decl: ast.Decl) -> Iterator[str]:
+    """The names a top-level declaration declares: a use's alias, a loop's name and its
+    body's (nested loops included), or the declaration's own name (an `output` names
+    what it shows and declares nothing)."""
+    if isinstance(decl, ast.UseDecl):
+        yield decl.alias.name
+    elif isinstance(decl, ast.LoopDecl):
+        yield decl.name.name
+        yield from (s.name.name for _, s in ast.loop_statements(decl)
+                    if isinstance(s, ast.NodeDecl | ast.LoopDecl))
+    elif not isinstance(decl, ast.OutputDecl) and isinstance(
+            name := getattr(decl, "name", None), ast.Ident):
+        yield name.name
+
+
 def _declares(decl: Graphed) -> Iterator[str]:
     """The names a declaration of the used file declares: its own, its loop body's, and
     the items of the maps in it."""
@@ -210,7 +243,9 @@ def _declares(decl: Graphed) -> Iterator[str]:
 
 
 def _reads(decl: Graphed) -> Iterator[str]:
-    """The names a declaration reads: values, bounds and `until` conditions."""
+    """The names a declaration reads or writes: values, bounds, `until` conditions and
+    the states a loop assigns (so their declarations are copied and renamed too, and a
+    used file's loop never writes a state of the calling file)."""
     for expr, _ in expressions(decl):
         for found in walk(expr):
             if isinstance(found, ast.Ref):
@@ -220,6 +255,8 @@ def _reads(decl: Graphed) -> Iterator[str]:
     if isinstance(decl, ast.LoopDecl):
         for loop in ast.nested_loops(decl):
             yield from (b.name for b in loop.bound_names if b is not None)
+        yield from (s.name.name for _, s in ast.loop_statements(decl)
+                    if isinstance(s, ast.Assign))
 
 
 def _rewrite(node: T, renames: dict[str, str], span: Span, keep: tuple[str, Span],

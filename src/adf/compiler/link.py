@@ -26,10 +26,10 @@ is E0114 with the chain of files.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple, Protocol, TypeVar
 
-from adf.compiler.inline import inline_calls
+from adf.compiler.inline import declared_names, inline_calls
 from adf.compiler.report import diag, suggest, summarise
 from adf.compiler.resolve import expressions, walk
 from adf.diagnostics import Diagnostic, Span
@@ -43,6 +43,7 @@ class UsedFiles(Protocol):
     """What linking needs from the compile it is part of."""
 
     max_bytes: int  # the most bytes a used file may have
+    open_files: Mapping[str, str]  # texts open in an editor, by real path: read first
 
     def check(self, text: str, path: str,
               chain: tuple[str, ...]) -> tuple[ast.Program | None, tuple[Diagnostic, ...]]:
@@ -69,7 +70,7 @@ def link(
     uses = [d for d in program.decls if isinstance(d, ast.UseDecl)]
     if not uses:
         return Linked(program, ())
-    own = {name for decl in program.decls for name in _declared(decl)}
+    own = {name for decl in program.decls for name in declared_names(decl)}
     diags: list[Diagnostic] = []
     copied: list[ast.Decl] = []
     replaced: dict[int, tuple[ast.Decl, ...]] = {}
@@ -163,8 +164,10 @@ def _load(
             "the next",
         ))
         return None, path
-    try:
-        text = read_source_bytes(path, used.max_bytes).decode("utf-8")
+    try:  # an open file is read as the editor has it, saved or not
+        opened = used.open_files.get(real)
+        text = opened if opened is not None else read_source_bytes(
+            path, used.max_bytes).decode("utf-8")
     except (SourceReadError, UnicodeDecodeError) as exc:
         reason = str(exc) if isinstance(exc, SourceReadError) else f"`{path}` is not valid UTF-8"
         diags.append(diag(
@@ -262,17 +265,6 @@ def _rename(decl: Exported, renames: dict[str, str]) -> ast.Decl:
 def _name(decl: ast.Decl) -> str:
     name = getattr(decl, "name", None)
     return name.name if isinstance(name, ast.Ident) else ""
-
-
-def _declared(decl: ast.Decl) -> Iterator[str]:
-    if isinstance(decl, ast.UseDecl):
-        yield decl.alias.name
-    elif isinstance(decl, ast.LoopDecl):  # its name, and its body's, nested loops included
-        yield decl.name.name
-        yield from (s.name.name for _, s in ast.loop_statements(decl)
-                    if isinstance(s, ast.NodeDecl | ast.LoopDecl))
-    elif name := _name(decl):
-        yield name
 
 
 def _dotted_calls(program: ast.Program) -> list[ast.Call]:

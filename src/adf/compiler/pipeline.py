@@ -125,7 +125,7 @@ class _UsedFiles:
     """The files named by `use` in one compile: each checked once (a file reached along
     several paths is not checked again for each: that would grow exponentially with the
     depth of a shared file), each read up to `max_bytes`; a file open in an editor is
-    checked in the editor's text (`open_files`, by real path)."""
+    read in the editor's text (`open_files`, by real path; linking looks there first)."""
 
     def __init__(self, max_bytes: int | None, open_files: Mapping[str, str] | None = None) -> None:
         from adf.compiler.source import MAX_SOURCE_BYTES
@@ -143,9 +143,7 @@ class _UsedFiles:
         does not depend on the chain that reached it (a cycle through an earlier file of
         one chain is a cycle reachable from this file in any chain), so one check serves
         every path."""
-        real = os.path.realpath(path)
-        text = self.open_files.get(real, text)
-        key = (real, text)
+        key = (os.path.realpath(path), text)
         if key not in self._checked:
             result, program = _compile(text, path, os.path.dirname(path), False, None, chain,
                                        self)
