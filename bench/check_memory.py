@@ -7,10 +7,18 @@ adf's check path imported. Printed for each input: its size, the raw peak,
 the peak minus the baseline, and both as multiples of the input size.
 The issue's bar is a peak of at most 10x the input size.
 
-- `params`: N `param` declarations, all but one unused (N warnings printed);
-- `literal`: one prompt whose string literal is M megabytes.
+- `params`: N `param` declarations, all but one unused (N warnings printed),
+  checked with each `--format` (human, json, sarif);
+- `literal`: one prompt whose string literal is M megabytes;
+- `nodes`: K `node nI = ask(question)` lines, all but their llm calls unused
+  (K warnings; each is a call in the plan);
+- `sum`: one node that adds T string literals (each a constant node of the plan).
 
-Run: `python bench/check_memory.py [--params 100000] [--literal-mb 10]`
+The bar is about every input; the last two shapes put the most plan into the
+fewest bytes, so their ratio is the worst (see docs/reliability.md).
+
+Run: `python bench/check_memory.py [--params 100000] [--literal-mb 10] [--nodes 30000]
+[--terms 30000]`
 """
 
 from __future__ import annotations
@@ -49,9 +57,9 @@ CHILD = (
 )
 
 
-def peak_kib(path: str) -> int:
-    """Peak RSS (KiB) of `adfc check path` in a fresh interpreter."""
-    args = [sys.executable, "-c", CHILD, "check", "--max-source-mb", "64", path]
+def peak_kib(path: str, output: str = "human") -> int:
+    """Peak RSS (KiB) of `adfc check --format OUTPUT path` in a fresh interpreter."""
+    args = [sys.executable, "-c", CHILD, "check", "--format", output, "--max-source-mb", "64", path]
     done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                           check=False)
     return int(done.stderr.strip().splitlines()[-1])
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=int, default=100_000)
     parser.add_argument("--literal-mb", type=float, default=10.0)
+    parser.add_argument("--nodes", type=int, default=30_000)
+    parser.add_argument("--terms", type=int, default=30_000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         inputs = {
@@ -68,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.params} params": HEAD.format(value="Answer.") + "".join(
                 f'param p{i}: prompt = "value {i}"\n' for i in range(args.params)),
             f"{args.literal_mb:g} MB literal": HEAD.format(value="x" * int(args.literal_mb * 1e6)),
+            f"{args.nodes} nodes": HEAD.format(value="Answer.") + "".join(
+                f"node n{i} = ask(question)\n" for i in range(args.nodes)),
+            f"sum of {args.terms}": HEAD.format(value="Answer.") + "node total = " + " + ".join(
+                f'"t{i}"' for i in range(args.terms)) + "\n",
         }
         paths = {}
         for index, (name, text) in enumerate(inputs.items()):
@@ -76,14 +90,17 @@ def main(argv: list[str] | None = None) -> int:
                 handle.write(text)
         base = peak_kib(paths["tiny"]) * 1024
         print(f"baseline (interpreter + check path, tiny program): {base / 2**20:.1f} MiB")
-        print(f"{'input':>16} {'size MiB':>9} {'peak MiB':>9} {'peak/size':>9} "
+        print(f"{'input':>22} {'size MiB':>9} {'peak MiB':>9} {'peak/size':>9} "
               f"{'(peak-base) MiB':>15} {'(peak-base)/size':>16}")
         worst = 0.0
-        for name in list(inputs)[1:]:
+        runs = [(name, "human") for name in list(inputs)[1:]]
+        runs += [(list(inputs)[1], output) for output in ("json", "sarif")]
+        for name, output in runs:
             size = os.path.getsize(paths[name])
-            peak = peak_kib(paths[name]) * 1024
+            peak = peak_kib(paths[name], output) * 1024
             worst = max(worst, peak / size)
-            print(f"{name:>16} {size / 2**20:9.1f} {peak / 2**20:9.1f} {peak / size:9.1f} "
+            label = name if output == "human" else f"{name}, {output}"
+            print(f"{label:>22} {size / 2**20:9.1f} {peak / 2**20:9.1f} {peak / size:9.1f} "
                   f"{(peak - base) / 2**20:15.1f} {(peak - base) / size:16.1f}")
     print(f"worst peak/size {worst:.1f}x (bar: 10x)")
     return 0 if worst <= 10.0 else 1

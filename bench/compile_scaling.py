@@ -4,7 +4,8 @@ how long `adfc check` takes against a bare Python start.
 Part 1: generated programs whose plans have about 1k, 10k and 50k nodes
 (chains and fan-in of llm and fn calls, nested calls, `+` chains, record
 field access, a `match` with guarded branches, a `map` over a list, an objective, loops of
-3 steps with a state, and a loop of 2 steps nested in one of 2 steps). For each size, best of `--repeat` runs of
+3 steps with a state, a loop of 2 steps nested in one of 2 steps, and a call of
+a whole workflow from a used file, `sub.adf`, inlined once per block). For each size, best of `--repeat` runs of
   - Lark: `lark.Lark(adf.lark, parser="lalr", lexer="contextual").parse`
     (the parser object is built once, outside the timing);
   - compile: `compile_source` (parse, resolve, graph, types, bindings,
@@ -23,6 +24,7 @@ Run: `python bench/compile_scaling.py [--repeat 3] [--starts 7] [--profile]`
 from __future__ import annotations
 
 import argparse
+import atexit
 import cProfile
 import functools
 import gc
@@ -30,8 +32,10 @@ import io
 import itertools
 import os
 import pstats
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +71,22 @@ llm judge(a: str) -> {label: enum{yes, no}, note: str} using m {
   system: [inst]
   user: "J: {a}"
 }
+use "sub.adf" as sub
+'''
+
+# The used file whose whole workflow each block calls: 2 plan nodes per call
+# (the argument is a name, so its input is an alias and adds none).
+SUB = '''model m = "local" { temperature: 0, max_tokens: 64 }
+param hint: prompt = "Summarise the text."
+input text: str
+llm say(text: str) -> str using m {
+  system: [hint]
+  user: "T: {text}"
+}
+fn strip(text: str) -> str = std.parse.strip
+node said = say(text)
+node out = strip(said)
+output out
 '''
 
 
@@ -88,8 +108,10 @@ def program(target_nodes: int) -> str:
         # (the field, a guarded call, a guarded field, the select)
         lines.append(f"node {b}j = judge({b}e)")
         lines.append(f"node {b}m = match {b}j.label {{ yes => ask({b}e), no => {b}j.note }}")
+        # 2 nodes: the used file's workflow, inlined under `{b}u`
+        lines.append(f"node {b}u = sub({b}e)")
         # 6 nodes of per-item work: the list, 2 items (item node and call), the map
-        lines.append(f"node {b}p = map x{b} in split({b}e) max 2 => ask(x{b})")
+        lines.append(f"node {b}p = map x{b} in split({b}u) max 2 => ask(x{b})")
         # 10 more: the state's initial value, then 3 steps of (an add, a call, the update)
         lines.append(f'state {b}s: str = ""')
         lines.append(f"loop {b}l in 0..3 {{")
@@ -106,7 +128,7 @@ def program(target_nodes: int) -> str:
         lines.append("  }")
         lines.append("}")
         prev = f"{b}w"
-        nodes += 8 + 6 + 6 + 1 + 3 * 3 + 1 + 2 * 2 * 3
+        nodes += 8 + 6 + 2 + 6 + 1 + 3 * 3 + 1 + 2 * 2 * 3
         i += 1
     lines.append(f"loss acc = std.loss.exact_match({prev}, t)")
     lines.append(f"loss overlap = std.loss.f1({prev}, t)")
@@ -115,9 +137,16 @@ def program(target_nodes: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Where the generated program "lives": its `use "sub.adf"` is read from here.
+FOLDER = tempfile.mkdtemp(prefix="adf-scaling-")
+atexit.register(shutil.rmtree, FOLDER, ignore_errors=True)
+NAME = os.path.join(FOLDER, "scaling.adf")
+Path(FOLDER, "sub.adf").write_text(SUB, encoding="utf-8")
+
+
 def compile_and_encode(text: str) -> bytes:
     """What `adfc compile` does, without the file I/O."""
-    result = compile_source(text, "scaling.adf")
+    result = compile_source(text, NAME)
     assert result.plan is not None
     return encode_plan(result.plan)
 
@@ -164,14 +193,14 @@ def main() -> int:
     rows = []
     for size in sizes:
         text = program(size)
-        result = compile_source(text, "scaling.adf")
+        result = compile_source(text, NAME)
         assert result.ok and result.plan is not None, [str(d.message) for d in result.diagnostics[:3]]
         plan = result.plan
         nodes = len(plan.nodes)
         t_lark = best(functools.partial(lark_parser.parse, text), args.repeat)
-        t_compile = best(functools.partial(compile_source, text, "scaling.adf"), args.repeat)
+        t_compile = best(functools.partial(compile_source, text, NAME), args.repeat)
         t_full = best(functools.partial(compile_and_encode, text), args.repeat)
-        t_nogc = best(functools.partial(without_gc, compile_source, text, "scaling.adf"), args.repeat)
+        t_nogc = best(functools.partial(without_gc, compile_source, text, NAME), args.repeat)
         rows.append((size, nodes, len(text), t_lark, t_compile, t_full, t_nogc))
 
     print()

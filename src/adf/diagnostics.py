@@ -78,7 +78,7 @@ class Span(Record):
 
 
 class Label(Record):
-    __slots__ = ('span', 'message', '__weakref__')
+    __slots__ = ('span', 'message')
     __match_args__ = ('span', 'message')
     __record_fields__ = (Field('span'), Field('message', ""))
 
@@ -99,7 +99,7 @@ class Label(Record):
 
 
 class Diagnostic(Record):
-    __slots__ = ('code', 'severity', 'message', 'file', 'primary', 'secondary', 'notes', 'help', '__weakref__')
+    __slots__ = ('code', 'severity', 'message', 'file', 'primary', 'secondary', 'notes', 'help')
     __match_args__ = ('code', 'severity', 'message', 'file', 'primary', 'secondary', 'notes', 'help')
     __record_fields__ = (Field('code'), Field('severity'), Field('message'), Field('file'), Field('primary'), Field('secondary', ()), Field('notes', ()), Field('help', ""))
 

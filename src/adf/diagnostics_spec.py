@@ -34,13 +34,13 @@ class Span:
         return Span(line, col, line, col + 1)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)  # one per diagnostic: no weak references
 class Label:
     span: Span
     message: str = ""
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Diagnostic:
     code: str
     severity: Severity

@@ -20,7 +20,8 @@ def test_spans_and_values() -> None:
     assert program is not None
     param, node = program.decls
     assert isinstance(param, ast.ParamDecl)
-    assert param.value == ast.StrLit("two\nlines", param.value.span, '"""two\nlines"""')
+    assert param.value == ast.StrLit("two\nlines", param.value.span, 3)
+    assert param.value.raw == '"""two\nlines"""'
     assert (
         param.value.span.line,
         param.value.span.col,

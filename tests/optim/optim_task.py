@@ -138,25 +138,32 @@ def write_data(folder: str) -> None:
                 handle.write(json.dumps(item) + "\n")
 
 
-def write_labelled(folder: str, items: Sequence[tuple[str, str]]) -> str:
-    """`folder/data/{train,val,test}.jsonl`, each with the same rows `{"id", "text",
-    "label_name"}` (the SST-5 examples' fields); the data folder's path."""
-    data = os.path.join(folder, "data")
+def write_splits(data: str, rows: Sequence[dict[str, Any]]) -> str:
+    """`data/{train,val,test}.jsonl`, each holding `rows` (an `id` added to each:
+    `train0`, `val0`, ...); gives `data`."""
     os.makedirs(data, exist_ok=True)
     for split in ("train", "val", "test"):
         with open(os.path.join(data, f"{split}.jsonl"), "w", encoding="utf-8") as handle:
-            for i, (text, label) in enumerate(items):
-                handle.write(json.dumps({"id": f"{split}{i}", "text": text, "label_name": label}) + "\n")
+            for i, row in enumerate(rows):
+                handle.write(json.dumps({"id": f"{split}{i}", **row}) + "\n")
     return data
 
 
-def train_args(source: str, data: str, base_url: str, folder: str) -> list[str]:
-    """`adfc train` of `source` for two steps on the fake server (model `student`),
-    writing its run, cache and the trained literals under `folder`."""
-    return ["train", source, "--data", data, "--model", "student=openai/fake",
-            "--api-base", f"student={base_url}", "--steps", "2", "--seed", "0",
-            "--out", os.path.join(folder, "run"), "--cache", os.path.join(folder, "c.sqlite"),
-            "--quiet", "--write"]
+def write_labelled(folder: str, items: Sequence[tuple[str, str]]) -> str:
+    """`folder/data` with the same rows `{"id", "text", "label_name"}` (the SST-5
+    examples' fields) in every split; the data folder's path."""
+    return write_splits(os.path.join(folder, "data"), [{"text": t, "label_name": n} for t, n in items])
+
+
+def train_args(source: str, base_url: str, folder: str, *, data: str | None = None,
+               write: bool = False) -> list[str]:
+    """`adfc train` of `source` for two steps at seed 0 on the fake server (model
+    `student`), its run and cache under `folder`; `--data` when given, and
+    `--write` (the trained literals into the source) when asked."""
+    return ["train", source, *(["--data", data] if data is not None else []),
+            "--model", "student=openai/fake", "--api-base", f"student={base_url}",
+            "--steps", "2", "--seed", "0", "--out", os.path.join(folder, "run"),
+            "--cache", os.path.join(folder, "c.sqlite"), "--quiet", *(["--write"] if write else [])]
 
 
 ADF_SOURCE = '''# a scripted counting task

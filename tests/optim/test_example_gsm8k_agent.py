@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from optim_task import current_value, responder
+from optim_task import current_value, responder, train_args, write_splits
 
 from adf.cli.main import main
 from adf.testing.fake_server import FakeReply, FakeServer, Request, last_user, tool_reply, tools_of
@@ -46,20 +46,12 @@ ROWS = [(3, 4), (5, 6), (7, 8), (2, 9), (6, 6), (4, 8)]
 
 def test_gsm8k_agent_example_trains_its_tool_description(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "val", "test"):
-        with (data / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
-            for i, (a, b) in enumerate(ROWS):
-                row = {"id": f"{split}{i}", "question": f"A box holds {a} rows of {b} eggs. How many eggs?",
-                       "answer": str(a * b)}
-                handle.write(json.dumps(row) + "\n")
+    data = write_splits(str(tmp_path / "data"), [
+        {"question": f"A box holds {a} rows of {b} eggs. How many eggs?", "answer": str(a * b)} for a, b in ROWS])
     source = tmp_path / "gsm8k_agent.adf"
     source.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     with FakeServer(respond) as server:
-        code = main(["train", str(source), "--data", str(data), "--model", "student=openai/fake",
-                     "--api-base", f"student={server.base_url}", "--steps", "2", "--seed", "0",
-                     "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--quiet"])
+        code = main(train_args(str(source), server.base_url, str(tmp_path), data=data))
         tool_requests = [r for r in server.requests if r.get("tools")]
     assert code == 0
     lock = json.loads((tmp_path / "gsm8k_agent.adf.lock").read_text())

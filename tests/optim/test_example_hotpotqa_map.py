@@ -10,14 +10,11 @@ import json
 from pathlib import Path
 
 import pytest
-from hotpotqa_task import ROWS, project
-from optim_task import current_value, responder
+from hotpotqa_task import compiled, first_row, on_fake_server, project
+from optim_task import current_value, responder, train_args
 
 from adf.cli.main import main
-from adf.compiler.pipeline import compile_file
 from adf.llm.client import LiteLLMClient
-from adf.records import replace
-from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
 
@@ -48,14 +45,10 @@ respond = responder(optimizer, answer)
 
 
 def test_each_passage_is_summarised_and_its_feedback_tagged(tmp_path: Path) -> None:
-    source = project(tmp_path / "proj", "hotpotqa_map")
-    plan = compile_file(str(source)).plan
-    assert plan is not None
+    plan = compiled(tmp_path / "proj", "hotpotqa_map")
     with FakeServer(respond) as server:
-        model = plan.models[0]
-        options = (("api_base", server.base_url), ("temperature", 0))
-        bound = replace(plan, models=(replace(model, model="openai/fake", options=options),))
-        samples = [Sample("s0", (("question", ROWS[0][0]),), (("answer", ROWS[0][1]),))]
+        bound = on_fake_server(plan, server.base_url)
+        samples = first_row()
         client = LiteLLMClient()
         result = asyncio.run(evaluate(bound, samples, client, base_dir=str(tmp_path / "proj")))
         forward = server.request_count
@@ -75,9 +68,7 @@ def test_hotpotqa_map_example_trains(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     source = project(tmp_path / "proj", "hotpotqa_map")
     with FakeServer(respond) as server:
-        code = main(["train", str(source), "--model", "student=openai/fake",
-                     "--api-base", f"student={server.base_url}", "--steps", "2", "--seed", "0",
-                     "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--quiet"])
+        code = main(train_args(str(source), server.base_url, str(tmp_path)))
     assert code == 0
     lock = json.loads((tmp_path / "proj" / "hotpotqa_map.adf.lock").read_text())
     assert CUE in lock["params"]["summary_instruction"]["value"]

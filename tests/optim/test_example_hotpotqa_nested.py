@@ -10,18 +10,22 @@ import json
 from pathlib import Path
 
 import pytest
-from hotpotqa_task import ROWS, project
-from optim_task import current_value, responder
+from hotpotqa_task import (
+    ANSWER_CUE,
+    answer_cue_optimizer,
+    compiled,
+    cued_answer,
+    first_row,
+    on_fake_server,
+    project,
+    question_of,
+)
+from optim_task import responder, train_args
 
 from adf.cli.main import main
-from adf.compiler.pipeline import compile_file
 from adf.llm.client import LiteLLMClient
-from adf.records import replace
-from adf.runtime.data import Sample
 from adf.runtime.engine import backward, evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
-
-CUE = "Copy the last word of the question."
 
 
 def answer(request: Request) -> str:
@@ -31,26 +35,17 @@ def answer(request: Request) -> str:
     if "Say whether the passages" in system:
         return "false"
     if "Write one short search query" in system:
-        question = text.split("Question: ", 1)[1].split("\n", 1)[0]
+        question = question_of(text)
         tries = text.split("Queries tried:", 1)[1].count("\n") - 1
         return f"{question} hop-{tries // 2 + 1}"
-    question = text.split("Question: ", 1)[1].split("\n", 1)[0]
-    return question.rstrip("?").split()[-1] if CUE in system else "unknown"
+    return cued_answer(text, system)
 
 
-def optimizer(request: Request) -> str:
-    current = current_value(request)
-    value = f"{current} {CUE}" if "Answer the question using only" in current and CUE not in current else current
-    return f"<reasoning>The answer is the last word.</reasoning>\n<proposed_value>{value}</proposed_value>"
-
-
-respond = responder(optimizer, answer)
+respond = responder(answer_cue_optimizer, answer)
 
 
 def test_each_hop_retries_until_kept_and_the_hops_stop_when_enough(tmp_path: Path) -> None:
-    source = project(tmp_path / "proj", "hotpotqa_nested")
-    plan = compile_file(str(source)).plan
-    assert plan is not None
+    plan = compiled(tmp_path / "proj", "hotpotqa_nested")
     judged: list[str] = []
 
     def second_hop_suffices(request: Request) -> str | object:
@@ -60,10 +55,8 @@ def test_each_hop_retries_until_kept_and_the_hops_stop_when_enough(tmp_path: Pat
         return respond(request)
 
     with FakeServer(second_hop_suffices) as server:  # type: ignore[arg-type]
-        model = plan.models[0]
-        options = (("api_base", server.base_url), ("temperature", 0))
-        bound = replace(plan, models=(replace(model, model="openai/fake", options=options),))
-        samples = [Sample("s0", (("question", ROWS[0][0]),), (("answer", "not it"),))]
+        bound = on_fake_server(plan, server.base_url)
+        samples = first_row(answer="not it")
         client = LiteLLMClient()
         result = asyncio.run(evaluate(bound, samples, client, base_dir=str(tmp_path / "proj")))
         forward = server.request_count
@@ -86,9 +79,7 @@ def test_hotpotqa_nested_example_trains(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)
     source = project(tmp_path / "proj", "hotpotqa_nested")
     with FakeServer(respond) as server:
-        code = main(["train", str(source), "--model", "student=openai/fake",
-                     "--api-base", f"student={server.base_url}", "--steps", "2", "--seed", "0",
-                     "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--quiet"])
+        code = main(train_args(str(source), server.base_url, str(tmp_path)))
     assert code == 0
     lock = json.loads((tmp_path / "proj" / "hotpotqa_nested.adf.lock").read_text())
-    assert CUE in lock["params"]["answer_instruction"]["value"]
+    assert ANSWER_CUE in lock["params"]["answer_instruction"]["value"]

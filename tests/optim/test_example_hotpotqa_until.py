@@ -8,18 +8,22 @@ import json
 from pathlib import Path
 
 import pytest
-from hotpotqa_task import ROWS, project
-from optim_task import current_value, responder
+from hotpotqa_task import (
+    ANSWER_CUE,
+    answer_cue_optimizer,
+    compiled,
+    cued_answer,
+    first_row,
+    on_fake_server,
+    project,
+    question_of,
+)
+from optim_task import responder, train_args
 
 from adf.cli.main import main
-from adf.compiler.pipeline import compile_file
 from adf.llm.client import LiteLLMClient
-from adf.records import replace
-from adf.runtime.data import Sample
 from adf.runtime.engine import evaluate
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
-
-CUE = "Copy the last word of the question."
 
 
 def answer(request: Request) -> str:
@@ -27,31 +31,18 @@ def answer(request: Request) -> str:
     if "Say whether the passages" in system:
         return "true"
     if "Write one short search query" in system:
-        return text.split("Question: ", 1)[1].split("\n", 1)[0]
-    question = text.split("Question: ", 1)[1].split("\n", 1)[0]
-    return question.rstrip("?").split()[-1] if CUE in system else "unknown"
+        return question_of(text)
+    return cued_answer(text, system)
 
 
-def optimizer(request: Request) -> str:
-    current = current_value(request)
-    value = f"{current} {CUE}" if "Answer the question using only" in current and CUE not in current else current
-    return f"<reasoning>The answer is the last word.</reasoning>\n<proposed_value>{value}</proposed_value>"
-
-
-respond = responder(optimizer, answer)
-
-
+respond = responder(answer_cue_optimizer, answer)
 
 
 def test_the_hop_loop_stops_early(tmp_path: Path) -> None:
-    source = project(tmp_path / "proj", "hotpotqa_until")
-    plan = compile_file(str(source)).plan
-    assert plan is not None
+    plan = compiled(tmp_path / "proj", "hotpotqa_until")
     with FakeServer(respond) as server:
-        model = plan.models[0]
-        options = (("api_base", server.base_url), ("temperature", 0))
-        bound = replace(plan, models=(replace(model, model="openai/fake", options=options),))
-        samples = [Sample("s0", (("question", ROWS[0][0]),), (("answer", ROWS[0][1]),))]
+        bound = on_fake_server(plan, server.base_url)
+        samples = first_row()
         result = asyncio.run(evaluate(bound, samples, LiteLLMClient(), base_dir=str(tmp_path / "proj")))
     (sample,) = result.samples
     status = {t.node: t.status for t in sample.nodes}
@@ -64,9 +55,7 @@ def test_hotpotqa_until_example_trains(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     source = project(tmp_path / "proj", "hotpotqa_until")
     with FakeServer(respond) as server:
-        code = main(["train", str(source), "--model", "student=openai/fake",
-                     "--api-base", f"student={server.base_url}", "--steps", "2", "--seed", "0",
-                     "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--quiet"])
+        code = main(train_args(str(source), server.base_url, str(tmp_path)))
     assert code == 0
     lock = json.loads((tmp_path / "proj" / "hotpotqa_until.adf.lock").read_text())
-    assert CUE in lock["params"]["answer_instruction"]["value"]
+    assert ANSWER_CUE in lock["params"]["answer_instruction"]["value"]

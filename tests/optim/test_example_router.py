@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from optim_task import current_value, responder
+from optim_task import current_value, responder, train_args, write_labelled
 
 from adf.cli.main import main
 from adf.testing.fake_server import FakeServer, Request, last_user, system_text
@@ -40,18 +40,11 @@ ROWS = [("a terrible film", "very negative"), ("a bad film", "negative"), ("a gr
 
 def test_router_example_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    data = tmp_path / "data"
-    data.mkdir()
-    for split in ("train", "val", "test"):
-        with (data / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
-            for i, (text, label) in enumerate(ROWS):
-                handle.write(json.dumps({"id": f"{split}{i}", "text": text, "label_name": label}) + "\n")
+    data = write_labelled(str(tmp_path), ROWS)
     source = tmp_path / "sst5_router.adf"
     source.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     with FakeServer(respond) as server:
-        code = main(["train", str(source), "--data", str(data), "--model", "student=openai/fake",
-                     "--api-base", f"student={server.base_url}", "--steps", "2", "--seed", "0",
-                     "--out", str(tmp_path / "run"), "--cache", str(tmp_path / "c.sqlite"), "--quiet"])
+        code = main(train_args(str(source), server.base_url, str(tmp_path), data=data))
     assert code == 0
     lock = json.loads((tmp_path / "sst5_router.adf.lock").read_text())
     assert CUE in lock["params"]["rate_negative"]["value"]

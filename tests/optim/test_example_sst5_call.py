@@ -73,8 +73,7 @@ def test_training_improves_the_called_workflows_param(tmp_path: Path,
         shutil.copy(EXAMPLE / name, tmp_path / name)
     judge_before = (tmp_path / "judge.adf").read_text(encoding="utf-8")
     with FakeServer(respond) as server:
-        code = main(train_args(str(tmp_path / "sst5_call.adf"), data, server.base_url,
-                               str(tmp_path)))
+        code = main(train_args(str(tmp_path / "sst5_call.adf"), server.base_url, str(tmp_path), data=data, write=True))
     assert code == 0
     lock = json.loads((tmp_path / "sst5_call.adf.lock").read_text())
     assert CUE in lock["params"]["judge.cue_instruction"]["value"]

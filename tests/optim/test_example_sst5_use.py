@@ -49,8 +49,7 @@ def test_use_example_trains_the_used_files_param(tmp_path: Path, monkeypatch: py
         shutil.copy(EXAMPLE / name, tmp_path / name)
     rater_before = (tmp_path / "rater.adf").read_text(encoding="utf-8")
     with FakeServer(respond) as server:
-        code = main(train_args(str(tmp_path / "sst5_use.adf"), data, server.base_url,
-                               str(tmp_path)))
+        code = main(train_args(str(tmp_path / "sst5_use.adf"), server.base_url, str(tmp_path), data=data, write=True))
     assert code == 0
     lock = json.loads((tmp_path / "sst5_use.adf.lock").read_text())
     assert CUE in lock["params"]["rater.instruction"]["value"]

@@ -14,6 +14,7 @@ drawing: `param:NAME`, `loss:NAME`, `output:NAME`, or the value id itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeVar
 
 from adf.analysis.records import GraphView as GraphView
@@ -27,8 +28,8 @@ def build_view(plan: Plan) -> GraphView:
     node_sources: dict[str, tuple[str, ...]] = {}
     node_readers: dict[str, list[str]] = {}
     node_params: dict[str, tuple[str, ...]] = {}
-    param_users: dict[str, list[str]] = {p.name: [] for p in plan.params}
-    callers: dict[str, list[str]] = {f.name: [] for f in plan.functions}
+    param_users: dict[str, list[str]] = {}
+    callers: dict[str, list[str]] = {}
     for node in plan.nodes:
         nodes[node.id] = node
         sources = tuple(dict.fromkeys(b.source for b in node.inputs))
@@ -57,8 +58,8 @@ def build_view(plan: Plan) -> GraphView:
         loss_readers=_freeze(loss_readers),
         output_readers=_freeze(output_readers),
         node_params=node_params,
-        param_users=_freeze(param_users),
-        callers=_freeze(callers),
+        param_users=_freeze(param_users, (p.name for p in plan.params)),
+        callers=_freeze(callers, (f.name for f in plan.functions)),
         params={p.name: p for p in plan.params},
     )
 
@@ -87,5 +88,9 @@ def _functions_of(node: Node) -> tuple[str, ...]:
     return ()
 
 
-def _freeze(table: dict[str, list[T]]) -> dict[str, tuple[T, ...]]:
-    return {key: tuple(items) for key, items in table.items()}
+def _freeze(table: dict[str, list[T]], first: Iterable[str] = ()) -> dict[str, tuple[T, ...]]:
+    """`table` with tuples for lists, after the `first` keys (in their order; empty when
+    not in `table`): a large program's unused declarations share the one empty tuple."""
+    frozen: dict[str, tuple[T, ...]] = dict.fromkeys(first, ())
+    frozen.update((key, tuple(items)) for key, items in table.items())
+    return frozen

@@ -16,24 +16,45 @@ import json
 import os
 import pathlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from adf.compiler.render import json_list
 from adf.diagnostics import Diagnostic, Label, Severity, Span
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
 
 
+_RESULTS = "\0results\0"  # stands for the results in the log's text, written one by one
+
+
 def render_sarif(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]) -> str:
-    return json.dumps(sarif_log(diagnostics, files), indent=2, ensure_ascii=False) + "\n"
+    return "".join(sarif_chunks(diagnostics, files))
+
+
+def sarif_chunks(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]) -> Iterator[str]:
+    """The text of `render_sarif`, its results one at a time (a large file's thousands of
+    results are never all held as dicts or as text)."""
+    found = list(diagnostics)
+    rules, index = _rules(found)
+    log = json.dumps(_log(found, rules, _RESULTS), indent=2, ensure_ascii=False)
+    head, _, tail = log.partition(json.dumps(_RESULTS))
+    yield head
+    yield from json_list(_results(found, files, index), 3)  # at "runs": [{"results": here
+    yield tail + "\n"
 
 
 def sarif_log(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]) -> dict[str, Any]:
-    from adf import __version__
+    found = list(diagnostics)
+    rules, index = _rules(found)
+    return _log(found, rules, list(_results(found, files, index)))
+
+
+def _rules(found: list[Diagnostic]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every code's rule, and each code's position among them."""
     from adf.compiler.codes import all_codes
 
-    found = list(diagnostics)
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for code, info in all_codes().items():
@@ -43,10 +64,20 @@ def sarif_log(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]) -> di
         if diagnostic.code not in index:  # a code without a page: still a valid rule
             index[diagnostic.code] = len(rules)
             rules.append(_rule(diagnostic.code, diagnostic.code, "", _LEVELS[diagnostic.severity], "", ""))
-    lines = {name: text.splitlines() for name, text in files.items()}
+    return rules, index
+
+
+def _artifacts(found: list[Diagnostic]) -> dict[str, int]:
+    """Each file the diagnostics name, numbered in order of appearance."""
     artifacts: dict[str, int] = {}
     for diagnostic in found:
         artifacts.setdefault(diagnostic.file, len(artifacts))
+    return artifacts
+
+
+def _log(found: list[Diagnostic], rules: list[dict[str, Any]], results: object) -> dict[str, Any]:
+    from adf import __version__
+
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -58,10 +89,20 @@ def sarif_log(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]) -> di
             }},
             "columnKind": "unicodeCodePoints",
             "artifacts": [{"location": {"uri": to_uri(name)}, "sourceLanguage": "adf"}
-                          for name in artifacts],
-            "results": [_result(d, index[d.code], artifacts[d.file], lines.get(d.file)) for d in found],
+                          for name in _artifacts(found)],
+            "results": results,
         }],
     }
+
+
+def _results(found: list[Diagnostic], files: Mapping[str, str],
+             index: Mapping[str, int]) -> Iterator[dict[str, Any]]:
+    artifacts = _artifacts(found)
+    lines: dict[str, list[str]] = {}
+    for d in found:
+        if d.file in files and d.file not in lines:
+            lines[d.file] = files[d.file].splitlines()
+        yield _result(d, index[d.code], artifacts[d.file], lines.get(d.file))
 
 
 def to_uri(name: str) -> str:

@@ -14,6 +14,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
+
+
+def print_records(chunks: Iterable[str]) -> None:
+    """A command's records (JSON, SARIF text) on standard output, piece by piece as they
+    are made: a run with thousands of diagnostics never holds all of their text."""
+    write = sys.stdout.write
+    for chunk in chunks:
+        write(chunk)
+    write("\n")
 
 
 def print_diagnostics(text: str) -> None:

@@ -19,7 +19,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from adf.cli._args import add_source_limit, adf_files, source_limit
-from adf.cli._stream import diagnostics_color, print_diagnostics
+from adf.cli._stream import diagnostics_color, print_diagnostics, print_records
 
 if TYPE_CHECKING:
     from adf.compiler.pipeline import CompileResult
@@ -46,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from adf.compiler.pipeline import compile_file
-    from adf.compiler.render import human_blocks, render_human, render_json, summary
+    from adf.compiler.render import human_blocks, json_chunks, render_human, summary
 
     color = diagnostics_color(args.color)
     status = 0
@@ -80,11 +80,11 @@ def execute(args: argparse.Namespace) -> int:
         elif not args.quiet:
             print_diagnostics(f"{path}: ok")
     if args.format == "json":
-        print(render_json(collected))
+        print_records(json_chunks(collected))
     elif args.format == "sarif":
-        from adf.analysis.sarif import render_sarif
+        from adf.analysis.sarif import sarif_chunks
 
-        print(render_sarif(collected, sources))
+        print_records(sarif_chunks(collected, sources))
     return status
 
 

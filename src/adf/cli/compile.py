@@ -18,7 +18,7 @@ import os
 import sys
 
 from adf.cli._args import add_source_limit, source_limit
-from adf.cli._stream import diagnostics_color, print_diagnostics
+from adf.cli._stream import diagnostics_color, print_diagnostics, print_records
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> int:
     from adf.cli.check import diagnostic_sources, lint_result
     from adf.compiler.pipeline import compile_file
-    from adf.compiler.render import render_human, render_json, summary
+    from adf.compiler.render import json_chunks, render_human, summary
     from adf.plan.codec import PlanError, encode_plan
 
     out = args.output or os.path.splitext(args.file)[0] + ".plan"
@@ -49,7 +49,7 @@ def execute(args: argparse.Namespace) -> int:
     diagnostics = result.diagnostics if unreadable else lint_result(result, args.file, set())
     if diagnostics:
         if args.format == "json":
-            print(render_json(diagnostics))
+            print_records(json_chunks(diagnostics))
         else:
             sources = diagnostic_sources(diagnostics, args.file, result.source)
             print_diagnostics(render_human(diagnostics, sources, color=diagnostics_color()))

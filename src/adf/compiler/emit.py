@@ -1,7 +1,9 @@
 """Emit: the checked, unrolled program -> `adf.plan.schema.Plan`.
 
-Takes the `Program`, `Scope`, `Typing` and `Unrolled` nodes of a program
-without errors, plus the source's name and text; gives the `Plan`. Every
+Takes the `Program`, the llm -> model table of its `Scope`, and the `Typing`
+and `Unrolled` nodes of a program without errors, plus the source's name and
+text; gives the `Plan` (the rest of the scope is not needed, so the
+pipeline frees it before a large program's plan is built). Every
 field is filled: models (options that come from `env("NAME")` stay
 `EnvRef`s, so no secret is ever stored), params with the span of their
 literal (`value_span`, for writing trained values back), inputs and
@@ -14,9 +16,10 @@ first llm in the file (and the teacher to none).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
 from adf.compiler import types as T
-from adf.compiler.resolve import ROLES, Scope
+from adf.compiler.resolve import ROLES
 from adf.compiler.typecheck import Typing
 from adf.compiler.unroll import Unrolled, canonical_json, fn_ref, plan_options
 from adf.plan import schema
@@ -39,7 +42,7 @@ def _sha256_hex(data: bytes) -> str:
 
 def emit_plan(
     program: ast.Program,
-    scope: Scope,
+    llm_models: Mapping[str, str],
     typing: Typing,
     unrolled: Unrolled,
     source_name: str,
@@ -79,7 +82,7 @@ def emit_plan(
             case ast.LlmDecl():
                 functions.append(schema.FunctionDecl(decl.name.name, "llm", decl.span))
                 if first_llm_model is None:
-                    first_llm_model = scope.llm_models.get(decl.name.name)
+                    first_llm_model = llm_models.get(decl.name.name)
             case ast.FnDecl():
                 functions.append(schema.FunctionDecl(decl.name.name, "fn", decl.span))
             case ast.LossDecl():

@@ -110,7 +110,9 @@ def _compile(
             from adf.compiler.unroll import unroll
 
             unrolled = mark_calls(unroll(program, scope, typing, graph), linked.calls)
-            result = emit_plan(program, scope, typing, unrolled, os.path.basename(name), text)
+            llm_models = scope.llm_models
+            del scope, graph  # the plan is built without them: a large program's name table is freed first
+            result = emit_plan(program, llm_models, typing, unrolled, os.path.basename(name), text)
     stamped = tuple(replace(d, file=d.file or name) for d in sorted(found, key=_order))
     return CompileResult(result, stamped, text, name), program
 
@@ -171,6 +173,7 @@ def compile_file(path: str, *, plan: bool = True, max_bytes: int | None = None) 
             "",
             Span.point(line, col),
         )
+    del data  # the passes read the text only: a large file's bytes are not held while it compiles
     if text.startswith("\ufeff"):
         text = text[1:]
     return compile_source(text, path, plan=plan, max_bytes=max_bytes)

@@ -35,7 +35,7 @@ SymbolKind = Literal[
 
 
 class Symbol(Record):
-    __slots__ = ('name', 'kind', 'span', 'decl', 'loop', '__weakref__')
+    __slots__ = ('name', 'kind', 'span', 'decl', 'loop')
     __match_args__ = ('name', 'kind', 'span', 'decl', 'loop')
     __record_fields__ = (Field('name'), Field('kind'), Field('span'), Field('decl'), Field('loop', None))
 

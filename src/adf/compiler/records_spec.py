@@ -28,7 +28,7 @@ SymbolKind = Literal[
 ]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)  # one per declared name: no weak references
 class Symbol:
     name: str
     kind: SymbolKind

@@ -1,7 +1,8 @@
 """Diagnostics -> text: rustc-style for people, JSON for tools.
 
 Takes diagnostics and the sources they point into (file name -> text);
-gives a string. The human form shows the code, the message, the location,
+gives a string, or its pieces one diagnostic at a time (`human_blocks`,
+`json_chunks`: what `adfc check` writes as it goes). The human form shows the code, the message, the location,
 the source lines with carets under the primary span and dashes under the
 secondary spans, each with its label, then `= note:` and `= help:` lines:
 
@@ -72,9 +73,29 @@ def summary(diagnostics: Iterable[Diagnostic]) -> str:
 
 
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+    return "".join(json_chunks(diagnostics))
+
+
+def json_chunks(diagnostics: Iterable[Diagnostic]) -> Iterator[str]:
+    """The text of `render_json`, one diagnostic at a time (written as it comes, a large
+    file's thousands of records are never all held as text or as dicts)."""
+    return json_list((_as_dict(d) for d in diagnostics), 0)
+
+
+def json_list(items: Iterable[object], level: int) -> Iterator[str]:
+    """The text `json.dumps` (indent 2, `ensure_ascii=False`) gives a list of `items`
+    nested `level` lists or objects deep, one item at a time: the same characters,
+    without the whole list, its dicts or its text in memory at once."""
     import json
 
-    return json.dumps([_as_dict(d) for d in diagnostics], indent=2, ensure_ascii=False)
+    inner = "\n" + "  " * (level + 1)
+    first = True
+    for item in items:
+        # a JSON text's only line breaks are its indentation (strings escape theirs)
+        text = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", inner)
+        yield ("[" if first else ",") + inner + text
+        first = False
+    yield "[]" if first else "\n" + "  " * level + "]"
 
 
 def _as_dict(d: Diagnostic) -> dict[str, object]:

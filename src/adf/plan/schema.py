@@ -52,7 +52,7 @@ PartKind = Literal["param", "text"]
 class Type(Record):
     """A value type. `of` is set for lists, `values` for enums, `fields` for records."""
 
-    __slots__ = ('kind', 'of', 'values', 'fields', '__weakref__')
+    __slots__ = ('kind', 'of', 'values', 'fields')
     __match_args__ = ('kind', 'of', 'values', 'fields')
     __record_fields__ = (Field('kind'), Field('of', None), Field('values', ()), Field('fields', ()))
 
@@ -90,7 +90,7 @@ class Type(Record):
 class EnvRef(Record):
     """A value read from the environment at call time, never stored."""
 
-    __slots__ = ('name', '__weakref__')
+    __slots__ = ('name',)
     __match_args__ = ('name',)
     __record_fields__ = (Field('name'),)
 
@@ -114,7 +114,7 @@ OptionValue = str | int | float | bool | EnvRef
 class ModelDecl(Record):
     """A named model: a litellm model string plus options (api_base, temperature, context...)."""
 
-    __slots__ = ('name', 'model', 'options', 'span', '__weakref__')
+    __slots__ = ('name', 'model', 'options', 'span')
     __match_args__ = ('name', 'model', 'options', 'span')
     __record_fields__ = (Field('name'), Field('model'), Field('options'), Field('span'))
 
@@ -141,7 +141,7 @@ class ModelDecl(Record):
 class Demo(Record):
     """One few-shot example: ordered field name -> text (e.g. question, answer)."""
 
-    __slots__ = ('fields', '__weakref__')
+    __slots__ = ('fields',)
     __match_args__ = ('fields',)
     __record_fields__ = (Field('fields'),)
 
@@ -165,7 +165,7 @@ class ParamDecl(Record):
     `turns`: demos sent as user/assistant turns before the call's own user message
     (`demos(turns: true)`) instead of as text in the prompt."""
 
-    __slots__ = ('name', 'kind', 'value', 'demos', 'frozen', 'description', 'max_demos', 'span', 'value_span', 'turns', '__weakref__')
+    __slots__ = ('name', 'kind', 'value', 'demos', 'frozen', 'description', 'max_demos', 'span', 'value_span', 'turns')
     __match_args__ = ('name', 'kind', 'value', 'demos', 'frozen', 'description', 'max_demos', 'span', 'value_span', 'turns')
     __record_fields__ = (Field('name'), Field('kind'), Field('value'), Field('demos'), Field('frozen'), Field('description'), Field('max_demos'), Field('span'), Field('value_span'), Field('turns', False, metadata=OMIT_DEFAULT))
 
@@ -204,7 +204,7 @@ class ParamDecl(Record):
 class DataDecl(Record):
     """An `input` or `target`: a typed field read from each data row (`field` may rename)."""
 
-    __slots__ = ('name', 'type', 'field', 'span', '__weakref__')
+    __slots__ = ('name', 'type', 'field', 'span')
     __match_args__ = ('name', 'type', 'field', 'span')
     __record_fields__ = (Field('name'), Field('type'), Field('field'), Field('span'))
 
@@ -231,7 +231,7 @@ class DataDecl(Record):
 class Binding(Record):
     """Argument `name` of the called function receives the value with id `source`."""
 
-    __slots__ = ('name', 'source', '__weakref__')
+    __slots__ = ('name', 'source')
     __match_args__ = ('name', 'source')
     __record_fields__ = (Field('name'), Field('source'))
 
@@ -254,7 +254,7 @@ class Binding(Record):
 class TemplatePart(Record):
     """A piece of a prompt: a parameter's current value, or text with `{arg}` holes."""
 
-    __slots__ = ('kind', 'param', 'text', '__weakref__')
+    __slots__ = ('kind', 'param', 'text')
     __match_args__ = ('kind', 'param', 'text')
     __record_fields__ = (Field('kind'), Field('param', ""), Field('text', ""))
 
@@ -279,7 +279,7 @@ class TemplatePart(Record):
 class FnSpec(Record):
     """`ref` is a stdlib entry (`std.parse.last_int`) or `py:module:function`."""
 
-    __slots__ = ('function', 'ref', '__weakref__')
+    __slots__ = ('function', 'ref')
     __match_args__ = ('function', 'ref')
     __record_fields__ = (Field('function'), Field('ref'))
 
@@ -306,7 +306,7 @@ class ToolSpec(Record):
     `description` its one part (a param or text, none when left out), `finish`
     whether calling it ends the agent's work (`finish: [...]`)."""
 
-    __slots__ = ('name', 'fn', 'params', 'description', 'finish', '__weakref__')
+    __slots__ = ('name', 'fn', 'params', 'description', 'finish')
     __match_args__ = ('name', 'fn', 'params', 'description', 'finish')
     __record_fields__ = (Field('name'), Field('fn'), Field('params'), Field('description'), Field('finish'))
 
@@ -346,7 +346,7 @@ class LlmSpec(Record):
     same name for this function's calls; `tools` are the fns the model chooses from
     (the node's value is then a `TOOL_CALL` record)."""
 
-    __slots__ = ('function', 'model', 'system', 'user', 'options', 'tools', '__weakref__')
+    __slots__ = ('function', 'model', 'system', 'user', 'options', 'tools')
     __match_args__ = ('function', 'model', 'system', 'user', 'options', 'tools')
     __record_fields__ = (Field('function'), Field('model'), Field('system'), Field('user'), Field('options', (), metadata=OMIT_DEFAULT), Field('tools', (), metadata=OMIT_DEFAULT))
 
@@ -396,7 +396,7 @@ class Guard(Record):
     item are guarded by that item's `item` node, which does not run when the
     list is shorter."""
 
-    __slots__ = ('source', 'cases', '__weakref__')
+    __slots__ = ('source', 'cases')
     __match_args__ = ('source', 'cases')
     __record_fields__ = (Field('source'), Field('cases'))
 
@@ -428,7 +428,7 @@ class Node(Record):
     carry the same `item` number. A `map` node gives the list of its inputs
     `item0`, `item1`, ... for as many items as its input `items` has."""
 
-    __slots__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item', 'call', '__weakref__')
+    __slots__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item', 'call')
     __match_args__ = ('id', 'kind', 'name', 'step', 'loop', 'inputs', 'output_type', 'span', 'llm', 'fn', 'value_json', 'field', 'when', 'item', 'call')
     __record_fields__ = (Field('id'), Field('kind'), Field('name'), Field('step'), Field('loop'), Field('inputs'), Field('output_type'), Field('span'), Field('llm', None), Field('fn', None), Field('value_json', None), Field('field', None, metadata=OMIT_DEFAULT), Field('when', (), metadata=OMIT_DEFAULT), Field('item', None, metadata=OMIT_DEFAULT), Field('call', None, metadata=OMIT_DEFAULT))
 
@@ -489,7 +489,7 @@ class Node(Record):
 class Loss(Record):
     """`metric(pred, target, **options)` gives a score in [0, 1] and a textual loss."""
 
-    __slots__ = ('name', 'metric', 'pred', 'target', 'options', 'span', '__weakref__')
+    __slots__ = ('name', 'metric', 'pred', 'target', 'options', 'span')
     __match_args__ = ('name', 'metric', 'pred', 'target', 'options', 'span')
     __record_fields__ = (Field('name'), Field('metric'), Field('pred'), Field('target'), Field('options'), Field('span'))
 
@@ -518,7 +518,7 @@ class Loss(Record):
 
 
 class ObjectiveTerm(Record):
-    __slots__ = ('loss', 'weight', '__weakref__')
+    __slots__ = ('loss', 'weight')
     __match_args__ = ('loss', 'weight')
     __record_fields__ = (Field('loss'), Field('weight'))
 
@@ -544,7 +544,7 @@ class Objective(Record):
     A loss that an objective combines counts towards the sample's score
     only through it."""
 
-    __slots__ = ('name', 'terms', 'span', '__weakref__')
+    __slots__ = ('name', 'terms', 'span')
     __match_args__ = ('name', 'terms', 'span')
     __record_fields__ = (Field('name'), Field('terms'), Field('span'))
 
@@ -567,7 +567,7 @@ class Objective(Record):
 
 
 class Output(Record):
-    __slots__ = ('name', 'source', 'span', '__weakref__')
+    __slots__ = ('name', 'source', 'span')
     __match_args__ = ('name', 'source', 'span')
     __record_fields__ = (Field('name'), Field('source'), Field('span'))
 
@@ -592,7 +592,7 @@ class Output(Record):
 class FunctionDecl(Record):
     """A declared `llm` or `fn`, kept even when never called (for lints)."""
 
-    __slots__ = ('name', 'kind', 'span', '__weakref__')
+    __slots__ = ('name', 'kind', 'span')
     __match_args__ = ('name', 'kind', 'span')
     __record_fields__ = (Field('name'), Field('kind'), Field('span'))
 
@@ -619,7 +619,7 @@ class LoopInfo(Record):
     the loop whose body holds this one (None for a loop at the top level). `body` names
     the nodes of this loop's own body, not those of the loops nested in it."""
 
-    __slots__ = ('name', 'bound', 'body', 'span', 'until', 'parent', '__weakref__')
+    __slots__ = ('name', 'bound', 'body', 'span', 'until', 'parent')
     __match_args__ = ('name', 'bound', 'body', 'span', 'until', 'parent')
     __record_fields__ = (Field('name'), Field('bound'), Field('body'), Field('span'), Field('until', None, metadata=OMIT_DEFAULT), Field('parent', None, metadata=OMIT_DEFAULT))
 
@@ -650,7 +650,7 @@ class LoopInfo(Record):
 class Training(Record):
     """Which declared models play the frozen roles during training."""
 
-    __slots__ = ('backward_model', 'optimizer_model', 'teacher_model', 'options', '__weakref__')
+    __slots__ = ('backward_model', 'optimizer_model', 'teacher_model', 'options')
     __match_args__ = ('backward_model', 'optimizer_model', 'teacher_model', 'options')
     __record_fields__ = (Field('backward_model'), Field('optimizer_model'), Field('teacher_model'), Field('options', ()))
 
@@ -675,7 +675,7 @@ class Training(Record):
 
 
 class Plan(Record):
-    __slots__ = ('format_version', 'source_name', 'source_hash', 'models', 'params', 'inputs', 'targets', 'functions', 'loops', 'nodes', 'losses', 'outputs', 'training', 'objectives', '__weakref__')
+    __slots__ = ('format_version', 'source_name', 'source_hash', 'models', 'params', 'inputs', 'targets', 'functions', 'loops', 'nodes', 'losses', 'outputs', 'training', 'objectives')
     __match_args__ = ('format_version', 'source_name', 'source_hash', 'models', 'params', 'inputs', 'targets', 'functions', 'loops', 'nodes', 'losses', 'outputs', 'training', 'objectives')
     __record_fields__ = (Field('format_version'), Field('source_name'), Field('source_hash'), Field('models'), Field('params'), Field('inputs'), Field('targets'), Field('functions'), Field('loops'), Field('nodes'), Field('losses'), Field('outputs'), Field('training'), Field('objectives', (), metadata=OMIT_DEFAULT))
 

@@ -43,7 +43,7 @@ NodeKind = Literal["llm", "fn", "const", "field", "select", "last", "item", "map
 PartKind = Literal["param", "text"]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Type:
     """A value type. `of` is set for lists, `values` for enums, `fields` for records."""
 
@@ -64,7 +64,7 @@ class Type:
                 return self.kind
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class EnvRef:
     """A value read from the environment at call time, never stored."""
 
@@ -74,7 +74,7 @@ class EnvRef:
 OptionValue = str | int | float | bool | EnvRef
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ModelDecl:
     """A named model: a litellm model string plus options (api_base, temperature, context...)."""
 
@@ -84,14 +84,14 @@ class ModelDecl:
     span: Span
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Demo:
     """One few-shot example: ordered field name -> text (e.g. question, answer)."""
 
     fields: tuple[tuple[str, str], ...]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ParamDecl:
     """A text parameter. `value` for prompts, `demos` for demos; `value_span` locates
     the literal in the source so training can write a better value back in place.
@@ -110,7 +110,7 @@ class ParamDecl:
     turns: bool = attrs.field(default=False, metadata=OMIT_DEFAULT)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DataDecl:
     """An `input` or `target`: a typed field read from each data row (`field` may rename)."""
 
@@ -120,7 +120,7 @@ class DataDecl:
     span: Span
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Binding:
     """Argument `name` of the called function receives the value with id `source`."""
 
@@ -128,7 +128,7 @@ class Binding:
     source: str
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TemplatePart:
     """A piece of a prompt: a parameter's current value, or text with `{arg}` holes."""
 
@@ -137,7 +137,7 @@ class TemplatePart:
     text: str = ""
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class FnSpec:
     """`ref` is a stdlib entry (`std.parse.last_int`) or `py:module:function`."""
 
@@ -145,7 +145,7 @@ class FnSpec:
     ref: str
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ToolSpec:
     """A declared `fn` an llm may choose to call (`tools: [calculator: doc]`).
 
@@ -169,7 +169,7 @@ TOOL_CALL = Type(
 )
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class LlmSpec:
     """`options` (from `using MODEL(name: value)`) replace the model's options of the
     same name for this function's calls; `tools` are the fns the model chooses from
@@ -198,7 +198,7 @@ class LlmSpec:
         return replace(model, options=kept + self.options)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Guard:
     """A node runs only when the value `source` is one of `cases` (`true`, `false`
     or enum labels); otherwise it is not taken: it does not run and costs nothing.
@@ -210,7 +210,7 @@ class Guard:
     cases: tuple[str, ...]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Node:
     """One call in the unrolled graph. `name` is the node's name without the time step.
 
@@ -252,7 +252,7 @@ class Node:
         return tuple(int(t) for t in self.id.rsplit("@", 1)[1].split("."))
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Loss:
     """`metric(pred, target, **options)` gives a score in [0, 1] and a textual loss."""
 
@@ -264,13 +264,13 @@ class Loss:
     span: Span
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ObjectiveTerm:
     loss: str
     weight: float
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Objective:
     """`loss NAME = w1 * a + w2 * b`: a weighted sum of metric losses (weights add up to 1).
 
@@ -282,14 +282,14 @@ class Objective:
     span: Span
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Output:
     name: str
     source: str
     span: Span
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class FunctionDecl:
     """A declared `llm` or `fn`, kept even when never called (for lints)."""
 
@@ -298,7 +298,7 @@ class FunctionDecl:
     span: Span
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class LoopInfo:
     """`until` names the body node whose `true` ends the loop after its step; `parent`
     the loop whose body holds this one (None for a loop at the top level). `body` names
@@ -312,7 +312,7 @@ class LoopInfo:
     parent: str | None = attrs.field(default=None, metadata=OMIT_DEFAULT)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Training:
     """Which declared models play the frozen roles during training."""
 
@@ -322,7 +322,7 @@ class Training:
     options: tuple[tuple[str, OptionValue], ...] = ()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Plan:
     format_version: int
     source_name: str

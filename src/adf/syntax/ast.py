@@ -148,28 +148,42 @@ TypeExpr = NamedType | GenericType | EnumType | RecordType
 
 
 class StrLit(Record):
-    """A string literal: `value` is decoded, `raw` is the source text with its quotes."""
+    """A string literal: `value` is decoded. `quote` is how many quote marks enclose it
+    in the source (1, or 3 for a long string; 0 for a literal not written in the source)
+    and `escaped` the text between them as written when that differs from `value`
+    (escapes, joined lines), else None: a literal's text is held once, not twice (a
+    large file's check holds every literal of it). `raw` gives the text as written."""
 
-    __slots__ = ('value', 'span', 'raw')
-    __match_args__ = ('value', 'span', 'raw')
-    __record_fields__ = (Field('value'), Field('span'), Field('raw', ""))
+    __slots__ = ('value', 'span', 'quote', 'escaped')
+    __match_args__ = ('value', 'span', 'quote', 'escaped')
+    __record_fields__ = (Field('value'), Field('span'), Field('quote', 0), Field('escaped', None))
 
     value: str
     span: Span
-    raw: str
+    quote: int
+    escaped: str | None
 
-    def __init__(self, value: str, span: Span, raw: str = "") -> None:
+    def __init__(self, value: str, span: Span, quote: int = 0, escaped: str | None = None) -> None:
         _set(self, "value", value)
         _set(self, "span", span)
-        _set(self, "raw", raw)
+        _set(self, "quote", quote)
+        _set(self, "escaped", escaped)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.value, self.span, self.raw) == (other.value, other.span, other.raw)
+        return (self.value, self.span, self.quote, self.escaped) == (other.value, other.span, other.quote, other.escaped)
 
     def __hash__(self) -> int:
-        return hash(('StrLit', self.value, self.span, self.raw))
+        return hash(('StrLit', self.value, self.span, self.quote, self.escaped))
+
+    @property
+    def raw(self) -> str:
+        """The literal as written, with its quotes ("" when it was not written)."""
+        if not self.quote:
+            return ""
+        marks = '"' * self.quote
+        return f"{marks}{self.value if self.escaped is None else self.escaped}{marks}"
 
 
 class IntLit(Record):

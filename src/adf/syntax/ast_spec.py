@@ -67,11 +67,24 @@ TypeExpr = NamedType | GenericType | EnumType | RecordType
 
 @attrs.frozen(weakref_slot=False)
 class StrLit:
-    """A string literal: `value` is decoded, `raw` is the source text with its quotes."""
+    """A string literal: `value` is decoded. `quote` is how many quote marks enclose it
+    in the source (1, or 3 for a long string; 0 for a literal not written in the source)
+    and `escaped` the text between them as written when that differs from `value`
+    (escapes, joined lines), else None: a literal's text is held once, not twice (a
+    large file's check holds every literal of it). `raw` gives the text as written."""
 
     value: str
     span: Span
-    raw: str = ""
+    quote: int = 0
+    escaped: str | None = None
+
+    @property
+    def raw(self) -> str:
+        """The literal as written, with its quotes ("" when it was not written)."""
+        if not self.quote:
+            return ""
+        marks = '"' * self.quote
+        return f"{marks}{self.value if self.escaped is None else self.escaped}{marks}"
 
 
 @attrs.frozen(weakref_slot=False)

@@ -141,7 +141,8 @@ class _Builder:
         tok: Tok = kept[0]
         quote = 3 if tok.type == "LONG_STRING" else 1
         body = tok.value[quote:-quote]
-        return ast.StrLit(unescape(body, tok, quote, self.diagnostics), span, tok.value)
+        value = unescape(body, tok, quote, self.diagnostics)
+        return ast.StrLit(value, span, quote, None if value == body else body)
 
     def on_str_lit(self, kept: list[Any], span: Span) -> ast.StrLit:
         lit: ast.StrLit = kept[0]
