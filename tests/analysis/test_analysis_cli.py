@@ -105,3 +105,15 @@ def test_fmt_check_write_and_stdin(tmp_path: pathlib.Path, capsys: pytest.Captur
     monkeypatch.setattr("sys.stdin", io.StringIO("output   x\n"))
     assert main(["fmt", "-"]) == 0
     assert capsys.readouterr().out == "output x\n"
+
+
+def test_cost_of_a_program_without_a_model_is_zero_calls(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # no llm and no model: nothing to call, and no internal error looking for one
+    flow = tmp_path / "plain.adf"
+    flow.write_text("input text: str\nfn strip(text: str) -> str = std.parse.strip\n"
+                    "node pred = strip(text)\noutput pred\n", encoding="utf-8")
+    assert main(["cost", str(flow), "--no-cache", "--format", "json"]) == 0
+    total = json.loads(capsys.readouterr().out)["total"]
+    assert total["calls"] == 0 and total["tokens"] == 0

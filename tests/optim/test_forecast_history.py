@@ -92,3 +92,39 @@ def test_a_resumed_run_forecasts_what_it_spent_plus_the_rest(tmp_path: Path) -> 
     for role, usage in first["usage"]["by_purpose"].items():
         assert forecast["by_role"].get(role, {"calls": 0})["calls"] >= usage["calls"]
     assert forecast["calls_low"] <= used["calls"] <= forecast["calls_high"]
+
+
+def test_resuming_a_finished_run_forecasts_only_what_it_spent(tmp_path: Path) -> None:
+    # nothing is left to run: no steps, and the test split was scored after training
+    source = make_project(tmp_path / "proj")
+    with FakeServer(task.responder()) as server:
+        base = adfc_args(source, server.base_url, tmp_path / "run", "--no-lock", "--no-cache",
+                         "--steps", "2")
+        assert main(base) == 0
+        first = json.loads((tmp_path / "run" / "report.json").read_text(encoding="utf-8"))
+        asked = server.request_count
+        assert main([*base, "--resume", "--force"]) == 0
+        assert server.request_count == asked
+    report = json.loads((tmp_path / "run" / "report.json").read_text(encoding="utf-8"))
+    forecast = report["estimate"]
+    assert report["usage"]["calls"] == first["usage"]["calls"]
+    assert forecast["calls_low"] <= report["usage"]["calls"] <= forecast["calls_high"]
+    assert forecast["calls"] == first["usage"]["calls"]
+
+
+def test_a_dry_run_refuses_to_resume_another_programs_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = make_project(tmp_path / "proj")
+    with FakeServer(task.responder()) as server:
+        base = adfc_args(source, server.base_url, tmp_path / "run", "--no-lock", "--no-cache",
+                         "--steps", "1")
+        assert main(base) == 0
+        other = tmp_path / "proj" / "other.adf"
+        other.write_text(source.read_text(encoding="utf-8").replace(
+            "Answer the question.", "Answer the question briefly."), encoding="utf-8")
+        capsys.readouterr()
+        code = main([*adfc_args(other, server.base_url, tmp_path / "run", "--no-lock",
+                                "--no-cache", "--steps", "2"), "--resume", "--dry-run"])
+    err = capsys.readouterr().err
+    assert code != 0 and "cannot resume" in err and "different program" in err

@@ -350,10 +350,10 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         forward_by_model.setdefault(cost.model, []).append((cost.forward, share))
         if cost.backward.calls:
             backward_by_model.setdefault(engine or cost.model, []).append((cost.backward, share))
-    blame_model = engine or plan.models[0].name  # no engine: the runtime asks a producer
-    blame = (_blame(plan, view, reach, sizes.replies, history, blame_model, note) if feedback
-             else Usage())
-    if blame.calls:
+    blame_model = engine or next((m.name for m in plan.models), None)  # else: a producer
+    blame = (_blame(plan, view, reach, sizes.replies, history, blame_model, note)
+             if feedback and blame_model is not None else Usage())
+    if blame.calls and blame_model is not None:
         backward_by_model.setdefault(blame_model, []).append((blame, 1.0))
     forward = sum((c.forward for c in nodes), Usage())
     backward = sum((c.backward for c in nodes), Usage()) + blame
@@ -542,7 +542,8 @@ def _phases(
     steps = s.left
     samples = [
         ("forward, scoring validation and test",
-         (0 if s.spent.scored else s.val_size + s.test_size) + s.test_size),
+         (0 if s.spent.scored else s.val_size + s.test_size)
+         + (0 if s.spent.finished and not steps else s.test_size)),
         ("forward, training minibatches", steps * s.batch),
         ("forward, extra batches while none failed",
          steps * s.batch * s.extra_batches if trains else 0),
@@ -568,7 +569,7 @@ def _phases(
 
 def _spent(spent: Spent, plan: Plan) -> list[PhaseCost]:
     """A resumed run's usage so far, by role, under the model playing it."""
-    task = next((n.llm.model for n in plan.nodes if n.llm is not None), plan.models[0].name)
+    task = next(iter([*(n.llm.model for n in plan.nodes if n.llm), *(m.name for m in plan.models), ""]))
     models = {"forward": task, "backward": _role(plan, "backward") or task,
               "optimizer": _role(plan, "optimizer") or task,
               "teacher": _role(plan, "teacher") or task}

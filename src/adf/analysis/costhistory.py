@@ -25,10 +25,12 @@ from adf.plan.schema import Plan
 @attrs.frozen
 class Spent:
     """What a resumed run did before: its finished steps, whether it scored the validation
-    and test splits at the start, and the usage by purpose its counters hold."""
+    and test splits at the start, whether it had finished (scored the test split after
+    training), and the usage by purpose its counters hold."""
 
     steps: int = 0
     scored: bool = False
+    finished: bool = False
     usage: tuple[tuple[str, Usage], ...] = ()  # (purpose, usage so far)
 
 

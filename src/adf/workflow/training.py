@@ -149,7 +149,8 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
     splits = load_splits(start_plan, folder, options.data, settings.seed)
     scenario = forecast_scenario(settings, splits)
     if options.resume:
-        scenario = _observed_rates(scenario, path, options)
+        identity = _identity(base_plan, resolved.overrides, settings)
+        scenario = _observed_rates(scenario, path, options, identity)
     forecast = estimate_cost(start_plan, data_rows=data_rows(start_plan, splits.train),
                              settings=scenario, pricing=True,
                              history=token_history(start_plan, run_options))
@@ -188,9 +189,12 @@ def _keep_rates(prepared: Prepared, outcome: TrainOutcome) -> None:
         cache.close()
 
 
-def _observed_rates(scenario: Scenario, path: str, options: TrainOptions) -> Scenario:
+def _observed_rates(scenario: Scenario, path: str, options: TrainOptions,
+                    identity: str) -> Scenario:
     """`scenario` with the rates the resumed run's finished steps measured (where they did)
-    and what its counters say it spent (steps, the scoring at the start, usage by purpose)."""
+    and what its counters say it spent (steps, the scoring at the start, usage by purpose).
+    A checkpoint the run cannot resume (missing, damaged, another program's or settings')
+    is refused here, before anything is forecast or spent, with the trainer's own words."""
     from adf.analysis.costhistory import History, Rates, Spent
     from adf.llm.usage import Usage
     from adf.optim.checkpoint import CheckpointError, load_checkpoint
@@ -200,9 +204,12 @@ def _observed_rates(scenario: Scenario, path: str, options: TrainOptions) -> Sce
     stem = os.path.splitext(os.path.basename(path))[0]
     run_dir = options.out or latest_run(stem)
     try:
-        raw = load_checkpoint(run_dir) if run_dir else None
+        raw = load_checkpoint(run_dir, identity) if run_dir else None
+    except CheckpointError as exc:
+        raise WorkflowError(f"cannot resume: {exc}", FAILED) from None
+    try:
         records = [StepRecord.from_json(r) for r in raw["records"]] if raw else []
-        spent = Spent(int(raw["step"]), raw["phase"] != "setup",
+        spent = Spent(int(raw["step"]), raw["phase"] != "setup", raw["phase"] == "done",
                       tuple((p, Usage.from_json(u)) for p, u in raw["meter"]["by_purpose"].items())
                       ) if raw else Spent()
     except (CheckpointError, KeyError, TypeError, ValueError, AttributeError):
@@ -353,11 +360,14 @@ def hold_run(prepared: Prepared, run_dir: str) -> Iterator[LockBase]:
 
 def run_identity(prepared: Prepared) -> str:
     """What a resumed run must match: the source's plan, the overrides and the settings."""
+    return _identity(prepared.base_plan, prepared.resolved.overrides, prepared.settings)
+
+
+def _identity(base_plan: Plan, overrides: object, settings: TrainSettings) -> str:
     from adf.optim.lockfile import plan_hash
 
-    settings = attrs.evolve(prepared.settings, steps=0, limits=Limits())
-    text = (plan_hash(prepared.base_plan) + repr(prepared.resolved.overrides)
-            + repr(attrs.asdict(settings)))
+    settings = attrs.evolve(settings, steps=0, limits=Limits())
+    text = plan_hash(base_plan) + repr(overrides) + repr(attrs.asdict(settings))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
