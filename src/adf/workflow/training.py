@@ -193,8 +193,8 @@ def _observed_rates(scenario: Scenario, path: str, options: TrainOptions,
                     identity: str) -> Scenario:
     """`scenario` with the rates the resumed run's finished steps measured (where they did)
     and what its counters say it spent (steps, the scoring at the start, usage by purpose).
-    A checkpoint the run cannot resume (missing, damaged, another program's or settings')
-    is refused here, before anything is forecast or spent, with the trainer's own words."""
+    A checkpoint of another program or other settings is refused here, before anything is
+    forecast or spent, in the trainer's own words; a missing or damaged one the run names."""
     from adf.analysis.costhistory import History, Rates, Spent
     from adf.llm.usage import Usage
     from adf.optim.checkpoint import CheckpointError, load_checkpoint
@@ -204,16 +204,18 @@ def _observed_rates(scenario: Scenario, path: str, options: TrainOptions,
     stem = os.path.splitext(os.path.basename(path))[0]
     run_dir = options.out or latest_run(stem)
     try:
-        raw = load_checkpoint(run_dir, identity) if run_dir else None
-    except CheckpointError as exc:
-        raise WorkflowError(f"cannot resume: {exc}", FAILED) from None
-    try:
+        raw = load_checkpoint(run_dir) if run_dir else None
         records = [StepRecord.from_json(r) for r in raw["records"]] if raw else []
         spent = Spent(int(raw["step"]), raw["phase"] != "setup", raw["phase"] == "done",
                       tuple((p, Usage.from_json(u)) for p, u in raw["meter"]["by_purpose"].items())
                       ) if raw else Spent()
     except (CheckpointError, KeyError, TypeError, ValueError, AttributeError):
-        return scenario  # the run itself names a bad checkpoint
+        return scenario  # the run itself names a missing or damaged checkpoint
+    if raw is not None and run_dir:
+        try:  # another program's or other settings' run: nothing of it is this run's
+            load_checkpoint(run_dir, identity)
+        except CheckpointError as exc:
+            raise WorkflowError(f"cannot resume: {exc}", FAILED) from None
     seen = observe(records, scenario.val_size)
     # the run's own counts, read as the history's are; no evidence: the prior (None)
     rates = History(rates=counts(seen)).calibrate(Rates(fail_rate=scenario.rates.fail_rate))
