@@ -66,6 +66,16 @@ def tag(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
 
+def loop_reply(request: Request) -> str:
+    """The task model of the loop properties (until, nested): a `(bool)` stop check says
+    true for one text in three; any other prompt gets `out-` and its text's tag."""
+    text = last_user(request)
+    number = tag(text)
+    if text.endswith("(bool)"):
+        return "true" if number % 3 == 0 else "false"
+    return f"out-{number:x}"
+
+
 def questions(n: int) -> list[Sample]:
     """`n` samples whose answer no generated program ever gives."""
     return [Sample(f"s{i}", (("question", f"question {i}"),), (("answer", "never"),))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -37,6 +38,11 @@ def engine_reply(request: Request) -> str:
     """A well-behaved backward engine: one feedback text per key, naming key and node."""
     node = backward_node(request)
     return json.dumps({key: f"fix {key} at {node}" for key in backward_keys(request)})
+
+
+def hashed_reply(request: Request) -> str:
+    """A task model that answers each prompt with `out-` and a hash of its user text."""
+    return "out-" + hashlib.sha256(last_user(request).encode()).hexdigest()[:8]
 
 
 def responder(forward: Callable[[Request], str]) -> Callable[[Request], str | FakeReply]:

@@ -11,7 +11,6 @@ one `lib.pI` shared by every call, through the nodes each call was unrolled into
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 
@@ -19,12 +18,11 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 from rt_direct import PROPERTY, questions, run_both
-from rt_helpers import responder
+from rt_helpers import hashed_reply, responder
 from rt_paths import executed_path, in_plan_order, trainable
 
 from adf.compiler.pipeline import compile_file
 from adf.plan.schema import Plan
-from adf.testing.fake_server import Request, last_user
 
 
 @attrs.frozen
@@ -86,11 +84,9 @@ def call_programs(draw: st.DrawFn) -> Program:
     return Program("\n".join(main) + "\n", "\n".join(lib) + "\n", tuple(calls))
 
 
-def forward_reply(request: Request) -> str:
-    return "out-" + hashlib.sha256(last_user(request).encode()).hexdigest()[:8]
 
 
-respond = responder(forward_reply)
+respond = responder(hashed_reply)
 SAMPLES = questions(2)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import threading
 import time
@@ -12,14 +11,14 @@ from typing import Any
 import attrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rt_helpers import client, engine_reply, is_backward
+from rt_helpers import client, engine_reply, hashed_reply, is_backward
 from rt_plans import data, fn, llm, loss, model, plan, prompt
 
 from adf.plan.schema import Node, Plan
 from adf.records import replace
 from adf.runtime.data import Sample
 from adf.runtime.engine import EvalResult, backward, evaluate
-from adf.testing.fake_server import FakeServer, Request, last_user
+from adf.testing.fake_server import FakeServer, Request
 
 
 @attrs.frozen
@@ -101,8 +100,6 @@ def with_server(workflow: Plan, url: str) -> Plan:
     return replace(workflow, models=(model("m", url),))
 
 
-def forward_reply(request: Request) -> str:
-    return "out-" + hashlib.sha256(last_user(request).encode()).hexdigest()[:8]
 
 
 def jittery(seed: int) -> Any:
@@ -113,7 +110,7 @@ def jittery(seed: int) -> Any:
         with lock:
             delay = rng.random() * 0.004
         time.sleep(delay)
-        return engine_reply(request) if is_backward(request) else forward_reply(request)
+        return engine_reply(request) if is_backward(request) else hashed_reply(request)
 
     return respond
 

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from rt_direct import PROPERTY, compiled, header, questions, run_both, tag
+from rt_direct import PROPERTY, compiled, header, loop_reply, questions, run_both
 from rt_helpers import responder
 from rt_paths import executed_path, in_plan_order, trainable
-
-from adf.testing.fake_server import Request, last_user
 
 
 @st.composite
@@ -43,15 +41,7 @@ def until_programs(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-def forward_reply(request: Request) -> str:
-    text = last_user(request)
-    number = tag(text)
-    if text.endswith("(bool)"):
-        return "true" if number % 3 == 0 else "false"
-    return f"out-{number:x}"
-
-
-respond = responder(forward_reply)
+respond = responder(loop_reply)
 
 
 SAMPLES = questions(3)
