@@ -38,17 +38,13 @@ def sarif_chunks(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]) ->
     results are never all held as dicts or as text)."""
     found = list(diagnostics)
     rules, index = _rules(found)
-    log = json.dumps(_log(found, rules, _RESULTS), indent=2, ensure_ascii=False)
+    artifacts = _artifacts(found)
+    log = json.dumps(_log(rules, artifacts, _RESULTS), indent=2, ensure_ascii=False)
     head, _, tail = log.partition(json.dumps(_RESULTS))
     yield head
-    yield from json_list(_results(found, files, index), 3)  # at "runs": [{"results": here
+    results = _results(found, files, index, artifacts)
+    yield from json_list(results, 3)  # at "runs": [{"results": here
     yield tail + "\n"
-
-
-def sarif_log(diagnostics: Iterable[Diagnostic], files: Mapping[str, str]) -> dict[str, Any]:
-    found = list(diagnostics)
-    rules, index = _rules(found)
-    return _log(found, rules, list(_results(found, files, index)))
 
 
 def _rules(found: list[Diagnostic]) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -75,7 +71,7 @@ def _artifacts(found: list[Diagnostic]) -> dict[str, int]:
     return artifacts
 
 
-def _log(found: list[Diagnostic], rules: list[dict[str, Any]], results: object) -> dict[str, Any]:
+def _log(rules: list[dict[str, Any]], artifacts: Iterable[str], results: object) -> dict[str, Any]:
     from adf import __version__
 
     return {
@@ -89,15 +85,14 @@ def _log(found: list[Diagnostic], rules: list[dict[str, Any]], results: object) 
             }},
             "columnKind": "unicodeCodePoints",
             "artifacts": [{"location": {"uri": to_uri(name)}, "sourceLanguage": "adf"}
-                          for name in _artifacts(found)],
+                          for name in artifacts],
             "results": results,
         }],
     }
 
 
-def _results(found: list[Diagnostic], files: Mapping[str, str],
-             index: Mapping[str, int]) -> Iterator[dict[str, Any]]:
-    artifacts = _artifacts(found)
+def _results(found: list[Diagnostic], files: Mapping[str, str], index: Mapping[str, int],
+             artifacts: Mapping[str, int]) -> Iterator[dict[str, Any]]:
     lines: dict[str, list[str]] = {}
     for d in found:
         if d.file in files and d.file not in lines:

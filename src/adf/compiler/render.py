@@ -2,9 +2,10 @@
 
 Takes diagnostics and the sources they point into (file name -> text);
 gives a string, or its pieces one diagnostic at a time (`human_blocks`,
-`json_chunks`: what `adfc check` writes as it goes). The human form shows the code, the message, the location,
-the source lines with carets under the primary span and dashes under the
-secondary spans, each with its label, then `= note:` and `= help:` lines:
+`json_chunks`: what `adfc check` writes as it goes). The human form shows
+the code, the message, the location, the source lines with carets under the
+primary span and dashes under the secondary spans, each with its label,
+then `= note:` and `= help:` lines:
 
     error[E0102]: undefined name `qestion`
       --> examples/x.adf:12:20
@@ -72,13 +73,9 @@ def summary(diagnostics: Iterable[Diagnostic]) -> str:
     return ", ".join(parts)
 
 
-def render_json(diagnostics: Iterable[Diagnostic]) -> str:
-    return "".join(json_chunks(diagnostics))
-
-
 def json_chunks(diagnostics: Iterable[Diagnostic]) -> Iterator[str]:
-    """The text of `render_json`, one diagnostic at a time (written as it comes, a large
-    file's thousands of records are never all held as text or as dicts)."""
+    """The diagnostics as a JSON list (indent 2), one diagnostic at a time (written as it
+    comes, a large file's thousands of records are never all held as text or as dicts)."""
     return json_list((_as_dict(d) for d in diagnostics), 0)
 
 
