@@ -171,7 +171,7 @@ def _shape(used: ast.Program, file: str, use: ast.UseDecl, diags: list[Diagnosti
                 if isinstance(stmt, ast.Assign):
                     assigners.setdefault(stmt.name.name, []).append(decl)
     needed: dict[int, Graphed] = {}
-    stack = [outputs[0].name.name]
+    stack = [output]
     seen: set[str] = set()
     while stack:
         name = stack.pop()
@@ -184,7 +184,7 @@ def _shape(used: ast.Program, file: str, use: ast.UseDecl, diags: list[Diagnosti
                 stack += _reads(decl)
     decls = tuple(needed[id(d)] for d in used.decls if id(d) in needed)  # the used file's order
     declared = tuple(dict.fromkeys(n for d in decls for n in _declares(d)))
-    return _Shape(inputs, outputs[0].name.name, decls, declared)
+    return _Shape(inputs, output, decls, declared)
 
 
 def _inline(site: ast.NodeDecl, shape: _Shape, alias: str, file: str,
@@ -232,12 +232,9 @@ def declared_names(decl: ast.Decl) -> Iterator[str]:
 
 
 def _declares(decl: Graphed) -> Iterator[str]:
-    """The names a declaration of the used file declares: its own, its loop body's, and
-    the items of the maps in it."""
-    yield decl.name.name
-    if isinstance(decl, ast.LoopDecl):
-        yield from (s.name.name for _, s in ast.loop_statements(decl)
-                    if isinstance(s, ast.NodeDecl | ast.LoopDecl))
+    """The names a declaration of the used file declares: its own and its loop body's
+    (`declared_names`), and the items of the maps in it."""
+    yield from declared_names(decl)
     for expr, _ in expressions(decl):
         yield from (e.item.name for e in walk(expr) if isinstance(e, ast.MapExpr))
 
