@@ -36,6 +36,10 @@ class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message is for the user."""
 
 
+class CheckpointMismatch(CheckpointError):
+    """A checkpoint written for another program or other training settings."""
+
+
 def write_json_atomic(path: str, data: Any, *, indent: int | None = 1) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -115,7 +119,7 @@ def load_checkpoint(run_dir: str, plan_hash: str | None = None) -> dict[str, Any
     raw = read_document(path, _FORMAT, _VERSION, "training checkpoint", "checkpoint",
                         CheckpointError)
     if plan_hash is not None and raw.get("plan_hash") != plan_hash:
-        raise CheckpointError(
+        raise CheckpointMismatch(
             f"{path} was written for a different program (plan hash differs); "
             "start a new run instead of --resume"
         )

@@ -197,25 +197,22 @@ def _observed_rates(scenario: Scenario, path: str, options: TrainOptions,
     forecast or spent, in the trainer's own words; a missing or damaged one the run names."""
     from adf.analysis.costhistory import History, Rates, Spent
     from adf.llm.usage import Usage
-    from adf.optim.checkpoint import CheckpointError, load_checkpoint
+    from adf.optim.checkpoint import CheckpointError, CheckpointMismatch, load_checkpoint
     from adf.optim.observed import counts, observe
     from adf.optim.records import StepRecord
 
     stem = os.path.splitext(os.path.basename(path))[0]
     run_dir = options.out or latest_run(stem)
     try:
-        raw = load_checkpoint(run_dir) if run_dir else None
+        raw = load_checkpoint(run_dir, identity) if run_dir else None
         records = [StepRecord.from_json(r) for r in raw["records"]] if raw else []
         spent = Spent(int(raw["step"]), raw["phase"] != "setup", raw["phase"] == "done",
                       tuple((p, Usage.from_json(u)) for p, u in raw["meter"]["by_purpose"].items())
                       ) if raw else Spent()
+    except CheckpointMismatch as exc:  # another run's: nothing of it is this run's
+        raise WorkflowError(f"cannot resume: {exc}", FAILED) from None
     except (CheckpointError, KeyError, TypeError, ValueError, AttributeError):
         return scenario  # the run itself names a missing or damaged checkpoint
-    if raw is not None and run_dir:
-        try:  # another program's or other settings' run: nothing of it is this run's
-            load_checkpoint(run_dir, identity)
-        except CheckpointError as exc:
-            raise WorkflowError(f"cannot resume: {exc}", FAILED) from None
     seen = observe(records, scenario.val_size)
     # the run's own counts, read as the history's are; no evidence: the prior (None)
     rates = History(rates=counts(seen)).calibrate(Rates(fail_rate=scenario.rates.fail_rate))
