@@ -33,6 +33,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from adf import __version__
+from adf.diagnostics import Span
 from adf.lsp import outline as shapes
 from adf.lsp.actions import fixes
 from adf.lsp.analysis import Analyses, Analysis, Semantics
@@ -326,23 +327,25 @@ def definition(ls: AdfServer, params: types.DefinitionParams) -> types.Location 
                                 occurrence.name)
         if used is None:
             return None
-        path, span = used.path, used.decl.name.span
-        start = types.Position(span.line - 1, span.col - 1)  # a name: ASCII, one line
-        end = types.Position(span.end_line - 1, span.end_col - 1)
-        return types.Location(path_to_uri(path), types.Range(start, end))
+        return _elsewhere(used.path, used.decl.name.span)
     if target is not None and target.kind == "use" and not occurrence.is_definition:
         from adf.lsp.crossfile import used_workflow  # `r(...)`: the used file's output
 
         workflow = used_workflow(semantics.program, _path(params.text_document.uri),
                                  occurrence.name)
         if workflow is not None:
-            span = workflow.output.span
-            start = types.Position(span.line - 1, span.col - 1)  # `output NAME`: one line
-            end = types.Position(span.end_line - 1, span.end_col - 1)
-            return types.Location(path_to_uri(workflow.path), types.Range(start, end))
+            return _elsewhere(workflow.path, workflow.output.span)
     if target is None:
         return None
     return types.Location(params.text_document.uri, positions.range(target.span))
+
+
+def _elsewhere(path: str, span: Span) -> types.Location:
+    """Where `span` is in another file: a name or `output NAME`, ASCII on one line, so its
+    columns are its positions (the file's text is not needed to convert them)."""
+    start = types.Position(span.line - 1, span.col - 1)
+    end = types.Position(span.end_line - 1, span.end_col - 1)
+    return types.Location(path_to_uri(path), types.Range(start, end))
 
 
 @server.feature(types.TEXT_DOCUMENT_REFERENCES)
