@@ -105,6 +105,8 @@ def read_document(path: str, fmt: str, version: int, kind: str, short: str,
         raise error(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise error(f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise error(f"{path} is not an adf {kind}: it is nested too deeply") from None
     if not isinstance(raw, dict) or raw.get("format") != fmt:
         raise error(f"{path} is not an adf {kind}")
     if raw.get("version") != version:

@@ -1,0 +1,123 @@
+"""Hostile inputs found by a command-by-command hunt: each ended with exit 70, a traceback
+or a command that never returned. Pipes and devices where a file is expected, JSON nested
+past the interpreter's stack, integers past Python's digit limit, in every place adf reads
+them: data rows, plans, traces, checkpoints, model replies."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import rb_helpers as rb
+from test_reliability_files import PROGRAM
+
+from adf.cli.main import main
+from adf.optim.checkpoint import CheckpointError, load_checkpoint
+from adf.runtime.data import load_data
+from adf.testing.fake_server import FakeServer
+
+DEEP = "[" * 100_000 + "]" * 100_000
+LONG_INT = "1" * 5_000  # over CPython's 4,300-digit limit for int(str)
+
+
+def returns_soon(call: Callable[[], int]) -> int:
+    """`call()`'s result; fails (instead of hanging the suite) when it blocks."""
+    done = threading.Event()
+    got: list[int] = []
+
+    def run() -> None:
+        got.append(call())
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(60), "the command blocked on a pipe or read a device without end"
+    return got[0]
+
+
+def test_plans_traces_and_outputs_that_are_pipes_or_devices_are_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    fifo = tmp_path / "pipe.plan"
+    os.mkfifo(fifo)
+    assert returns_soon(lambda: main(["inspect", str(fifo)])) == 2
+    assert returns_soon(lambda: main(["inspect", "/dev/zero"])) == 2
+    assert returns_soon(lambda: main(["compile", str(source), "-o", str(fifo)])) == 2
+    assert returns_soon(lambda: main(["graph", str(source), "--trace", str(fifo)])) == 2
+    assert returns_soon(lambda: main(["graph", str(source), "--trace", "/dev/zero"])) == 2
+    assert returns_soon(lambda: main(["run", str(source), "--input", f"@{fifo}"])) == 2
+    err = capsys.readouterr().err
+    assert err.count("it is a pipe, not a regular file") == 3
+    assert err.count("it is a device, not a regular file") == 2
+    assert "exists and is not a regular file; not overwriting it" in err
+
+
+def test_a_trace_nested_past_the_stack_is_a_trace_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    for text in (DEEP, '{"node": "out", "sample": ' + DEEP + "}"):
+        trace = tmp_path / "t.json"
+        trace.write_text(text + "\n")
+        assert main(["graph", str(source), "--trace", str(trace)]) == 1
+        assert "the trace" in capsys.readouterr().err
+
+
+def test_cost_reads_data_as_the_runtime_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    data = tmp_path / "d.jsonl"
+    data.write_text(DEEP + '\n{"question": ' + LONG_INT + '}\n{"question": "q"}\n')
+    assert main(["cost", str(source), "--data", str(data), "--no-cache"]) == 0
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    assert returns_soon(lambda: main(["cost", str(source), "--data", str(fifo), "--no-cache"])) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
+def test_a_row_with_an_integer_past_the_digit_limit_is_one_bad_row(tmp_path: Path) -> None:
+    plan = rb.typed_plan("http://127.0.0.1:9/v1")
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"question": "q", "answer": ' + LONG_INT + '}\n{"question": "q", "answer": 1}\n')
+    loaded = load_data(plan, str(data))
+    assert [s.where for s in loaded.samples] == [f"{data}:2"]
+    assert [(b.where, b.message) for b in loaded.bad_rows] == [
+        (f"{data}:1", "a number has too many digits")]
+
+
+def test_a_checkpoint_nested_past_the_stack_is_a_damaged_checkpoint(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint.json").write_text('{"format": ' + DEEP + "}")
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        load_checkpoint(str(tmp_path))
+
+
+@pytest.mark.parametrize(("output", "reply", "value"), [
+    ("int", DEEP, None), ("list[int]", DEEP, None), ("{a: int}", '{"a": ' + DEEP + "}", None),
+    ("list[int]", "```json\n" + DEEP + "\n```", None),
+    ("int", LONG_INT, None), ("list[int]", f"[{LONG_INT}]", None),
+    ("{a: int}", f'{{"a": {LONG_INT}}}', None),
+    # shallower than the stack but deeper than 64: not JSON; the tolerant reader finds the 1
+    ("list[int]", "[" * 80 + "1" + "]" * 80, [1]),
+    # a lone surrogate (no provider would take it back) is not decoded: the text is kept
+    ("list[str]", '["\\ud800"]', ['["\\ud800"]']),
+])
+def test_a_hostile_reply_is_an_unreadable_reply_not_a_crash(
+    output: str, reply: str, value: object
+) -> None:
+    with FakeServer(lambda _req: reply) as srv:
+        result = rb.run(rb.typed_plan(srv.base_url, output), [{"question": "q", "answer": 1}])
+        assert srv.request_count == 1
+    [sample] = result.samples
+    if value is None:
+        assert sample.error is not None and sample.error.kind == "parse", sample.error
+        assert json.dumps(sample.error.message)  # a message, not an exception
+    else:
+        assert sample.error is None and sample.outputs == (("pred", value),)
