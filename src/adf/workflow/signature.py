@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from adf.runtime.values import value_problem
+
 if TYPE_CHECKING:
     from adf.plan.schema import Plan, Type
 
@@ -97,7 +99,10 @@ def check_value(value: Any, type_: Type, path: Path) -> list[Problem]:
         case "any":
             return []
         case "str":
-            return [] if isinstance(value, str) else [_expected(value, type_, path)]
+            if not isinstance(value, str):
+                return [_expected(value, type_, path)]
+            problem = value_problem(value)  # a lone surrogate: no provider would take it
+            return [] if problem is None else [Problem(path, problem)]
         case "int":
             ok = isinstance(value, int) and not isinstance(value, bool)
             return [] if ok else [_expected(value, type_, path)]
