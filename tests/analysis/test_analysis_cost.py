@@ -387,3 +387,40 @@ def test_a_reply_the_loss_scores_is_expected_as_long_as_its_target() -> None:
     estimate = estimate_cost(first_line.plan, data_rows=rows)
     assert estimate.nodes[0].forward.completion_tokens == estimate_tokens(answer)
     assert estimate.tokens_high > estimate.total.tokens * 2
+
+
+def test_observed_demo_fill_counts_the_samples_run_with_a_full_demo_set() -> None:
+    def proposal(kind: str, verdict: str, val: int) -> ProposalRecord:
+        return ProposalRecord("p", kind, 1, "", evaluated=True, val_evaluated=val,  # type: ignore[arg-type]
+                              verdict=verdict)  # type: ignore[arg-type]
+
+    drawn = {"drawn_errors": ["a", "b"], "drawn_passed": ["c"]}  # each gate checks 3 samples
+    records = [
+        # step 1: a prompt gate (3 + 12) and an accepted demo set (3 + 12): the latter is full
+        StepRecord(1, proposals=[proposal("prompt", "rejected", 12),
+                                 proposal("demos", "accepted", 12)],
+                   batch=["a", "b", "c", "d"], **drawn),  # type: ignore[arg-type]
+        # step 2: the set accepted in step 1 is in place for all of it
+        StepRecord(2, proposals=[proposal("prompt", "rejected", 0)],
+                   batch=["e", "f", "g", "h"], **drawn),  # type: ignore[arg-type]
+    ]
+    assert observe(records, val_size=12).demo_fill == Count(15 + 4 + 3, 4 + 30 + 4 + 3)
+    assert observe(records[:1], val_size=12).demo_fill == Count(15, 34)
+    assert History(rates=counts(observe(records, 12))).demo_fill == 22 / 41
+    assert History().demo_fill is None
+
+
+def test_a_prompt_seen_before_grows_with_the_demo_sets_this_run_fills() -> None:
+    plan = demo_plan(3).build()
+    seen = {("local", "reply", "forward"): TokenMeans(40, 500.0, 20.0)}
+    # the earlier runs' demo sets: never full, always full; and not measured (an older cache)
+    empty, full = ({"demo_fill": (0, 100)}, {"demo_fill": (100, 100)})
+    prompt = {name: estimate_cost(plan, history=History(seen, {"m": "local"}, rates)
+                                  ).nodes[0].forward.prompt_tokens
+              for name, rates in (("empty", empty), ("full", full), ("unknown", {}))}
+    # this run is expected to fill its sets part of the way: more than never, less than always
+    assert prompt["unknown"] == 500
+    assert prompt["empty"] > 500 > prompt["full"]
+    grown = compute_sizes(build_view(plan), reply="expected", fill=1.0).prompts["reply"] - \
+        compute_sizes(build_view(plan), reply="expected", fill=0.0).prompts["reply"]
+    assert prompt["empty"] - prompt["full"] == pytest.approx(grown, abs=1)

@@ -295,6 +295,10 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
     fill = (_fill(settings, flow.gates, demo_gates, point.validated, demo_params,
                   bool(reach.learning)) if reply == "expected" else float(reply == "bound"))
     sizes = compute_sizes(view, data_rows, reply=reply, fill=fill)
+    seen = history.demo_fill  # a call the history sized: its prompt grows by the fill's change
+    grow = _grown(view, data_rows, _fill(settings, flow.gates, demo_gates, point.validated,
+                                         demo_params, bool(reach.learning), scoring=False) - seen
+                  ) if seen is not None and demo_params and reply == "expected" else {}
     nodes = []
     for node in plan.nodes:
         if node.llm is None:
@@ -307,7 +311,8 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
             shown += [sizes.values.get(s, 0) for s in view.sources(node.id) if s in reach.trained]
             backward = history.sized(engine or node.llm.model, node.id, "backward",
                                      forecast(1, *backward_call(prompt, size, shown, note)))
-        forward = history.sized(node.llm.model, node.id, "forward", forecast(1, prompt, size))
+        forward = history.sized(node.llm.model, node.id, "forward", forecast(1, prompt, size),
+                                grow.get(node.id, 0))
         nodes.append(
             NodeCost(node.id, node.name, node.llm.function, node.llm.model, node.step,
                      forward, backward, node.id in live)
@@ -375,6 +380,15 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         tokens_low=min(ends[0].tokens, total.tokens),
         tokens_high=max(ends[1].tokens, total.tokens),
     )
+
+
+def _grown(view: GraphView, rows: Iterable[Mapping[str, Any]] | None, change: float
+           ) -> dict[str, int]:
+    """Per llm node, how much longer its prompt is when its demo sets are `change` fuller
+    (negative: emptier) than they were on average."""
+    empty = compute_sizes(view, rows, reply="expected", fill=0.0).prompts
+    full = compute_sizes(view, rows, reply="expected", fill=1.0).prompts
+    return {node: round(change * (full[node] - empty[node])) for node in full}
 
 
 def _blame(plan: Plan, view: GraphView, reach: Reachability, replies: Mapping[str, int],
@@ -461,16 +475,17 @@ def _optimizer(view: GraphView, sizes: Sizes, learning: frozenset[str], settings
 
 
 def _fill(settings: Scenario, prompt_gates: float, demo_gates: int, validated: float,
-          demo_params: int, trains: bool) -> float:
+          demo_params: int, trains: bool, *, scoring: bool = True) -> float:
     """The share of the run's forward calls made with its demo sets full (`costflow.demo_fill`),
-    counted over the phases `_phases` counts."""
+    counted over the phases `_phases` counts (without `scoring`: the steps' calls only, as
+    `adf.optim.observed` measures it)."""
     s = settings
     step = s.batch * (1 + (s.extra_batches if trains else 0)) + (s.reruns if trains else 0)
     calls = costflow.ForwardCalls(
-        before=0 if s.spent.scored else s.val_size + s.test_size,
+        before=0 if s.spent.scored or not scoring else s.val_size + s.test_size,
         step=step + prompt_gates * (s.checked + validated),
         demo=demo_gates * (s.checked + validated),
-        after=0 if s.spent.finished and not s.left else s.test_size)
+        after=0 if (s.spent.finished and not s.left) or not scoring else s.test_size)
     return costflow.demo_fill(calls, steps=s.left, accept=s.accept,
                               proposals=s.train.demo_proposals, params=demo_params)
 

@@ -54,8 +54,13 @@ ASSUMPTIONS = (
     "demos: each demos parameter gets `demo proposals` candidates per step; with a teacher "
     "model, one teacher call per drawn failure and node using it",
     "tokens: characters / 4; a typed reply (enum, number, record...) counts at its type's "
-    "size, a free-text one at the model's max_tokens when declared and demo sets at capacity "
-    "(bounds: how much a model writes is not in the program; `tokens_low` is the run with "
-    "one-line replies and the demo sets as they are); a call the reply cache's history has "
-    "seen before (same model, node and purpose) counts at its mean there",
+    "size; a free-text one the loss compares with a target as it is (or its first line) at "
+    "that target's mean length in the data, any other free text at a `str` value's typical "
+    "size (a prior: how much a model writes is not in the program), at most max_tokens; a "
+    "demo set counts as it is until a demo proposal (a full set) is accepted, each with the "
+    "gate's chance of acceptance, and full in the proposals' own checks; the range's "
+    "`tokens_low` is the run with one-line replies and the demo sets as they are, "
+    "`tokens_high` the one with replies at max_tokens and demo sets at capacity; a call the "
+    "reply cache's history has seen before (same model, node and purpose) counts at its "
+    "mean there",
 )
