@@ -18,7 +18,7 @@ from test_reliability_files import PROGRAM
 from adf.cli.main import main
 from adf.optim.checkpoint import CheckpointError, load_checkpoint
 from adf.runtime.data import load_data
-from adf.testing.fake_server import FakeServer
+from adf.testing.fake_server import FakeReply, FakeServer
 
 DEEP = "[" * 100_000 + "]" * 100_000
 LONG_INT = "1" * 5_000  # over CPython's 4,300-digit limit for int(str)
@@ -121,3 +121,15 @@ def test_a_hostile_reply_is_an_unreadable_reply_not_a_crash(
         assert json.dumps(sample.error.message)  # a message, not an exception
     else:
         assert sample.error is None and sample.outputs == (("pred", value),)
+
+
+def test_a_reply_litellm_cannot_read_is_named_in_one_line_without_its_traceback() -> None:
+    reply = FakeReply("Answer: 3", prompt_tokens=1.5, completion_tokens=1e308)  # type: ignore[arg-type]
+    with FakeServer(lambda _req: reply) as srv:
+        try:
+            result = rb.run(rb.typed_plan(srv.base_url), [{"question": "q", "answer": 3}])
+            message = str(result.samples[0].error)
+        except Exception as exc:  # the whole run stops: the model is unusable
+            message = str(exc)
+    assert "Invalid response object" in message
+    assert "Traceback" not in message and "\n" not in message

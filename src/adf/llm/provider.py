@@ -73,6 +73,8 @@ def load_litellm() -> Any:
     warnings.filterwarnings(
         "ignore", message=r"coroutine '\w+\.a?completion' was never awaited",
         category=RuntimeWarning)
+    # a reply whose usage is not integers: the call fails with its own message, not this noise
+    warnings.filterwarnings("ignore", message="Pydantic serializer warnings", category=UserWarning)
     _skip_own_bookkeeping(litellm)
     return litellm
 

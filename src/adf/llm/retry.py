@@ -184,12 +184,15 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def describe(exc: BaseException) -> str:
-    """The first line of an exception's text, without litellm's prefixes, at most 300 chars;
+    """The first line of an exception's text, without litellm's prefixes or a traceback
+    appended to it, at most 300 chars;
     a dropped connection is named as such (see `dropped_connection`)."""
     dropped = dropped_connection(exc)
     if dropped is not None:
         return f"Connection error: {dropped}"[:300]
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # litellm appends the traceback of a reply it could not read to the same line
+    text = text.split("Traceback (most recent call last)")[0].rstrip(" :") or type(exc).__name__
     for prefix in ("litellm.", "OpenAIException - "):
         text = text.replace(prefix, "")
     return text[:300]
