@@ -133,3 +133,19 @@ def test_a_reply_litellm_cannot_read_is_named_in_one_line_without_its_traceback(
             message = str(exc)
     assert "Invalid response object" in message
     assert "Traceback" not in message and "\n" not in message
+
+
+def test_the_python_api_names_rows_that_are_not_objects_and_a_negative_limit(
+    tmp_path: Path
+) -> None:
+    import adf
+
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    (tmp_path / "d.jsonl").write_text('{"question": "q"}\n')
+    workflow = adf.load(str(source), cache=False)
+    with pytest.raises(adf.InputError, match=r"\[1\]: expected an object of inputs, found int"):
+        workflow.batch([{"question": "q"}, 1])  # type: ignore[list-item]
+    # a negative limit used to evaluate nothing and report an empty success
+    with pytest.raises(adf.WorkflowError, match="row limit must not be negative"):
+        workflow.evaluate(str(tmp_path / "d.jsonl"), limit=-1)

@@ -97,6 +97,8 @@ def load_data(
 
     With `strict`, the first bad row raises `DataError` naming its file:line.
     """
+    if limit is not None and limit < 0:
+        raise DataError(f"the row limit must not be negative, found {limit}")
     file = resolve_path(path, split)
     samples: list[Sample] = []
     bad: list[BadRow] = []

@@ -75,6 +75,8 @@ class InputError(ValueError):
 
 def check_inputs(plan: Plan, given: Mapping[str, Any]) -> dict[str, Any]:
     """`given` as a data row the runtime reads, or `InputError` naming every bad field."""
+    if not isinstance(given, Mapping):  # a batch row that is not an object
+        raise InputError((Problem((), f"expected an object of inputs, found {_json_kind(given)}"),))
     problems: list[Problem] = []
     declared = {decl.name: decl for decl in plan.inputs}
     for name in given:
