@@ -149,3 +149,19 @@ def test_the_python_api_names_rows_that_are_not_objects_and_a_negative_limit(
     # a negative limit used to evaluate nothing and report an empty success
     with pytest.raises(adf.WorkflowError, match="row limit must not be negative"):
         workflow.evaluate(str(tmp_path / "d.jsonl"), limit=-1)
+
+
+@pytest.mark.parametrize(("message", "status"), [
+    (b"Content-Length: 5\r\n\r\n{{{{{", 0),  # logged in one line, the server goes on to EOF
+    (b"Content-Length: 99999999999\r\n\r\n{}", 2),  # pygls allocates what is announced
+])
+def test_the_language_server_answers_a_malformed_message_without_a_traceback(
+    message: bytes, status: int
+) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "adf.cli.main", "lsp"], input=message,
+                          capture_output=True, timeout=120, env={**os.environ})
+    assert done.returncode == status, done.stderr
+    assert b"Traceback" not in done.stdout + done.stderr
