@@ -165,3 +165,24 @@ def test_the_language_server_answers_a_malformed_message_without_a_traceback(
                           capture_output=True, timeout=120, env={**os.environ})
     assert done.returncode == status, done.stderr
     assert b"Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["eval", "--timeout", "nan"], ["eval", "--timeout", "0"], ["eval", "--timeout", "inf"],
+    ["run", "--timeout", "-1", "--input", "{}"], ["eval", "--fail-under", "nan"],
+    ["serve", "--port", "99999"], ["serve", "--port", "-1"],
+    ["serve", "--request-timeout", "nan"], ["serve", "--grace", "-1"],
+])
+def test_seconds_ports_and_scores_out_of_range_are_usage_errors(
+    tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # nan and 0 timeouts were taken silently, inf failed every call, port 99999 was exit 70
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    command, *options = argv
+    try:
+        status = main([command, str(source), *options])
+    except SystemExit as exc:
+        status = exc.code  # type: ignore[assignment]
+    assert status == 2
+    assert "expected a" in capsys.readouterr().err
