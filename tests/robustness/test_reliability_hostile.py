@@ -186,3 +186,15 @@ def test_seconds_ports_and_scores_out_of_range_are_usage_errors(
         status = exc.code  # type: ignore[assignment]
     assert status == 2
     assert "expected a" in capsys.readouterr().err
+
+
+def test_serve_on_an_address_it_cannot_bind_exits_2(tmp_path: Path) -> None:
+    import socket
+
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    with socket.socket() as taken:  # a port in use; uvicorn exited 3, an undocumented status
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        assert main(["serve", str(source), "--no-cache", "--port", port]) == 2

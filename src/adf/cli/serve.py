@@ -82,5 +82,8 @@ def execute(args: argparse.Namespace) -> int:
                             timeout_graceful_shutdown=args.grace, lifespan="on",
                             backlog=2048)
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits 3 when it cannot bind (port in use, unknown host)
+        return 2
     return 0 if server.started else 2
