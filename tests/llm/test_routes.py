@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from typing import Any
 
 import attrs
@@ -15,6 +16,7 @@ from llm_helpers import FAST, ask, dead_port
 from adf.llm.client import LiteLLMClient
 from adf.llm.connections import GENERIC_SAME, ROUTE_ENV, Connections, route
 from adf.llm.protocol import ChatReply, ChatRequest, Message, ModelError
+from adf.llm.provider import load_litellm, quiet_unstarted_calls
 from adf.testing.fake_server import FakeReply, FakeServer, Fault, FaultPlan, last_user, tool_reply
 
 ROUTES = ("generic", "sdk")
@@ -192,3 +194,21 @@ def test_failures_classify_the_same_on_both_routes() -> None:
     assert any("the reply was not JSON" in r for r in reasons)
     assert reasons[-1] == "model 'openai/fake' failed after 5 attempts: the request timed out"
     assert not any("sk-route-secret" in r for r in reasons)
+
+
+def test_an_unstarted_provider_call_of_either_route_is_not_reported() -> None:
+    """A cancelled run drops litellm's provider coroutine unstarted (nothing was sent); its
+    name differs per route, and both are silenced, nothing else."""
+    load_litellm()
+    from litellm.llms.custom_httpx.llm_http_handler import BaseLLMHTTPHandler
+    from litellm.llms.openai.openai import OpenAIChatCompletion
+
+    routes = ((OpenAIChatCompletion, "acompletion"), (BaseLLMHTTPHandler, "async_completion"))
+    assert all(callable(getattr(cls, method, None)) for cls, method in routes)  # still litellm's
+    names = [f"{cls.__name__}.{method}" for cls, method in routes]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        quiet_unstarted_calls()
+        for name in [*names, "mine.run"]:
+            warnings.warn(f"coroutine '{name}' was never awaited", RuntimeWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["coroutine 'mine.run' was never awaited"]
