@@ -125,7 +125,9 @@ def test_which_calls_take_which_route(kwargs: dict[str, Any], expected: str) -> 
             "api_key": "k", "timeout": 5.0, **kwargs}
     call = {k: v for k, v in call.items() if v is not None}
     assert route(call, {}) == expected
-    assert route(call, {ROUTE_ENV: "sdk"}) == ("litellm" if expected == "litellm" else "sdk")
+    keeps_sdk = "litellm" if expected == "litellm" else "sdk"
+    assert route(call, {ROUTE_ENV: "sdk"}) == keeps_sdk
+    assert route(call, {"https_proxy": "http://proxy:3128"}) == keeps_sdk  # the SDK honours it
 
 
 def test_an_api_base_model_goes_the_generic_route_by_default() -> None:

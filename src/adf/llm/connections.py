@@ -21,9 +21,11 @@ The routes (every call still goes through `litellm.acompletion`):
   model gets per-model parameter rules on the SDK route, such as
   `max_completion_tokens` for reasoning models, that the generic route
   lacks), no tools (the generic route drops `additionalProperties` and
-  `strict` from tool schemas), and only keyword arguments from
-  `GENERIC_SAME`. Setting `ADF_LLM_ROUTE=sdk` in the environment keeps
-  every call on the SDK route.
+  `strict` from tool schemas), only keyword arguments from `GENERIC_SAME`,
+  and no proxy set in the environment (`HTTP_PROXY`, `HTTPS_PROXY`,
+  `ALL_PROXY`: the SDK's HTTP client sends through it, litellm's handler
+  would not). Setting `ADF_LLM_ROUTE=sdk` in the environment keeps every
+  call on the SDK route.
 - "sdk": litellm's OpenAI handler with an `openai.AsyncOpenAI` that adf keeps.
 - "litellm": anything else (no `api_base`: a hosted provider); nothing added.
 
@@ -68,6 +70,9 @@ SDK_PREFIX = "openai/"
 _CLIENT_OPTIONS = frozenset({"organization", "api_version", "client", "shared_session"})
 # keyword arguments whose request body on the generic route was checked to be the SDK
 # route's (tests/llm/test_routes.py sends each); a call with any other takes the SDK route
+# the SDK's HTTP client honours proxies from the environment, litellm's handler does not
+_PROXY_VARIABLES = tuple(
+    v for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for v in (name, name.lower()))
 GENERIC_SAME = frozenset({
     "model", "messages", "num_retries", "max_retries", "timeout", "api_base", "api_key",
     "litellm_call_id", "response_format", "temperature", "max_tokens", "max_completion_tokens",
@@ -94,6 +99,7 @@ def route(kwargs: Mapping[str, Any], environ: Mapping[str, str] = os.environ) ->
         environ.get(ROUTE_ENV, "").strip().lower() == "sdk"
         or not GENERIC_SAME.issuperset(kwargs)
         or litellm_knows(kwargs["model"])
+        or any(environ.get(name) for name in _PROXY_VARIABLES)
     ):
         return "sdk"
     return "generic"
