@@ -198,3 +198,22 @@ def test_serve_on_an_address_it_cannot_bind_exits_2(tmp_path: Path) -> None:
         taken.listen()
         port = str(taken.getsockname()[1])
         assert main(["serve", str(source), "--no-cache", "--port", port]) == 2
+
+
+def test_a_reply_holding_a_lone_surrogate_is_printed_cached_and_traced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the provider's JSON says "\ud800": printing the reply was exit 70, caching or
+    # tracing it failed the call as "model unavailable"
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    with FakeServer(lambda _req: "Answer: 3 \ud800") as srv:
+        argv = ["run", str(source), "--api-base", f"m={srv.base_url}", "--input",
+                '{"question": "q"}', "--cache", str(tmp_path / "c.sqlite"),
+                "--trace", str(tmp_path / "t.jsonl")]
+        assert main([*argv, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["outputs"]["out"] == "Answer: 3 \ufffd"
+        assert main([*argv, "-v"]) == 0  # the second answer comes from the cache
+        assert srv.request_count == 1
+    assert "Answer: 3 \ufffd" in capsys.readouterr().out
+    assert "\\ufffd" in (tmp_path / "t.jsonl").read_text() or "\ufffd" in (tmp_path / "t.jsonl").read_text()
