@@ -217,3 +217,32 @@ def test_a_reply_holding_a_lone_surrogate_is_printed_cached_and_traced(
         assert srv.request_count == 1
     assert "Answer: 3 \ufffd" in capsys.readouterr().out
     assert "\\ufffd" in (tmp_path / "t.jsonl").read_text() or "\ufffd" in (tmp_path / "t.jsonl").read_text()
+
+
+def test_a_lock_file_or_checkpoint_that_is_a_pipe_or_device_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a FIFO lock file blocked every command; a link to /dev/zero was read until memory ran out
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    lock = tmp_path / "p.adf.lock"
+    os.mkfifo(lock)
+    assert returns_soon(lambda: main(["cost", str(source), "--no-cache"])) == 2
+    lock.unlink()
+    lock.symlink_to("/dev/zero")
+    assert returns_soon(lambda: main(["cost", str(source), "--no-cache"])) == 2
+    err = capsys.readouterr().err
+    assert "it is a pipe, not a regular file" in err and "it is a device" in err
+    os.mkfifo(tmp_path / "checkpoint.json")
+    refused: list[str] = []
+
+    def read_checkpoint() -> int:
+        try:
+            load_checkpoint(str(tmp_path))
+        except CheckpointError as exc:
+            refused.append(str(exc))
+            return 1
+        return 0
+
+    assert returns_soon(read_checkpoint) == 1
+    assert "it is a pipe, not a regular file" in refused[0]
