@@ -246,3 +246,17 @@ def test_a_lock_file_or_checkpoint_that_is_a_pipe_or_device_is_refused_at_once(
 
     assert returns_soon(read_checkpoint) == 1
     assert "it is a pipe, not a regular file" in refused[0]
+
+
+def test_a_trace_on_a_full_disk_is_a_warning_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /dev/full: every write fails with ENOSPC; closing the trace was exit 70
+    source = tmp_path / "p.adf"
+    source.write_text(PROGRAM)
+    with FakeServer(lambda _req: "fine") as srv:
+        assert main(["run", str(source), "--api-base", f"m={srv.base_url}", "--no-cache",
+                     "--input", '{"question": "q"}', "--trace", "/dev/full"]) == 0
+        assert srv.request_count == 1
+    assert "warning: cannot write the trace /dev/full: No space left on device" in \
+        capsys.readouterr().err
