@@ -4,7 +4,8 @@
 - every diagnostic code they name exists (`adfc explain CODE` has a page);
 - every `adfc ...` line of a code block parses with that command's own
   options, and the `.adf` file it names exists;
-- every "`adfc check FILE` → `ok`" claim holds (no diagnostic, lints included).
+- every "`adfc check FILE` → `ok`" claim holds (no diagnostic, lints included);
+- every `adf.module` or `adf.module.name` they name exists in `src/`.
 """
 
 from __future__ import annotations
@@ -109,3 +110,33 @@ CHECK_OK = [(name, path) for page, name in zip(PAGES, NAMES, strict=True)
 def test_check_ok_claims_hold(name: str, path: str) -> None:
     result = compile_file(str(REPO / path))
     assert linted_codes(result) == set(), name
+
+
+def _defines(name: str) -> bool:
+    """`adf.a.b` is a module or package under src/, or `b` (and any `.c` after it, as a
+    method) is defined, re-exported or lazily exported at the top of the module before it."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        path = REPO / "src" / Path(*parts[:cut])
+        module = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        if module.is_file():
+            break
+    else:
+        return False
+    text = module.read_text(encoding="utf-8")
+    for depth, attr in enumerate(parts[cut:]):
+        indent = "    " * depth
+        forms = [rf"^{indent}(?:class|def|async def) {attr}\b", rf"^{attr}\b", rf"import {attr} as {attr}\b",
+                 rf'^\s+"{attr}": "adf\.']
+        if not re.search("|".join(forms), text, re.M):
+            return False
+    return True
+
+
+NOT_MODULES = {"adf.lark", "adf.server.command", "adf.server.debounceMs"}  # a file, editor settings
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_named_modules_and_functions_exist(name: str) -> None:
+    named = set(re.findall(r"`(adf(?:\.\w+)+)", _text(REPO / name))) - NOT_MODULES
+    assert [n for n in sorted(named) if not _defines(n)] == []
