@@ -7,7 +7,12 @@ close variant that runs correctly still checks clean.
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
+
+from adf.compiler.pipeline import compile_source
+from adf.stdlib.pyload import BindError, load_callable
 
 from .conftest import codes
 
@@ -46,3 +51,58 @@ def test_an_enum_scored_against_a_text_it_never_takes() -> None:
                                                                 "std.loss.exact_match(x, \"yes\")")
     assert "E0211" in codes(program)
     assert "E0211" not in codes(program.replace('"yes"', '"A"'))  # exact_match lowercases
+
+
+def _bound(tmp_path: pathlib.Path, module: str, source: str, fn: str = "fn f(text: str) -> str") -> list[str]:
+    """The codes of a program binding `fn` to `module:f`, with `module.py` holding `source`."""
+    (tmp_path / f"{module}.py").write_text(source, encoding="utf-8")
+    program = f"""input question: str
+{fn} = py "{module}:f"
+node pred = f(question)
+output pred
+"""
+    result = compile_source(program, "t.adf", base_dir=str(tmp_path))
+    return sorted(d.code for d in result.diagnostics)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def f(text):\n    return text\n\ndel f\n", ["E0404"]),  # the runtime finds no `f`
+        ("def f(text):\n    return text\n\ndel f\n\ndef f(text):\n    return text\n", []),
+        ("def f(text):\n    yield text\n", ["E0408"]),  # a generator, not a list
+        ("def f(text):\n    def inner():\n        yield 1\n    return text\n", []),
+        ("from typing import Optional\ndef f(text) -> Optional[str]:\n    return None\n", ["E0403"]),
+        ("def f(text) -> str | None:\n    return None\n", ["E0403"]),
+        ("import typing\ndef f(text) -> typing.Union[str, None]:\n    return None\n", ["E0403"]),
+        ("def f(text) -> 'str | None':\n    return None\n", ["E0403"]),
+        ("def f(text) -> None:\n    print(text)\n", ["E0403"]),
+        ("def deco(fn):\n    return lambda x: fn(x)\n\n@deco\ndef f(text):\n    return text\n", ["W0402"]),
+        ("import functools\n@functools.lru_cache(maxsize=8)\ndef f(text):\n    return text\n", []),
+    ],
+)
+def test_python_bindings_read_as_the_runtime_calls_them(
+        tmp_path: pathlib.Path, source: str, expected: list[str]) -> None:
+    assert _bound(tmp_path, "helpers", source) == expected
+
+
+def test_a_generator_metric_is_rejected(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "metrics.py").write_text("def score(pred, target):\n    yield 1.0\n", encoding="utf-8")
+    program = TWO_ENUMS.replace("LABELS", "enum{a, b}").replace(
+        "std.loss.METRIC(y, answer)", 'py "metrics:score"(y, answer)')
+    result = compile_source(program, "t.adf", base_dir=str(tmp_path))
+    assert "E0408" in [d.code for d in result.diagnostics]
+
+
+def test_a_file_named_like_a_python_module_is_not_what_runs(tmp_path: pathlib.Path) -> None:
+    """`json.py` next to the .adf: Python's own `json` is what the runtime imports, so check
+    reads that one too (no `shout` there) and says why."""
+    source = "def f(text):\n    return text.upper()\n"
+    assert _bound(tmp_path, "json", source) == ["E0404"]
+    result = compile_source('input q: str\nfn f(text: str) -> str = py "json:f"\nnode p = f(q)\noutput p\n',
+                            "t.adf", base_dir=str(tmp_path))
+    assert any("standard library" in note for d in result.diagnostics for note in d.notes)
+    with pytest.raises(BindError, match="has no attribute"):
+        load_callable("json:f", str(tmp_path))
+    assert _bound(tmp_path, "jsonish", source) == []  # another name binds the file's function
+    assert load_callable("jsonish:f", str(tmp_path))("a") == "A"

@@ -5,7 +5,8 @@ Takes a reference (`py:module:function` as stored in the plan, or the bare
 or raises `BindError` with a one-line message (module not found, attribute
 missing, not callable, the module raised while importing). The module is
 looked up first next to the source (`base_dir`), then on the normal import
-path. Only `run`, `eval` and `train` import user code; `adfc check` never
+path, except a module of Python's standard library (`python_own`), which is
+always Python's own. Only `run`, `eval` and `train` import user code; `adfc check` never
 calls this.
 """
 
@@ -21,6 +22,13 @@ class BindError(Exception):
     """A `py` binding that cannot be loaded; the message is for the user."""
 
 
+def python_own(module: str) -> bool:
+    """Is `module` part of Python's standard library? Then it is always Python's own that is
+    imported, never a file of that name next to the `.adf` source (adf and its libraries have
+    imported most of them already); `adfc check` reads the same one."""
+    return module.split(".")[0] in sys.stdlib_module_names
+
+
 def split_ref(ref: str) -> tuple[str, str]:
     body = ref[3:] if ref.startswith("py:") else ref
     module, sep, function = body.rpartition(":")
@@ -31,7 +39,7 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 def load_callable(ref: str, base_dir: str) -> Callable[..., Any]:
     module_name, function = split_ref(ref)
-    added = base_dir not in sys.path
+    added = base_dir not in sys.path and not python_own(module_name)
     if added:
         sys.path.insert(0, base_dir)
     try:
