@@ -17,6 +17,12 @@ The issue's bar is a peak of at most 10x the input size.
 The bar is about every input; the last two shapes put the most plan into the
 fewest bytes, so their ratio is the worst (see docs/reliability.md).
 
+Last, the floor of any layout that keeps one frozen `attrs` record per
+declaration (the project's IR): the `params` program held as the leanest such
+records (see `record_floor`), measured with tracemalloc in this process. It
+says how far tuning records can go: below it only a layout without a record
+per declaration (packed arrays) would reach.
+
 Run: `python bench/check_memory.py [--params 100000] [--literal-mb 10] [--nodes 30000]
 [--terms 30000]`
 """
@@ -28,6 +34,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import tracemalloc
+
+import attrs
 
 HEAD = """model m = "local"
 input question: str
@@ -63,6 +72,63 @@ def peak_kib(path: str, output: str = "human") -> int:
     done = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                           check=False)
     return int(done.stderr.strip().splitlines()[-1])
+
+
+@attrs.frozen(weakref_slot=False)
+class _Literal:
+    text: str
+    start: int  # an offset into the source: lines and columns computed on demand
+
+
+@attrs.frozen(weakref_slot=False)
+class _Param:
+    name: str
+    kind: str
+    value: _Literal
+    start: int
+
+
+@attrs.frozen(weakref_slot=False)
+class _PlanParam:
+    name: str
+    kind: str
+    value: str
+    start: int
+
+
+@attrs.frozen(weakref_slot=False)
+class _Warning:
+    code: str
+    start: int
+    name: str  # the message is built when printed
+
+
+def record_floor(params: int) -> tuple[float, float]:
+    """Bytes per `param` line, and their multiple of the line, for the leanest records.
+
+    Per line: one syntax record and one literal record, each with a single
+    source offset instead of spans; the name interned and shared by the tree,
+    the name table, the plan and the warning; one plan record; one warning
+    holding its code, offset and name only. All alive together, as the tree
+    and the plan are while the plan is built. The source text is not counted.
+    """
+    text = "".join(f'param p{i}: prompt = "value {i}"\n' for i in range(params))
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tree = []
+    offset = 0
+    for i, line in enumerate(text.splitlines(keepends=True)):
+        name = sys.intern(f"p{i}")
+        tree.append(_Param(name, "prompt", _Literal(f"value {i}", offset + 20), offset))
+        offset += len(line)
+    table = {decl.name: index for index, decl in enumerate(tree)}
+    plan = [_PlanParam(decl.name, decl.kind, decl.value.text, decl.start) for decl in tree]
+    warnings = [_Warning("W0507", decl.start, decl.name) for decl in tree]
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del tree, table, plan, warnings
+    per_line = used / params
+    return per_line, per_line * params / len(text.encode("utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:>22} {size / 2**20:9.1f} {peak / 2**20:9.1f} {peak / size:9.1f} "
                   f"{(peak - base) / 2**20:15.1f} {(peak - base) / size:16.1f}")
     print(f"worst peak/size {worst:.1f}x (bar: 10x)")
+    per_line, ratio = record_floor(args.params)
+    print(f"floor of one frozen record per declaration, {args.params} params: "
+          f"{per_line:.0f} bytes per line, {ratio:.1f}x the input without the interpreter")
     return 0 if worst <= 10.0 else 1
 
 
