@@ -106,3 +106,39 @@ def test_a_file_named_like_a_python_module_is_not_what_runs(tmp_path: pathlib.Pa
         load_callable("json:f", str(tmp_path))
     assert _bound(tmp_path, "jsonish", source) == []  # another name binds the file's function
     assert load_callable("jsonish:f", str(tmp_path))("a") == "A"
+
+
+MAPS = """model m = "local"
+param p: prompt = "Summarise."
+input items: list[str]
+target answer: str
+llm s(t: str) -> str using m { system: [p] user: "{t}" }
+llm j(t: list[str]) -> str using m { user: "{t}" }
+llm ok(t: list[str]) -> bool using m { user: "{t}" }
+fn join(items: list[str]) -> str = std.text.join
+BODY
+loss score = std.loss.exact_match(pred, answer)
+output pred
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # once took minutes and gigabytes to unroll: now E0308 like nested loops, at once
+        ("state acc: str = \"\"\nloop i in 0..1000 {\n  node xs = map x in items max 1000 => s(x)\n"
+         "  acc = join(xs)\n}\nnode pred = acc", ["E0308"]),
+        ("node pred = join(map x in items max 1000 => j(map y in items max 1000 => s(y)))", ["E0308"]),
+        ("state acc: str = \"\"\nloop i in 0..10 until ok(map x in items max 101 => s(x)) {\n"
+         "  acc = acc + s(acc)\n}\nnode pred = acc", ["E0308"]),
+        ("state acc: str = \"\"\nloop i in 0..2 {\n  loop k in 0..5 {\n"
+         "    node xs = map x in items max 101 => s(x)\n    acc = join(xs)\n  }\n}\nnode pred = acc",
+         ["E0308"]),
+        # at the limit: 10 steps of 100 items, 1000 copies
+        ("state acc: str = \"\"\nloop i in 0..10 {\n  node xs = map x in items max 100 => s(x)\n"
+         "  acc = join(xs)\n}\nnode pred = acc", []),
+        ("node pred = join(map x in items max 10 => j(map y in items max 100 => s(y)))", []),
+    ],
+)
+def test_map_copies_are_bounded_like_nested_loops(body: str, expected: list[str]) -> None:
+    assert [c for c in codes(MAPS.replace("BODY", body)) if c.startswith("E")] == expected

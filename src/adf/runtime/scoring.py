@@ -21,7 +21,6 @@ from adf.plan.schema import EnvRef, Loss, Objective
 from adf.runtime.trace import LossResult, SampleError
 from adf.runtime.values import describe
 
-
 # a score this far outside [0, 1] is rounding error (a sum of weighted parts), not a wrong scale
 _SLACK = 1e-9
 
