@@ -11,7 +11,7 @@ import pathlib
 
 import pytest
 
-from adf.compiler.pipeline import compile_source
+from adf.compiler.pipeline import compile_file, compile_source
 from adf.stdlib.pyload import BindError, load_callable
 
 from .conftest import codes
@@ -142,3 +142,23 @@ output pred
 )
 def test_map_copies_are_bounded_like_nested_loops(body: str, expected: list[str]) -> None:
     assert [c for c in codes(MAPS.replace("BODY", body)) if c.startswith("E")] == expected
+
+
+def test_workflow_calls_of_calls_are_bounded(tmp_path: pathlib.Path) -> None:
+    """Each file calls the next one's workflow twice: the copies double per file. Checking
+    twenty such files never ended; the file whose calls would pass the limit is E0121."""
+    depth = 20
+    for k in range(depth):
+        body = ('model m = "local"\ninput question: str\nllm s(q: str) -> str using m { user: "{q}" }\n'
+                "node out = s(question)\noutput out\n") if k == depth - 1 else (
+            f'use "f{k + 1}.adf" as nxt\ninput question: str\n'
+            "node a = nxt(question)\nnode out = nxt(a)\noutput out\n")
+        (tmp_path / f"f{k}.adf").write_text(body, encoding="utf-8")
+    result = compile_file(str(tmp_path / "f0.adf"))
+    (large,) = [d for d in result.diagnostics if d.code == "E0121"]
+    assert "more than the limit of 10000" in large.message
+    over = int(pathlib.Path(large.file or "").stem[1:])  # the first file over the limit
+    assert [d.code for d in result.diagnostics if d.file == str(tmp_path / "f0.adf")] == ["E0116"]
+    fine = compile_file(str(tmp_path / f"f{over + 1}.adf"))  # the largest file under it
+    assert [d.code for d in fine.diagnostics if d.is_error] == []
+    assert fine.plan is not None and len(fine.plan.nodes) > 1000
