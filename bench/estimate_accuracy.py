@@ -19,7 +19,12 @@ typed value), so about half the samples fail, candidates score differently
 from the current values, and the gate sees wins, ties and losses as on a
 real model. Replies are short (a few tokens), as a small model's often are.
 
-Run: `python bench/estimate_accuracy.py [--steps 2] [--examples gsm8k sst5]`
+With `--seeds K`, each example is also trained with seeds 2..K+1, each on
+an empty cache, and the spread of the actual calls and tokens over all its
+seeds is printed: how far runs on the same settings differ from each other,
+which bounds how close any one forecast can be to all of them.
+
+Run: `python bench/estimate_accuracy.py [--steps 2] [--examples gsm8k sst5] [--seeds 4]`
 """
 
 from __future__ import annotations
@@ -94,12 +99,15 @@ def main_bench() -> int:
     parser.add_argument("--val", type=int, default=12)
     parser.add_argument("--test", type=int, default=8)
     parser.add_argument("--examples", nargs="*", default=None)
+    parser.add_argument("--seeds", type=int, default=0, metavar="K",
+                        help="also train seeds 2..K+1 (empty caches) and print the spread")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
     programs = sorted(p for p in EXAMPLES.glob("*/*.adf")
                       if args.examples is None or p.parent.name in args.examples
                       or p.stem in args.examples)
     rows: list[dict[str, Any]] = []
+    spreads: list[dict[str, Any]] = []
     print(f"{'example':<16} {'run':<5} {'calls f/a':>11} {'ratio':>5} {'calls range':>11} in "
           f"{'tokens f/a':>15} {'ratio':>5} {'tokens range':>17} in  spread")
     with FakeServer(respond) as server, tempfile.TemporaryDirectory() as tmp:
@@ -126,6 +134,17 @@ def main_bench() -> int:
                       f"{got['tokens_low']:>8}-{got['tokens_high']:<8} {'yes' if row['tokens_in'] else 'no ':3}"
                       f" {'' if spread is None else f'{spread:.2f}'}")
                 sys.stdout.flush()
+            if args.seeds:
+                runs = [(r["actual_calls"], r["actual_tokens"]) for r in rows[-2:]]
+                runs += [(got["actual_calls"], got["actual_tokens"]) for got in (
+                    train_once(program, server.base_url, work / f"seed{seed}", "run", seed, args)
+                    for seed in range(2, args.seeds + 2))]
+                calls, tokens = [c for c, _ in runs], [t for _, t in runs]
+                spreads.append({"example": name, "calls": calls, "tokens": tokens})
+                print(f"{name:<16} seeds 0-{args.seeds + 1}: calls {min(calls)}-{max(calls)} "
+                      f"(x{max(calls) / min(calls):.2f}), tokens {min(tokens)}-{max(tokens)} "
+                      f"(x{max(tokens) / min(tokens):.2f}); one forecast can be within 25% of "
+                      f"every run only up to x{1.25 / 0.75:.2f}")
     for run in ("cold", "warm"):
         mine = [r for r in rows if r["run"] == run]
         near = [r for r in mine if abs(r["calls_ratio"] - 1) <= 0.25]
@@ -138,7 +157,8 @@ def main_bench() -> int:
     print(f"second run's calls more than 25% from the first's on the same settings: "
           f"{', '.join(wide) or 'none'}")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        Path(args.json).write_text(json.dumps({"runs": rows, "seeds": spreads} if args.seeds
+                                              else rows, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -28,13 +28,16 @@ def replies(using: str) -> tuple[int, int]:
     assert plan is not None
     estimate = estimate_cost(plan)
     node = next(n for n in estimate.nodes if n.node_id == "r")
-    return node.forward.completion_tokens, estimate.total.calls
+    return node.forward.completion_tokens, estimate.tokens_high
 
 
 def test_a_per_call_max_tokens_changes_the_forecast() -> None:
-    assert replies("")[0] == 256
+    # the reply is scored against `a` (a str, 64 tokens with no data), at most the cap
+    assert replies("")[0] == 64
     assert replies("(max_tokens: 10)")[0] == 10
-    assert replies("(temperature: 0.9)")[0] == 256  # other options leave the cap alone
+    assert replies("(temperature: 0.9)") == replies("")  # other options leave the cap alone
+    # the range's top counts replies at the cap
+    assert replies("(max_tokens: 10)")[1] < replies("")[1] < replies("(max_tokens: 1000)")[1]
 
 
 def test_train_dry_run_forecast_follows_the_per_call_cap(
@@ -43,7 +46,9 @@ def test_train_dry_run_forecast_follows_the_per_call_cap(
     data = tmp_path / "data"
     data.mkdir()
     for split in ("train", "val", "test"):
-        (data / f"{split}.jsonl").write_text('{"q": "x", "a": "y"}\n', encoding="utf-8")
+        # a 50-token target: the reply scored against it is expected as long, at most the cap
+        (data / f"{split}.jsonl").write_text('{"q": "x", "a": "%s"}\n' % ("y" * 200),
+                                             encoding="utf-8")
     tokens = []
     for using in ("", "(max_tokens: 10)"):
         source = tmp_path / "t.adf"

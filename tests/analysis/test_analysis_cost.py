@@ -90,7 +90,8 @@ def test_loop_calls_and_growing_state() -> None:
     assert estimate.forward.calls == 4
     prompts = [n.forward.prompt_tokens for n in estimate.nodes if n.name == "q"]
     assert prompts[0] < prompts[1] < prompts[2]
-    assert prompts[2] - prompts[1] == 256  # one more reply in the notes each step
+    # one more reply in the notes each step: free text no loss scores, a `str`'s typical size
+    assert prompts[2] - prompts[1] == 64
 
 
 def test_backward_engine_defaults_to_each_nodes_model() -> None:
@@ -215,10 +216,16 @@ def demo_plan(capacity: int | None) -> PlanBuilder:
         "acc", "pred", "answer")
 
 
-def test_demos_count_at_capacity_and_bootstrap_with_teacher() -> None:
+def test_demos_count_at_capacity_in_the_range_and_bootstrap_with_teacher() -> None:
     plain = estimate_cost(demo_plan(None).build())
     with_demos = estimate_cost(demo_plan(3).build())
-    assert with_demos.forward.prompt_tokens > plain.forward.prompt_tokens + 3 * 256
+    # the point fills the demo set part of the way (`costflow.demo_fill`); the range's top
+    # counts it at capacity, three demos of a question and a reply at max_tokens
+    full = compute_sizes(build_view(demo_plan(3).build())).prompts["reply"]
+    bare = compute_sizes(build_view(demo_plan(None).build())).prompts["reply"]
+    assert full > bare + 3 * 256
+    assert plain.forward.prompt_tokens < with_demos.forward.prompt_tokens < full
+    assert with_demos.tokens_high > plain.tokens_high + 3 * 256
     assert "teacher demos" not in {p.phase for p in with_demos.run}  # no teacher declared
     taught = estimate_cost(demo_plan(3).model("t", "local").train("m", "m", "t").build())
     teacher = next(p for p in taught.run if p.phase == "teacher demos")
@@ -330,8 +337,9 @@ def test_typed_replies_count_at_their_type_and_free_text_at_a_range() -> None:
     # its forward replies are typed: only the feedback and reasoning may be one line instead
     assert estimate.total.tokens / 2 < estimate.tokens_low < estimate.total.tokens
     free = estimate_cost(counting().build(), settings=scenario(val_size=0, proposals=1))
-    assert free.nodes[0].forward.completion_tokens == 256  # free text: max_tokens, a bound
-    assert 0 < free.tokens_low < free.total.tokens / 2
+    # free text no loss scores as it is: a `str`'s typical size, max_tokens (256) the top
+    assert free.nodes[0].forward.completion_tokens == 64
+    assert 0 < free.tokens_low < free.total.tokens < free.tokens_high
     assert free.summary_json()["tokens_low"] == free.tokens_low
     # one proposal a step, nothing to validate: the low end is the point; at the high end
     # every proposal passes the cheap checks, so more are checked on the minibatch
@@ -351,3 +359,68 @@ def test_free_text_inside_a_typed_reply_is_part_of_the_range() -> None:
     assert type_tokens(call) > type_tokens(call, SHORT_REPLY)
     assert type_tokens(call, SHORT_REPLY) == estimate_tokens("tool") + 1 + SHORT_REPLY + (
         estimate_tokens("done") + 1 + type_tokens(Type("bool")))
+
+
+def test_a_reply_the_loss_scores_is_expected_as_long_as_its_target() -> None:
+    from adf.analysis.sizes import scored_replies
+
+    answer = "The sorted words are: apple banana cherry"  # 11 tokens
+
+    def plan(ref: str) -> PlanBuilder:
+        return (PlanBuilder().model("m", "local", max_tokens=256).param("p", "Sort the words.")
+                .input("q").target("a", "str")
+                .llm("reply", "f", {"q": "q"}, params=("p",))
+                .fn("pred", "clean", {"text": "reply"}, ref=ref, out="str").loss("l", "pred", "a"))
+    rows = [{"q": "cherry apple banana", "a": answer}]
+    first_line = build_view(plan("std.parse.first_line").build())
+    assert scored_replies(first_line.plan) == {"reply": "a"}
+    assert compute_sizes(first_line, rows, reply="expected").replies["reply"] == \
+        estimate_tokens(answer)
+    # the bound and the shortest reply stay what they were
+    assert compute_sizes(first_line, rows).replies["reply"] == 256
+    assert compute_sizes(first_line, rows, reply="short").replies["reply"] == 8
+    # a reply parsed for its last number holds more than the answer: the prior, a `str`'s size
+    last = build_view(plan("std.parse.last_int").build())
+    assert scored_replies(last.plan) == {}
+    assert compute_sizes(last, rows, reply="expected").replies["reply"] == 64
+    # the forecast sizes the scored reply by the target and keeps the bound at the range's top
+    estimate = estimate_cost(first_line.plan, data_rows=rows)
+    assert estimate.nodes[0].forward.completion_tokens == estimate_tokens(answer)
+    assert estimate.tokens_high > estimate.total.tokens * 2
+
+
+def test_observed_demo_fill_counts_the_samples_run_with_a_full_demo_set() -> None:
+    def proposal(kind: str, verdict: str, val: int) -> ProposalRecord:
+        return ProposalRecord("p", kind, 1, "", evaluated=True, val_evaluated=val,  # type: ignore[arg-type]
+                              verdict=verdict)  # type: ignore[arg-type]
+
+    drawn = {"drawn_errors": ["a", "b"], "drawn_passed": ["c"]}  # each gate checks 3 samples
+    records = [
+        # step 1: a prompt gate (3 + 12) and an accepted demo set (3 + 12): the latter is full
+        StepRecord(1, proposals=[proposal("prompt", "rejected", 12),
+                                 proposal("demos", "accepted", 12)],
+                   batch=["a", "b", "c", "d"], **drawn),  # type: ignore[arg-type]
+        # step 2: the set accepted in step 1 is in place for all of it
+        StepRecord(2, proposals=[proposal("prompt", "rejected", 0)],
+                   batch=["e", "f", "g", "h"], **drawn),  # type: ignore[arg-type]
+    ]
+    assert observe(records, val_size=12).demo_fill == Count(15 + 4 + 3, 4 + 30 + 4 + 3)
+    assert observe(records[:1], val_size=12).demo_fill == Count(15, 34)
+    assert History(rates=counts(observe(records, 12))).demo_fill == 22 / 41
+    assert History().demo_fill is None
+
+
+def test_a_prompt_seen_before_grows_with_the_demo_sets_this_run_fills() -> None:
+    plan = demo_plan(3).build()
+    seen = {("local", "reply", "forward"): TokenMeans(40, 500.0, 20.0)}
+    # the earlier runs' demo sets: never full, always full; and not measured (an older cache)
+    empty, full = ({"demo_fill": (0, 100)}, {"demo_fill": (100, 100)})
+    prompt = {name: estimate_cost(plan, history=History(seen, {"m": "local"}, rates)
+                                  ).nodes[0].forward.prompt_tokens
+              for name, rates in (("empty", empty), ("full", full), ("unknown", {}))}
+    # this run is expected to fill its sets part of the way: more than never, less than always
+    assert prompt["unknown"] == 500
+    assert prompt["empty"] > 500 > prompt["full"]
+    grown = compute_sizes(build_view(plan), reply="expected", fill=1.0).prompts["reply"] - \
+        compute_sizes(build_view(plan), reply="expected", fill=0.0).prompts["reply"]
+    assert prompt["empty"] - prompt["full"] == pytest.approx(grown, abs=1)

@@ -145,3 +145,22 @@ def test_the_failure_rate_settles_at_the_rate_after_an_acceptance() -> None:
     assert costflow.settled_fail_rate(0.8, 0.8, 0.7, 4) == pytest.approx(0.8)  # no drop
     half = costflow.settled_fail_rate(0.8, 0.4, 0.5, 2)  # step 2 after an acceptance: half
     assert half == pytest.approx(0.8 * 0.75 + 0.4 * 0.25)
+
+
+def test_demo_sets_fill_as_demo_proposals_are_accepted() -> None:
+    calls = costflow.ForwardCalls(before=20, step=10, demo=6, after=8)
+    # nothing accepted: only the demo proposals' own checks run with a full set
+    assert costflow.demo_fill(calls, steps=2, accept=0.0, proposals=1, params=1) == \
+        pytest.approx(2 * 6 / (20 + 8 + 2 * 16))
+    # every proposal accepted: the second step and the final test run with the set full
+    assert costflow.demo_fill(calls, steps=2, accept=1.0, proposals=1, params=1) == \
+        pytest.approx((2 * 6 + 10 + 8) / (20 + 8 + 2 * 16))
+    shares = [costflow.demo_fill(calls, steps=3, accept=a, proposals=1, params=1)
+              for a in (0.0, 0.2, 0.5, 1.0)]
+    assert shares == sorted(shares) and 0 < shares[0] < shares[-1] < 1
+    # of two demos parameters, a proposal fills one: its checks count half full
+    assert costflow.demo_fill(calls, steps=2, accept=0.0, proposals=1, params=2) == \
+        pytest.approx(6 / (20 + 8 + 2 * 16))
+    # no demos parameter or no step: the sets stay as they are
+    assert costflow.demo_fill(calls, steps=2, accept=1.0, proposals=1, params=0) == 0.0
+    assert costflow.demo_fill(calls, steps=0, accept=1.0, proposals=1, params=1) == 0.0

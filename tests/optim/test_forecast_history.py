@@ -50,7 +50,7 @@ def test_a_finished_run_calibrates_the_next_forecast(
     rates = cache.rates("openai/fake")
     cache.close()
     assert set(rates) == {"fail_rate", "screen_pass", "pass_minibatch", "val_share", "win_share",
-                          "fail_after"}
+                          "fail_after", "demo_fill"}
     # `adfc cost` reads the same history and gives the same forecast
     assert main(["cost", str(source), "--data", str(tmp_path / "proj" / "data"), "--steps", "2",
                  "--format", "json", "--no-prices", "--cache", str(tmp_path / "run1.sqlite"),

@@ -40,6 +40,7 @@ from adf.analysis.branchcost import (
     rescaled,
 )
 from adf.analysis.costhistory import History, Rates, Spent, forecast, times
+from adf.analysis.costnotes import ASSUMPTIONS, HISTORY_VALUES, RERUN_SHARE, SCREEN_PASS
 from adf.analysis.deadcode import live_values
 from adf.analysis.graphview import GraphView, build_view
 from adf.analysis.reachability import Reachability, compute_reachability
@@ -48,6 +49,7 @@ from adf.analysis.sizes import (
     FEEDBACK_TOKENS,
     REASONING_TOKENS,
     SHORT_REPLY,
+    ReplySize,
     Sizes,
     compute_sizes,
 )
@@ -56,55 +58,6 @@ from adf.llm.usage import Usage
 from adf.plan.gaterules import failures_drawn, passes_drawn
 from adf.plan.schema import Plan
 from adf.plan.settings import TrainSettings
-
-HISTORY_VALUES = 3  # earlier values (with scores) shown to the optimizer
-
-SCREEN_PASS = 0.5  # prompt proposals that survive the parser, leak guard and sanity filter
-RERUN_SHARE = 0.5  # drawn failures of a later step that came from an earlier one, run again
-
-ASSUMPTIONS = (
-    "forward: one call per llm node per sample, dead nodes included; a node inside an "
-    "`if`/`match` branch runs only when its branch is taken, which the program does not say: "
-    "the totals count the expectation with every label equally likely unless the reply "
-    "cache's history says how often each ran (the later steps of an `until` loop and the "
-    "items of a `map` count at their bound); the range line gives the bounds",
-    "backward: only failed samples (at most 2 drawn per step); one backward-engine call per "
-    "llm node on a path from a trainable parameter to a loss, and per function node there "
-    "with several such inputs (the blame split per input); prompt = the node's prompt and "
-    "reply, the downstream feedback, the review template's text and each target's value; "
-    f"reply = {FEEDBACK_TOKENS} tokens per parameter or input that gets feedback",
-    "optimizer: up to `proposals` calls per learning prompt parameter per step, until one is "
-    "accepted (a parameter behind a branch only when a drawn failure took it); prompt = the optimizer template's text, "
-    f"the value, up to {HISTORY_VALUES} earlier ones and the step's rejected ones, the drawn "
-    "failures (input, answer, expected, feedback) and passes, its peers and the other "
-    f"prompts; reply = the value and {REASONING_TOKENS} tokens of reasoning",
-    f"gate: {SCREEN_PASS:.0%} of prompt proposals pass the cheap checks (parser, leak guard, "
-    "sanity filter, duplicates); those and every demo-set proposal are checked on the drawn "
-    "failures and passes; how many do not lose there (ties included, unless "
-    "--minibatch-strict) and how much of the validation set they are scored on before the "
-    "gate wins or stops early follow from the gate's rules with a candidate that gets each "
-    "sample right as often as the current values, and so does how many of those win (unless "
-    "earlier runs measured these); an accepted proposal ends its prompt's attempts for the "
-    "step, and later steps fail at the rate earlier runs measured after an acceptance (the "
-    "same rate without them); with several learning prompts the joint and pool strategies "
-    "first gate the step's first usable proposals together when there are two or more, an "
-    f"acceptance ending the step's proposals; after the first step, {RERUN_SHARE:.0%} of the drawn failures "
-    "come from an earlier step and are run again; the range puts the gate at either end "
-    "(each prompt's first proposal going through and none scored on validation; every "
-    "proposal passing the cheap checks and scored on the whole of it) and, without a "
-    "history of how they ran, a sample's branches and early exits at their fewest and most "
-    "calls",
-    "fill batches: a step whose first batch has no failure forwards up to `fill batches` more, "
-    "each with the chance that all its samples pass at the given failure rate",
-    "scoring: the validation set once and the test set before and after training",
-    "demos: each demos parameter gets `demo proposals` candidates per step; with a teacher "
-    "model, one teacher call per drawn failure and node using it",
-    "tokens: characters / 4; a typed reply (enum, number, record...) counts at its type's "
-    "size, a free-text one at the model's max_tokens when declared and demo sets at capacity "
-    "(bounds: how much a model writes is not in the program; `tokens_low` is the run with "
-    "one-line replies and the demo sets as they are); a call the reply cache's history has "
-    "seen before (same model, node and purpose) counts at its mean there",
-)
 
 
 @attrs.frozen
@@ -290,59 +243,81 @@ def estimate_cost(
 ) -> CostEstimate:
     """The one forecast behind `adfc cost` and `adfc train --dry-run`.
 
-    Its tokens count free-text replies at `max_tokens` and demo sets at
-    capacity (bounds: the program does not say how much a model writes);
-    the range's low tokens are those of the run with one-line replies, the
-    demo sets as they are now and no proposal scored on validation.
+    Its tokens count a free-text reply the loss scores against a target at
+    that target's length and other free text at a `str` value's typical
+    size, and demo sets as full as the demo proposals and their acceptance
+    leave them (`costflow.demo_fill`); the range's low tokens are those of
+    the run with one-line replies, the demo sets as they are now and no
+    proposal scored on validation, its high ones those with replies at
+    `max_tokens`, demo sets at capacity and every proposal scored on all of
+    validation.
     """
     rows = None if data_rows is None else list(data_rows)
-    estimate = _estimate(plan, rows, settings, pricing, history, short=False)
-    low = _estimate(plan, rows, settings, False, history, short=True).tokens_low
-    high = estimate.tokens_high
-    if history is not None and history.used:
-        high = _estimate(plan, rows, settings, False, attrs.evolve(history, ceiling=True),
-                         short=False).tokens_high
+    estimate = _estimate(plan, rows, settings, pricing, history, reply="expected")
+    low = _estimate(plan, rows, settings, False, history, reply="short").tokens_low
+    ceiling = attrs.evolve(history, ceiling=True) if history is not None and history.used else history
+    high = _estimate(plan, rows, settings, False, ceiling, reply="bound").tokens_high
     return attrs.evolve(estimate, tokens_low=min(low, estimate.tokens_low),
                         tokens_high=max(high, estimate.tokens_high))
 
 
 def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
               settings: Scenario | None, pricing: bool, history: History | None, *,
-              short: bool) -> CostEstimate:
+              reply: ReplySize) -> CostEstimate:
     history = history or History()
     settings = settings or Scenario()
     calibrated = settings.rates.calibrated
     source = "the run's finished steps" if calibrated else "the reply cache's history"
     settings = attrs.evolve(settings, rates=history.calibrate(settings.rates))
     view = build_view(plan)
-    sizes = compute_sizes(view, data_rows, short=short)
+    short = reply == "short"
     note = SHORT_REPLY if short else FEEDBACK_TOKENS  # one piece of feedback
     reach = compute_reachability(view)
     live = live_values(view)
-    nodes = []
     engine = _role(plan, "backward")
     demo_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "demos")
     prompt_params = sum(1 for p in plan.params if p.name in reach.learning and p.kind == "prompt")
     # the trainer asks for feedback only when a prompt may change (no feedback it cannot use)
     feedback = settings.train.proposals > 0 and prompt_params > 0
+    shares = {**expected_shares(plan), **history.shares(plan)}
+    demo_gates = demo_params * settings.train.demo_proposals
+    proposals, joint = settings.train.proposals, settings.train.joint_gate
+    # an accepted change ends a prompt's attempts in its step; later steps fail at the rate after
+    asked = _asked(view, reach.learning, settings, history, shares)
+    flow = costflow.prompt_flow(asked, proposals, settings.screen, settings.accept, joint=joint)
+    settings = settings.settled(1.0 - (1.0 - flow.accepts)
+                                * (1.0 - settings.accept) ** demo_gates)
+    asked = _asked(view, reach.learning, settings, history, shares)
+    flow = costflow.prompt_flow(asked, proposals, settings.screen, settings.accept, joint=joint)
+    point = costflow.Gating(flow.gates + demo_gates, settings.to_validation * settings.val_size
+                            * settings.val_fraction)
+    # demo sets: as they are (short), at capacity (bound), or as full as training leaves them
+    fill = (_fill(settings, flow.gates, demo_gates, point.validated, demo_params,
+                  bool(reach.learning)) if reply == "expected" else float(reply == "bound"))
+    sizes = compute_sizes(view, data_rows, reply=reply, fill=fill)
+    seen = history.demo_fill  # a call the history sized: its prompt grows by the fill's change
+    grow = _grown(view, data_rows, _fill(settings, flow.gates, demo_gates, point.validated,
+                                         demo_params, bool(reach.learning), scoring=False) - seen
+                  ) if seen is not None and demo_params and reply == "expected" else {}
+    nodes = []
     for node in plan.nodes:
         if node.llm is None:
             continue
-        prompt, reply = sizes.prompts[node.id], sizes.replies[node.id]
+        prompt, size = sizes.prompts[node.id], sizes.replies[node.id]
         backward = Usage()
         if feedback and node.id in reach.gradient_nodes:
             shown = [estimate_tokens(view.params[p].value)  # demo sets get no feedback
                      for p in view.trainable_params(node.id) if view.params[p].kind == "prompt"]
             shown += [sizes.values.get(s, 0) for s in view.sources(node.id) if s in reach.trained]
             backward = history.sized(engine or node.llm.model, node.id, "backward",
-                                     forecast(1, *backward_call(prompt, reply, shown, note)))
-        forward = history.sized(node.llm.model, node.id, "forward", forecast(1, prompt, reply))
+                                     forecast(1, *backward_call(prompt, size, shown, note)))
+        forward = history.sized(node.llm.model, node.id, "forward", forecast(1, prompt, size),
+                                grow.get(node.id, 0))
         nodes.append(
             NodeCost(node.id, node.name, node.llm.function, node.llm.model, node.step,
                      forward, backward, node.id in live)
         )
     roles = _roles(plan)
-    shares = {**expected_shares(plan), **history.shares(plan)}
     forward_by_model: dict[str, list[tuple[Usage, float]]] = {}
     backward_by_model: dict[str, list[tuple[Usage, float]]] = {}
     for cost in nodes:
@@ -357,24 +332,12 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         backward_by_model.setdefault(blame_model, []).append((blame, 1.0))
     forward = sum((c.forward for c in nodes), Usage())
     backward = sum((c.backward for c in nodes), Usage()) + blame
-    demo_gates = demo_params * settings.train.demo_proposals
-    proposals, joint = settings.train.proposals, settings.train.joint_gate
-    # an accepted change ends a prompt's attempts in its step; later steps fail at the rate after
-    asked = [share for _, share in _optimizer(view, sizes, reach.learning, settings, history,
-                                              shares, short=short)]
-    flow = costflow.prompt_flow(asked, proposals, settings.screen, settings.accept, joint=joint)
-    settings = settings.settled(1.0 - (1.0 - flow.accepts)
-                                * (1.0 - settings.accept) ** demo_gates)
-    parts = _optimizer(view, sizes, reach.learning, settings, history, shares, short=short)
-    flow = costflow.prompt_flow([share for _, share in parts], proposals, settings.screen,
-                                settings.accept, joint=joint)
+    parts = list(zip(_optimizer(view, sizes, reach.learning, settings, history, short=short),
+                     asked, strict=True))
     optimizer = _scaled([(one, calls) for (one, _), calls in zip(parts, flow.calls,
                                                                  strict=True)], 1.0)
     teacher = _teacher(view, reach.learning, sizes.prompts, sizes.replies, settings, history)
-    asked = [share for _, share in parts]
     every = costflow.gates_per_step(asked, proposals, 1.0, joint=joint) + demo_gates
-    point = costflow.Gating(flow.gates + demo_gates, settings.to_validation * settings.val_size
-                            * settings.val_fraction)
     branches = _branches(plan, nodes)
     # the range: at the low end each prompt's first usable proposal goes through (one
     # optimizer call a step) and nothing is scored on validation, at the high end every
@@ -417,6 +380,15 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
         tokens_low=min(ends[0].tokens, total.tokens),
         tokens_high=max(ends[1].tokens, total.tokens),
     )
+
+
+def _grown(view: GraphView, rows: Iterable[Mapping[str, Any]] | None, change: float
+           ) -> dict[str, int]:
+    """Per llm node, how much longer its prompt is when its demo sets are `change` fuller
+    (negative: emptier) than they were on average."""
+    empty = compute_sizes(view, rows, reply="expected", fill=0.0).prompts
+    full = compute_sizes(view, rows, reply="expected", fill=1.0).prompts
+    return {node: round(change * (full[node] - empty[node])) for node in full}
 
 
 def _blame(plan: Plan, view: GraphView, reach: Reachability, replies: Mapping[str, int],
@@ -472,29 +444,50 @@ def _roles(plan: Plan) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+def _asked(view: GraphView, learning: frozenset[str], settings: Scenario, history: History,
+           shares: Mapping[str, float]) -> list[float]:
+    """Per learning prompt, the share of steps it gets any optimizer call (its feedback asks
+    for a change): as the history measured, else when a drawn failure took its node."""
+    prompts = [p.name for p in view.plan.params if p.name in learning and p.kind == "prompt"]
+    measured = history.optimized(_role(view.plan, "optimizer"), prompts)
+    out = []
+    for name in prompts:
+        # behind a branch, a parameter gets feedback only when a drawn failure took it
+        taken = max((shares.get(u, 1.0) for u in view.param_users[name]), default=1.0)
+        out.append(measured.get(name, 1.0 - (1.0 - taken) ** max(settings.errors, 1)))
+    return out
+
+
 def _optimizer(view: GraphView, sizes: Sizes, learning: frozenset[str], settings: Scenario,
-               history: History, shares: Mapping[str, float], *,
-               short: bool) -> list[tuple[Usage, float]]:
-    """Per learning prompt: one optimizer call for it, and the share of steps it gets any
-    (its feedback asks for a change)."""
+               history: History, *, short: bool) -> list[Usage]:
+    """Per learning prompt: one optimizer call for it."""
     model = _role(view.plan, "optimizer")
     prompts = [p for p in view.plan.params if p.name in learning and p.kind == "prompt"]
-    asked = history.optimized(model, [p.name for p in prompts])
     steps, proposals = max(settings.steps, 1), settings.train.proposals
     draw = Draw(errors=settings.errors, passes=settings.checked - settings.errors,
                 history=sum(min(k, HISTORY_VALUES) for k in range(1, steps + 1)) / steps,
                 rejected=(proposals - 1) / 2,
                 feedback=SHORT_REPLY if short else FEEDBACK_TOKENS,
                 reasoning=SHORT_REPLY if short else REASONING_TOKENS)
-    parts: list[tuple[Usage, float]] = []
-    for param in prompts:
-        one = history.sized(model, f"optimizer:{param.name}", "optimizer",
-                            forecast(1, *optimizer_call(view, sizes, param.name, draw)))
-        # behind a branch, a parameter gets feedback only when a drawn failure took it
-        taken = max((shares.get(u, 1.0) for u in view.param_users[param.name]), default=1.0)
-        fed = 1.0 - (1.0 - taken) ** max(settings.errors, 1)
-        parts.append((one, asked.get(param.name, fed)))
-    return parts
+    return [history.sized(model, f"optimizer:{param.name}", "optimizer",
+                          forecast(1, *optimizer_call(view, sizes, param.name, draw)))
+            for param in prompts]
+
+
+def _fill(settings: Scenario, prompt_gates: float, demo_gates: int, validated: float,
+          demo_params: int, trains: bool, *, scoring: bool = True) -> float:
+    """The share of the run's forward calls made with its demo sets full (`costflow.demo_fill`),
+    counted over the phases `_phases` counts (without `scoring`: the steps' calls only, as
+    `adf.optim.observed` measures it)."""
+    s = settings
+    step = s.batch * (1 + (s.extra_batches if trains else 0)) + (s.reruns if trains else 0)
+    calls = costflow.ForwardCalls(
+        before=0 if s.spent.scored or not scoring else s.val_size + s.test_size,
+        step=step + prompt_gates * (s.checked + validated),
+        demo=demo_gates * (s.checked + validated),
+        after=0 if (s.spent.finished and not s.left) or not scoring else s.test_size)
+    return costflow.demo_fill(calls, steps=s.left, accept=s.accept,
+                              proposals=s.train.demo_proposals, params=demo_params)
 
 
 def _teacher(

@@ -26,6 +26,10 @@ proposal passes the cheap checks); gives the shares the cost forecast
 - `settled_fail_rate`: the failure rate over the run's steps when an
   accepted change moves it (the rate after an acceptance, measured by
   earlier runs; the same rate when none did).
+- `demo_fill`: the share of a run's forward calls made with its demo sets
+  full: a demo-set proposal is a full set (`adf.optim.demos` draws
+  `max_demos` candidates) and, once one is accepted, the later steps run
+  with it; before that the sets are as they are now.
 
 `Gating` carries a step's gates and the validation samples each is scored
 on: the forecast's point, and the ends of its range (no checked proposal
@@ -175,3 +179,33 @@ class Gating:
 
     gates: float
     validated: float
+
+
+@attrs.frozen
+class ForwardCalls:
+    """A run's forward calls by when they run: scoring before training, each step's calls
+    with the values as they are (minibatches, re-runs, prompt proposals' checks) and with a
+    demo-set proposal in place, and scoring the test split after training."""
+
+    before: float
+    step: float
+    demo: float
+    after: float
+
+
+def demo_fill(calls: ForwardCalls, *, steps: int, accept: float, proposals: int,
+              params: int) -> float:
+    """The share of `calls` made with the demo sets full, from empty (as they are) to 1.
+
+    Each of `params` demos parameters gets `proposals` demo-set proposals a step, each a full
+    set accepted with chance `accept`; an accepted set stays for the steps after. A demo
+    proposal's own checks run with its set full and the other parameters' as they are.
+    """
+    if params <= 0 or steps <= 0:
+        return 0.0
+    kept = [1.0 - (1.0 - accept) ** (proposals * k) for k in range(steps + 1)]
+    full = calls.after * kept[steps] + sum(
+        calls.step * kept[k] + calls.demo * (1.0 + (params - 1) * kept[k]) / params
+        for k in range(steps))
+    total = calls.before + calls.after + steps * (calls.step + calls.demo)
+    return full / total if total > 0 else 0.0

@@ -94,14 +94,16 @@ class History:
                      win_share=rate("win_share", rates.win_share),
                      fail_after=rate("fail_after", rates.fail_after))
 
-    def sized(self, model: str | None, node: str, purpose: str, usage: Usage) -> Usage:
-        """`usage` (one call) with the tokens seen before for this call, when any were."""
+    def sized(self, model: str | None, node: str, purpose: str, usage: Usage,
+              grow: int = 0) -> Usage:
+        """`usage` (one call) with the tokens seen before for this call, when any were; its
+        prompt `grow` tokens longer than their mean (a demo set fuller than it was then)."""
         if model is None:
             return usage
         seen = self.tokens.get((self.models.get(model, model), node, purpose))
         if seen is None:
             return usage
-        prompt = round(seen.prompt)
+        prompt = max(round(seen.prompt) + grow, 0)
         if self.ceiling:
             prompt = max(prompt, usage.prompt_tokens // max(usage.calls, 1))
         return forecast(usage.calls, prompt, round(seen.completion))
@@ -141,6 +143,13 @@ class History:
                  if (seen := self.tokens.get((name, f"optimizer:{p}", "optimizer"))) is not None}
         most = max(calls.values(), default=0)
         return {p: n / most for p, n in calls.items()} if most else {}
+
+    @property
+    def demo_fill(self) -> float | None:
+        """The share of the training steps' forward samples that earlier runs ran with a demo
+        set full (`adf.optim.observed`), None where none measured it."""
+        part, whole = self.rates.get("demo_fill", (0, 0))
+        return part / whole if whole else None
 
     @property
     def used(self) -> int:

@@ -6,7 +6,10 @@ the cheap checks, how many gates (a joint gate of several parameters is
 one) let a proposal on to validation, how
 much of the validation set those were scored on, how many of them won, and
 how many batch samples failed in the steps after a step that accepted a
-change, each as a `Count` (part of a whole). A count with no whole is no evidence, and the forecast keeps its
+change, and how many of the steps' forward samples (batch, proposals'
+checks and validation) ran with a demo set full (a demo-set proposal's
+own, or one accepted in an earlier step), each as a `Count` (part of a
+whole). A count with no whole is no evidence, and the forecast keeps its
 prior for it. `adfc train --resume` forecasts the rest of a run with these,
 and a finished run adds them to the reply cache's history of its models
 (`adf.workflow`).
@@ -40,6 +43,7 @@ class Observed:
     val_share: Count = Count()
     win_share: Count = Count()
     fail_after: Count = Count()
+    demo_fill: Count = Count()
 
 
 def observe(records: Sequence[StepRecord], val_size: int) -> Observed:
@@ -60,7 +64,24 @@ def observe(records: Sequence[StepRecord], val_size: int) -> Observed:
         val_share=Count(sum(validated), len(validated) * val_size),
         win_share=Count(won, len(validated)),
         fail_after=Count(sum(r.errors for r in after), sum(len(r.batch) for r in after)),
+        demo_fill=_demo_fill(records),
     )
+
+
+def _demo_fill(records: Sequence[StepRecord]) -> Count:
+    """Forward samples of the steps run with a demo set full, of all of them (a step's
+    batch, and each gate's minibatch checks and validation samples)."""
+    full = total = 0
+    kept = False  # a demo set accepted in an earlier step
+    for record in records:
+        checked = len(record.drawn_errors) + len(record.drawn_passed)
+        gates = [p for p in record.proposals if p.evaluated and (not p.joint or p.param == p.joint[0])]
+        samples = [checked + (p.val_evaluated or 0) for p in gates]
+        total += len(record.batch) + sum(samples)
+        full += len(record.batch) + sum(samples) if kept else sum(
+            n for p, n in zip(gates, samples, strict=True) if p.kind == "demos")
+        kept = kept or any(p.kind == "demos" and p.verdict == "accepted" for p in record.proposals)
+    return Count(full, total)
 
 
 def counts(seen: Observed) -> dict[str, tuple[int, int]]:
