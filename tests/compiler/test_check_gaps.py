@@ -104,8 +104,8 @@ def test_a_file_named_like_a_python_module_is_not_what_runs(tmp_path: pathlib.Pa
     assert any("standard library" in note for d in result.diagnostics for note in d.notes)
     with pytest.raises(BindError, match="has no attribute"):
         load_callable("json:f", str(tmp_path))
-    assert _bound(tmp_path, "jsonish", source) == []  # another name binds the file's function
-    assert load_callable("jsonish:f", str(tmp_path))("a") == "A"
+    assert _bound(tmp_path, "gaps_jsonish", source) == []  # another name binds the file's function
+    assert load_callable("gaps_jsonish:f", str(tmp_path))("a") == "A"
 
 
 MAPS = """model m = "local"
@@ -162,3 +162,13 @@ def test_workflow_calls_of_calls_are_bounded(tmp_path: pathlib.Path) -> None:
     fine = compile_file(str(tmp_path / f"f{over + 1}.adf"))  # the largest file under it
     assert [d.code for d in fine.diagnostics if d.is_error] == []
     assert fine.plan is not None and len(fine.plan.nodes) > 1000
+
+
+def test_a_package_wins_over_a_module_of_the_same_name(tmp_path: pathlib.Path) -> None:
+    """`h/` and `h.py` side by side: Python imports the package, so check reads it too."""
+    name = "gaps_package_first"  # a name no other test imports (the import is cached)
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "__init__.py").write_text("def f(other):\n    return other\n", encoding="utf-8")
+    assert _bound(tmp_path, name, "def f(text):\n    return text\n") == ["E0406"]
+    with pytest.raises(TypeError):
+        load_callable(f"{name}:f", str(tmp_path))(text="x")  # what the runtime would call

@@ -35,7 +35,8 @@ def find_module(module: str, base_dir: str | None) -> str | None:
     roots += [p or os.getcwd() for p in sys.path if not p.endswith(".zip")]
     for root in roots:
         stem = os.path.join(root, *parts)
-        for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
+        # a package wins over a module of the same name in one folder, as in Python's import
+        for candidate in (os.path.join(stem, "__init__.py"), stem + ".py"):
             if os.path.isfile(candidate):
                 return candidate
     return None
