@@ -172,3 +172,17 @@ def test_a_package_wins_over_a_module_of_the_same_name(tmp_path: pathlib.Path) -
     assert _bound(tmp_path, name, "def f(text):\n    return text\n") == ["E0406"]
     with pytest.raises(TypeError):
         load_callable(f"{name}:f", str(tmp_path))(text="x")  # what the runtime would call
+
+
+@pytest.mark.parametrize(("number", "expected"), [("1e400", ["E0008"]), ("-2.5e309", ["E0008"]),
+                                                  ("1e300", []), ("0.5", [])])
+def test_a_float_literal_must_be_finite(number: str, expected: list[str]) -> None:
+    program = f"""model m = "local"
+input question: str
+target answer: float
+llm s(q: str) -> float using m {{ user: "{{q}}" }}
+node pred = s(question) + {number}
+loss acc = std.loss.numeric_match(pred, answer)
+output pred
+"""
+    assert [c for c in codes(program) if c.startswith("E")] == expected
