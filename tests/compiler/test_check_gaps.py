@@ -186,3 +186,23 @@ loss acc = std.loss.numeric_match(pred, answer)
 output pred
 """
     assert [c for c in codes(program) if c.startswith("E")] == expected
+
+
+def test_each_folder_binds_its_own_module_of_a_shared_name(tmp_path: pathlib.Path) -> None:
+    """Two workflows in one process (the Python API, a server), each with its own
+    `gaps_helpers.py`: each binds the function next to it, as check read it, and a
+    file named like an installed library binds the file, leaving the library in place."""
+    import sys
+
+    import attrs
+
+    for folder, param in (("a", "text"), ("b", "words")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "gaps_helpers.py").write_text(
+            f"def f({param}):\n    return '{folder}:' + {param}\n", encoding="utf-8")
+    assert load_callable("gaps_helpers:f", str(tmp_path / "a"))(text="x") == "a:x"
+    assert load_callable("gaps_helpers:f", str(tmp_path / "b"))(words="y") == "b:y"
+    assert load_callable("gaps_helpers:f", str(tmp_path / "a"))(text="z") == "a:z"
+    assert _bound(tmp_path, "attrs", "def f(text):\n    return text + '!'\n") == []
+    assert load_callable("attrs:f", str(tmp_path))(text="x") == "x!"
+    assert sys.modules["attrs"] is attrs

@@ -28,17 +28,14 @@ _PY_DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
 def find_module(module: str, base_dir: str | None) -> str | None:
     """The path of `module`'s source, searching `base_dir` then `sys.path` (no imports);
     Python's own modules only on `sys.path`, as the runtime imports them."""
-    from adf.stdlib.pyload import python_own
+    from adf.stdlib.pyload import module_file, python_own
 
-    parts = module.split(".")
     roots = [base_dir] if base_dir is not None and not python_own(module) else []
     roots += [p or os.getcwd() for p in sys.path if not p.endswith(".zip")]
     for root in roots:
-        stem = os.path.join(root, *parts)
-        # a package wins over a module of the same name in one folder, as in Python's import
-        for candidate in (os.path.join(stem, "__init__.py"), stem + ".py"):
-            if os.path.isfile(candidate):
-                return candidate
+        found = module_file(module, root)
+        if found is not None:
+            return found
     return None
 
 

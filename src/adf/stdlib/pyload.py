@@ -6,13 +6,17 @@ or raises `BindError` with a one-line message (module not found, attribute
 missing, not callable, the module raised while importing). The module is
 looked up first next to the source (`base_dir`), then on the normal import
 path, except a module of Python's standard library (`python_own`), which is
-always Python's own. Only `run`, `eval` and `train` import user code; `adfc check` never
+always Python's own. A module next to the source is the one imported even
+when another of its name was imported before (another workflow's, or an
+installed library's): `module_file` says which file that is, for the
+runtime and for `adfc check` alike. Only `run`, `eval` and `train` import user code; `adfc check` never
 calls this.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -37,11 +41,38 @@ def split_ref(ref: str) -> tuple[str, str]:
     return module, function
 
 
+def module_file(module: str, root: str) -> str | None:
+    """The source file of `module` under the folder `root`, if there is one: a package
+    (`name/__init__.py`) wins over a module (`name.py`), as in Python's import."""
+    stem = os.path.join(root, *module.split("."))
+    for candidate in (os.path.join(stem, "__init__.py"), stem + ".py"):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _stale(module: str, base_dir: str) -> list[str]:
+    """The `sys.modules` entries of `module`'s top-level package when they were imported
+    from another file than the one next to the source (another workflow's `helpers.py`,
+    an installed library of the same name): importing would hand those back."""
+    top = module.split(".")[0]
+    loaded = sys.modules.get(top)
+    local = None if python_own(module) else module_file(top, base_dir)
+    where = getattr(loaded, "__file__", None)
+    if loaded is None or local is None or (
+            isinstance(where, str) and os.path.realpath(where) == os.path.realpath(local)):
+        return []
+    return [name for name in sys.modules if name == top or name.startswith(top + ".")]
+
+
 def load_callable(ref: str, base_dir: str) -> Callable[..., Any]:
     module_name, function = split_ref(ref)
     added = base_dir not in sys.path and not python_own(module_name)
     if added:
         sys.path.insert(0, base_dir)
+    # the file next to the source is imported afresh, and what was imported under its name
+    # before is put back afterwards (the process keeps its own modules; we keep ours)
+    saved = {name: sys.modules.pop(name) for name in _stale(module_name, base_dir)}
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -56,6 +87,11 @@ def load_callable(ref: str, base_dir: str) -> Callable[..., Any]:
     finally:
         if added:
             sys.path.remove(base_dir)
+        if saved:
+            top = module_name.split(".")[0]
+            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+                del sys.modules[name]
+            sys.modules.update(saved)
     target: Any = module
     for part in function.split("."):
         if not hasattr(target, part):
