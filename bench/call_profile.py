@@ -3,7 +3,8 @@
 `run MODE CALLS` makes CALLS sequential chat calls at 0 ms server latency to
 the fake server in a child process (as part 1 of `runtime_overhead.py`):
 MODE `bare` (a default `litellm.acompletion`), `nocache` or `cache`
-(`LiteLLMClient`, every call a cache miss). Sample it with a profiler that
+(`LiteLLMClient`, every call a cache miss; on the OpenAI SDK route with
+`ADF_LLM_ROUTE=sdk` in the environment). Sample it with a profiler that
 sees every thread (litellm builds the provider call in a worker thread) and
 costs little per sample, then sort the samples into the table of
 bench/README.md:
@@ -48,6 +49,8 @@ PARTS: tuple[tuple[str, Test], ...] = (
     ("OpenAI SDK: the rest (options, auth wrapper, send)", _has("(openai/")),
     ("litellm: reply conversion (convert_to_model_response_object)",
      _has("convert_to_model_response_object")),
+    ("litellm: generic HTTP route (llm_http_handler: request and reply transforms)",
+     _has("llm_http_handler.py", "hosted_vllm/")),
     ("litellm: OpenAI handler (request transform, pre/post-call logging)",
      _has("OpenAIChatCompletion.", "gpt_transformation.py")),
     ("litellm: pricing the reply and success logging",

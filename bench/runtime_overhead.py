@@ -8,15 +8,16 @@ client for the GIL.
 Part 1 (per-call overhead): the same kind of chat calls at 0 ms server
 latency, as a bare `litellm.acompletion` loop and through `LiteLLMClient`
 (with an on-disk cache that misses every time, and with the cache off; and,
-as the baseline of adf's transport choice, with the cache off and the SDK's
-default httpx2 HTTP stack instead of its aiohttp one).
+as the baseline of adf's route choice, with the cache off on the OpenAI SDK
+route, `ADF_LLM_ROUTE=sdk`, instead of litellm's generic HTTP route).
 Runs alternate in rounds (order reversed every other round) and both the
 median and the best round are reported, and for CPU also the median of each
 round's ratio (the runs of one round are adjacent in time, so this ratio
 suffers least from a machine whose load changes). Targets: wall <= 1.1x;
 client CPU per call <= 0.6x bare litellm (adf skips litellm's per-call
-pricing, success logging and SDK-client lookup, and sends over aiohttp, see
-`adf.llm.provider` and `adf.llm.connections`; where the rest goes:
+pricing, success logging and client lookup, and takes litellm's generic HTTP
+route instead of the OpenAI SDK where the server receives the same request,
+see `adf.llm.provider` and `adf.llm.connections`; where the rest goes:
 `bench/call_profile.py`).
 
 Part 2 (forward pass): 64 samples through a compiled plan with 3 LLM nodes in
@@ -46,7 +47,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from adf.llm.cache import ReplyCache
 from adf.llm.client import LiteLLMClient, RetryPolicy
-from adf.llm.connections import Connections
+from adf.llm.connections import ROUTE_ENV, Connections
 from adf.llm.protocol import ChatRequest, Message
 from adf.llm.provider import load_litellm
 from adf.testing.fake_process import FakeServerProcess
@@ -106,10 +107,10 @@ async def per_call_overhead(calls: int, rounds: int) -> float:
         clients = {
             "adf+cache": LiteLLMClient(cache=cache, retry=RetryPolicy(), timeout_s=30.0),
             "adf": LiteLLMClient(cache=None, retry=RetryPolicy(), timeout_s=30.0),
-            "adf/httpx": LiteLLMClient(cache=None, retry=RetryPolicy(), timeout_s=30.0),
+            "adf/sdk": LiteLLMClient(cache=None, retry=RetryPolicy(), timeout_s=30.0),
         }
-        # the baseline of the transport choice: the SDK's default HTTP stack, as before
-        clients["adf/httpx"]._connections = Connections(openai_default_http_client)
+        # the baseline of the route choice: the OpenAI SDK route, as adf took before
+        clients["adf/sdk"]._connections = Connections(environ={ROUTE_ENV: "sdk"})
         # warm up: connection pools, litellm's lazy imports, the sqlite file
         await bare_loop(litellm, srv.base_url, 20, "warm")
         for name, client in clients.items():
@@ -137,7 +138,7 @@ async def per_call_overhead(calls: int, rounds: int) -> float:
         "bare": "bare litellm.acompletion",
         "adf+cache": "LiteLLMClient, cache miss",
         "adf": "LiteLLMClient, no cache",
-        "adf/httpx": "  same, SDK's httpx2 stack",
+        "adf/sdk": "  same, OpenAI SDK route",
     }
     bare = (statistics.median(walls["bare"]), min(walls["bare"]), statistics.median(cpus["bare"]))
     for name, label in labels.items():
@@ -158,12 +159,6 @@ async def per_call_overhead(calls: int, rounds: int) -> float:
         f"{bookkeeping_us(Path(tempfile.gettempdir())):.0f} us cpu"
     )
     return statistics.median(cpus["bare"])
-
-
-def openai_default_http_client() -> Any:
-    import openai
-
-    return openai.DefaultAsyncHttpxClient()
 
 
 def bookkeeping_us(folder: Path, calls: int = 1000) -> float:

@@ -1,4 +1,5 @@
-"""The SDK clients adf keeps per endpoint: shared within a loop, closed with it, quietly."""
+"""The clients adf keeps per endpoint (litellm's HTTP handler on the generic route, an OpenAI
+SDK client on the SDK route): shared within a loop, closed with it, quietly."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from llm_helpers import FAST, ask
 
 from adf.llm.client import LiteLLMClient
-from adf.llm.connections import Connections
+from adf.llm.connections import ROUTE_ENV, Connections
 from adf.llm.protocol import ModelError
 from adf.testing.fake_server import FakeServer, FaultPlan
 
@@ -24,8 +25,20 @@ def _call(api_base: str | None = "http://127.0.0.1:9/v1", key: str = "k") -> dic
     return kwargs
 
 
-def test_one_client_per_endpoint_and_key_closed_when_its_loop_ends() -> None:
-    connections = Connections()
+ROUTES = pytest.mark.parametrize("environ", [{}, {ROUTE_ENV: "sdk"}], ids=["generic", "sdk"])
+
+
+def _closed(client: Any) -> bool:
+    """Whether a kept client is closed (an SDK client says; litellm's handler holds an httpx
+    client, which it would make anew if asked for it)."""
+    if hasattr(client, "is_closed"):
+        return bool(client.is_closed())
+    return bool(client._client.is_closed)
+
+
+@ROUTES
+def test_one_client_per_endpoint_and_key_closed_when_its_loop_ends(environ: dict[str, str]) -> None:
+    connections = Connections(environ=environ)
 
     async def attach_all() -> list[dict[str, Any]]:
         calls = [_call(), _call(), _call(key="other"), _call(api_base=None)]
@@ -38,26 +51,30 @@ def test_one_client_per_endpoint_and_key_closed_when_its_loop_ends() -> None:
     assert first[2]["client"] is not first[0]["client"]      # another key: its own client
     assert "client" not in first[3]                          # no api_base: litellm's own path
     # asyncio.run finalised the loop's async generators: the clients were closed on it
-    assert first[0]["client"].is_closed() and first[2]["client"].is_closed()
+    assert _closed(first[0]["client"]) and _closed(first[2]["client"])
     second = asyncio.run(attach_all())
     assert second[0]["client"] is not first[0]["client"]     # a new loop gets new clients
 
 
-def test_aclose_closes_the_running_loops_clients() -> None:
-    connections = Connections()
+@ROUTES
+def test_aclose_closes_the_running_loops_clients(environ: dict[str, str]) -> None:
+    connections = Connections(environ=environ)
 
     async def attach_then_close() -> tuple[Any, bool]:
         kwargs = _call()
         await connections.attach(kwargs)
         await connections.aclose()
-        return kwargs["client"], kwargs["client"].is_closed()
+        return kwargs["client"], _closed(kwargs["client"])
 
     client, closed_before_loop_end = asyncio.run(attach_then_close())
-    assert closed_before_loop_end and client.is_closed()
+    assert closed_before_loop_end and _closed(client)
 
 
-def test_each_loop_keeps_its_own_clients_and_aclose_closes_only_its_own() -> None:
-    connections = Connections()
+@ROUTES
+def test_each_loop_keeps_its_own_clients_and_aclose_closes_only_its_own(
+    environ: dict[str, str],
+) -> None:
+    connections = Connections(environ=environ)
     loops = [asyncio.new_event_loop(), asyncio.new_event_loop()]
 
     async def attach() -> Any:
@@ -71,13 +88,13 @@ def test_each_loop_keeps_its_own_clients_and_aclose_closes_only_its_own() -> Non
         assert second is not first                                  # each loop its own
         assert loops[0].run_until_complete(attach()) is first       # not swapped out by the other
         loops[1].run_until_complete(connections.aclose())
-        assert second.is_closed() and not first.is_closed()         # only the running loop's
+        assert _closed(second) and not _closed(first)               # only the running loop's
         assert loops[1].run_until_complete(attach()) is not second  # closed: a new one
     finally:
         for loop in loops:
             loop.run_until_complete(loop.shutdown_asyncgens())      # closes what is left
             loop.close()
-    assert first.is_closed()
+    assert _closed(first)
 
 
 _THREE_LOOPS = """
@@ -92,8 +109,10 @@ for i in range(3):  # three loops, none closing the client itself
 """
 
 
-def test_loops_ending_without_aclose_leave_nothing_unclosed() -> None:
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONWARNINGS": "always"}
+@ROUTES
+def test_loops_ending_without_aclose_leave_nothing_unclosed(environ: dict[str, str]) -> None:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONWARNINGS": "always",
+           ROUTE_ENV: "", **environ}
     with FakeServer("ok") as srv:
         done = subprocess.run([sys.executable, "-c", _THREE_LOOPS, srv.base_url], env=env,
                               capture_output=True, text=True, timeout=120)
@@ -128,8 +147,10 @@ print(len(answers.get("a", [])), len(answers.get("b", [])), sorted(set(answers.g
 """
 
 
-def test_one_client_serves_loops_in_two_threads_at_once() -> None:
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONWARNINGS": "always"}
+@ROUTES
+def test_one_client_serves_loops_in_two_threads_at_once(environ: dict[str, str]) -> None:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONWARNINGS": "always",
+           ROUTE_ENV: "", **environ}
     with FakeServer("ok") as srv:
         done = subprocess.run([sys.executable, "-c", _TWO_THREADS, srv.base_url], env=env,
                               capture_output=True, text=True, timeout=300)

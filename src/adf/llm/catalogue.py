@@ -14,7 +14,9 @@ string) or texts; gives
   None when unknown);
 - `schema_form`: which structured-output form a provider honours;
 - `role_model` and `default_model`: the declared model playing a training
-  role.
+  role;
+- `litellm_knows`: whether litellm's table has the model (`adf.llm.connections`
+  sends only models it does not know over litellm's generic HTTP route).
 
 litellm's table is read from the JSON file litellm ships, without importing
 litellm (which takes seconds), so `adfc check` and `adfc cost` can use it.
@@ -182,6 +184,11 @@ def _supports_schema(model: str) -> bool:
 
 
 # --- litellm's table -----------------------------------------------------------------
+
+
+def litellm_knows(model: str) -> bool:
+    """Whether litellm's model table has the model (it may then apply per-model rules)."""
+    return _lookup(model) is not None
 
 
 def _known_context(model: str) -> int | None:

@@ -12,9 +12,10 @@ failed, is reported to the trace sinks as one `CallTrace` (pass an
 - litellm is imported on the first call, never at import time.
 - The keyword arguments sent to litellm and the reply made of its answer are
   built by `adf.llm.payload` (keys read from the environment at call time,
-  cost from adf's catalogue); calls to an OpenAI-compatible endpoint share
-  one SDK client per endpoint (`adf.llm.connections`); which failures are retried, and how long to
-  wait, is `adf.llm.retry`. Secret values are scrubbed from every error
+  cost from adf's catalogue); calls to an OpenAI-compatible endpoint take
+  litellm's generic HTTP route where it sends the same request as the OpenAI
+  SDK, and share one client per endpoint (`adf.llm.connections`); which
+  failures are retried, and how long to wait, is `adf.llm.retry`. Secret values are scrubbed from every error
   text and trace (`adf.llm.secrets`).
 - An unreachable server (connection refused, unknown host) fails at once,
   without retries, with an `UnreachableError`; later calls to the same

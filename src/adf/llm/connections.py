@@ -1,12 +1,33 @@
-"""OpenAI SDK clients that adf keeps for OpenAI-compatible endpoints, one per endpoint and key.
+"""How a call reaches an OpenAI-compatible endpoint, and the HTTP clients adf keeps for it.
 
 Takes the keyword arguments of one `litellm.acompletion` call (built by
-`adf.llm.payload`); `Connections.attach` adds `client=`, an
-`openai.AsyncOpenAI` for that call's `api_base` and `api_key`, made once and
-reused by every later call to the same endpoint with the same key, on the
-same event loop (a client's connection pool belongs to the loop it was made
-on, so a new loop gets new clients, and loops running at once in several
-threads each keep and close their own: `adf.llm.perloop`).
+`adf.llm.payload`); `route` says which of litellm's paths it takes, and
+`Connections.attach` sets it up: it adds `client=`, made once per route,
+endpoint and key and reused by every later call to the same endpoint with
+the same key, on the same event loop (a client's connection pool belongs to
+the loop it was made on, so a new loop gets new clients, and loops running
+at once in several threads each keep and close their own: `adf.llm.perloop`).
+
+The routes (every call still goes through `litellm.acompletion`):
+- "generic": litellm's own HTTP route for OpenAI-compatible servers, without
+  the OpenAI SDK: the model is asked for as `hosted_vllm/<name>` (litellm's
+  provider for any OpenAI-compatible server: its request and reply
+  transforms are OpenAI's, sent by litellm's `AsyncHTTPHandler`, which adf
+  keeps per endpoint). About a fifth less client CPU per call than the SDK
+  route (`bench/runtime_overhead.py`). Taken only where the server receives
+  the same request body as on the SDK route and failures classify the same
+  (`tests/llm/test_routes.py`): an `openai/<name>` model with an explicit
+  `api_base`, a name litellm's model table does not know (a known OpenAI
+  model gets per-model parameter rules on the SDK route, such as
+  `max_completion_tokens` for reasoning models, that the generic route
+  lacks), no tools (the generic route drops `additionalProperties` and
+  `strict` from tool schemas), only keyword arguments from `GENERIC_SAME`,
+  and no proxy set in the environment (`HTTP_PROXY`, `HTTPS_PROXY`,
+  `ALL_PROXY`: the SDK's HTTP client sends through it, litellm's handler
+  would not). Setting `ADF_LLM_ROUTE=sdk` in the environment keeps every
+  call on the SDK route.
+- "sdk": litellm's OpenAI handler with an `openai.AsyncOpenAI` that adf keeps.
+- "litellm": anything else (no `api_base`: a hosted provider); nothing added.
 
 litellm otherwise looks its cached SDK client up on every call, hashing the
 client's parameters each time: about a tenth of its CPU per call. Only calls
@@ -16,6 +37,8 @@ these two values get one: an `openai/...` model with an explicit `api_base`
 option that changes how litellm makes the client (`organization`,
 `api_version`, a client or session of the caller's). The SDK's own retries
 are off (adf retries); the per-call timeout still goes with each request.
+The same holds for the generic route's handler (litellm's HTTP client makes
+no retries of its own there).
 
 The clients send over the SDK's aiohttp transport (`openai.DefaultAioHttpClient`;
 aiohttp comes with litellm): its C HTTP parser costs about a tenth less
@@ -31,24 +54,55 @@ before closing it) closes them on its way out (`_closing`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
-from typing import Any
+import os
+from collections.abc import AsyncGenerator, Callable, Mapping
+from typing import Any, Literal
 
 import attrs
 
+from adf.llm.catalogue import litellm_knows
 from adf.llm.perloop import PerLoop
 
+Route = Literal["generic", "sdk", "litellm"]
+ROUTE_ENV = "ADF_LLM_ROUTE"  # "sdk": every call on the SDK route
+GENERIC_PROVIDER = "hosted_vllm"  # litellm's provider for any OpenAI-compatible server
+SDK_PREFIX = "openai/"
 _CLIENT_OPTIONS = frozenset({"organization", "api_version", "client", "shared_session"})
+# keyword arguments whose request body on the generic route was checked to be the SDK
+# route's (tests/llm/test_routes.py sends each); a call with any other takes the SDK route
+# the SDK's HTTP client honours proxies from the environment, litellm's handler does not
+_PROXY_VARIABLES = tuple(
+    v for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for v in (name, name.lower()))
+GENERIC_SAME = frozenset({
+    "model", "messages", "num_retries", "max_retries", "timeout", "api_base", "api_key",
+    "litellm_call_id", "response_format", "temperature", "max_tokens", "max_completion_tokens",
+    "seed", "stop", "top_p", "presence_penalty", "frequency_penalty", "n", "logprobs",
+    "top_logprobs", "logit_bias", "user",
+})
 
 
-def shareable(kwargs: dict[str, Any]) -> bool:
+def shareable(kwargs: Mapping[str, Any]) -> bool:
     """Whether a call's SDK client is fully given by its `api_base` and `api_key`."""
     return (
-        str(kwargs.get("model", "")).startswith("openai/")
+        str(kwargs.get("model", "")).startswith(SDK_PREFIX)
         and isinstance(kwargs.get("api_base"), str)
         and isinstance(kwargs.get("api_key"), str)
         and _CLIENT_OPTIONS.isdisjoint(kwargs)
     )
+
+
+def route(kwargs: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Route:
+    """Which of litellm's paths a call takes (see the module docstring)."""
+    if not shareable(kwargs):
+        return "litellm"
+    if (
+        environ.get(ROUTE_ENV, "").strip().lower() == "sdk"
+        or not GENERIC_SAME.issuperset(kwargs)
+        or litellm_knows(kwargs["model"])
+        or any(environ.get(name) for name in _PROXY_VARIABLES)
+    ):
+        return "sdk"
+    return "generic"
 
 
 def http_client() -> Any:
@@ -61,7 +115,14 @@ def http_client() -> Any:
         return openai.DefaultAsyncHttpxClient()
 
 
-async def _closing(clients: dict[tuple[str, str], Any]) -> AsyncGenerator[None, None]:
+def generic_handler(timeout: float | None) -> Any:
+    """litellm's HTTP client for the generic route (its aiohttp transport, as litellm makes it)."""
+    from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+    return AsyncHTTPHandler(timeout=timeout)
+
+
+async def _closing(clients: dict[tuple[Route, str, str], Any]) -> AsyncGenerator[None, None]:
     """Close `clients` when the generator is closed: by `Connections.aclose`, or by the
     loop finalising its async generators as it shuts down."""
     try:
@@ -74,40 +135,53 @@ async def _closing(clients: dict[tuple[str, str], Any]) -> AsyncGenerator[None, 
 
 @attrs.frozen
 class _LoopClients:
-    """The SDK clients made on one loop, by (api_base, api_key), and what closes them."""
+    """The clients made on one loop, by (route, api_base, api_key), and what closes them."""
 
-    clients: dict[tuple[str, str], Any] = attrs.field(factory=dict)
+    clients: dict[tuple[Route, str, str], Any] = attrs.field(factory=dict)
     closer: AsyncGenerator[None, None] = attrs.field(
         default=attrs.Factory(lambda self: _closing(self.clients), takes_self=True))
 
 
 class Connections:
-    """The SDK clients of one `LiteLLMClient`, by (api_base, api_key), per event loop (loops
-    in several threads at once each have their own); `make_http_client` makes each one's
-    HTTP client (default `http_client`)."""
+    """The clients of one `LiteLLMClient`, by (route, api_base, api_key), per event loop (loops
+    in several threads at once each have their own); `make_http_client` makes each SDK
+    client's HTTP client (default `http_client`); `environ` is read for `ROUTE_ENV`."""
 
-    def __init__(self, make_http_client: Callable[[], Any] = http_client) -> None:
+    def __init__(
+        self, make_http_client: Callable[[], Any] = http_client,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
         self._make_http_client = make_http_client
+        self._environ = environ
         self._loops: PerLoop[_LoopClients] = PerLoop(_LoopClients)
 
-    async def attach(self, kwargs: dict[str, Any]) -> None:
-        """Add `client=` to a call's keyword arguments when it can share one (`shareable`)."""
-        if not shareable(kwargs):
-            return
+    async def attach(self, kwargs: dict[str, Any]) -> Route:
+        """Set a call's keyword arguments up for its route (`route`) and give the route:
+        `client=` for both routes adf keeps clients for, and the generic route's model."""
+        chosen = route(kwargs, self._environ)
+        if chosen == "litellm":
+            return chosen
         mine, new = self._loops.lookup()
         if new:
             await anext(mine.closer)  # registered with the loop, to run at its shutdown
-        endpoint = (kwargs["api_base"], kwargs["api_key"])
+        endpoint = (chosen, kwargs["api_base"], kwargs["api_key"])
         client = mine.clients.get(endpoint)
         if client is None:
-            import openai
-
-            client = openai.AsyncOpenAI(
-                base_url=endpoint[0], api_key=endpoint[1], max_retries=0,
-                timeout=kwargs.get("timeout"), http_client=self._make_http_client(),
-            )
-            mine.clients[endpoint] = client
+            client = mine.clients[endpoint] = self._make(chosen, kwargs)
         kwargs["client"] = client
+        if chosen == "generic":
+            kwargs["model"] = f"{GENERIC_PROVIDER}/{kwargs['model'][len(SDK_PREFIX):]}"
+        return chosen
+
+    def _make(self, chosen: Route, kwargs: Mapping[str, Any]) -> Any:
+        if chosen == "generic":
+            return generic_handler(kwargs.get("timeout"))
+        import openai
+
+        return openai.AsyncOpenAI(
+            base_url=kwargs["api_base"], api_key=kwargs["api_key"], max_retries=0,
+            timeout=kwargs.get("timeout"), http_client=self._make_http_client(),
+        )
 
     async def aclose(self) -> None:
         """Close the clients made on the running loop (those of other loops are left to them)."""

@@ -18,7 +18,8 @@ litellm's `acompletion` builds the provider's coroutine in a worker thread
 that thread is busy, the coroutine it returns is dropped unstarted, so no
 request was sent, and Python's "coroutine ... was never awaited" warning
 would be printed at exit. That one warning, for litellm's provider
-coroutines only, is silenced.
+coroutines only (`OpenAIChatCompletion.acompletion` on the SDK route,
+`BaseLLMHTTPHandler.async_completion` on its generic HTTP route), is silenced.
 
 Per-call bookkeeping adf does itself. After every answered call litellm
 prices the reply from its model table (`Logging.response_cost_calculator`,
@@ -70,11 +71,16 @@ def load_litellm() -> Any:
         setattr(litellm, flag, value)
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    warnings.filterwarnings(
-        "ignore", message=r"coroutine '\w+\.a?completion' was never awaited",
-        category=RuntimeWarning)
+    quiet_unstarted_calls()
     _skip_own_bookkeeping(litellm)
     return litellm
+
+
+def quiet_unstarted_calls() -> None:
+    """Silence "never awaited" for litellm's provider coroutines (see the module docstring)."""
+    warnings.filterwarnings(
+        "ignore", message=r"coroutine '\w+\.(?:a|async_)?completion' was never awaited",
+        category=RuntimeWarning)
 
 
 _GLOBAL_CALLBACKS = (

@@ -14,11 +14,13 @@ to wait. `schema_rejected` spots a provider that refuses a reply schema.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
+import re
 import socket
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
 
 import attrs
 
@@ -83,7 +85,10 @@ class RetryPolicy:
 
 def schema_rejected(litellm: Any, exc: Exception) -> bool:
     """A 400 (or 422) that a request carrying a reply schema got: ask again without one."""
-    return isinstance(exc, litellm.BadRequestError) or status(exc) in (400, 422)
+    code = http_status(exc)
+    if code is not None:
+        return code in (400, 422)
+    return isinstance(exc, litellm.BadRequestError)
 
 
 def classify(
@@ -97,23 +102,52 @@ def classify(
         raise UnreachableError(
             f"cannot reach model '{request.model}' at {where}: {cause}", status=None
         )
-    if isinstance(exc, litellm.RateLimitError) or code == 429:
+    failure = _by_status(http_status(exc)) or _by_class(litellm, exc)
+    if failure == "rate limited":
         return retry_after(exc)
-    if isinstance(exc, litellm.Timeout):
-        return None
     said = scrub(describe(exc), secrets)
-    if isinstance(exc, litellm.BadRequestError) or code in (400, 413, 422):
+    if failure == "rejected":
         raise ModelError(f"model '{request.model}' rejected the request: {said}", status=code)
-    if isinstance(
-        exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)
-    ) or code in (401, 403):
+    if failure == "credentials":
         hint = f" (is {request.api_key_env} set?)" if request.api_key_env else ""
         raise ModelError(
             f"model '{request.model}' refused the credentials{hint}: {said}", status=code
         )
-    if isinstance(exc, litellm.NotFoundError) or code == 404:
+    if failure == "not found":
         raise ModelError(f"model '{request.model}' was not found: {said}", status=code)
-    return None  # 5xx, dropped connection, malformed body, anything else: retry
+    return None  # 5xx, timeout, dropped connection, malformed body, anything else: retry
+
+
+_Failure = Literal["rate limited", "rejected", "credentials", "not found", "retry"]
+_STATUS_FAILURES: dict[int, _Failure] = {
+    429: "rate limited", 400: "rejected", 413: "rejected", 422: "rejected",
+    401: "credentials", 403: "credentials", 404: "not found",
+}
+
+
+def _by_status(code: int | None) -> _Failure | None:
+    """What an HTTP error status means (None without one). The status decides where there is
+    one: litellm's exception class for a status depends on its route and on how the server
+    worded the error (a 503 whose body says "invalid_request_error" is a `BadRequestError`
+    on its generic HTTP route, a `ServiceUnavailableError` through the OpenAI SDK)."""
+    if code is None:
+        return None
+    return _STATUS_FAILURES.get(code, "retry")
+
+
+def _by_class(litellm: Any, exc: Exception) -> _Failure:
+    """What a failure without an HTTP error status means, by litellm's exception class."""
+    if isinstance(exc, litellm.RateLimitError):
+        return "rate limited"
+    if isinstance(exc, litellm.Timeout):
+        return "retry"
+    if isinstance(exc, litellm.BadRequestError):
+        return "rejected"
+    if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
+        return "credentials"
+    if isinstance(exc, litellm.NotFoundError):
+        return "not found"
+    return "retry"
 
 
 def status(exc: BaseException) -> int | None:
@@ -122,12 +156,16 @@ def status(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP error status (400 or more) an exception carries, if any (litellm gives a
+    malformed 200 reply's error the status 200)."""
+    code = status(exc)
+    return code if code is not None and code >= 400 else None
+
+
 def root_cause(exc: BaseException) -> str | None:
     """'connection refused' or 'unknown host' when the chain ends in one, else None."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in chain(exc):
         if isinstance(current, ConnectionRefusedError):
             return "connection refused"
         if isinstance(current, socket.gaierror):
@@ -135,7 +173,6 @@ def root_cause(exc: BaseException) -> str | None:
         text = str(current)
         if "Connection refused" in text or "Connect call failed" in text:
             return "connection refused"
-        current = current.__cause__ or current.__context__
     return None
 
 
@@ -146,14 +183,29 @@ def dropped_connection(exc: BaseException) -> str | None:
     so litellm raises its `Timeout` for a server that closed the connection; the reason names
     what happened instead.
     """
+    for current in chain(exc):
+        if type(current).__module__.startswith("aiohttp") and not isinstance(current, TimeoutError):
+            return str(current).strip() or type(current).__name__
+    return None
+
+
+def malformed(exc: BaseException) -> str | None:
+    """What the JSON parser said when the chain holds a reply that was not JSON, else None
+    (litellm gives it the status 500 through the OpenAI SDK, 200 on its generic route)."""
+    for current in chain(exc):
+        if isinstance(current, json.JSONDecodeError):
+            return str(current)
+    return None
+
+
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """An exception and its causes (or contexts), each once."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if type(current).__module__.startswith("aiohttp") and not isinstance(current, TimeoutError):
-            return str(current).strip() or type(current).__name__
+        yield current
         current = current.__cause__ or current.__context__
-    return None
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -184,12 +236,45 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 def describe(exc: BaseException) -> str:
-    """The first line of an exception's text, without litellm's prefixes, at most 300 chars;
-    a dropped connection is named as such (see `dropped_connection`)."""
+    """The first line of an exception's text, without litellm's prefixes, at most 300 chars.
+
+    A dropped connection, a reply that is not JSON and a timeout are named as such
+    (`dropped_connection`, `malformed`). An HTTP error (a status of 400 or more) reads
+    "HTTP <status>: " and the server's message, the same on both of litellm's routes
+    (`adf.llm.connections`): litellm's exception class for a status depends on its route,
+    and its generic HTTP route quotes the server's error body where the OpenAI SDK gives
+    its message.
+    """
     dropped = dropped_connection(exc)
     if dropped is not None:
         return f"Connection error: {dropped}"[:300]
+    broken = malformed(exc)
+    if broken is not None:
+        return f"the reply was not JSON: {broken}"[:300]
+    if any(isinstance(cause, TimeoutError) for cause in chain(exc)):
+        return "the request timed out"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     for prefix in ("litellm.", "OpenAIException - "):
         text = text.replace(prefix, "")
-    return text[:300]
+    code = http_status(exc)
+    if code is None:
+        return text[:300]
+    return f"HTTP {code}: {server_message(text)}"[:300]
+
+
+_LITELLM_PREFIX = re.compile(r"^(?:\w*(?:Error|Exception|Timeout)(?: Error)?(?::| -) )+")
+
+
+def server_message(text: str) -> str:
+    """The message of a litellm error's text: its class-name and provider prefixes removed,
+    and an OpenAI-style error body (`{"error": {"message": ...}}`) read for its message."""
+    text = _LITELLM_PREFIX.sub("", text)
+    if not text.startswith("{"):
+        return text
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message if isinstance(message, str) and message else text

@@ -462,11 +462,13 @@ class FakeServer:
         completion_tokens = reply.completion_tokens
         if completion_tokens is None:
             completion_tokens = estimate_tokens(reply.text + "".join(a for _, a in reply.tool_calls))
-        usage = {
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
+        if reply.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": reply.cached_tokens}
         model = str(body.get("model", self.model_id))
         ident = f"chatcmpl-fake-{index}"
         if body.get("stream"):
@@ -511,7 +513,7 @@ def _message(ident: str, reply: FakeReply) -> dict[str, object]:
     return {"role": "assistant", "content": reply.text or None, "tool_calls": calls}
 
 
-def _sse(ident: str, model: str, reply: FakeReply, usage: Mapping[str, int]) -> bytes:
+def _sse(ident: str, model: str, reply: FakeReply, usage: Mapping[str, object]) -> bytes:
     def chunk(delta: Mapping[str, object], finish: str | None, **more: object) -> dict[str, object]:
         return {
             "id": ident,

@@ -32,6 +32,8 @@ class FakeReply:
     status: int = 200
     # native tool calls, (name, arguments as JSON text): sent as `message.tool_calls`
     tool_calls: tuple[tuple[str, str], ...] = ()
+    # prompt tokens read from a prompt cache: sent as `usage.prompt_tokens_details.cached_tokens`
+    cached_tokens: int | None = None
 
 
 def tool_reply(name: str, **arguments: object) -> FakeReply:
