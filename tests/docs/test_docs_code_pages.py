@@ -32,8 +32,9 @@ def test_at_least_25_distinct_codes_with_examples() -> None:
 
 
 def test_every_page_but_unreadable_files_and_config_has_an_example() -> None:
-    # E0007 is about the file, not its text; E0118 takes 33 files (tests/compiler/test_use.py)
-    assert set(CODES) - set(ADF_PAGES) - set(TOML_PAGES) == {"E0007", "E0118"}
+    # E0007 is about the file, not its text; E0118 takes 33 files (tests/compiler/test_use.py),
+    # E0121 a long chain of workflow calls (tests/compiler/test_check_gaps.py)
+    assert set(CODES) - set(ADF_PAGES) - set(TOML_PAGES) == {"E0007", "E0118", "E0121"}
 
 
 @pytest.mark.parametrize("code", ADF_PAGES)

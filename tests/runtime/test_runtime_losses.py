@@ -17,8 +17,13 @@ def make_loss(metric: str = "m") -> Loss:
     return Loss("acc", metric, "pred", "answer", (), SPAN)
 
 
-def test_scores_are_clamped_and_bad_metrics_score_zero_with_a_reason() -> None:
-    assert score_loss(make_loss(), lambda p, t: 1.5, 1, 1).score == 1.0
+def test_scores_out_of_range_and_bad_metrics_score_zero_with_a_reason() -> None:
+    # a metric on another scale (0-100) must not read as "correct": it scores 0, with the reason
+    for wrong in (1.5, 100, -0.5, float("inf"), float("nan"), True):
+        result = score_loss(make_loss(), lambda p, t, wrong=wrong: wrong, 1, 1)
+        assert result.score == 0.0 and "not a score in [0, 1]" in (result.error or ""), wrong
+    assert score_loss(make_loss(), lambda p, t: 1 + 1e-12, 1, 1).score == 1.0  # rounding error
+    assert score_loss(make_loss(), lambda p, t: (2.0, "big"), 1, 1).score == 0.0
     broken = score_loss(make_loss(), lambda p, t: 1 / 0, 1, 2)
     assert broken.score == 0.0 and "ZeroDivisionError" in (broken.error or "")
     assert "expected answer is 2" in broken.message

@@ -3,8 +3,8 @@
 Takes the expression and the type checker's `infer`; gives `bool` and
 diagnostics. E0242: a comparison of values that cannot be compared: `==` and
 `!=` take two numbers, two texts (`str` or enum), two `bool`s or two lists
-or records of the same type, and an enum compared with a quoted label must
-name one of its labels; `<`, `<=`, `>`, `>=` take two numbers or two `str`s.
+or records of the same type, an enum compared with a quoted label must
+name one of its labels, and two enums must share a label; `<`, `<=`, `>`, `>=` take two numbers or two `str`s.
 E0243: an operand of `and`, `or` or `not` that is not a `bool`. The plan
 computes them with the `std.op` entries of `adf.stdlib.signatures.OPERATORS`.
 """
@@ -67,6 +67,9 @@ def _label_problem(expr: ast.Compare, left: Type, right: Type) -> tuple[str, str
             hint = suggest(other.value, enum.values)
             return (f"`{enum}` has no label \"{other.value}\", so this is never equal",
                     hint or "the labels are " + ", ".join(enum.values))
+    if left.kind == "enum" and right.kind == "enum" and not set(left.values) & set(right.values):
+        return (f"`{left}` and `{right}` share no label, so this is never equal",
+                "compare values that can agree: give both the same labels")
     return None
 
 

@@ -311,6 +311,8 @@ def check_loss(decl: ast.LossDecl, inference: Inference) -> None:
                 help=_compare_help(types[0], types[1]),
             )
         )
+    elif isinstance(decl.metric, ast.StdRef):
+        _never_scores(decl, decl.metric.name, positional, types, diags)
     allowed = METRICS.get(decl.metric.name, {}) if isinstance(decl.metric, ast.StdRef) else None
     repeated_options([a.name for a in keywords if a.name is not None], "loss option", diags)
     for arg in keywords:
@@ -412,6 +414,42 @@ def _malformed_placeholder(text: str, span: Span) -> Diagnostic:
         "not a placeholder",
         help="placeholders look like `{argument}`; write `{{` and `}}` for literal braces",
     )
+
+
+def _labels(expr: ast.Expr, found: Type | None) -> tuple[str, ...] | None:
+    """The values a loss side can take when they are few and known: an enum's labels or a text constant."""
+    if isinstance(expr, ast.StrLit):
+        return (expr.value,)
+    return found.values if found is not None and found.kind == "enum" else None
+
+
+def _never_scores(decl: ast.LossDecl, metric: str, args: list[ast.Arg],
+                  types: list[Type | None], diags: list[Diagnostic]) -> None:
+    """E0211 when every value the prediction can take scores 0 against every value the
+    target can take, under the std metric itself (two enums with no label in common)."""
+    from adf.stdlib.losses import METRICS as SCORERS
+
+    scorer = SCORERS.get(metric)
+    pred, target = _labels(args[0].value, types[0]), _labels(args[1].value, types[1])
+    if scorer is None or not pred or not target:
+        return
+    if any(_score(scorer(p, t)) > 0 for p in pred for t in target):
+        return
+    diags.append(
+        diag(
+            "E0211",
+            f"the loss `{decl.name.name}` can never score: `{types[0]}` shares no value with `{types[1]}`",
+            args[0].span,
+            f"`{types[0]}`",
+            secondary=[Label(args[1].span, f"`{types[1]}`")],
+            notes=(f"`{metric}` scores 0 for every pair of their values",),
+            help="give the prediction the target's labels (declare the llm's result as the target's type)",
+        )
+    )
+
+
+def _score(result: float | tuple[float, str]) -> float:
+    return result[0] if isinstance(result, tuple) else result
 
 
 def _compare_help(pred: Type | None, target: Type | None) -> str:

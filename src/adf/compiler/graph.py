@@ -14,7 +14,8 @@ error like any other. Outside its loop, a loop node or an updated state
 means the value after the last step. A loop nested in a loop's body is one
 vertex of that body, ordered the same way (a body node reading an inner
 node or a state the inner loop updates comes after the inner loop), and
-the bounds of nested loops multiply against the unrolling limit (E0308).
+the bounds of nested loops multiply against the unrolling limit (E0308), and
+so do the `max` of a map and the bounds of the maps and loops around it.
 Ties are broken by source order, so the
 order (and the plan) is deterministic. Everything is iterative: a chain of
 50,000 nodes needs no recursion.
@@ -25,10 +26,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 
+from adf.compiler.mapping import MAX_MAP_ITEMS, map_bound
 from adf.compiler.records import Graph as Graph
 from adf.compiler.records import OrderedLoop as OrderedLoop
 from adf.compiler.report import diag
-from adf.compiler.resolve import Scope, walk
+from adf.compiler.resolve import Scope, children, walk
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.syntax import ast
 from adf.syntax.ast import loop_statements, nested_loops
@@ -53,9 +55,16 @@ def build_graph(program: ast.Program, scope: Scope) -> tuple[Graph, tuple[Diagno
                     vertices[key] = decl
                     deps[key] = _deps(decl.value, None, scope, updates)
                 _no_targets(decl.value, scope, diags)
+                _check_map_copies(decl.value, (), scope, diags)
             case ast.LoopDecl():
                 key = "loop " + decl.name.name
-                _check_sizes(decl, diags)
+                if _check_sizes(decl, diags):
+                    for loop, stmt in loop_statements(decl):
+                        if not isinstance(stmt, ast.LoopDecl):
+                            _check_map_copies(stmt.value, _loops_around(decl, loop), scope, diags)
+                    for loop in nested_loops(decl):
+                        if loop.until is not None:
+                            _check_map_copies(loop.until, _loops_around(decl, loop), scope, diags)
                 vertices[key] = decl
                 deps[key] = _loop_deps(decl, None, scope, updates)
                 for expr in _loop_exprs(decl):
@@ -177,14 +186,65 @@ def _no_targets(expr: ast.Expr, scope: Scope, diags: list[Diagnostic]) -> None:
                 )
 
 
-def _check_sizes(top: ast.LoopDecl, diags: list[Diagnostic]) -> None:
+def _loops_around(top: ast.LoopDecl, inner: ast.LoopDecl) -> tuple[ast.LoopDecl, ...]:
+    """The chain of loops from `top` down to `inner` (both included)."""
+    stack: list[tuple[ast.LoopDecl, tuple[ast.LoopDecl, ...]]] = [(top, (top,))]
+    while stack:
+        decl, chain = stack.pop()
+        if decl is inner:
+            return chain
+        stack.extend((s, (*chain, s)) for s in decl.body if isinstance(s, ast.LoopDecl))
+    return (top,)
+
+
+def _check_map_copies(expr: ast.Expr, loops: tuple[ast.LoopDecl, ...], scope: Scope,
+                      diags: list[Diagnostic]) -> None:
+    """E0308 for a `map` whose body would be copied more than `MAX_LOOP_STEPS` times:
+    its `max` times the bounds of the maps and loops around it (each multiplies the
+    copies, as nested loops do). Reported once, at the outermost map over the limit."""
+    factor = 1
+    for loop in loops:
+        factor *= loop.end - loop.start
+    stack: list[tuple[ast.Expr, int, tuple[ast.MapExpr, ...]]] = [(expr, factor, ())]
+    while stack:
+        node, copies, maps = stack.pop()
+        if not isinstance(node, ast.MapExpr):
+            stack.extend((child, copies, maps) for child in children(node))
+            continue
+        bound = map_bound(node, scope)
+        usable = bound is not None and 1 <= bound <= MAX_MAP_ITEMS  # else E0241's
+        inner = copies * (bound or 1) if usable else copies
+        if inner > MAX_LOOP_STEPS:
+            diags.append(diag(
+                "E0308",
+                f"the `map` over `{node.item.name}` unrolls to {inner} copies of its body, "
+                f"more than the limit of {MAX_LOOP_STEPS}",
+                node.bound_span, f"{inner} copies in all",
+                secondary=[Label(loop.range_span, f"`{loop.name.name}` runs {loop.end - loop.start} steps")
+                           for loop in loops]
+                + [Label(outer.bound_span, f"`map` over `{outer.item.name}` takes up to "
+                         f"{map_bound(outer, scope)} items") for outer in maps],
+                notes=("a `map` is unrolled at compile time: its body is copied once per item it "
+                       "may take, in every step of the loops around it and every item of the "
+                       "maps around it",),
+                help="lower the map's `max` or the bounds around it (their product is the number "
+                "of copies), or move the map out of the loop",
+            ))
+            continue
+        stack.append((node.items, copies, maps))
+        stack.append((node.body, inner, (*maps, node)))
+
+
+def _check_sizes(top: ast.LoopDecl, diags: list[Diagnostic]) -> bool:
     """Each loop's range (E0303, E0302), then the loops nested in it: the product of
     the bounds of a loop and of every loop around it (the copies of its body) and
-    the depth of nesting are limited (E0308)."""
+    the depth of nesting are limited (E0308). Whether all of them were within limits."""
+    ok = True
     stack: list[tuple[ast.LoopDecl, tuple[ast.LoopDecl, ...]]] = [(top, ())]
     while stack:
         decl, around = stack.pop()
         if not _check_range(decl, diags):
+            ok = False
             continue
         chain = (*around, decl)
         total = 1
@@ -207,8 +267,10 @@ def _check_sizes(top: ast.LoopDecl, diags: list[Diagnostic]) -> None:
                 help="lower the bounds (the product of the bounds of nested loops is the "
                 "number of copies), or move the inner loop out of the outer one",
             ))
+            ok = False
             continue
         stack.extend((s, chain) for s in reversed(decl.body) if isinstance(s, ast.LoopDecl))
+    return ok
 
 
 def _check_range(decl: ast.LoopDecl, diags: list[Diagnostic]) -> bool:

@@ -3,7 +3,7 @@
 Takes this program, one `use` and the used file's checked (linked) program;
 gives, for each call of the use's alias, the declarations that replace the
 call's node, the llm and fn names they call (for linking to copy, renamed
-`r.NAME` and shared by every call), and diagnostics E0119, E0120 (and
+`r.NAME` and shared by every call), and diagnostics E0119, E0120, E0121 (and
 E0204/E0205 for the arguments, worded as for any call).
 
 The used file's nodes, states, loops and constants that its one `output`
@@ -38,6 +38,8 @@ from adf.syntax import ast
 
 T = TypeVar("T")
 Graphed = ast.NodeDecl | ast.StateDecl | ast.LoopDecl | ast.ConstDecl
+
+MAX_COPIED = 10_000  # statements the workflow calls of one `use` may copy in all (E0121)
 
 # the fields that hold a declared or called name (every other `Ident` is a field, a
 # keyword, an enum value or a match label, and keeps its text)
@@ -94,6 +96,8 @@ def inline_calls(program: ast.Program, use: ast.UseDecl, used: ast.Program,
         return Inlined({}, (), tuple(diags))
     file = os.path.basename(path)
     shape = _shape(used, file, use, diags, sites[0].value.span)
+    if shape is not None and _too_large(shape, sites, use, file, diags):
+        return Inlined({}, (), tuple(diags))
     replaced: dict[int, tuple[ast.Decl, ...]] = {}
     callees: dict[str, None] = {}
     for site in sites:
@@ -185,6 +189,28 @@ def _shape(used: ast.Program, file: str, use: ast.UseDecl, diags: list[Diagnosti
     decls = tuple(needed[id(d)] for d in used.decls if id(d) in needed)  # the used file's order
     declared = tuple(dict.fromkeys(n for d in decls for n in _declares(d)))
     return _Shape(inputs, output, decls, declared)
+
+
+def _too_large(shape: _Shape, sites: list[ast.NodeDecl], use: ast.UseDecl, file: str,
+               diags: list[Diagnostic]) -> bool:
+    """E0121 when the calls would copy more than `MAX_COPIED` statements in all: a used
+    file's statements already hold the copies of its own calls, so calls that call
+    calls multiply, and two calls per file over twenty files would be millions."""
+    size = sum(1 + sum(1 for _ in ast.loop_statements(d)) if isinstance(d, ast.LoopDecl) else 1
+               for d in shape.decls)
+    if size * len(sites) <= MAX_COPIED:
+        return False
+    diags.append(diag(
+        "E0121", f"the {len(sites)} call{'s' if len(sites) != 1 else ''} of `{use.alias.name}` "
+        f"would copy {size * len(sites)} statements of `{file}`, more than the limit of "
+        f"{MAX_COPIED}", sites[0].value.span, f"{size} statements per call",
+        secondary=[Label(use.path.span, "used here")],
+        notes=("a workflow call copies the used file's nodes, states and loops (with the "
+               "copies made by that file's own workflow calls) once per call",),
+        help=f"call `{use.alias.name}` fewer times, or let fewer files call one another's "
+        "workflows twice or more",
+    ))
+    return True
 
 
 def _inline(site: ast.NodeDecl, shape: _Shape, alias: str, file: str,

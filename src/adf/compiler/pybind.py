@@ -13,13 +13,16 @@ The calling convention, checked exactly:
   declares: `function(name1=..., name2=...)`, synchronously (in a worker
   thread). So every declared name must be a parameter that accepts a
   keyword (E0406; positional-only parameters are E0407), every parameter
-  without a default must be declared (E0401), and an `async def` cannot be
-  bound (E0408). A `**kwargs` parameter accepts any name; `*args` never
-  receives anything.
+  without a default must be declared (E0401), and an `async def` or a
+  generator function cannot be bound (E0408). A `**kwargs` parameter accepts
+  any name; `*args` never receives anything. A result annotation that
+  admits `None` (`Optional[str]`, `str | None`) is E0403: no adf type holds
+  `None`.
 - a loss's `py` metric is called as `metric(pred, target, **options)`.
 
 What cannot be known without running the module (the module is missing or
-built into Python, the name is made by a call or defined conditionally)
+built into Python, the name is made by a call, defined conditionally or
+wrapped by a decorator that may change its signature)
 gives a warning that says the call is not checked (W0401, W0402).
 """
 
@@ -124,8 +127,8 @@ def _bind_py(
     ref = lit.value
     sig = pysource.signature(found.args)
     shown = f"defined as `{ref.rsplit(':', 1)[1]}{sig.text}`"
-    if found.is_async:
-        diags.append(_async(lit, ref, shown, "an `fn` calls its function synchronously"))
+    if _lazy(found):
+        diags.append(_async(lit, ref, shown, "an `fn` calls its function synchronously", found))
         return
     declared = {name for name, _ in params}
     before = len(diags)
@@ -188,7 +191,9 @@ def _bind_py(
                 ),
             )
         )
-    if len(diags) == before:
+    if len(diags) == before and pysource.admits_none(found.returns):
+        diags.append(_may_return_none(decl, returns, ref))
+    elif len(diags) == before:
         _returns(decl, returns, pysource.py_type(found.returns), ref, diags)
 
 
@@ -249,6 +254,7 @@ def _lookup(lit: ast.StrLit, user: str, resolver: Resolver, diags: list[Diagnost
                     f"module `{module}` has no function `{function}`",
                     lit.span,
                     "no such function",
+                    notes=_shadowed(module, resolver.base_dir),
                     help=suggest(function, names)
                     or (
                         f"functions in `{module}`: {summarise(names)}"
@@ -271,8 +277,8 @@ def _bind_metric(decl: ast.LossDecl, resolver: Resolver, diags: list[Diagnostic]
 
     sig = pysource.signature(found.args)
     shown = f"defined as `{lit.value.rsplit(':', 1)[1]}{sig.text}`"
-    if found.is_async:
-        diags.append(_async(lit, lit.value, shown, "a metric is called synchronously"))
+    if _lazy(found):
+        diags.append(_async(lit, lit.value, shown, "a metric is called synchronously", found))
         return
     positional = [p for p in sig.params if p.positional]
     required_positional = [p for p in positional if p.required]
@@ -319,7 +325,37 @@ def _bind_metric(decl: ast.LossDecl, resolver: Resolver, diags: list[Diagnostic]
             )
 
 
-def _async(lit: ast.StrLit, ref: str, shown: str, why: str) -> Diagnostic:
+def _shadowed(module: str, base_dir: str | None) -> tuple[str, ...]:
+    """A note when a file next to the `.adf` has the name of a Python module, which wins."""
+    import os
+
+    from adf.stdlib.pyload import python_own
+
+    top = module.split(".")[0]
+    if base_dir is None or not python_own(module) or not any(
+            os.path.exists(os.path.join(base_dir, top + tail)) for tail in (".py", "/__init__.py")):
+        return ()
+    return (f"`{top}` is a module of Python's standard library: it is imported, not the `{top}` "
+            "next to this file (rename that file to bind its functions)",)
+
+
+def _lazy(found: Found) -> bool:
+    """An `async def` or a generator function: calling it gives an object, not its value."""
+    from adf.compiler import pysource
+
+    return found.is_async or pysource.is_generator(found.definition)
+
+
+def _async(lit: ast.StrLit, ref: str, shown: str, why: str, found: Found) -> Diagnostic:
+    if not found.is_async:  # a generator function
+        return diag(
+            "E0408",
+            f"`{ref}` is a generator function (it has `yield`), which adf cannot bind",
+            lit.span,
+            shown,
+            notes=(f"{why}; calling a generator function gives a generator, not a value",),
+            help="bind a plain `def` that returns the value (for a list, `return list(...)`)",
+        )
     return diag(
         "E0408",
         f"`{ref}` is an `async def`, which adf cannot bind",
@@ -380,6 +416,19 @@ def _returns(
             secondary=[Label(decl.target.span, "bound here")],
             help=f"declare the result as `-> {bound_returns}`",
         )
+    )
+
+
+def _may_return_none(decl: ast.FnDecl, returns: Type | None, target: str) -> Diagnostic:
+    return diag(
+        "E0403",
+        f"`{decl.name.name}` is declared to return `{returns}`, but `{target}` may return `None`",
+        decl.returns.span,
+        "no adf type holds `None`",
+        secondary=[Label(decl.target.span, "bound here")],
+        notes=("a node whose function returns `None` fails the sample",),
+        help="return a value of the declared type on every path (an empty text or list instead of `None`), "
+             "and annotate the Python result without `None`",
     )
 
 

@@ -12,8 +12,11 @@ not found or does not parse). Followed statically, as Python would:
 - `from mod import *` when the module binds the name nowhere else;
 - `name = lambda ...: ...` (a lambda's parameters are read like a def's).
 
-Anything else that binds the name (a call such as `functools.partial`, a
-class, a conditional definition, a module `__getattr__`) is `Dynamic`.
+`del name` unbinds it (`Missing`, as Python would find it). A `def` under a
+decorator that may change its signature (any but `functools.cache`,
+`functools.lru_cache` and a few markers) is `Dynamic`, and so is anything
+else that binds the name (a call such as `functools.partial`, a class, a
+conditional definition, a module `__getattr__`).
 Nothing is ever imported or run.
 """
 
@@ -31,6 +34,12 @@ from adf.compiler.records import Resolution as Resolution
 from adf.compiler.records import Unreadable as Unreadable
 
 _MAX_HOPS = 16
+# decorators that return a function called with the same arguments as the one they wrap
+_KEEPS_SIGNATURE = frozenset({
+    "cache", "lru_cache", "functools.cache", "functools.lru_cache",
+    "typing.no_type_check", "no_type_check", "override", "typing.override",
+    "typing_extensions.override",
+})
 
 
 
@@ -93,6 +102,8 @@ class Resolver:
             return Unreadable(reason, builtin) if hops == 0 else Dynamic(reason)
         tree, is_package = loaded
         binding = _last_binding(tree, name)
+        if isinstance(binding, pyast.Delete):  # defined, then deleted
+            return Missing(tuple(n for n in pysource.function_names(tree) if n != name))
         if binding is None:
             for node in tree.body:
                 if isinstance(node, pyast.ImportFrom) and any(a.name == "*" for a in node.names):
@@ -119,6 +130,12 @@ class Resolver:
     ) -> Resolution:
         where = f"{module}:{name}"
         if isinstance(node, pyast.FunctionDef | pyast.AsyncFunctionDef):
+            wrapped = [d for d in node.decorator_list if pysource.dotted(d) not in _KEEPS_SIGNATURE
+                       and not (isinstance(d, pyast.Call) and pysource.dotted(d.func) in _KEEPS_SIGNATURE)]
+            if wrapped:
+                shown = pyast.unparse(wrapped[0])
+                return Dynamic(f"`{where}` is wrapped by the decorator `@{shown}`, "
+                               "which may change how it is called")
             return Found(node.args, node.returns, isinstance(node, pyast.AsyncFunctionDef), where, node)
         if isinstance(node, pyast.ImportFrom):
             alias = next(a for a in node.names if (a.asname or a.name) == name)
@@ -171,6 +188,8 @@ def _binds(node: pyast.stmt, name: str) -> bool:
         return name in _target_names(node.target) and (
             isinstance(node, pyast.AugAssign) or node.value is not None
         )
+    if isinstance(node, pyast.Delete):  # `del name` unbinds it: the last binding is then none
+        return any(name in _target_names(t) for t in node.targets)
     if isinstance(node, pyast.If | pyast.Try | pyast.With | pyast.For | pyast.While):
         return any(_binds(child, name) for child in pyast.iter_child_nodes(node) if isinstance(child, pyast.stmt)) or any(
             _binds(child, name)

@@ -26,15 +26,16 @@ _PY_DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
 
 
 def find_module(module: str, base_dir: str | None) -> str | None:
-    """The path of `module`'s source, searching `base_dir` then `sys.path` (no imports)."""
-    parts = module.split(".")
-    roots = [base_dir] if base_dir is not None else []
+    """The path of `module`'s source, searching `base_dir` then `sys.path` (no imports);
+    Python's own modules only on `sys.path`, as the runtime imports them."""
+    from adf.stdlib.pyload import module_file, python_own
+
+    roots = [base_dir] if base_dir is not None and not python_own(module) else []
     roots += [p or os.getcwd() for p in sys.path if not p.endswith(".zip")]
     for root in roots:
-        stem = os.path.join(root, *parts)
-        for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
-            if os.path.isfile(candidate):
-                return candidate
+        found = module_file(module, root)
+        if found is not None:
+            return found
     return None
 
 
@@ -131,6 +132,43 @@ def py_type(node: pyast.expr | None) -> Type | None:
             ]
             return Type("enum", values=tuple(values)) if len(values) == len(elts) else None
     return None
+
+
+def admits_none(node: pyast.expr | None) -> bool:
+    """Does a result annotation allow `None` (`None`, `Optional[X]`, `X | None`, `Union[X, None]`)?"""
+    if node is None:
+        return False
+    if isinstance(node, pyast.Constant):
+        if isinstance(node.value, str):
+            try:
+                return admits_none(pyast.parse(node.value, mode="eval").body)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return False
+        return node.value is None
+    if isinstance(node, pyast.BinOp) and isinstance(node.op, pyast.BitOr):
+        return admits_none(node.left) or admits_none(node.right)
+    if isinstance(node, pyast.Subscript):
+        base = (dotted(node.value) or "").rsplit(".", 1)[-1]
+        if base == "Optional":
+            return True
+        if base == "Union":
+            members = node.slice.elts if isinstance(node.slice, pyast.Tuple) else [node.slice]
+            return any(admits_none(m) for m in members)
+    return dotted(node) in ("None", "NoneType", "types.NoneType")
+
+
+def is_generator(definition: pyast.AST | None) -> bool:
+    """Is this `def` a generator function (a `yield` in its own body, not in a nested scope)?"""
+    if not isinstance(definition, pyast.FunctionDef):
+        return False
+    todo: list[pyast.AST] = list(definition.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, pyast.Yield | pyast.YieldFrom):
+            return True
+        if not isinstance(node, pyast.FunctionDef | pyast.AsyncFunctionDef | pyast.Lambda | pyast.ClassDef):
+            todo.extend(pyast.iter_child_nodes(node))
+    return False
 
 
 def dotted(node: pyast.expr) -> str | None:

@@ -557,6 +557,9 @@ def _children(node: ast.Expr) -> Iterator[ast.Expr]:
             pass
 
 
+children = _children  # the direct sub-expressions of one expression
+
+
 def expressions(decl: ast.Decl) -> Iterator[tuple[ast.Expr, str | None]]:
     """The expressions a declaration holds, with the loop they are in."""
     match decl:

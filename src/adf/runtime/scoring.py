@@ -5,12 +5,13 @@ Takes a plan `Loss`, the metric callable, the predicted and expected values
 always states the prediction and the expected answer, so the backward engine
 starts from a concrete comparison; a metric may add its own explanation by
 returning `(score, text)`. A metric that raises or returns something other
-than a number gives score 0 and a message saying so, never a crash.
+than a number in [0, 1] (a bool, NaN, a score on another scale such as 0-100)
+gives score 0 and a message saying so, never a crash and never a clamped
+score.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,9 @@ import attrs
 from adf.plan.schema import EnvRef, Loss, Objective
 from adf.runtime.trace import LossResult, SampleError
 from adf.runtime.values import describe
+
+# a score this far outside [0, 1] is rounding error (a sum of weighted parts), not a wrong scale
+_SLACK = 1e-9
 
 
 def score_loss(loss: Loss, metric: Callable[..., Any], pred: Any, target: Any) -> LossResult:
@@ -32,11 +36,12 @@ def score_loss(loss: Loss, metric: Callable[..., Any], pred: Any, target: Any) -
     explanation = ""
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str):
         result, explanation = result
-    if isinstance(result, bool) or not isinstance(result, int | float) or math.isnan(result):
+    if (isinstance(result, bool) or not isinstance(result, int | float)
+            or not -_SLACK <= result <= 1 + _SLACK):  # NaN fails the comparison too
         reason = f"metric {loss.metric} returned {describe(result)}, not a score in [0, 1]"
         return LossResult(loss.name, loss.metric, 0.0, _message(pred, target, 0.0, loss, reason),
                           pred, target, reason)
-    score = min(1.0, max(0.0, float(result)))
+    score = min(1.0, max(0.0, float(result)))  # only rounding error is clamped
     return LossResult(loss.name, loss.metric, score,
                       _message(pred, target, score, loss, explanation), pred, target)
 

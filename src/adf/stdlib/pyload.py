@@ -5,13 +5,18 @@ Takes a reference (`py:module:function` as stored in the plan, or the bare
 or raises `BindError` with a one-line message (module not found, attribute
 missing, not callable, the module raised while importing). The module is
 looked up first next to the source (`base_dir`), then on the normal import
-path. Only `run`, `eval` and `train` import user code; `adfc check` never
+path, except a module of Python's standard library (`python_own`), which is
+always Python's own. A module next to the source is the one imported even
+when another of its name was imported before (another workflow's, or an
+installed library's): `module_file` says which file that is, for the
+runtime and for `adfc check` alike. Only `run`, `eval` and `train` import user code; `adfc check` never
 calls this.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +24,13 @@ from typing import Any
 
 class BindError(Exception):
     """A `py` binding that cannot be loaded; the message is for the user."""
+
+
+def python_own(module: str) -> bool:
+    """Is `module` part of Python's standard library? Then it is always Python's own that is
+    imported, never a file of that name next to the `.adf` source (adf and its libraries have
+    imported most of them already); `adfc check` reads the same one."""
+    return module.split(".")[0] in sys.stdlib_module_names
 
 
 def split_ref(ref: str) -> tuple[str, str]:
@@ -29,11 +41,38 @@ def split_ref(ref: str) -> tuple[str, str]:
     return module, function
 
 
+def module_file(module: str, root: str) -> str | None:
+    """The source file of `module` under the folder `root`, if there is one: a package
+    (`name/__init__.py`) wins over a module (`name.py`), as in Python's import."""
+    stem = os.path.join(root, *module.split("."))
+    for candidate in (os.path.join(stem, "__init__.py"), stem + ".py"):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _stale(module: str, base_dir: str) -> list[str]:
+    """The `sys.modules` entries of `module`'s top-level package when they were imported
+    from another file than the one next to the source (another workflow's `helpers.py`,
+    an installed library of the same name): importing would hand those back."""
+    top = module.split(".")[0]
+    loaded = sys.modules.get(top)
+    local = None if python_own(module) else module_file(top, base_dir)
+    where = getattr(loaded, "__file__", None)
+    if loaded is None or local is None or (
+            isinstance(where, str) and os.path.realpath(where) == os.path.realpath(local)):
+        return []
+    return [name for name in sys.modules if name == top or name.startswith(top + ".")]
+
+
 def load_callable(ref: str, base_dir: str) -> Callable[..., Any]:
     module_name, function = split_ref(ref)
-    added = base_dir not in sys.path
+    added = base_dir not in sys.path and not python_own(module_name)
     if added:
         sys.path.insert(0, base_dir)
+    # the file next to the source is imported afresh, and what was imported under its name
+    # before is put back afterwards (the process keeps its own modules; we keep ours)
+    saved = {name: sys.modules.pop(name) for name in _stale(module_name, base_dir)}
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -48,6 +87,11 @@ def load_callable(ref: str, base_dir: str) -> Callable[..., Any]:
     finally:
         if added:
             sys.path.remove(base_dir)
+        if saved:
+            top = module_name.split(".")[0]
+            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+                del sys.modules[name]
+            sys.modules.update(saved)
     target: Any = module
     for part in function.split("."):
         if not hasattr(target, part):

@@ -1,13 +1,16 @@
-"""Literal values: the text of a string literal, the value of an integer.
+"""Literal values: the text of a string literal, the value of a number.
 
-Takes a STRING, LONG_STRING or INT token; gives its value, and appends a
+Takes a STRING, LONG_STRING, INT or FLOAT token; gives its value, and appends a
 diagnostic for what cannot be decoded: an unknown escape or a lone UTF-16
 surrogate (E0004, E0002), an integer that does not fit a plan's 64-bit
-(signed) msgpack integers (E0008). A backslash at the end of a line joins
+(signed) msgpack integers, and floats finite (E0008). A backslash at the end of a line joins
 it with the next.
 """
 
 from __future__ import annotations
+
+import math
+import sys
 
 from adf.diagnostics import Diagnostic, Span
 from adf.syntax.errors import syntax_error
@@ -113,6 +116,23 @@ def int_value(tok: Tok, diagnostics: list[Diagnostic]) -> int:
         return 0
     return value
 
+
+def float_value(tok: Tok, diagnostics: list[Diagnostic]) -> float:
+    """The value of a FLOAT token; 0.0 (with an E0008) when it is too large to be finite."""
+    value = float(tok.value)
+    if math.isinf(value):
+        shown = tok.value if len(tok.value) <= 24 else tok.value[:20] + "..."
+        diagnostics.append(
+            syntax_error(
+                "E0008",
+                f"the number `{shown}` is out of range",
+                tok.span,
+                "infinite as a float",
+                help_=f"floats must be finite: at most {sys.float_info.max:.4g} in size",
+            )
+        )
+        return 0.0
+    return value
 
 
 def loop_bound(tok: Tok) -> int | None:

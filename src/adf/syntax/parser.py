@@ -26,7 +26,7 @@ from adf.diagnostics import Diagnostic, Span
 from adf.syntax import ast, hints
 from adf.syntax.errors import SyntaxFailure, syntax_error
 from adf.syntax.lexer import Tok
-from adf.syntax.literals import int_value, loop_bound, unescape
+from adf.syntax.literals import float_value, int_value, loop_bound, unescape
 from adf.syntax.lr import MAX_DEPTH, drive
 
 __all__ = ["MAX_DEPTH", "MAX_SYNTAX_ERRORS", "parse"]
@@ -152,7 +152,7 @@ class _Builder:
         return ast.IntLit(int_value(kept[0], self.diagnostics), span)
 
     def on_float_lit(self, kept: list[Any], span: Span) -> ast.FloatLit:
-        return ast.FloatLit(float(kept[0].value), span)
+        return ast.FloatLit(float_value(kept[0], self.diagnostics), span)
 
     def on_true_lit(self, kept: list[Any], span: Span) -> ast.BoolLit:
         return ast.BoolLit(True, span)
