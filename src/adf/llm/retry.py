@@ -105,7 +105,7 @@ def classify(
     failure = _by_status(http_status(exc)) or _by_class(litellm, exc)
     if failure == "rate limited":
         return retry_after(exc)
-    said = scrub(describe(exc), secrets)
+    said = describe(exc, secrets)
     if failure == "rejected":
         raise ModelError(f"model '{request.model}' rejected the request: {said}", status=code)
     if failure == "credentials":
@@ -235,8 +235,10 @@ def retry_after(exc: BaseException) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def describe(exc: BaseException) -> str:
-    """The first line of an exception's text, without litellm's prefixes, at most 300 chars.
+def describe(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """The first line of an exception's text, without litellm's prefixes, with every secret
+    scrubbed (`adf.llm.secrets.scrub`) and then cut to 300 characters (cutting first could
+    leave part of a secret a server quoted past the cut).
 
     A dropped connection, a reply that is not JSON and a timeout are named as such
     (`dropped_connection`, `malformed`). An HTTP error (a status of 400 or more) reads
@@ -245,12 +247,17 @@ def describe(exc: BaseException) -> str:
     and its generic HTTP route quotes the server's error body where the OpenAI SDK gives
     its message.
     """
+    return scrub(_reason(exc), secrets)[:300]
+
+
+def _reason(exc: BaseException) -> str:
+    """`describe`'s text before secrets are scrubbed and it is cut."""
     dropped = dropped_connection(exc)
     if dropped is not None:
-        return f"Connection error: {dropped}"[:300]
+        return f"Connection error: {dropped}"
     broken = malformed(exc)
     if broken is not None:
-        return f"the reply was not JSON: {broken}"[:300]
+        return f"the reply was not JSON: {broken}"
     if any(isinstance(cause, TimeoutError) for cause in chain(exc)):
         return "the request timed out"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -258,8 +265,8 @@ def describe(exc: BaseException) -> str:
         text = text.replace(prefix, "")
     code = http_status(exc)
     if code is None:
-        return text[:300]
-    return f"HTTP {code}: {server_message(text)}"[:300]
+        return text
+    return f"HTTP {code}: {server_message(text)}"
 
 
 _LITELLM_PREFIX = re.compile(r"^(?:\w*(?:Error|Exception|Timeout)(?: Error)?(?::| -) )+")
