@@ -201,9 +201,11 @@ def test_a_key_quoted_past_the_cut_of_a_reason_is_scrubbed_whole(chosen: str) ->
 
 
 @contextlib.contextmanager
-def _tls_server() -> Iterator[tuple[str, list[str]]]:
-    """An HTTPS chat server with a self-signed certificate: its base URL and the paths posted."""
+def _chat_server(tls: bool, first: tuple[object, ...] = ()) -> Iterator[tuple[str, list[str]]]:
+    """A chat server (over TLS with a self-signed certificate): its base URL and the paths
+    posted to, the first answered with the bodies of `first` (status 200), then "hi"."""
     posted: list[str] = []
+    bodies = list(first)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
@@ -212,7 +214,7 @@ def _tls_server() -> Iterator[tuple[str, list[str]]]:
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length") or 0))
             posted.append(self.path)
-            out = json.dumps({"id": "x", "object": "chat.completion", "created": 1, "model": "m",
+            out = json.dumps(bodies.pop(0)).encode() if bodies else json.dumps({"id": "x", "object": "chat.completion", "created": 1, "model": "m",
                               "choices": [{"index": 0, "finish_reason": "stop", "message": {
                                   "role": "assistant", "content": "hi"}}]}).encode()
             self.send_response(200)
@@ -222,13 +224,15 @@ def _tls_server() -> Iterator[tuple[str, list[str]]]:
             self.wfile.write(out)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(DATA / "selfsigned-cert.pem", DATA / "selfsigned-key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(DATA / "selfsigned-cert.pem", DATA / "selfsigned-key.pem")
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"https://127.0.0.1:{server.server_address[1]}/v1", posted
+        scheme = "https" if tls else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}/v1", posted
     finally:
         server.shutdown()
         server.server_close()
@@ -242,7 +246,7 @@ def test_both_routes_verify_tls_whatever_ssl_verify_says(
     monkeypatch.setenv("SSL_VERIFY", "False")
     monkeypatch.setattr(load_litellm(), "ssl_verify", False)
     client = _client(chosen, retry=RetryPolicy(max_retries=0))
-    with _tls_server() as (base, posted), pytest.raises(ModelError) as err:
+    with _chat_server(tls=True) as (base, posted), pytest.raises(ModelError) as err:
         asyncio.run(client.complete(ask(base)))
     assert posted == []  # the self-signed certificate was refused before anything was sent
     assert "certificate" in err.value.reason.lower()
@@ -324,3 +328,46 @@ def test_an_unstarted_provider_call_of_either_route_is_not_reported() -> None:
         for name in [*names, "mine.run"]:
             warnings.warn(f"coroutine '{name}' was never awaited", RuntimeWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["coroutine 'mine.run' was never awaited"]
+
+
+
+@pytest.mark.parametrize("chosen", ROUTES)
+def test_a_base_given_with_its_chat_path_is_posted_to_once(chosen: str) -> None:
+    client = _client(chosen)
+    with _chat_server(tls=False) as (base, posted):
+        for suffix in ("", "/", "/chat/completions", "/chat/completions/"):
+            assert asyncio.run(client.complete(ask(base + suffix))).text == "hi"
+    assert posted == ["/v1/chat/completions"] * 4
+
+
+@pytest.mark.parametrize("chosen", ROUTES)
+def test_a_base_with_a_query_string_is_refused_before_anything_is_sent(chosen: str) -> None:
+    client = _client(chosen)
+    with _chat_server(tls=False) as (base, posted), pytest.raises(ModelError) as err:
+        asyncio.run(client.complete(ask(base + "?token=s3cret-token")))
+    assert posted == []
+    assert "query string" in err.value.reason
+    assert "s3cret" not in err.value.reason
+
+
+def _reply_error(kind: str) -> dict[str, Any]:
+    return {"error": {"message": f"{kind} happened", "type": kind}}
+
+
+@pytest.mark.parametrize("chosen", ROUTES)
+def test_an_error_in_a_200_reply_is_retried_or_final_by_its_type(chosen: str) -> None:
+    client = _client(chosen)
+    first = (_reply_error("server_error"), _reply_error("server_error"))
+    with _chat_server(tls=False, first=first) as (base, posted):
+        request = ask(base, json_schema=SCHEMA, extra=(("structured", "json_schema"),))
+        assert asyncio.run(client.complete(request)).retries == 2
+        # a server error is no refusal of the schema: the next call still sends it
+        assert asyncio.run(client.complete(ask(base, "again", json_schema=SCHEMA))).text == "hi"
+    assert len(posted) == 4
+    assert client._no_schema == set()
+    with _chat_server(tls=False, first=(_reply_error("invalid_request_error"),)) as (
+            base, posted), pytest.raises(ModelError) as err:
+        asyncio.run(client.complete(ask(base)))
+    assert len(posted) == 1
+    assert err.value.reason == ("model 'openai/fake' rejected the request: the reply was an "
+                                "error (invalid_request_error): invalid_request_error happened")

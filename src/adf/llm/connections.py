@@ -62,11 +62,13 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import attrs
 
 from adf.llm.catalogue import litellm_knows, openai_rules
 from adf.llm.perloop import PerLoop
+from adf.llm.protocol import ModelError
 
 Route = Literal["generic", "sdk", "litellm"]
 ROUTE_ENV = "ADF_LLM_ROUTE"  # "sdk": every call on the SDK route
@@ -88,6 +90,27 @@ GENERIC_SAME = frozenset({
     "seed", "stop", "top_p", "presence_penalty", "frequency_penalty", "n", "logprobs",
     "top_logprobs", "logit_bias", "user",
 })
+
+
+CHAT_PATH = "/chat/completions"
+
+
+def chat_base(api_base: str, model: str) -> str:
+    """The base URL of an `openai/...` model that both routes post `<base>/chat/completions`
+    to: a base given with `/chat/completions` at its end loses it (the SDK route would post
+    it doubled, the generic route as given). A base with a query string or fragment is
+    refused (each route puts the path after it in its own wrong place); the URL is not
+    quoted, as it may hold a secret."""
+    parts = urlsplit(api_base)
+    if parts.query or parts.fragment:
+        raise ModelError(
+            f"model '{model}': its api_base has a query string or fragment ('?...' or "
+            f"'#...'), which cannot be sent: adf posts to <api_base>{CHAT_PATH}; give the "
+            "server's base URL alone (a key goes in api_key)", status=None)
+    path = parts.path.rstrip("/")
+    if path.endswith(CHAT_PATH):
+        return api_base[: api_base.rstrip("/").rindex(CHAT_PATH)]
+    return api_base
 
 
 def shareable(kwargs: Mapping[str, Any]) -> bool:
