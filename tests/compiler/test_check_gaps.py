@@ -206,3 +206,25 @@ def test_each_folder_binds_its_own_module_of_a_shared_name(tmp_path: pathlib.Pat
     assert _bound(tmp_path, "attrs", "def f(text):\n    return text + '!'\n") == []
     assert load_callable("attrs:f", str(tmp_path))(text="x") == "x!"
     assert sys.modules["attrs"] is attrs
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ('input hint: str from "answer"\ntarget gold: str from "answer"', ["E0306"]),  # the answer
+        ('input hint: str\ntarget gold: str from "hint"', ["E0306"]),
+        ('input hint: str from "label"\ntarget gold: str from "label"', ["E0306"]),
+        ('input hint: str from "notes"\ntarget gold: str from "answer"', []),
+    ],
+)
+def test_an_input_never_reads_a_targets_field(data: str, expected: list[str]) -> None:
+    program = f"""model m = "local"
+param p: prompt = "Answer."
+input question: str
+{data}
+llm s(q: str, h: str) -> str using m {{ system: [p] user: "{{q}} {{h}}" }}
+node pred = s(question, hint)
+loss acc = std.loss.exact_match(pred, gold)
+output pred
+"""
+    assert [c for c in codes(program) if c.startswith("E")] == expected

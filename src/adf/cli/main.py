@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("adf.cli.inspect", "print a compiled plan in readable form"),
     "explain": ("adf.cli.explain", "explain a diagnostic code, e.g. adfc explain E0201"),
     "fmt": ("adf.cli.fmt", "format .adf files canonically"),
-    "graph": ("adf.cli.graph", "draw the unrolled graph (DOT or HTML)"),
+    "graph": ("adf.cli.graph", "draw the unrolled graph (DOT, HTML or SVG)"),
     "cost": ("adf.cli.cost", "estimate model calls, tokens and dollars before running"),
     "run": ("adf.cli.run", "run one sample through a workflow"),
     "eval": ("adf.cli.eval", "evaluate a workflow on a data set"),

@@ -75,7 +75,7 @@ def emit_plan(
                 data = schema.DataDecl(
                     decl.name.name,
                     typing.values.get(decl.name.name) or T.ANY,
-                    decl.field.value if decl.field is not None else decl.name.name,
+                    ast.row_field(decl),
                     decl.span,
                 )
                 (inputs if decl.role == "input" else targets).append(data)

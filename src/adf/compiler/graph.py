@@ -45,6 +45,7 @@ _Edge = tuple[str, Span]
 def build_graph(program: ast.Program, scope: Scope) -> tuple[Graph, tuple[Diagnostic, ...]]:
     diags: list[Diagnostic] = []
     updates = _state_updates(program, scope, diags)
+    _no_leaked_fields(program, diags)
     vertices: dict[str, ast.NodeDecl | ast.LoopDecl] = {}
     deps: dict[str, list[_Edge]] = {}
     for decl in program.decls:
@@ -166,6 +167,28 @@ def _loop_deps(
     key = "loop " + decl.name.name
     edges = [e for expr in _loop_exprs(decl) for e in _deps(expr, level, scope, updates)]
     return [e for e in edges if e[0] != key]
+
+
+def _no_leaked_fields(program: ast.Program, diags: list[Diagnostic]) -> None:
+    """E0306 for an `input` that reads the data field a `target` reads: the workflow
+    would see the expected answer as an input."""
+    targets = {ast.row_field(d): d for d in program.decls
+               if isinstance(d, ast.DataDecl) and d.role == "target"}
+    for decl in program.decls:
+        if not isinstance(decl, ast.DataDecl) or decl.role != "input":
+            continue
+        target = targets.get(ast.row_field(decl))
+        if target is not None:
+            diags.append(diag(
+                "E0306",
+                f"the input `{decl.name.name}` reads the field \"{ast.row_field(decl)}\", which "
+                f"the target `{target.name.name}` reads",
+                decl.field.span if decl.field is not None else decl.name.span,
+                "the expected answer as an input",
+                secondary=[Label(target.span, "the target reading it")],
+                help="targets hold the expected answers; read another field with "
+                "`from \"FIELD\"`, or drop the input",
+            ))
 
 
 def _no_targets(expr: ast.Expr, scope: Scope, diags: list[Diagnostic]) -> None:

@@ -1309,6 +1309,11 @@ class Program(Record):
         return hash(('Program', self.decls))
 
 
+def row_field(decl: DataDecl) -> str:
+    """The field of a data row an `input` or `target` reads: its `from`, else its name."""
+    return decl.field.value if decl.field is not None else decl.name.name
+
+
 def loop_statements(
     decl: LoopDecl,
 ) -> Iterator[tuple[LoopDecl, NodeDecl | Assign | LoopDecl]]:

@@ -507,6 +507,11 @@ class Program:
     decls: tuple[Decl, ...]
 
 
+def row_field(decl: DataDecl) -> str:
+    """The field of a data row an `input` or `target` reads: its `from`, else its name."""
+    return decl.field.value if decl.field is not None else decl.name.name
+
+
 def loop_statements(
     decl: LoopDecl,
 ) -> Iterator[tuple[LoopDecl, NodeDecl | Assign | LoopDecl]]:

@@ -63,7 +63,9 @@ def lex_error(text: str, pos: int, line: int, col: int) -> SyntaxFailure:
             f"unexpected character `{shown}`",
             Span.point(line, col),
             "not part of the language",
-            help_="strings go in double quotes; comments start with `#`",
+            help_=("names are ASCII letters, digits and `_`; other letters may appear in "
+                   "strings and comments") if char.isalnum() else
+            "strings go in double quotes; comments start with `#`",
         )
     return SyntaxFailure(diagnostic, line)
 

@@ -73,6 +73,15 @@ def resolve(plan: Plan, options: RunOptions) -> Resolved:
         raise WorkflowError(str(exc), USAGE) from None
 
 
+def priced_plan(plan: Plan, resolved: Resolved) -> Plan:
+    """`plan` with each declared model string replaced by the one its calls go to
+    (`--model`, `ADF_MODEL_<NAME>`), so a forecast prices the model that will answer."""
+    return replace(plan, models=tuple(
+        replace(m, model=resolved.models[m.name].model)
+        if m.name in resolved.models and not resolved.models[m.name].local else m
+        for m in plan.models))
+
+
 @asynccontextmanager
 async def open_workflow(plan: Plan, options: RunOptions, *,
                         sinks: Iterable[TraceSink] = ()) -> AsyncIterator[Opened]:

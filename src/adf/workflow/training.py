@@ -33,7 +33,14 @@ from adf.plan.settings import DataSettings, Limits, TrainSettings, problem
 from adf.workflow.errors import FAILED, USAGE, WorkflowError
 from adf.workflow.executor import check_executor, open_run_executor
 from adf.workflow.load import ProgramErrors, compile_program, compile_text
-from adf.workflow.models import Resolved, RunOptions, open_workflow, resolve, token_history
+from adf.workflow.models import (
+    Resolved,
+    RunOptions,
+    open_workflow,
+    priced_plan,
+    resolve,
+    token_history,
+)
 
 if TYPE_CHECKING:
     from adf.analysis.cost import CostEstimate, Scenario
@@ -151,7 +158,8 @@ def prepare_training(path: str, options: TrainOptions, run_options: RunOptions) 
     if options.resume:
         identity = _identity(base_plan, resolved.overrides, settings)
         scenario = _observed_rates(scenario, path, options, identity)
-    forecast = estimate_cost(start_plan, data_rows=data_rows(start_plan, splits.train),
+    forecast = estimate_cost(priced_plan(start_plan, resolved),
+                             data_rows=data_rows(start_plan, splits.train),
                              settings=scenario, pricing=True,
                              history=token_history(start_plan, run_options))
     return Prepared(path, options, run_options, base_plan, start_plan, lock, resolved,
