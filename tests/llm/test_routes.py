@@ -5,21 +5,28 @@ errors of every fault, compared call by call (`adf.llm.connections`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import ssl
+import threading
 import warnings
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 from llm_helpers import FAST, ask, dead_port
 
-from adf.llm.client import LiteLLMClient
-from adf.llm.connections import GENERIC_SAME, ROUTE_ENV, Connections, route
+from adf.llm.client import LiteLLMClient, RetryPolicy
+from adf.llm.connections import GENERIC_SAME, ROUTE_ENV, route
 from adf.llm.protocol import ChatReply, ChatRequest, Message, ModelError
 from adf.llm.provider import load_litellm, quiet_unstarted_calls
 from adf.testing.fake_server import FakeReply, FakeServer, Fault, FaultPlan, last_user, tool_reply
 
 ROUTES = ("generic", "sdk")
+DATA = Path(__file__).parent / "data"
 SCHEMA = json.dumps({
     "type": "object",
     "properties": {"answer": {"type": "string"}, "steps": {"type": "array",
@@ -38,10 +45,12 @@ DEMO = (Message("system", "Answer briefly. Ünïcode “quotes” ok."), Message
         Message("assistant", "4"), Message("user", "3+3?"))
 
 
-def _client(chosen: str, timeout_s: float = 5.0, **kwargs: Any) -> LiteLLMClient:
-    client = LiteLLMClient(cache=None, retry=FAST, timeout_s=timeout_s, **kwargs)
-    client._connections = Connections(environ={ROUTE_ENV: "sdk" if chosen == "sdk" else ""})
-    return client
+def _client(chosen: str, timeout_s: float = 5.0, environ: dict[str, str] | None = None,
+            **kwargs: Any) -> LiteLLMClient:
+    """A client whose environment (`environ`, and `ROUTE_ENV` for the route) is its own."""
+    environ = {**(environ or {}), ROUTE_ENV: "sdk" if chosen == "sdk" else ""}
+    kwargs.setdefault("retry", FAST)
+    return LiteLLMClient(cache=None, timeout_s=timeout_s, environ=environ, **kwargs)
 
 
 def _requests(base: str) -> list[ChatRequest]:
@@ -90,14 +99,36 @@ def test_every_request_shape_reaches_the_server_the_same_on_both_routes() -> Non
     # the replies made of the answers: text, tool call, tokens, cost, schema form
     for mine, theirs in zip(generic, sdk, strict=True):
         assert attrs.evolve(mine, latency_s=0.0) == attrs.evolve(theirs, latency_s=0.0)
-    assert [h.get("authorization") for h in generic_headers] == [
-        h.get("authorization") for h in sdk_headers]
+    assert [_compared(h) for h in generic_headers] == [_compared(h) for h in sdk_headers]
+    assert all("authorization" in h for h in generic_headers)
     # what each route was: the OpenAI SDK names itself in its headers, litellm's handler not
     sdk_marked = ["x-stainless-lang" in h for h in generic_headers]
     assert sdk_marked == ["tools" in b for b in generic_bodies]  # only tools took the SDK
     assert all("x-stainless-lang" in h for h in sdk_headers)
     assert sdk_bodies[3]["response_format"]["json_schema"]["strict"] is True
     assert sdk_bodies[7]["tools"] == json.loads(TOOLS)  # additionalProperties kept
+
+
+def _compared(headers: dict[str, str]) -> dict[str, str]:
+    """The headers a server acts on: all but the client's names for itself, what it accepts,
+    the host (each run has its own server) and the length (the bodies are compared as JSON;
+    litellm's handler writes it without spaces)."""
+    own = ("user-agent", "accept", "accept-encoding", "host", "content-length")
+    return {k.lower(): v for k, v in headers.items()
+            if k.lower() not in own and not k.lower().startswith("x-stainless-")}
+
+
+def test_an_organisation_in_the_environment_reaches_the_server_on_either_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The OpenAI SDK sends `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID` as headers, litellm's
+    handler not: with either set, every call keeps the SDK route."""
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-route-1")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-route-1")
+    (_, _, generic), (_, _, sdk) = (_run(chosen, [ask("http://x", "hi")]) for chosen in ROUTES)
+    assert [_compared(h) for h in generic] == [_compared(h) for h in sdk]
+    assert generic[0]["openai-organization"] == "org-route-1"
+    assert generic[0]["openai-project"] == "proj-route-1"
 
 
 def test_the_cases_checked_above_are_the_options_the_generic_route_admits() -> None:
@@ -118,6 +149,14 @@ def test_the_cases_checked_above_are_the_options_the_generic_route_admits() -> N
         ({"organization": "org"}, "litellm"),
         ({"api_base": None}, "litellm"),  # a hosted provider: litellm's own path
         ({"model": "anthropic/claude-3-5-haiku"}, "litellm"),
+        # litellm's o-series, gpt-5 and gpt-audio rules go by the name, in its table or not
+        ({"model": "openai/openai/gpt-5-mini"}, "sdk"),
+        ({"model": "openai/gpt-5-nano-ft"}, "sdk"),
+        ({"model": "openai/openai/o4-mini"}, "sdk"),
+        ({"model": "openai/gpt-audio"}, "sdk"),
+        ({"model": "openai/Qwen/Qwen3-8B"}, "generic"),
+        ({"model": "openai/llama3:8b"}, "generic"),
+        ({"model": "openai/o1-like"}, "generic"),
     ],
 )
 def test_which_calls_take_which_route(kwargs: dict[str, Any], expected: str) -> None:
@@ -126,8 +165,10 @@ def test_which_calls_take_which_route(kwargs: dict[str, Any], expected: str) -> 
     call = {k: v for k, v in call.items() if v is not None}
     assert route(call, {}) == expected
     keeps_sdk = "litellm" if expected == "litellm" else "sdk"
-    assert route(call, {ROUTE_ENV: "sdk"}) == keeps_sdk
-    assert route(call, {"https_proxy": "http://proxy:3128"}) == keeps_sdk  # the SDK honours it
+    assert route(call, {ROUTE_ENV: "sdk"}, {}) == keeps_sdk
+    assert route(call, {}, {"https_proxy": "http://proxy:3128"}) == keeps_sdk  # the SDK's only
+    for name in ("OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID", "SSL_CERTIFICATE"):
+        assert route(call, {}, {name: "x"}) == keeps_sdk
 
 
 def test_an_api_base_model_goes_the_generic_route_by_default() -> None:
@@ -136,6 +177,79 @@ def test_an_api_base_model_goes_the_generic_route_by_default() -> None:
         assert asyncio.run(client.complete(ask(srv.base_url))).text == "ok"
         headers = srv.headers[0]
     assert "x-stainless-lang" not in headers  # not sent through the OpenAI SDK
+
+
+def test_the_client_environment_chooses_the_route() -> None:
+    with FakeServer("ok") as srv:
+        for environ in ({ROUTE_ENV: "sdk"}, {}):
+            client = LiteLLMClient(cache=None, retry=FAST, timeout_s=5.0, environ=environ)
+            assert asyncio.run(client.complete(ask(srv.base_url))).text == "ok"
+        headers = srv.headers
+    assert ["x-stainless-lang" in h for h in headers] == [True, False]
+
+
+@pytest.mark.parametrize("chosen", ROUTES)
+def test_a_key_quoted_past_the_cut_of_a_reason_is_scrubbed_whole(chosen: str) -> None:
+    key = "sk-live-0123456789abcdefghij"
+    quoted = "x" * 262 + " bad key " + key
+    client = _client(chosen, environ={"ROUTE_KEY": key})
+    with FakeServer(lambda _: FakeReply(quoted, status=401)) as srv, \
+            pytest.raises(ModelError) as err:
+        asyncio.run(client.complete(ask(srv.base_url, api_key_env="ROUTE_KEY")))
+    assert key[:10] not in err.value.reason
+    assert "bad key ***" in err.value.reason
+
+
+@contextlib.contextmanager
+def _chat_server(tls: bool, first: tuple[object, ...] = ()) -> Iterator[tuple[str, list[str]]]:
+    """A chat server (over TLS with a self-signed certificate): its base URL and the paths
+    posted to, the first answered with the bodies of `first` (status 200), then "hi"."""
+    posted: list[str] = []
+    bodies = list(first)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            posted.append(self.path)
+            out = json.dumps(bodies.pop(0)).encode() if bodies else json.dumps({"id": "x", "object": "chat.completion", "created": 1, "model": "m",
+                              "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                                  "role": "assistant", "content": "hi"}}]}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(DATA / "selfsigned-cert.pem", DATA / "selfsigned-key.pem")
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        scheme = "https" if tls else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}/v1", posted
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("chosen", ROUTES)
+def test_both_routes_verify_tls_whatever_ssl_verify_says(
+    chosen: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSL_VERIFY", "False")
+    monkeypatch.setattr(load_litellm(), "ssl_verify", False)
+    client = _client(chosen, retry=RetryPolicy(max_retries=0))
+    with _chat_server(tls=True) as (base, posted), pytest.raises(ModelError) as err:
+        asyncio.run(client.complete(ask(base)))
+    assert posted == []  # the self-signed certificate was refused before anything was sent
+    assert "certificate" in err.value.reason.lower()
 
 
 def _status_echo(request: dict[str, Any]) -> FakeReply:
@@ -214,3 +328,46 @@ def test_an_unstarted_provider_call_of_either_route_is_not_reported() -> None:
         for name in [*names, "mine.run"]:
             warnings.warn(f"coroutine '{name}' was never awaited", RuntimeWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["coroutine 'mine.run' was never awaited"]
+
+
+
+@pytest.mark.parametrize("chosen", ROUTES)
+def test_a_base_given_with_its_chat_path_is_posted_to_once(chosen: str) -> None:
+    client = _client(chosen)
+    with _chat_server(tls=False) as (base, posted):
+        for suffix in ("", "/", "/chat/completions", "/chat/completions/"):
+            assert asyncio.run(client.complete(ask(base + suffix))).text == "hi"
+    assert posted == ["/v1/chat/completions"] * 4
+
+
+@pytest.mark.parametrize("chosen", ROUTES)
+def test_a_base_with_a_query_string_is_refused_before_anything_is_sent(chosen: str) -> None:
+    client = _client(chosen)
+    with _chat_server(tls=False) as (base, posted), pytest.raises(ModelError) as err:
+        asyncio.run(client.complete(ask(base + "?token=s3cret-token")))
+    assert posted == []
+    assert "query string" in err.value.reason
+    assert "s3cret" not in err.value.reason
+
+
+def _reply_error(kind: str) -> dict[str, Any]:
+    return {"error": {"message": f"{kind} happened", "type": kind}}
+
+
+@pytest.mark.parametrize("chosen", ROUTES)
+def test_an_error_in_a_200_reply_is_retried_or_final_by_its_type(chosen: str) -> None:
+    client = _client(chosen)
+    first = (_reply_error("server_error"), _reply_error("server_error"))
+    with _chat_server(tls=False, first=first) as (base, posted):
+        request = ask(base, json_schema=SCHEMA, extra=(("structured", "json_schema"),))
+        assert asyncio.run(client.complete(request)).retries == 2
+        # a server error is no refusal of the schema: the next call still sends it
+        assert asyncio.run(client.complete(ask(base, "again", json_schema=SCHEMA))).text == "hi"
+    assert len(posted) == 4
+    assert client._no_schema == set()
+    with _chat_server(tls=False, first=(_reply_error("invalid_request_error"),)) as (
+            base, posted), pytest.raises(ModelError) as err:
+        asyncio.run(client.complete(ask(base)))
+    assert len(posted) == 1
+    assert err.value.reason == ("model 'openai/fake' rejected the request: the reply was an "
+                                "error (invalid_request_error): invalid_request_error happened")

@@ -191,6 +191,28 @@ def litellm_knows(model: str) -> bool:
     return _lookup(model) is not None
 
 
+@functools.cache
+def openai_rules(model: str) -> bool:
+    """Whether litellm applies per-model rules of OpenAI's to `openai/<name>` (true on any
+    doubt): its o-series, gpt-5 and gpt-audio rules go by the name's pattern, so they reach
+    names its table lacks (`openai/gpt-5-nano-ft`, `openai/openai/o4-mini`). Asks litellm's
+    own choice of its request transform for the name."""
+    from adf.llm.provider import load_litellm
+
+    name = model.removeprefix("openai/")
+    try:
+        litellm = load_litellm()
+        from litellm.llms.openai.chat.gpt_transformation import OpenAIUnknownModelConfig
+        from litellm.types.utils import LlmProviders
+        from litellm.utils import ProviderConfigManager
+
+        config = ProviderConfigManager.get_provider_chat_config(name, LlmProviders.OPENAI)
+        return not isinstance(config, OpenAIUnknownModelConfig) or bool(
+            litellm.openAIGPTAudioConfig.is_model_gpt_audio_model(model=name))
+    except Exception:
+        return True
+
+
 def _known_context(model: str) -> int | None:
     entry = _lookup(model)
     if entry is None:

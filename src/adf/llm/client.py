@@ -111,7 +111,7 @@ class LiteLLMClient:
         self.add_secrets(secret_values)
         self._semaphores = PerLoop(lambda: asyncio.Semaphore(self.concurrency))
         self._inflight = PerLoop(InFlight)  # a future belongs to its loop
-        self._connections = Connections()
+        self._connections = Connections(environ=environ)
         self._unreachable: dict[str, UnreachableError] = {}
         self._no_schema: set[tuple[str, str | None]] = set()
         self._litellm: Any = None
@@ -253,7 +253,7 @@ class LiteLLMClient:
                     except UnreachableError as error:
                         self._unreachable[endpoint] = error
                         raise
-                    last_reason = scrub(describe(exc), secrets)
+                    last_reason = describe(exc, secrets)
                 delay = self.retry.wait(key, retries, waited, retry_after, request.model,
                                         last_reason)
                 retries += 1

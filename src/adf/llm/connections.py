@@ -20,12 +20,17 @@ The routes (every call still goes through `litellm.acompletion`):
   `api_base`, a name litellm's model table does not know (a known OpenAI
   model gets per-model parameter rules on the SDK route, such as
   `max_completion_tokens` for reasoning models, that the generic route
-  lacks), no tools (the generic route drops `additionalProperties` and
+  lacks), nor one whose name matches litellm's o-series, gpt-5 or gpt-audio
+  patterns (`adf.llm.catalogue.openai_rules`: litellm applies those rules by
+  name), no tools (the generic route drops `additionalProperties` and
   `strict` from tool schemas), only keyword arguments from `GENERIC_SAME`,
-  and no proxy set in the environment (`HTTP_PROXY`, `HTTPS_PROXY`,
-  `ALL_PROXY`: the SDK's HTTP client sends through it, litellm's handler
-  would not). Setting `ADF_LLM_ROUTE=sdk` in the environment keeps every
-  call on the SDK route.
+  and none of `SDK_ONLY_VARIABLES` set in the process environment (a proxy:
+  the SDK's HTTP client sends through it, litellm's handler would not;
+  `OPENAI_ORG_ID`, `OPENAI_ORGANIZATION`, `OPENAI_PROJECT_ID`: the SDK sends
+  them as headers; `SSL_CERTIFICATE`: litellm's handler presents it). The
+  generic route verifies TLS certificates as the SDK route does, whatever
+  `SSL_VERIFY` says. Setting `ADF_LLM_ROUTE=sdk` in the client's environment
+  keeps every call on the SDK route.
 - "sdk": litellm's OpenAI handler with an `openai.AsyncOpenAI` that adf keeps.
 - "litellm": anything else (no `api_base`: a hosted provider); nothing added.
 
@@ -57,11 +62,13 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import attrs
 
-from adf.llm.catalogue import litellm_knows
+from adf.llm.catalogue import litellm_knows, openai_rules
 from adf.llm.perloop import PerLoop
+from adf.llm.protocol import ModelError
 
 Route = Literal["generic", "sdk", "litellm"]
 ROUTE_ENV = "ADF_LLM_ROUTE"  # "sdk": every call on the SDK route
@@ -70,15 +77,40 @@ SDK_PREFIX = "openai/"
 _CLIENT_OPTIONS = frozenset({"organization", "api_version", "client", "shared_session"})
 # keyword arguments whose request body on the generic route was checked to be the SDK
 # route's (tests/llm/test_routes.py sends each); a call with any other takes the SDK route
-# the SDK's HTTP client honours proxies from the environment, litellm's handler does not
-_PROXY_VARIABLES = tuple(
-    v for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for v in (name, name.lower()))
+# variables of the process environment that one route's HTTP client reads and the other's
+# does not: proxies (the SDK's honours them, litellm's handler not), the organisation and
+# project (the SDK sends them as headers) and a client certificate (litellm's handler sends it)
+SDK_ONLY_VARIABLES = (
+    *(v for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for v in (name, name.lower())),
+    "OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID", "SSL_CERTIFICATE",
+)
 GENERIC_SAME = frozenset({
     "model", "messages", "num_retries", "max_retries", "timeout", "api_base", "api_key",
     "litellm_call_id", "response_format", "temperature", "max_tokens", "max_completion_tokens",
     "seed", "stop", "top_p", "presence_penalty", "frequency_penalty", "n", "logprobs",
     "top_logprobs", "logit_bias", "user",
 })
+
+
+CHAT_PATH = "/chat/completions"
+
+
+def chat_base(api_base: str, model: str) -> str:
+    """The base URL of an `openai/...` model that both routes post `<base>/chat/completions`
+    to: a base given with `/chat/completions` at its end loses it (the SDK route would post
+    it doubled, the generic route as given). A base with a query string or fragment is
+    refused (each route puts the path after it in its own wrong place); the URL is not
+    quoted, as it may hold a secret."""
+    parts = urlsplit(api_base)
+    if parts.query or parts.fragment:
+        raise ModelError(
+            f"model '{model}': its api_base has a query string or fragment ('?...' or "
+            f"'#...'), which cannot be sent: adf posts to <api_base>{CHAT_PATH}; give the "
+            "server's base URL alone (a key goes in api_key)", status=None)
+    path = parts.path.rstrip("/")
+    if path.endswith(CHAT_PATH):
+        return api_base[: api_base.rstrip("/").rindex(CHAT_PATH)]
+    return api_base
 
 
 def shareable(kwargs: Mapping[str, Any]) -> bool:
@@ -91,15 +123,21 @@ def shareable(kwargs: Mapping[str, Any]) -> bool:
     )
 
 
-def route(kwargs: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Route:
-    """Which of litellm's paths a call takes (see the module docstring)."""
+def route(
+    kwargs: Mapping[str, Any], environ: Mapping[str, str] = os.environ,
+    process: Mapping[str, str] = os.environ,
+) -> Route:
+    """Which of litellm's paths a call takes (see the module docstring): `environ` is read
+    for `ROUTE_ENV` (the client's environment), `process` for `SDK_ONLY_VARIABLES` (the
+    HTTP clients read the process's)."""
     if not shareable(kwargs):
         return "litellm"
     if (
         environ.get(ROUTE_ENV, "").strip().lower() == "sdk"
         or not GENERIC_SAME.issuperset(kwargs)
+        or any(process.get(name) for name in SDK_ONLY_VARIABLES)
         or litellm_knows(kwargs["model"])
-        or any(environ.get(name) for name in _PROXY_VARIABLES)
+        or openai_rules(kwargs["model"])
     ):
         return "sdk"
     return "generic"
@@ -116,10 +154,12 @@ def http_client() -> Any:
 
 
 def generic_handler(timeout: float | None) -> Any:
-    """litellm's HTTP client for the generic route (its aiohttp transport, as litellm makes it)."""
+    """litellm's HTTP client for the generic route (its aiohttp transport, as litellm makes it).
+    It verifies TLS certificates whatever `SSL_VERIFY` or `litellm.ssl_verify` say, as the
+    SDK route does (`SSL_CERT_FILE` still names the trusted authorities on both)."""
     from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 
-    return AsyncHTTPHandler(timeout=timeout)
+    return AsyncHTTPHandler(timeout=timeout, ssl_verify=True)
 
 
 async def _closing(clients: dict[tuple[Route, str, str], Any]) -> AsyncGenerator[None, None]:
@@ -145,14 +185,15 @@ class _LoopClients:
 class Connections:
     """The clients of one `LiteLLMClient`, by (route, api_base, api_key), per event loop (loops
     in several threads at once each have their own); `make_http_client` makes each SDK
-    client's HTTP client (default `http_client`); `environ` is read for `ROUTE_ENV`."""
+    client's HTTP client (default `http_client`); `environ` (default `os.environ`) is read for
+    `ROUTE_ENV`."""
 
     def __init__(
         self, make_http_client: Callable[[], Any] = http_client,
-        environ: Mapping[str, str] = os.environ,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self._make_http_client = make_http_client
-        self._environ = environ
+        self._environ = os.environ if environ is None else environ
         self._loops: PerLoop[_LoopClients] = PerLoop(_LoopClients)
 
     async def attach(self, kwargs: dict[str, Any]) -> Route:

@@ -33,6 +33,7 @@ from typing import Any
 
 from adf.llm.cache import CachedReply
 from adf.llm.catalogue import FREE, SchemaForm, estimate_tokens, price
+from adf.llm.connections import SDK_PREFIX, chat_base
 from adf.llm.protocol import ChatReply, ChatRequest
 from adf.llm.provider import call_id
 from adf.llm.retry import Retryable
@@ -76,6 +77,8 @@ def call_kwargs(
             secrets.append(kwargs[option])
         elif name not in _CLIENT_EXTRA:
             kwargs[name] = value
+    if isinstance(kwargs.get("api_base"), str) and request.model.startswith(SDK_PREFIX):
+        kwargs["api_base"] = chat_base(kwargs["api_base"], request.model)
     return kwargs
 
 

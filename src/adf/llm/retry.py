@@ -84,7 +84,11 @@ class RetryPolicy:
 
 
 def schema_rejected(litellm: Any, exc: Exception) -> bool:
-    """A 400 (or 422) that a request carrying a reply schema got: ask again without one."""
+    """A 400 (or 422) that a request carrying a reply schema got: ask again without one
+    (for an error in a 200 reply, only one its type calls a rejected request)."""
+    error = reply_error(exc)
+    if error is not None:
+        return _by_reply(error) == "rejected"
     code = http_status(exc)
     if code is not None:
         return code in (400, 422)
@@ -102,10 +106,12 @@ def classify(
         raise UnreachableError(
             f"cannot reach model '{request.model}' at {where}: {cause}", status=None
         )
-    failure = _by_status(http_status(exc)) or _by_class(litellm, exc)
+    error = reply_error(exc)
+    failure = (_by_reply(error) if error is not None else None) or _by_status(
+        http_status(exc)) or _by_class(litellm, exc)
     if failure == "rate limited":
         return retry_after(exc)
-    said = scrub(describe(exc), secrets)
+    said = describe(exc, secrets)
     if failure == "rejected":
         raise ModelError(f"model '{request.model}' rejected the request: {said}", status=code)
     if failure == "credentials":
@@ -133,6 +139,35 @@ def _by_status(code: int | None) -> _Failure | None:
     if code is None:
         return None
     return _STATUS_FAILURES.get(code, "retry")
+
+
+def _by_reply(error: dict[str, Any]) -> _Failure:
+    """What an error in a 200 reply means: by its numeric `code` where it has one, else by
+    its type (an "invalid_request_error" is a rejected request; a "server_error" or any
+    other type is retried)."""
+    code = error.get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+        return _STATUS_FAILURES.get(code, "retry")
+    return "rejected" if error.get("type") == "invalid_request_error" else "retry"
+
+
+_REPLY_TRANSFORM = "convert_to_model_response_object"
+
+
+def reply_error(exc: BaseException) -> dict[str, Any] | None:
+    """The `error` object of a reply whose status was 200 but whose body was `{"error": ...}`,
+    else None. litellm raises it from its reply transform (`convert_to_model_response_object`,
+    on both routes) with a status of its own that differs by route (400 on its generic route,
+    422 through the SDK), and drops the error's type, so it is read from that frame."""
+    for current in chain(exc):
+        tb = current.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_name == _REPLY_TRANSFORM:
+                body = tb.tb_frame.f_locals.get("response_object")
+                error = body.get("error") if isinstance(body, dict) else None
+                return error if isinstance(error, dict) else None
+            tb = tb.tb_next
+    return None
 
 
 def _by_class(litellm: Any, exc: Exception) -> _Failure:
@@ -235,8 +270,10 @@ def retry_after(exc: BaseException) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def describe(exc: BaseException) -> str:
-    """The first line of an exception's text, without litellm's prefixes, at most 300 chars.
+def describe(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """The first line of an exception's text, without litellm's prefixes, with every secret
+    scrubbed (`adf.llm.secrets.scrub`) and then cut to 300 characters (cutting first could
+    leave part of a secret a server quoted past the cut).
 
     A dropped connection, a reply that is not JSON and a timeout are named as such
     (`dropped_connection`, `malformed`). An HTTP error (a status of 400 or more) reads
@@ -245,14 +282,22 @@ def describe(exc: BaseException) -> str:
     and its generic HTTP route quotes the server's error body where the OpenAI SDK gives
     its message. A traceback litellm appends to the line is cut.
     """
+    return scrub(_reason(exc), secrets)[:300]
+
+
+def _reason(exc: BaseException) -> str:
+    """`describe`'s text before secrets are scrubbed and it is cut."""
     dropped = dropped_connection(exc)
     if dropped is not None:
-        return f"Connection error: {dropped}"[:300]
+        return f"Connection error: {dropped}"
     broken = malformed(exc)
     if broken is not None:
-        return f"the reply was not JSON: {broken}"[:300]
+        return f"the reply was not JSON: {broken}"
     if any(isinstance(cause, TimeoutError) for cause in chain(exc)):
         return "the request timed out"
+    error = reply_error(exc)
+    if error is not None:
+        return f"the reply was an error ({error.get('type')}): {error.get('message')}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     # litellm appends the traceback of a reply it could not read to the same line
     text = text.split("Traceback (most recent call last)")[0].rstrip(" :") or type(exc).__name__
@@ -260,8 +305,8 @@ def describe(exc: BaseException) -> str:
         text = text.replace(prefix, "")
     code = http_status(exc)
     if code is None:
-        return text[:300]
-    return f"HTTP {code}: {server_message(text)}"[:300]
+        return text
+    return f"HTTP {code}: {server_message(text)}"
 
 
 _LITELLM_PREFIX = re.compile(r"^(?:\w*(?:Error|Exception|Timeout)(?: Error)?(?::| -) )+")
