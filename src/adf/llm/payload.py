@@ -39,6 +39,7 @@ from adf.llm.provider import call_id
 from adf.llm.retry import Retryable
 from adf.llm.secrets import NO_KEY, read_env
 from adf.llm.toolcall import encode_tool_call
+from adf.plan.wellformed import well_formed
 
 _CLIENT_EXTRA = frozenset({"structured", "timeout", "local_model"})
 
@@ -117,17 +118,6 @@ def reply_text(response: Any) -> str:
             return well_formed(encode_tool_call(name, arguments if isinstance(arguments, str)
                                                 else ""))
     return well_formed(content) if isinstance(content, str) else ""
-
-
-def well_formed(text: str) -> str:
-    """`text` with each lone surrogate (a `\\ud800` escape in the provider's JSON) replaced
-    by U+FFFD, as a UTF-8 decoder does with a bad byte: such a text cannot be printed, cached,
-    traced or sent back to a provider."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
 
 
 def reply(

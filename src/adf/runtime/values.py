@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from adf.plan.schema import Type
+from adf.plan.wellformed import has_lone_surrogate
 
 MAX_DEPTH = 64  # arrays and objects inside one value read from a data row or a reply
 
@@ -179,7 +180,7 @@ def value_problem(value: Any) -> str | None:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            if _has_surrogate(item):
+            if has_lone_surrogate(item):
                 return "a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)"
             continue
         if not isinstance(item, dict | list):
@@ -190,13 +191,6 @@ def value_problem(value: Any) -> str | None:
         stack.extend((child, depth + 1) for child in children)
     return None
 
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def describe(value: Any) -> str:

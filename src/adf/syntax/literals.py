@@ -13,6 +13,7 @@ import math
 import sys
 
 from adf.diagnostics import Diagnostic, Span
+from adf.plan.wellformed import has_lone_surrogate
 from adf.syntax.errors import syntax_error
 from adf.syntax.lexer import Tok
 
@@ -24,7 +25,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0"
 
 def unescape(body: str, tok: Tok, quote: int, diagnostics: list[Diagnostic]) -> str:
     """The text of a string literal's `body`, which starts `quote` characters into `tok`."""
-    if "\\" not in body and not _has_surrogate(body):
+    if "\\" not in body and not has_lone_surrogate(body):
         return body
     out: list[str] = []
     i = 0
@@ -150,13 +151,6 @@ def _is_hex4(text: str) -> bool:
 def _is_surrogate(char: str) -> bool:
     return "\ud800" <= char <= "\udfff"
 
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _position_in(tok: Tok, index: int) -> tuple[int, int]:
