@@ -53,6 +53,26 @@ def test_an_enum_scored_against_a_text_it_never_takes() -> None:
     assert "E0211" not in codes(program.replace('"yes"', '"A"'))  # exact_match lowercases
 
 
+def test_a_metric_option_is_not_second_guessed() -> None:
+    """A tolerance changes what scores: "3" is within 0.5 of "3.5", so no E0211."""
+    program = TWO_ENUMS.replace("LABELS", 'enum{"1", "2", "3", "4", "5"}').replace(
+        "std.loss.METRIC(y, answer)", 'std.loss.numeric_match(y, "3.5", tolerance: 0.5)')
+    assert "E0211" not in codes(program)
+    assert "E0211" in codes(program.replace(", tolerance: 0.5", ""))  # the default tolerance never scores
+
+
+def test_the_never_scores_check_is_bounded_and_brief() -> None:
+    """Many labels: the pairs are not all scored (two 1000-label enums would take seconds),
+    and a message names a long enum by its first labels."""
+    many = "enum{" + ", ".join(f"c{i}" for i in range(1000)) + "}"
+    program = TWO_ENUMS.replace("LABELS", many).replace("target answer: enum{a, b}", "target answer: " + many.replace("c", "d"))
+    assert "E0211" not in codes(program)
+    hundred = "enum{" + ", ".join(f"c{i}" for i in range(100)) + "}"
+    result = compile_source(TWO_ENUMS.replace("LABELS", hundred).replace("METRIC", "exact_match"), "t.adf")
+    [never] = [d for d in result.diagnostics if d.code == "E0211"]
+    assert "c0, c1, c2, c3 and 96 more" in never.message and "c50" not in never.message
+
+
 def _bound(tmp_path: pathlib.Path, module: str, source: str, fn: str = "fn f(text: str) -> str") -> list[str]:
     """The codes of a program binding `fn` to `module:f`, with `module.py` holding `source`."""
     (tmp_path / f"{module}.py").write_text(source, encoding="utf-8")
