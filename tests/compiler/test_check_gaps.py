@@ -249,3 +249,45 @@ loss acc = std.loss.exact_match(pred, gold)
 output pred
 """
     assert [c for c in codes(program) if c.startswith("E")] == expected
+
+
+def test_loading_leaves_the_process_modules_as_they_were(tmp_path: pathlib.Path) -> None:
+    """Each folder's modules are its own (a sibling `textutils` is not shared between two
+    folders), a local file named like an installed library does not hide it afterwards,
+    and a module that fails to import leaves `sys.path` and `sys.modules` as they were."""
+    import sys
+    import threading
+
+    import hypothesis
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "gaps_sib.py").write_text(
+            "import gaps_text\ndef f(text):\n    return gaps_text.WHO\n", encoding="utf-8")
+        (tmp_path / folder / "gaps_text.py").write_text(f"WHO = '{folder}'\n", encoding="utf-8")
+    (tmp_path / "a" / "hypothesis.py").write_text("def f(text):\n    return 'local'\n", encoding="utf-8")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "gaps_sib.py").write_text("import gaps_text\nraise RuntimeError('boom')\n", encoding="utf-8")
+    (tmp_path / "c" / "gaps_text.py").write_text("WHO = 'c'\n", encoding="utf-8")
+    path, modules = list(sys.path), set(sys.modules)
+    assert load_callable("gaps_sib:f", str(tmp_path / "a"))(text="") == "a"
+    assert load_callable("gaps_sib:f", str(tmp_path / "b"))(text="") == "b"
+    assert load_callable("hypothesis:f", str(tmp_path / "a"))(text="") == "local"
+    assert sys.modules["hypothesis"] is hypothesis
+    with pytest.raises(BindError, match="boom"):
+        load_callable("gaps_sib:f", str(tmp_path / "c"))
+    assert sys.path == path and set(sys.modules) == modules
+    wrong: list[str] = []
+
+    def load(folder: str) -> None:
+        for _ in range(20):
+            got = load_callable("gaps_sib:f", str(tmp_path / folder))(text="")
+            if got != folder:
+                wrong.append(got)
+
+    threads = [threading.Thread(target=load, args=(f,)) for f in "abab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == [] and sys.path == path and set(sys.modules) == modules
