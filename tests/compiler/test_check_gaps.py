@@ -12,6 +12,7 @@ import pathlib
 import pytest
 
 from adf.compiler.pipeline import compile_file, compile_source
+from adf.compiler.codes import all_codes
 from adf.stdlib.pyload import BindError, load_callable
 
 from .conftest import codes
@@ -291,3 +292,15 @@ def test_loading_leaves_the_process_modules_as_they_were(tmp_path: pathlib.Path)
     for thread in threads:
         thread.join()
     assert wrong == [] and sys.path == path and set(sys.modules) == modules
+
+
+def test_e0306_says_a_loss_may_compare_with_the_input() -> None:
+    """A round trip scores the input itself: the help says so, and that program checks clean."""
+    clash = 'model m = "local"\ninput text: str\ntarget gold: str from "text"\n' \
+            'llm back(t: str) -> str using m { user: "{t}" }\nnode b = back(text)\n' \
+            'loss rt = std.loss.f1(b, gold)\noutput b\n'
+    [leak] = [d for d in compile_source(clash, "t.adf").diagnostics if d.code == "E0306"]
+    assert "std.loss.f1(back, INPUT)" in (leak.help or "")
+    assert "compare with an input itself" in all_codes()["E0306"].page.replace("\n", " ")
+    fixed = clash.replace('target gold: str from "text"\n', "").replace("f1(b, gold)", "f1(b, text)")
+    assert [c for c in codes(fixed) if c.startswith("E")] == []
