@@ -11,8 +11,8 @@ import pathlib
 
 import pytest
 
-from adf.compiler.pipeline import compile_file, compile_source
 from adf.compiler.codes import all_codes
+from adf.compiler.pipeline import compile_file, compile_source
 from adf.stdlib.pyload import BindError, load_callable
 
 from .conftest import codes
