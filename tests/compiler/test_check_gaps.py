@@ -130,6 +130,16 @@ def test_a_file_named_like_a_python_module_is_not_what_runs(tmp_path: pathlib.Pa
     assert load_callable("gaps_jsonish:f", str(tmp_path))("a") == "A"
 
 
+def test_a_local_file_named_like_a_python_module_is_noted_when_the_binding_checks(
+        tmp_path: pathlib.Path) -> None:
+    """`statistics.py` beside the .adf and `statistics:mean` found in Python's own: W0404."""
+    (tmp_path / "statistics.py").write_text("def mean(data):\n    return 0.0\n", encoding="utf-8")
+    program = 'input xs: list[float]\nfn m(data: list[float]) -> float = py "statistics:mean"\nnode a = m(xs)\noutput a\n'
+    assert [d.code for d in compile_source(program, "t.adf", base_dir=str(tmp_path)).diagnostics] == ["W0404"]
+    (tmp_path / "statistics.py").unlink()
+    assert [d.code for d in compile_source(program, "t.adf", base_dir=str(tmp_path)).diagnostics] == []
+
+
 MAPS = """model m = "local"
 param p: prompt = "Summarise."
 input items: list[str]

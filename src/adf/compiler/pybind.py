@@ -218,6 +218,8 @@ def _lookup(lit: ast.StrLit, user: str, resolver: Resolver, diags: list[Diagnost
         return None
     module, function = parsed
     found = resolver.resolve(module, function)
+    if not isinstance(found, pyresolve.Missing):
+        _local_stdlib_name(lit, module, resolver.base_dir, diags)
     match found:
         case pyresolve.Found():
             return found
@@ -326,6 +328,25 @@ def _bind_metric(decl: ast.LossDecl, resolver: Resolver, diags: list[Diagnostic]
                     help=f"pass it: `{param.name}: VALUE`",
                 )
             )
+
+
+def _local_stdlib_name(lit: ast.StrLit, module: str, base_dir: str | None,
+                       diags: list[Diagnostic]) -> None:
+    """W0404 when the bound module is Python's own but a file of its name sits next to the `.adf`."""
+    note = _shadowed(module, base_dir)
+    if note:
+        top = module.split(".")[0]
+        diags.append(
+            diag(
+                "W0404",
+                f"`{top}` binds Python's standard library, not the `{top}` next to this file",
+                lit.span,
+                "Python's own module",
+                notes=note,
+                help=f"rename the file (and the binding) to bind its functions, e.g. `my_{top}.py` and "
+                     f"`py \"my_{top}:...\"`",
+            )
+        )
 
 
 def _shadowed(module: str, base_dir: str | None) -> tuple[str, ...]:
