@@ -90,8 +90,9 @@ def test_loop_calls_and_growing_state() -> None:
     assert estimate.forward.calls == 4
     prompts = [n.forward.prompt_tokens for n in estimate.nodes if n.name == "q"]
     assert prompts[0] < prompts[1] < prompts[2]
-    # one more reply in the notes each step: free text no loss scores, a `str`'s typical size
-    assert prompts[2] - prompts[1] == 64
+    # one more reply in the notes each step: free text no loss scores, at the bound (no
+    # max_tokens: the default for `str`)
+    assert prompts[2] - prompts[1] == 256
 
 
 def test_backward_engine_defaults_to_each_nodes_model() -> None:
@@ -337,8 +338,9 @@ def test_typed_replies_count_at_their_type_and_free_text_at_a_range() -> None:
     # its forward replies are typed: only the feedback and reasoning may be one line instead
     assert estimate.total.tokens / 2 < estimate.tokens_low < estimate.total.tokens
     free = estimate_cost(counting().build(), settings=scenario(val_size=0, proposals=1))
-    # free text no loss scores as it is: a `str`'s typical size, max_tokens (256) the top
-    assert free.nodes[0].forward.completion_tokens == 64
+    # free text no loss scores as it is: at max_tokens (256), how much a model writes there
+    # being in neither the program nor the data
+    assert free.nodes[0].forward.completion_tokens == 256
     assert 0 < free.tokens_low < free.total.tokens < free.tokens_high
     assert free.summary_json()["tokens_low"] == free.tokens_low
     # one proposal a step, nothing to validate: the low end is the point; at the high end
@@ -379,10 +381,10 @@ def test_a_reply_the_loss_scores_is_expected_as_long_as_its_target() -> None:
     # the bound and the shortest reply stay what they were
     assert compute_sizes(first_line, rows).replies["reply"] == 256
     assert compute_sizes(first_line, rows, reply="short").replies["reply"] == 8
-    # a reply parsed for its last number holds more than the answer: the prior, a `str`'s size
+    # a reply parsed for its last number (reasoning) holds more than the answer: at the bound
     last = build_view(plan("std.parse.last_int").build())
     assert scored_replies(last.plan) == {}
-    assert compute_sizes(last, rows, reply="expected").replies["reply"] == 64
+    assert compute_sizes(last, rows, reply="expected").replies["reply"] == 256
     # the forecast sizes the scored reply by the target and keeps the bound at the range's top
     estimate = estimate_cost(first_line.plan, data_rows=rows)
     assert estimate.nodes[0].forward.completion_tokens == estimate_tokens(answer)
@@ -424,3 +426,40 @@ def test_a_prompt_seen_before_grows_with_the_demo_sets_this_run_fills() -> None:
     grown = compute_sizes(build_view(plan), reply="expected", fill=1.0).prompts["reply"] - \
         compute_sizes(build_view(plan), reply="expected", fill=0.0).prompts["reply"]
     assert prompt["empty"] - prompt["full"] == pytest.approx(grown, abs=1)
+
+
+def _proposal(param: str, kind: str, verdict: str, val: int) -> ProposalRecord:
+    return ProposalRecord(param, kind, 1, "", evaluated=True, val_evaluated=val,  # type: ignore[arg-type]
+                          verdict=verdict)  # type: ignore[arg-type]
+
+
+def test_a_run_without_demo_set_proposals_leaves_another_programs_forecast_alone() -> None:
+    # a prompt-only program's run on the same task model: its samples say nothing of demo sets
+    prompt_only = [StepRecord(s, proposals=[_proposal("instr", "prompt", "rejected", 20)],
+                              batch=["a", "b", "c", "d"], drawn_errors=["a"], drawn_passed=["b"])
+                   for s in (1, 2, 3)]
+    assert observe(prompt_only, val_size=20).demo_fill == Count()
+    rates = counts(observe(prompt_only, val_size=20))
+    assert History(rates=rates).demo_fill is None
+    plan = demo_plan(3).build()
+    seen = {("local", "reply", "forward"): TokenMeans(40, 500.0, 20.0)}
+    before = estimate_cost(plan, history=History(seen, {"m": "local"}, {}))
+    after = estimate_cost(plan, history=History(seen, {"m": "local"}, rates))
+    assert before.nodes[0].forward.prompt_tokens == after.nodes[0].forward.prompt_tokens == 500
+
+
+@pytest.mark.parametrize("verdict", ["accepted", "rejected"])
+def test_measured_and_forecast_fill_are_one_quantity_with_two_demo_sets(verdict: str) -> None:
+    # two demos parameters, one demo-set proposal each per step, over two steps
+    records = [StepRecord(s, proposals=[_proposal("d1", "demos", verdict, 12),
+                                        _proposal("d2", "demos", verdict, 12)],
+                          batch=["a", "b", "c", "d"], drawn_errors=["a", "b"], drawn_passed=["c"])
+               for s in (1, 2)]
+    measured = observe(records, val_size=12).demo_fill.share
+    calls = costflow.ForwardCalls(before=0, step=4, demo=2 * (3 + 12), after=0)
+    forecast = costflow.demo_fill(calls, steps=2, accept=float(verdict == "accepted"),
+                                  proposals=1, params=2)
+    assert measured == pytest.approx(forecast)
+    # each proposal's own checks run with one of the two sets full: half, not all
+    if verdict == "rejected":
+        assert measured == pytest.approx(30 / 68)

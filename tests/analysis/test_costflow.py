@@ -164,3 +164,17 @@ def test_demo_sets_fill_as_demo_proposals_are_accepted() -> None:
     # no demos parameter or no step: the sets stay as they are
     assert costflow.demo_fill(calls, steps=2, accept=1.0, proposals=1, params=0) == 0.0
     assert costflow.demo_fill(calls, steps=0, accept=1.0, proposals=1, params=1) == 0.0
+
+
+def test_the_phases_and_the_demo_fill_read_one_count_of_forward_samples() -> None:
+    samples = costflow.Samples(before=20, after=10, batch=4, extra=1.5, reruns=0.5, gates=3,
+                               demo_gates=1, checked=3, validated=6)
+    phases = dict(samples.phases(steps=2))
+    calls = samples.calls()
+    # every forward sample a phase counts is in the demo fill's calls, and no other
+    assert sum(phases.values()) == pytest.approx(
+        calls.before + calls.after + 2 * (calls.step + calls.demo))
+    assert phases["forward, scoring validation and test"] == calls.before + calls.after == 30
+    assert calls.demo == 1 * (3 + 6) and calls.step == 4 + 1.5 + 0.5 + 2 * (3 + 6)
+    # the steps' samples only, as a run's records measure them
+    assert samples.calls(scoring=False).before == samples.calls(scoring=False).after == 0

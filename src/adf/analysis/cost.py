@@ -292,12 +292,11 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
     point = costflow.Gating(flow.gates + demo_gates, settings.to_validation * settings.val_size
                             * settings.val_fraction)
     # demo sets: as they are (short), at capacity (bound), or as full as training leaves them
-    fill = (_fill(settings, flow.gates, demo_gates, point.validated, demo_params,
-                  bool(reach.learning)) if reply == "expected" else float(reply == "bound"))
+    samples = _samples(settings, point, demo_gates, bool(reach.learning))
+    fill = _fill(settings, samples, demo_params) if reply == "expected" else float(reply == "bound")
     sizes = compute_sizes(view, data_rows, reply=reply, fill=fill)
     seen = history.demo_fill  # a call the history sized: its prompt grows by the fill's change
-    grow = _grown(view, data_rows, _fill(settings, flow.gates, demo_gates, point.validated,
-                                         demo_params, bool(reach.learning), scoring=False) - seen
+    grow = _grown(view, data_rows, _fill(settings, samples, demo_params, scoring=False) - seen
                   ) if seen is not None and demo_params and reply == "expected" else {}
     nodes = []
     for node in plan.nodes:
@@ -349,13 +348,14 @@ def _estimate(plan: Plan, data_rows: Iterable[Mapping[str, Any]] | None,
     ends = [sum((p.usage for p in _phases(
         forward_by_model if measured else rescaled(forward_by_model,
                                                    branches and branches[0], end),
-        backward_by_model, calls, teacher, gating, settings, plan, bool(reach.learning))),
+        backward_by_model, calls, teacher,
+        _samples(settings, gating, demo_gates, bool(reach.learning)), settings, plan)),
         Usage())
         for end, calls, gating in (
             ("low", _scaled(parts, min(proposals, 1)), costflow.Gating(first, 0.0)),
             ("high", _scaled(parts, proposals), costflow.Gating(every, settings.val_size)))]
-    phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, point, settings, plan,
-                     bool(reach.learning))
+    phases = _phases(forward_by_model, backward_by_model, optimizer, teacher, samples, settings,
+                     plan)
     total = sum((p.usage for p in phases), Usage())
     priced_phases, dollars, unpriced = _price(plan, phases, pricing)
     return CostEstimate(
@@ -474,19 +474,21 @@ def _optimizer(view: GraphView, sizes: Sizes, learning: frozenset[str], settings
             for param in prompts]
 
 
-def _fill(settings: Scenario, prompt_gates: float, demo_gates: int, validated: float,
-          demo_params: int, trains: bool, *, scoring: bool = True) -> float:
-    """The share of the run's forward calls made with its demo sets full (`costflow.demo_fill`),
-    counted over the phases `_phases` counts (without `scoring`: the steps' calls only, as
-    `adf.optim.observed` measures it)."""
-    s = settings
-    step = s.batch * (1 + (s.extra_batches if trains else 0)) + (s.reruns if trains else 0)
-    calls = costflow.ForwardCalls(
-        before=0 if s.spent.scored or not scoring else s.val_size + s.test_size,
-        step=step + prompt_gates * (s.checked + validated),
-        demo=demo_gates * (s.checked + validated),
-        after=0 if (s.spent.finished and not s.left) or not scoring else s.test_size)
-    return costflow.demo_fill(calls, steps=s.left, accept=s.accept,
+def _samples(s: Scenario, gating: costflow.Gating, demo_gates: int, trains: bool
+             ) -> costflow.Samples:
+    """The run's forward samples (`costflow.Samples`) with each step running `gating`."""
+    return costflow.Samples(
+        before=0 if s.spent.scored else s.val_size + s.test_size,
+        after=0 if s.spent.finished and not s.left else s.test_size, batch=s.batch,
+        extra=s.batch * s.extra_batches if trains else 0, reruns=s.reruns if trains else 0,
+        gates=gating.gates, demo_gates=demo_gates, checked=s.checked, validated=gating.validated)
+
+
+def _fill(s: Scenario, samples: costflow.Samples, demo_params: int, *, scoring: bool = True
+          ) -> float:
+    """The share of the run's demo sets full over its forward samples (`costflow.demo_fill`;
+    without `scoring`: the steps' samples only, as `adf.optim.observed` measures it)."""
+    return costflow.demo_fill(samples.calls(scoring=scoring), steps=s.left, accept=s.accept,
                               proposals=s.train.demo_proposals, params=demo_params)
 
 
@@ -525,28 +527,15 @@ def _phases(
     backward_by_model: Mapping[str, Sequence[tuple[Usage, float]]],
     optimizer: Usage,
     teacher: Usage,
-    gating: costflow.Gating,
+    samples: costflow.Samples,
     settings: Scenario,
     plan: Plan,
-    trains: bool,
 ) -> list[PhaseCost]:
     """The run by phase: forward samples of each kind, then the frozen roles' calls."""
     s = settings
     steps = s.left
-    samples = [
-        ("forward, scoring validation and test",
-         (0 if s.spent.scored else s.val_size + s.test_size)
-         + (0 if s.spent.finished and not steps else s.test_size)),
-        ("forward, training minibatches", steps * s.batch),
-        ("forward, extra batches while none failed",
-         steps * s.batch * s.extra_batches if trains else 0),
-        ("forward, re-running drawn failures",
-         steps * s.reruns if trains else 0),
-        ("forward, checking proposals", steps * gating.gates * s.checked),
-        ("forward, validating proposals", steps * gating.gates * gating.validated),
-    ]
     phases: list[PhaseCost] = []
-    for phase, count in samples:
+    for phase, count in samples.phases(steps):
         for model, parts in forward_by_model.items():
             phases.append(PhaseCost(phase, model, _scaled(parts, count)))
     for model, parts in backward_by_model.items():

@@ -26,10 +26,14 @@ proposal passes the cheap checks); gives the shares the cost forecast
 - `settled_fail_rate`: the failure rate over the run's steps when an
   accepted change moves it (the rate after an acceptance, measured by
   earlier runs; the same rate when none did).
-- `demo_fill`: the share of a run's forward calls made with its demo sets
-  full: a demo-set proposal is a full set (`adf.optim.demos` draws
-  `max_demos` candidates) and, once one is accepted, the later steps run
-  with it; before that the sets are as they are now.
+- `demo_fill`: the share of a run's demo sets full over its forward calls
+  (a call with one of two sets full counts half): a demo-set proposal is a
+  full set (`adf.optim.demos` draws `max_demos` candidates) and, once one
+  is accepted, the later steps run with it; before that the sets are as
+  they are now.
+
+`Samples` holds a run's forward samples by phase, built once: the
+forecast's phases and `demo_fill`'s `ForwardCalls` both read it.
 
 `Gating` carries a step's gates and the validation samples each is scored
 on: the forecast's point, and the ends of its range (no checked proposal
@@ -195,7 +199,8 @@ class ForwardCalls:
 
 def demo_fill(calls: ForwardCalls, *, steps: int, accept: float, proposals: int,
               params: int) -> float:
-    """The share of `calls` made with the demo sets full, from empty (as they are) to 1.
+    """The share of the demo sets full over `calls` (each call counts the share of its sets
+    that are full), from empty (as they are) to 1: what `adf.optim.observed` measures.
 
     Each of `params` demos parameters gets `proposals` demo-set proposals a step, each a full
     set accepted with chance `accept`; an accepted set stays for the steps after. A demo
@@ -209,3 +214,38 @@ def demo_fill(calls: ForwardCalls, *, steps: int, accept: float, proposals: int,
         for k in range(steps))
     total = calls.before + calls.after + steps * (calls.step + calls.demo)
     return full / total if total > 0 else 0.0
+
+
+@attrs.frozen
+class Samples:
+    """A run's forward samples, built once for the phases the forecast counts and the demo
+    fill it sizes by: scoring before training and the test split after, and per step the
+    minibatch, the extra batches while none failed, the drawn failures run again, and each
+    gate's checks and validation (`gates`, of which `demo_gates` are demo-set proposals')."""
+
+    before: float
+    after: float
+    batch: float
+    extra: float
+    reruns: float
+    gates: float
+    demo_gates: float
+    checked: float
+    validated: float
+
+    def phases(self, steps: int) -> list[tuple[str, float]]:
+        """The forward samples of `steps` steps and the scoring, by phase."""
+        return [("forward, scoring validation and test", self.before + self.after),
+                ("forward, training minibatches", steps * self.batch),
+                ("forward, extra batches while none failed", steps * self.extra),
+                ("forward, re-running drawn failures", steps * self.reruns),
+                ("forward, checking proposals", steps * self.gates * self.checked),
+                ("forward, validating proposals", steps * self.gates * self.validated)]
+
+    def calls(self, *, scoring: bool = True) -> ForwardCalls:
+        """The same samples by when they run (without `scoring`: the steps' only)."""
+        gate = self.checked + self.validated
+        return ForwardCalls(before=self.before if scoring else 0.0,
+                            step=self.batch + self.extra + self.reruns
+                            + (self.gates - self.demo_gates) * gate,
+                            demo=self.demo_gates * gate, after=self.after if scoring else 0.0)

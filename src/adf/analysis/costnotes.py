@@ -55,8 +55,8 @@ ASSUMPTIONS = (
     "model, one teacher call per drawn failure and node using it",
     "tokens: characters / 4; a typed reply (enum, number, record...) counts at its type's "
     "size; a free-text one the loss compares with a target as it is (or its first line) at "
-    "that target's mean length in the data, any other free text at a `str` value's typical "
-    "size (a prior: how much a model writes is not in the program), at most max_tokens; a "
+    "that target's mean length in the data (at most max_tokens), any other free text "
+    "(reasoning, notes) at max_tokens (how much a model writes there is not in the program); a "
     "demo set counts as it is until a demo proposal (a full set) is accepted, each with the "
     "gate's chance of acceptance, and full in the proposals' own checks; the range's "
     "`tokens_low` is the run with one-line replies and the demo sets as they are, "

@@ -6,9 +6,9 @@ the cheap checks, how many gates (a joint gate of several parameters is
 one) let a proposal on to validation, how
 much of the validation set those were scored on, how many of them won, and
 how many batch samples failed in the steps after a step that accepted a
-change, and how many of the steps' forward samples (batch, proposals'
-checks and validation) ran with a demo set full (a demo-set proposal's
-own, or one accepted in an earlier step), each as a `Count` (part of a
+change, and what share of the demo sets were full over the steps' forward
+samples (batch, proposals' checks and validation; a demo-set proposal's
+own set, or one accepted in an earlier step), each as a `Count` (part of a
 whole). A count with no whole is no evidence, and the forecast keeps its
 prior for it. `adfc train --resume` forecasts the rest of a run with these,
 and a finished run adds them to the reply cache's history of its models
@@ -69,18 +69,27 @@ def observe(records: Sequence[StepRecord], val_size: int) -> Observed:
 
 
 def _demo_fill(records: Sequence[StepRecord]) -> Count:
-    """Forward samples of the steps run with a demo set full, of all of them (a step's
-    batch, and each gate's minibatch checks and validation samples)."""
+    """The demo sets full over the steps' forward samples (a step's batch, and each gate's
+    minibatch checks and validation samples), of all the sets over them: each sample counts
+    its share of the run's demo sets that are full, the one definition `costflow.demo_fill`
+    forecasts. A set is full in its own proposal's checks and, once accepted, in the later
+    steps. A run with no demo-set proposal (a program without a demos parameter, or one
+    that proposed none) is no evidence of how full another program's sets get."""
+    params = {p.param for r in records for p in r.proposals if p.kind == "demos"}
+    if not params:
+        return Count()
     full = total = 0
-    kept = False  # a demo set accepted in an earlier step
+    kept: set[str] = set()  # demo sets accepted in an earlier step
     for record in records:
         checked = len(record.drawn_errors) + len(record.drawn_passed)
         gates = [p for p in record.proposals if p.evaluated and (not p.joint or p.param == p.joint[0])]
-        samples = [checked + (p.val_evaluated or 0) for p in gates]
-        total += len(record.batch) + sum(samples)
-        full += len(record.batch) + sum(samples) if kept else sum(
-            n for p, n in zip(gates, samples, strict=True) if p.kind == "demos")
-        kept = kept or any(p.kind == "demos" and p.verdict == "accepted" for p in record.proposals)
+        groups = [(len(record.batch), kept)] + [
+            (checked + (p.val_evaluated or 0),
+             kept | ({*(p.joint or (p.param,))} & params if p.kind == "demos" else set()))
+            for p in gates]
+        total += sum(n for n, _ in groups) * len(params)
+        full += sum(n * len(sets) for n, sets in groups)
+        kept |= {p.param for p in record.proposals if p.kind == "demos" and p.verdict == "accepted"}
     return Count(full, total)
 
 
