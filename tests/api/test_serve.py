@@ -109,6 +109,8 @@ def test_bad_requests_get_their_status_and_a_json_error(tmp_path: Path) -> None:
         with serving(load(tmp_path, model.base_url), settings) as base, \
                 httpx.Client(base_url=base) as http:
             bad_json = http.post("/v1/call", content=b'{"ticket": ')
+            surrogate = http.post("/v1/call", content=json.dumps(
+                {**TICKET, "ticket": {**TICKET["ticket"], "title": "\ud800"}}).encode())
             not_object = http.post("/v1/call", json=[TICKET])
             wrong = http.post("/v1/call", json={"ticket": {"title": 5, "tags": "x"},
                                                 "priority": "low"})
@@ -120,6 +122,7 @@ def test_bad_requests_get_their_status_and_a_json_error(tmp_path: Path) -> None:
             method = http.get("/v1/call")
         assert model.request_count == 0  # nothing bad reached the model
     expected = [(bad_json, 400, "invalid_json"), (not_object, 400, "invalid_json"),
+                (surrogate, 422, "invalid_input"),
                 (wrong, 422, "invalid_input"), (missing, 422, "invalid_input"),
                 (big, 413, "body_too_large"), (too_many, 413, "batch_too_large"),
                 (bad_item, 422, "invalid_input"), (unknown, 404, "not_found"),
@@ -131,6 +134,16 @@ def test_bad_requests_get_their_status_and_a_json_error(tmp_path: Path) -> None:
     assert paths == [["ticket", "title"], ["ticket", "tags"]]
     assert missing.json()["error"]["problems"][0]["path"] == ["priority"]
     assert bad_item.json()["error"]["problems"][0]["path"] == [1, "priority"]
+    assert surrogate.json()["error"]["problems"][0]["path"] == ["ticket", "title"]
+
+
+def test_a_body_nested_past_the_stack_is_invalid_json(tmp_path: Path) -> None:
+    with FakeServer(answer) as model:
+        with serving(load(tmp_path, model.base_url)) as base, httpx.Client(base_url=base) as http:
+            deep = http.post("/v1/call", content=b"[" * 100_000 + b"]" * 100_000)
+        assert model.request_count == 0
+    assert (deep.status_code, deep.json()["error"]["code"]) == (400, "invalid_json")
+    assert "nested too deeply" in deep.json()["error"]["message"]
 
 
 def test_model_errors_and_timeouts_are_502_and_504_without_leaking_the_key(

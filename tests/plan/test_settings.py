@@ -32,6 +32,10 @@ def test_max_steps_caps_the_run_steps() -> None:
 
 @pytest.mark.parametrize("settings, data, message", [
     (TrainSettings(steps=0), None, "--steps must be at least 1"),
+    # the forecast walked 10**23 steps (adfc train --dry-run never returned)
+    (TrainSettings(steps=10**23), None, "--steps must be at most 1,000,000"),
+    (TrainSettings(proposals=10**23), None, "--proposals must be at most 1,000,000"),
+    (TrainSettings(fill_batches=10**23), None, "--fill-batches must be at most 1,000,000"),
     (TrainSettings(threshold=1.5), None, "--threshold must be between 0 and 1"),
     (TrainSettings(limits=Limits(max_usd=-1.0)), None, "--max-usd must not be negative"),
     (TrainSettings(), DataSettings(test_limit=-1), "--test-limit must not be negative"),

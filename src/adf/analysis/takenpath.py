@@ -50,7 +50,7 @@ def taken_path(plan: Plan, text: str, sample: str | None = None) -> TakenPath:
         raise TraceError("the trace is empty")
     try:
         whole = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the stack
         whole = None
     if isinstance(whole, dict) and isinstance(whole.get("trace"), list):
         found = _from_run(plan, whole, sample)
@@ -79,7 +79,7 @@ def _records(text: str) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TraceError(f"line {number} of the trace is not JSON: neither the output of "
                              "`adfc run --json` nor a `--trace` call log") from None
         if not isinstance(record, dict) or "node" not in record or "sample" not in record:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 
@@ -32,6 +33,34 @@ def fraction(text: str) -> float:
         value = -1.0
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds (a timeout: 0, nan or inf would never fire or
+    always fire)."""
+    return _bounded_float(text, 0.0, "a positive number of seconds", inclusive=False)
+
+
+def grace_seconds(text: str) -> float:
+    return _bounded_float(text, 0.0, "a number of seconds, 0 or more", inclusive=True)
+
+
+def port(text: str) -> int:
+    value = _bounded_int(text, 0, "a port from 0 to 65535")
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, found {text!r}")
+    return value
+
+
+def _bounded_float(text: str, low: float, what: str, *, inclusive: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    fits = value >= low if inclusive else value > low
+    if not (fits and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected {what}, found {text!r}")
     return value
 
 

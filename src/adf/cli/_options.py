@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from adf.cli._args import positive_int
+from adf.cli._args import positive_int, seconds
 from adf.plan.settings import STRATEGIES
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def add_concurrency_argument(parser: Parser, help: str) -> None:
 
 
 def add_timeout_argument(parser: Parser, default: float) -> None:
-    parser.add_argument("--timeout", type=float, default=default, metavar="S",
+    parser.add_argument("--timeout", type=seconds, default=default, metavar="S",
                         help=f"seconds before one model call times out (default {default:g})")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import stat
 import sys
 
 from adf.cli._args import add_source_limit, source_limit
@@ -87,6 +88,8 @@ def _not_ours(out: str, source: str) -> str | None:
         if os.path.samefile(out, source):
             return f"{out} is the source file itself; give another -o"
     try:
+        if not stat.S_ISREG(os.stat(out).st_mode):  # a FIFO would block the read below
+            return f"{out} exists and is not a regular file; not overwriting it (give another -o)"
         with open(out, "rb") as handle:
             head = handle.read(64)
     except OSError:

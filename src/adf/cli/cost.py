@@ -119,20 +119,12 @@ def _read_data(path: str, split: str) -> tuple[list[dict[str, Any]], dict[str, i
 
 
 def _rows(path: str) -> list[dict[str, Any]]:
+    from adf.runtime.data import DataError, json_rows
     from adf.workflow import WorkflowError
 
-    rows = []
     try:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    continue  # `adfc eval` reports bad rows; sizes only need the good ones
-                if isinstance(row, dict):
-                    rows.append(row)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkflowError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", 2) from None
-    return rows
+        return json_rows(path)  # `adfc eval` reports bad rows; sizes only need the good ones
+    except DataError as exc:
+        raise WorkflowError(str(exc), 2) from None
 
 

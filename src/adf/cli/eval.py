@@ -18,6 +18,7 @@ import json
 import sys
 from typing import Any
 
+from adf.cli._args import fraction
 from adf.cli._command import (
     load,
     load_data,
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_executor_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
     add_show_argument(parser, "failed and N wrong samples")
-    parser.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
+    parser.add_argument("--fail-under", type=fraction, default=None, metavar="SCORE",
                         help="exit with status 1 when the score is below SCORE")
 
 

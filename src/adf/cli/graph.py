@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+MAX_TRACE_BYTES = 256_000_000  # a trace is one line per model call
 _EXTENSIONS = {".html": "html", ".htm": "html", ".svg": "svg", ".dot": "dot", ".gv": "dot"}
 
 
@@ -44,11 +45,11 @@ def execute(args: argparse.Namespace) -> int:
     path = None
     if args.trace is not None:
         from adf.analysis.takenpath import TraceError, taken_path
+        from adf.plan.regularfile import FileReadError, read_regular_file
 
         try:
-            with open(args.trace, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_regular_file(args.trace, MAX_TRACE_BYTES, what="trace").decode("utf-8")
+        except (FileReadError, UnicodeDecodeError) as exc:
             print(f"adfc graph: cannot read the trace {args.trace}: {exc}", file=sys.stderr)
             return 2
         try:

@@ -24,6 +24,8 @@ from importlib import metadata
 from types import FrameType
 from typing import Any
 
+from adf.cli._args import port
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -34,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     status.add_argument("--json", action="store_true", help="print a machine-readable summary")
     serve = actions.add_parser("serve", help="run the local server until Ctrl-C")
-    serve.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    serve.add_argument("--port", type=port, default=None, help="port (default: a free one)")
     serve.add_argument("--context", type=int, default=2048, help="context size in tokens")
     serve.add_argument("--threads", type=int, default=1, help="CPU threads (1 is steadiest)")
 

@@ -30,5 +30,10 @@ def execute(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    serve()
+    try:
+        serve()
+    except MemoryError:  # pygls allocates the Content-Length a message announces
+        print("adfc lsp: the editor announced a message too large to hold in memory",
+              file=sys.stderr)
+        return 2
     return 0

@@ -37,18 +37,15 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def read_row(text: str) -> dict[str, Any]:
+    from adf.plan.regularfile import FileReadError, read_regular_file
     from adf.runtime.data import parse_row
 
     raw = text.encode("utf-8", "surrogatepass")
     if text.startswith("@"):
-        try:
-            with open(text[1:], "rb") as handle:
-                raw = handle.read(_MAX_INPUT + 1)
-        except OSError as exc:
-            raise WorkflowError(f"cannot read {text[1:]}: {exc.strerror}", 2) from None
-        if len(raw) > _MAX_INPUT:
-            raise WorkflowError(f"{text[1:]} is over {_MAX_INPUT // 1_000_000} MB; --input takes "
-                           "one row", 2)
+        try:  # a FIFO or a device is refused, not waited on
+            raw = read_regular_file(text[1:], _MAX_INPUT, what="--input file (one row)")
+        except FileReadError as exc:
+            raise WorkflowError(str(exc), 2) from None
         raw = raw.removeprefix(b"\xef\xbb\xbf").strip()
     row = parse_row(raw)
     if isinstance(row, str):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from adf.cli._args import positive_int
+from adf.cli._args import grace_seconds, port, positive_int, seconds
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="a .adf source or a compiled .plan")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                         "127.0.0.1; 0.0.0.0 listens on every interface)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
+    parser.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any free)")
     add_override_arguments(parser)
     add_timeout_argument(parser, 60.0)
     parser.add_argument("--retries", type=int, default=2, metavar="N",
@@ -35,13 +35,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="calls running at once (default 64)")
     parser.add_argument("--max-queue", type=int, default=1024, metavar="N",
                         help="calls waiting for a slot before 503 (default 1024)")
-    parser.add_argument("--request-timeout", type=float, default=120.0, metavar="S",
+    parser.add_argument("--request-timeout", type=seconds, default=120.0, metavar="S",
                         help="seconds for a whole request, waiting included (default 120)")
     parser.add_argument("--max-body", type=positive_int, default=1_000_000, metavar="BYTES",
                         help="largest request body accepted (default 1000000)")
     parser.add_argument("--max-batch", type=positive_int, default=256, metavar="N",
                         help="most items in one batch request (default 256)")
-    parser.add_argument("--grace", type=float, default=30.0, metavar="S",
+    parser.add_argument("--grace", type=grace_seconds, default=30.0, metavar="S",
                         help="seconds to finish requests in flight at shutdown (default 30)")
     parser.add_argument("--log-level", default="info",
                         choices=("critical", "error", "warning", "info", "debug"))
@@ -82,5 +82,8 @@ def execute(args: argparse.Namespace) -> int:
                             timeout_graceful_shutdown=args.grace, lifespan="on",
                             backlog=2048)
     server = uvicorn.Server(config)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits 3 when it cannot bind (port in use, unknown host)
+        return 2
     return 0 if server.started else 2

@@ -116,23 +116,45 @@ class MemoryTrace:
 
 
 class JsonlTraceWriter:
-    """Appends one JSON line per record to `path` (flushed per line)."""
+    """Appends one JSON line per record to `path` (flushed per line).
+
+    A write that fails (a full disk) never fails the call it traces: the
+    writer stops, and `failure` says why and from which call on, for the
+    command to print.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
+        self._written = 0
+        self.failure: str | None = None
 
     def __call__(self, record: CallTrace) -> None:
         line = json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True)
         with self._lock:
-            self._file.write(line + "\n")
-            self._file.flush()
+            if self.failure is not None:
+                return
+            try:
+                self._file.write(line + "\n")
+                self._file.flush()
+            except OSError as exc:
+                self._failed(exc)
+            else:
+                self._written += 1
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as exc:
+                if self.failure is None:
+                    self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        self.failure = (f"cannot write the trace {self.path}: {exc.strerror or exc}; "
+                        f"it holds the first {self._written} calls at most")
 
     def __enter__(self) -> JsonlTraceWriter:
         return self

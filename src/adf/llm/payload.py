@@ -114,8 +114,20 @@ def reply_text(response: Any) -> str:
         name = getattr(function, "name", None)
         if isinstance(name, str):
             arguments = getattr(function, "arguments", None)
-            return encode_tool_call(name, arguments if isinstance(arguments, str) else "")
-    return content if isinstance(content, str) else ""
+            return well_formed(encode_tool_call(name, arguments if isinstance(arguments, str)
+                                                else ""))
+    return well_formed(content) if isinstance(content, str) else ""
+
+
+def well_formed(text: str) -> str:
+    """`text` with each lone surrogate (a `\\ud800` escape in the provider's JSON) replaced
+    by U+FFFD, as a UTF-8 decoder does with a bad byte: such a text cannot be printed, cached,
+    traced or sent back to a provider."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def reply(

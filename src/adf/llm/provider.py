@@ -72,6 +72,8 @@ def load_litellm() -> Any:
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     quiet_unstarted_calls()
+    # a reply whose usage is not integers: the call fails with its own message, not this noise
+    warnings.filterwarnings("ignore", message="Pydantic serializer warnings", category=UserWarning)
     _skip_own_bookkeeping(litellm)
     return litellm
 

@@ -280,7 +280,7 @@ def describe(exc: BaseException, secrets: Iterable[str] = ()) -> str:
     "HTTP <status>: " and the server's message, the same on both of litellm's routes
     (`adf.llm.connections`): litellm's exception class for a status depends on its route,
     and its generic HTTP route quotes the server's error body where the OpenAI SDK gives
-    its message.
+    its message. A traceback litellm appends to the line is cut.
     """
     return scrub(_reason(exc), secrets)[:300]
 
@@ -299,6 +299,8 @@ def _reason(exc: BaseException) -> str:
     if error is not None:
         return f"the reply was an error ({error.get('type')}): {error.get('message')}"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # litellm appends the traceback of a reply it could not read to the same line
+    text = text.split("Traceback (most recent call last)")[0].rstrip(" :") or type(exc).__name__
     for prefix in ("litellm.", "OpenAIException - "):
         text = text.replace(prefix, "")
     code = http_status(exc)
@@ -318,7 +320,7 @@ def server_message(text: str) -> str:
         return text
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the stack
         return text
     error = body.get("error") if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else None

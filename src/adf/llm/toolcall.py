@@ -53,7 +53,7 @@ def encode_tool_call(name: str, arguments: str) -> str:
     """The reply text for a native tool call (`arguments` as the provider sent it)."""
     try:
         parsed: Any = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the stack
         parsed = arguments  # kept as text: the reader reports it as unreadable
     body = {_ENVELOPE: {"name": name, "arguments": parsed}}
     return json.dumps(body, sort_keys=True, ensure_ascii=False)
@@ -95,7 +95,7 @@ def _from_object(value: Any) -> tuple[str, Any] | None:
         return None
     arguments: Any = next((value[k] for k in _ARG_KEYS if k in value), {})
     if isinstance(arguments, str):
-        with contextlib.suppress(ValueError):  # else a bare string: a one-argument tool's
+        with contextlib.suppress(ValueError, RecursionError):  # else a bare string: a one-argument tool's
             arguments = json.loads(arguments)
     return name, arguments
 
@@ -108,7 +108,7 @@ def _json_objects(text: str) -> list[Any]:
     while index != -1:
         try:
             value, end = decoder.raw_decode(text, index)
-        except ValueError:
+        except (ValueError, RecursionError):
             index = text.find("{", index + 1)
             continue
         found.append(value)

@@ -21,6 +21,7 @@ modules beside this one (`analysis`, `index`, `hover`, `completion`,
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import time
@@ -547,5 +548,18 @@ def semantic_tokens(ls: AdfServer, params: types.SemanticTokensParams) -> types.
     return types.SemanticTokens(data=data)
 
 
+class _OneLine(logging.Filter):
+    """pygls logs a malformed message from the editor with its traceback; keep the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {record.exc_info[1]}"
+            record.args = None
+            record.exc_info = None
+        return True
+
+
 def serve() -> None:
+    for name in ("pygls.io_", "pygls.protocol.json_rpc", "pygls.server"):
+        logging.getLogger(name).addFilter(_OneLine())
     server.start_io()

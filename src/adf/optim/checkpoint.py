@@ -25,9 +25,12 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from adf.plan.regularfile import FileReadError, read_regular_file
+
 Shape = tuple[Any, ...]  # ("int",) ("list", item) ("dict", value) ("record", fields) ...
 
 CHECKPOINT_NAME = "checkpoint.json"
+MAX_DOCUMENT_BYTES = 256_000_000  # a checkpoint or lock file holds a run's prompts and demos
 _FORMAT = "adf-checkpoint"
 _VERSION = 1
 
@@ -98,13 +101,14 @@ def read_document(path: str, fmt: str, version: int, kind: str, short: str,
     Raises `error` with one line when it cannot be read, is not JSON, is
     another kind of file (`kind` names the expected one) or another version.
     """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
-    except OSError as exc:
-        raise error(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError as exc:
+    try:  # a FIFO or a device where the file should be is refused, not waited on
+        raw = json.loads(read_regular_file(path, MAX_DOCUMENT_BYTES, what=kind))
+    except FileReadError as exc:
+        raise error(str(exc)) from None
+    except ValueError as exc:  # not UTF-8, not JSON, a number past the digit limit
         raise error(f"{path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise error(f"{path} is not an adf {kind}: it is nested too deeply") from None
     if not isinstance(raw, dict) or raw.get("format") != fmt:
         raise error(f"{path} is not an adf {kind}")
     if raw.get("version") != version:

@@ -93,7 +93,7 @@ def load_lock_base(run_dir: str, adf_path: str) -> LockBase:
         digest, used = raw["digest"], raw["used"]
         if (digest is None or isinstance(digest, str)) and isinstance(used, bool):
             return LockBase(digest, used)
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):
         pass
     return LockBase(lock_digest(adf_path), True)
 

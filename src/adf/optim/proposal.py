@@ -131,7 +131,7 @@ def _from_json(text: str) -> Proposal | ParseFailure | None:
     for blob in _json_candidates(text):
         try:
             data = json.loads(blob, strict=False)  # raw newlines inside strings are common
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             continue
         if not isinstance(data, dict):
             continue

@@ -24,6 +24,7 @@ import msgpack
 from adf import records
 from adf.diagnostics import Span
 from adf.plan import schema
+from adf.plan.regularfile import FileReadError, read_regular_file
 from adf.plan.schema import FORMAT_VERSION, EnvRef, Plan
 
 _MAGIC = "adf-plan"
@@ -90,12 +91,15 @@ def decode_plan(data: bytes) -> Plan:
     return plan
 
 
+MAX_PLAN_BYTES = 256_000_000  # a plan of 100,000 params is a few megabytes
+
+
 def load_plan(path: str) -> Plan:
+    """The plan in `path`; a FIFO, a device or a directory is refused without blocking."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise PlanError(f"cannot read plan {path}: {exc.strerror}") from None
+        data = read_regular_file(path, MAX_PLAN_BYTES, what="plan")
+    except FileReadError as exc:
+        raise PlanError(f"cannot read plan: {exc}") from None
     try:
         return decode_plan(data)
     except PlanError as exc:

@@ -83,6 +83,8 @@ class DataSettings:
     strict_data: bool = False  # stop at the first bad row instead of skipping it
 
 
+# a count past this is a typo, and the forecast walks steps and proposals one by one
+MAX_COUNT = 1_000_000
 _AT_LEAST_ONE = ("steps", "batch_size", "concurrency", "candidates")
 _WHOLE = ("proposals", "demo_proposals", "fill_batches")  # proposals 0: only demo sets train
 _SHARES = ("threshold", "partial_credit")
@@ -104,6 +106,8 @@ def problem(settings: TrainSettings, data: DataSettings | None = None) -> str | 
             continue
         if name in _AT_LEAST_ONE and value < 1:
             return f"{flag(name)} must be at least 1"
+        if name in (*_AT_LEAST_ONE, *_WHOLE) and value > MAX_COUNT:
+            return f"{flag(name)} must be at most {MAX_COUNT:,}"
         if name in _SHARES and not 0.0 <= value <= 1.0:
             return f"{flag(name)} must be between 0 and 1"
         if value < 0:

@@ -30,10 +30,9 @@ from typing import Any
 import attrs
 
 from adf.plan.schema import DataDecl, Plan
-from adf.runtime.values import ValueFailure, coerce
+from adf.runtime.values import MAX_DEPTH, ValueFailure, coerce, value_problem
 
 SPLITS = ("train", "val", "test")
-MAX_DEPTH = 64  # arrays and objects inside one row
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -98,6 +97,8 @@ def load_data(
 
     With `strict`, the first bad row raises `DataError` naming its file:line.
     """
+    if limit is not None and limit < 0:
+        raise DataError(f"the row limit must not be negative, found {limit}")
     file = resolve_path(path, split)
     samples: list[Sample] = []
     bad: list[BadRow] = []
@@ -126,6 +127,13 @@ def load_data(
     return DataSet(file, tuple(samples), tuple(bad))
 
 
+def json_rows(file: str) -> list[dict[str, Any]]:
+    """The file's usable JSON objects, untyped (the cost forecast sizes inputs from them);
+    bad rows are skipped here, the commands that run the data report them."""
+    rows = (parse_row(line) for line in _lines(file) if line.strip())
+    return [row for row in rows if not isinstance(row, str)]
+
+
 def parse_row(line: bytes) -> dict[str, Any] | str:
     """One JSON Lines record as an object, or the reason it is not a usable row."""
     try:
@@ -139,9 +147,11 @@ def parse_row(line: bytes) -> dict[str, Any] | str:
         return f"not valid JSON ({exc.msg} at column {exc.colno})"
     except RecursionError:
         return f"nested more than {MAX_DEPTH} levels deep"
+    except ValueError:  # an integer over Python's digit limit (sys.get_int_max_str_digits)
+        return "a number has too many digits"
     if not isinstance(row, dict):
         return f"expected a JSON object, found {_json_kind(row)}"
-    problem = _check_value(row)
+    problem = value_problem(row)
     return problem if problem is not None else row
 
 
@@ -161,32 +171,6 @@ def _lines(file: str) -> list[bytes]:
     if lines and not lines[-1]:
         lines.pop()
     return lines
-
-
-def _check_value(value: Any) -> str | None:
-    """Why a parsed row cannot be used (too deep, a lone surrogate), or None; no recursion."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if _has_surrogate(item):
-                return "a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)"
-            continue
-        if not isinstance(item, dict | list):
-            continue
-        if depth >= MAX_DEPTH:
-            return f"nested more than {MAX_DEPTH} levels deep"
-        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children)
-    return None
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _json_kind(value: Any) -> str:

@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from adf.plan.schema import Type
-from adf.runtime.values import ValueFailure, coerce
+from adf.runtime.values import ValueFailure, coerce, value_problem
 
 WRAP_KEY = "answer"
 
@@ -62,8 +62,11 @@ def read_structured(text: str, type_: Type) -> Any:
     """The value of a reply shaped like `output_schema(type_)`, or a `ValueFailure`."""
     try:
         loaded = json.loads(text.strip(), strict=False)  # grammars let raw newlines into strings
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the stack
         return ValueFailure("the reply is not a JSON value")
+    problem = value_problem(loaded)
+    if problem is not None:
+        return ValueFailure(f"the reply is not a usable JSON value: {problem}")
     if type_.kind != "record":
         if not isinstance(loaded, dict) or WRAP_KEY not in loaded:
             return ValueFailure(f"the reply has no {WRAP_KEY!r} field")

@@ -17,6 +17,7 @@ a sample error with its own textual loss instead of a crash.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -26,6 +27,8 @@ from typing import Any
 import attrs
 
 from adf.plan.schema import Type
+
+MAX_DEPTH = 64  # arrays and objects inside one value read from a data row or a reply
 
 
 @attrs.frozen
@@ -125,7 +128,10 @@ def parse_text(text: str, type_: Type) -> Any:
             found = _INT.findall(stripped)
             if not found:
                 return ValueFailure(f"expected an integer, found {_preview(stripped)}")
-            return int(found[-1].replace(",", ""))
+            try:
+                return int(found[-1].replace(",", ""))
+            except ValueError:  # over Python's digit limit (sys.get_int_max_str_digits)
+                return ValueFailure(f"expected an integer, found one of {len(found[-1]):,} digits")
         case "float":
             numbers = _NUMBER.findall(stripped)
             if not numbers:
@@ -163,6 +169,34 @@ def render(value: Any) -> str:
         if all(isinstance(item, str | int | float | bool) for item in value):
             return "\n".join("- " + render(item).replace("\n", " ") for item in value)
     return json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def value_problem(value: Any) -> str | None:
+    """Why a decoded JSON value (a data row, a reply) cannot be used: nested more than
+    `MAX_DEPTH` deep, or a string holding a lone surrogate (no provider accepts it); None
+    when it can. No recursion."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _has_surrogate(item):
+                return "a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep"
+        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def describe(value: Any) -> str:
@@ -231,23 +265,26 @@ def _parse_structured(text: str, type_: Type) -> Any:
 
 
 def _json_block(text: str) -> tuple[Any] | None:
-    """The first JSON value in `text` (fenced, whole, or the first {...}/[...]), if any."""
+    """The first JSON value in `text` (fenced, whole, or the first {...}/[...]), if any;
+    a value `value_problem` refuses (too deep, a lone surrogate) is none."""
     candidates = [m.group(1).strip() for m in _FENCE.finditer(text)]
     candidates.append(text)
-    for candidate in candidates:
-        try:
-            return (json.loads(candidate, strict=False),)  # raw newlines inside strings
-        except ValueError:
-            pass
-        decoder = json.JSONDecoder(strict=False)
-        for index, char in enumerate(candidate):
-            if char in "[{":
-                try:
-                    value, _ = decoder.raw_decode(candidate, index)
-                except ValueError:
-                    continue
-                return (value,)
+    decoder = json.JSONDecoder(strict=False)  # raw newlines inside strings
+    try:
+        for candidate in candidates:
+            with contextlib.suppress(ValueError):
+                return _usable(decoder.decode(candidate))
+            for index, char in enumerate(candidate):
+                if char in "[{":
+                    with contextlib.suppress(ValueError):
+                        return _usable(decoder.raw_decode(candidate, index)[0])
+    except RecursionError:  # nested past the interpreter's stack: no usable value
+        return None
     return None
+
+
+def _usable(value: Any) -> tuple[Any] | None:
+    return (value,) if value_problem(value) is None else None
 
 
 def _number_text(value: int | float) -> str:

@@ -233,6 +233,8 @@ async def _json_body(request: Request, limit: int) -> Any:
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks))
+    except RecursionError:
+        raise _Failure(INVALID_JSON, "the body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(
             exc, json.JSONDecodeError) else ""

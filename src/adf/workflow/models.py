@@ -128,6 +128,8 @@ async def open_workflow(plan: Plan, options: RunOptions, *,
             print(f"adfc: warning: {notice}", file=sys.stderr)
         if writer is not None:
             writer.close()
+            if writer.failure is not None:  # a full disk under the trace is never silent
+                print(f"adfc: warning: {writer.failure}", file=sys.stderr)
 
 
 def hold_local_server(plan: Plan, options: RunOptions) -> AbstractContextManager[Any] | None:

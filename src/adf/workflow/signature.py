@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from adf.runtime.values import value_problem
+
 if TYPE_CHECKING:
     from adf.plan.schema import Plan, Type
 
@@ -73,6 +75,8 @@ class InputError(ValueError):
 
 def check_inputs(plan: Plan, given: Mapping[str, Any]) -> dict[str, Any]:
     """`given` as a data row the runtime reads, or `InputError` naming every bad field."""
+    if not isinstance(given, Mapping):  # a batch row that is not an object
+        raise InputError((Problem((), f"expected an object of inputs, found {_json_kind(given)}"),))
     problems: list[Problem] = []
     declared = {decl.name: decl for decl in plan.inputs}
     for name in given:
@@ -97,7 +101,10 @@ def check_value(value: Any, type_: Type, path: Path) -> list[Problem]:
         case "any":
             return []
         case "str":
-            return [] if isinstance(value, str) else [_expected(value, type_, path)]
+            if not isinstance(value, str):
+                return [_expected(value, type_, path)]
+            problem = value_problem(value)  # a lone surrogate: no provider would take it
+            return [] if problem is None else [Problem(path, problem)]
         case "int":
             ok = isinstance(value, int) and not isinstance(value, bool)
             return [] if ok else [_expected(value, type_, path)]
