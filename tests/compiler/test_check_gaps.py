@@ -11,6 +11,7 @@ import pathlib
 
 import pytest
 
+from adf.compiler.codes import all_codes
 from adf.compiler.pipeline import compile_file, compile_source
 from adf.stdlib.pyload import BindError, load_callable
 
@@ -53,6 +54,26 @@ def test_an_enum_scored_against_a_text_it_never_takes() -> None:
     assert "E0211" not in codes(program.replace('"yes"', '"A"'))  # exact_match lowercases
 
 
+def test_a_metric_option_is_not_second_guessed() -> None:
+    """A tolerance changes what scores: "3" is within 0.5 of "3.5", so no E0211."""
+    program = TWO_ENUMS.replace("LABELS", 'enum{"1", "2", "3", "4", "5"}').replace(
+        "std.loss.METRIC(y, answer)", 'std.loss.numeric_match(y, "3.5", tolerance: 0.5)')
+    assert "E0211" not in codes(program)
+    assert "E0211" in codes(program.replace(", tolerance: 0.5", ""))  # the default tolerance never scores
+
+
+def test_the_never_scores_check_is_bounded_and_brief() -> None:
+    """Many labels: the pairs are not all scored (two 1000-label enums would take seconds),
+    and a message names a long enum by its first labels."""
+    many = "enum{" + ", ".join(f"c{i}" for i in range(1000)) + "}"
+    program = TWO_ENUMS.replace("LABELS", many).replace("target answer: enum{a, b}", "target answer: " + many.replace("c", "d"))
+    assert "E0211" not in codes(program)
+    hundred = "enum{" + ", ".join(f"c{i}" for i in range(100)) + "}"
+    result = compile_source(TWO_ENUMS.replace("LABELS", hundred).replace("METRIC", "exact_match"), "t.adf")
+    [never] = [d for d in result.diagnostics if d.code == "E0211"]
+    assert "c0, c1, c2, c3 and 96 more" in never.message and "c50" not in never.message
+
+
 def _bound(tmp_path: pathlib.Path, module: str, source: str, fn: str = "fn f(text: str) -> str") -> list[str]:
     """The codes of a program binding `fn` to `module:f`, with `module.py` holding `source`."""
     (tmp_path / f"{module}.py").write_text(source, encoding="utf-8")
@@ -72,11 +93,12 @@ output pred
         ("def f(text):\n    return text\n\ndel f\n\ndef f(text):\n    return text\n", []),
         ("def f(text):\n    yield text\n", ["E0408"]),  # a generator, not a list
         ("def f(text):\n    def inner():\n        yield 1\n    return text\n", []),
-        ("from typing import Optional\ndef f(text) -> Optional[str]:\n    return None\n", ["E0403"]),
-        ("def f(text) -> str | None:\n    return None\n", ["E0403"]),
-        ("import typing\ndef f(text) -> typing.Union[str, None]:\n    return None\n", ["E0403"]),
-        ("def f(text) -> 'str | None':\n    return None\n", ["E0403"]),
+        ("from typing import Optional\ndef f(text) -> Optional[str]:\n    return None\n", ["W0403"]),
+        ("def f(text) -> str | None:\n    return None\n", ["W0403"]),
+        ("import typing\ndef f(text) -> typing.Union[str, None]:\n    return None\n", ["W0403"]),
+        ("def f(text) -> 'str | None':\n    return None\n", ["W0403"]),
         ("def f(text) -> None:\n    print(text)\n", ["E0403"]),
+        ("def f(text) -> 'None':\n    print(text)\n", ["E0403"]),
         ("def deco(fn):\n    return lambda x: fn(x)\n\n@deco\ndef f(text):\n    return text\n", ["W0402"]),
         ("import functools\n@functools.lru_cache(maxsize=8)\ndef f(text):\n    return text\n", []),
     ],
@@ -106,6 +128,16 @@ def test_a_file_named_like_a_python_module_is_not_what_runs(tmp_path: pathlib.Pa
         load_callable("json:f", str(tmp_path))
     assert _bound(tmp_path, "gaps_jsonish", source) == []  # another name binds the file's function
     assert load_callable("gaps_jsonish:f", str(tmp_path))("a") == "A"
+
+
+def test_a_local_file_named_like_a_python_module_is_noted_when_the_binding_checks(
+        tmp_path: pathlib.Path) -> None:
+    """`statistics.py` beside the .adf and `statistics:mean` found in Python's own: W0404."""
+    (tmp_path / "statistics.py").write_text("def mean(data):\n    return 0.0\n", encoding="utf-8")
+    program = 'input xs: list[float]\nfn m(data: list[float]) -> float = py "statistics:mean"\nnode a = m(xs)\noutput a\n'
+    assert [d.code for d in compile_source(program, "t.adf", base_dir=str(tmp_path)).diagnostics] == ["W0404"]
+    (tmp_path / "statistics.py").unlink()
+    assert [d.code for d in compile_source(program, "t.adf", base_dir=str(tmp_path)).diagnostics] == []
 
 
 MAPS = """model m = "local"
@@ -228,3 +260,57 @@ loss acc = std.loss.exact_match(pred, gold)
 output pred
 """
     assert [c for c in codes(program) if c.startswith("E")] == expected
+
+
+def test_loading_leaves_the_process_modules_as_they_were(tmp_path: pathlib.Path) -> None:
+    """Each folder's modules are its own (a sibling `textutils` is not shared between two
+    folders), a local file named like an installed library does not hide it afterwards,
+    and a module that fails to import leaves `sys.path` and `sys.modules` as they were."""
+    import sys
+    import threading
+
+    import hypothesis
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "gaps_sib.py").write_text(
+            "import gaps_text\ndef f(text):\n    return gaps_text.WHO\n", encoding="utf-8")
+        (tmp_path / folder / "gaps_text.py").write_text(f"WHO = '{folder}'\n", encoding="utf-8")
+    (tmp_path / "a" / "hypothesis.py").write_text("def f(text):\n    return 'local'\n", encoding="utf-8")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "gaps_sib.py").write_text("import gaps_text\nraise RuntimeError('boom')\n", encoding="utf-8")
+    (tmp_path / "c" / "gaps_text.py").write_text("WHO = 'c'\n", encoding="utf-8")
+    path, modules = list(sys.path), set(sys.modules)
+    assert load_callable("gaps_sib:f", str(tmp_path / "a"))(text="") == "a"
+    assert load_callable("gaps_sib:f", str(tmp_path / "b"))(text="") == "b"
+    assert load_callable("hypothesis:f", str(tmp_path / "a"))(text="") == "local"
+    assert sys.modules["hypothesis"] is hypothesis
+    with pytest.raises(BindError, match="boom"):
+        load_callable("gaps_sib:f", str(tmp_path / "c"))
+    assert sys.path == path and set(sys.modules) == modules
+    wrong: list[str] = []
+
+    def load(folder: str) -> None:
+        for _ in range(20):
+            got = load_callable("gaps_sib:f", str(tmp_path / folder))(text="")
+            if got != folder:
+                wrong.append(got)
+
+    threads = [threading.Thread(target=load, args=(f,)) for f in "abab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == [] and sys.path == path and set(sys.modules) == modules
+
+
+def test_e0306_says_a_loss_may_compare_with_the_input() -> None:
+    """A round trip scores the input itself: the help says so, and that program checks clean."""
+    clash = 'model m = "local"\ninput text: str\ntarget gold: str from "text"\n' \
+            'llm back(t: str) -> str using m { user: "{t}" }\nnode b = back(text)\n' \
+            'loss rt = std.loss.f1(b, gold)\noutput b\n'
+    [leak] = [d for d in compile_source(clash, "t.adf").diagnostics if d.code == "E0306"]
+    assert "std.loss.f1(back, INPUT)" in (leak.help or "")
+    assert "compare with an input itself" in all_codes()["E0306"].page.replace("\n", " ")
+    fixed = clash.replace('target gold: str from "text"\n', "").replace("f1(b, gold)", "f1(b, text)")
+    assert [c for c in codes(fixed) if c.startswith("E")] == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from rt_helpers import client, responder
 from rt_plans import INT, SPAN, data, fn, llm, loss, model, plan, prompt
 
@@ -23,6 +24,20 @@ def test_scores_out_of_range_and_bad_metrics_score_zero_with_a_reason() -> None:
         result = score_loss(make_loss(), lambda p, t, wrong=wrong: wrong, 1, 1)
         assert result.score == 0.0 and "not a score in [0, 1]" in (result.error or ""), wrong
     assert score_loss(make_loss(), lambda p, t: 1 + 1e-12, 1, 1).score == 1.0  # rounding error
+    assert score_loss(make_loss(), lambda p, t: 1.00000003, 1, 1).score == 1.0  # float32 rounding
+    assert score_loss(make_loss(), lambda p, t: -3e-8, 1, 1).error is None
+    assert score_loss(make_loss(), lambda p, t: 1.001, 1, 1).score == 0.0  # not rounding
+
+
+def test_a_numpy_or_fraction_score_is_a_number() -> None:
+    """Any real number is a score, read through `float()`: a numpy float32, a Fraction."""
+    import fractions
+
+    np = pytest.importorskip("numpy")  # installed with the project's extras (ray, llama.cpp)
+    assert score_loss(make_loss(), lambda p, t: np.float32(0.7), 1, 1).score == float(np.float32(0.7))
+    assert score_loss(make_loss(), lambda p, t: np.float32(1.0) + np.float32(3e-8), 1, 1).score == 1.0
+    assert score_loss(make_loss(), lambda p, t: fractions.Fraction(1, 4), 1, 1).score == 0.25
+    assert score_loss(make_loss(), lambda p, t: np.float64(2.0), 1, 1).score == 0.0
     assert score_loss(make_loss(), lambda p, t: (2.0, "big"), 1, 1).score == 0.0
     broken = score_loss(make_loss(), lambda p, t: 1 / 0, 1, 2)
     assert broken.score == 0.0 and "ZeroDivisionError" in (broken.error or "")

@@ -22,7 +22,7 @@ from adf.compiler.options import (
     quoted_number,
     unknown_train_option,
 )
-from adf.compiler.report import diag, suggest
+from adf.compiler.report import diag, suggest, summarise
 from adf.compiler.resolve import ROLES, Scope
 from adf.diagnostics import Diagnostic, Label, Span
 from adf.plan import placeholders
@@ -423,29 +423,43 @@ def _labels(expr: ast.Expr, found: Type | None) -> tuple[str, ...] | None:
     return found.values if found is not None and found.kind == "enum" else None
 
 
+# above this many (prediction, target) pairs the check is skipped: it is a hint, not worth seconds
+_MAX_PAIRS = 400
+
+
 def _never_scores(decl: ast.LossDecl, metric: str, args: list[ast.Arg],
                   types: list[Type | None], diags: list[Diagnostic]) -> None:
     """E0211 when every value the prediction can take scores 0 against every value the
-    target can take, under the std metric itself (two enums with no label in common)."""
+    target can take, under the std metric itself (two enums with no label in common).
+    Skipped when the loss has options (a tolerance changes what scores) or the pairs are many."""
     from adf.stdlib.losses import METRICS as SCORERS
 
     scorer = SCORERS.get(metric)
     pred, target = _labels(args[0].value, types[0]), _labels(args[1].value, types[1])
-    if scorer is None or not pred or not target:
+    if (scorer is None or not pred or not target or len(pred) * len(target) > _MAX_PAIRS
+            or any(a.name is not None for a in decl.args)):
         return
     if any(_score(scorer(p, t)) > 0 for p in pred for t in target):
         return
+    shown = [_brief(types[0]), _brief(types[1])]
     diags.append(
         diag(
             "E0211",
-            f"the loss `{decl.name.name}` can never score: `{types[0]}` shares no value with `{types[1]}`",
+            f"the loss `{decl.name.name}` can never score: `{shown[0]}` shares no value with `{shown[1]}`",
             args[0].span,
-            f"`{types[0]}`",
-            secondary=[Label(args[1].span, f"`{types[1]}`")],
+            f"`{shown[0]}`",
+            secondary=[Label(args[1].span, f"`{shown[1]}`")],
             notes=(f"`{metric}` scores 0 for every pair of their values",),
             help="give the prediction the target's labels (declare the llm's result as the target's type)",
         )
     )
+
+
+def _brief(found: Type | None) -> str:
+    """A type for a message: an enum of many labels cut to its first few."""
+    if found is None or found.kind != "enum" or len(found.values) <= 6:
+        return str(found)
+    return "enum{" + summarise(found.values, limit=4) + "}"
 
 
 def _score(result: float | tuple[float, str]) -> float:

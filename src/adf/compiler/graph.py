@@ -187,7 +187,8 @@ def _no_leaked_fields(program: ast.Program, diags: list[Diagnostic]) -> None:
                 "the expected answer as an input",
                 secondary=[Label(target.span, "the target reading it")],
                 help="targets hold the expected answers; read another field with "
-                "`from \"FIELD\"`, or drop the input",
+                "`from \"FIELD\"`, or drop the input. A loss may compare with the input itself: "
+                "for a round trip, drop the target and write `std.loss.f1(back, INPUT)`",
             ))
 
 

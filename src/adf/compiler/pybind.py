@@ -15,9 +15,10 @@ The calling convention, checked exactly:
   keyword (E0406; positional-only parameters are E0407), every parameter
   without a default must be declared (E0401), and an `async def` or a
   generator function cannot be bound (E0408). A `**kwargs` parameter accepts
-  any name; `*args` never receives anything. A result annotation that
-  admits `None` (`Optional[str]`, `str | None`) is E0403: no adf type holds
-  `None`.
+  any name; `*args` never receives anything. A result annotation
+  `-> None` is E0403; one that admits `None` among other values
+  (`Optional[str]`, `str | None`) is W0403: no adf type holds `None`, so a
+  call that returns it fails its sample.
 - a loss's `py` metric is called as `metric(pred, target, **options)`.
 
 What cannot be known without running the module (the module is missing or
@@ -191,7 +192,9 @@ def _bind_py(
                 ),
             )
         )
-    if len(diags) == before and pysource.admits_none(found.returns):
+    if len(diags) == before and pysource.only_none(found.returns):
+        diags.append(_returns_none(decl, returns, ref))
+    elif len(diags) == before and pysource.admits_none(found.returns):
         diags.append(_may_return_none(decl, returns, ref))
     elif len(diags) == before:
         _returns(decl, returns, pysource.py_type(found.returns), ref, diags)
@@ -215,6 +218,8 @@ def _lookup(lit: ast.StrLit, user: str, resolver: Resolver, diags: list[Diagnost
         return None
     module, function = parsed
     found = resolver.resolve(module, function)
+    if not isinstance(found, pyresolve.Missing):
+        _local_stdlib_name(lit, module, resolver.base_dir, diags)
     match found:
         case pyresolve.Found():
             return found
@@ -325,6 +330,25 @@ def _bind_metric(decl: ast.LossDecl, resolver: Resolver, diags: list[Diagnostic]
             )
 
 
+def _local_stdlib_name(lit: ast.StrLit, module: str, base_dir: str | None,
+                       diags: list[Diagnostic]) -> None:
+    """W0404 when the bound module is Python's own but a file of its name sits next to the `.adf`."""
+    note = _shadowed(module, base_dir)
+    if note:
+        top = module.split(".")[0]
+        diags.append(
+            diag(
+                "W0404",
+                f"`{top}` binds Python's standard library, not the `{top}` next to this file",
+                lit.span,
+                "Python's own module",
+                notes=note,
+                help=f"rename the file (and the binding) to bind its functions, e.g. `my_{top}.py` and "
+                     f"`py \"my_{top}:...\"`",
+            )
+        )
+
+
 def _shadowed(module: str, base_dir: str | None) -> tuple[str, ...]:
     """A note when a file next to the `.adf` has the name of a Python module, which wins."""
     import os
@@ -419,14 +443,26 @@ def _returns(
     )
 
 
-def _may_return_none(decl: ast.FnDecl, returns: Type | None, target: str) -> Diagnostic:
+def _returns_none(decl: ast.FnDecl, returns: Type | None, target: str) -> Diagnostic:
     return diag(
         "E0403",
+        f"`{decl.name.name}` is declared to return `{returns}`, but `{target}` returns `None`",
+        decl.returns.span,
+        "no adf type holds `None`",
+        secondary=[Label(decl.target.span, "bound here")],
+        notes=("every call would fail its sample",),
+        help="return a value of the declared type",
+    )
+
+
+def _may_return_none(decl: ast.FnDecl, returns: Type | None, target: str) -> Diagnostic:
+    return diag(
+        "W0403",
         f"`{decl.name.name}` is declared to return `{returns}`, but `{target}` may return `None`",
         decl.returns.span,
         "no adf type holds `None`",
         secondary=[Label(decl.target.span, "bound here")],
-        notes=("a node whose function returns `None` fails the sample",),
+        notes=("a sample whose call returns `None` fails, as if the function raised; the others run",),
         help="return a value of the declared type on every path (an empty text or list instead of `None`), "
              "and annotate the Python result without `None`",
     )

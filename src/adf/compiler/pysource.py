@@ -157,6 +157,18 @@ def admits_none(node: pyast.expr | None) -> bool:
     return dotted(node) in ("None", "NoneType", "types.NoneType")
 
 
+def only_none(node: pyast.expr | None) -> bool:
+    """Is a result annotation `None` itself (`-> None`, `-> "None"`), the function's only result?"""
+    if isinstance(node, pyast.Constant) and isinstance(node.value, str):
+        try:
+            return only_none(pyast.parse(node.value, mode="eval").body)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+    if isinstance(node, pyast.Constant):
+        return node.value is None
+    return node is not None and dotted(node) in ("None", "NoneType", "types.NoneType")
+
+
 def is_generator(definition: pyast.AST | None) -> bool:
     """Is this `def` a generator function (a `yield` in its own body, not in a nested scope)?"""
     if not isinstance(definition, pyast.FunctionDef):

@@ -12,6 +12,7 @@ score.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +22,9 @@ from adf.plan.schema import EnvRef, Loss, Objective
 from adf.runtime.trace import LossResult, SampleError
 from adf.runtime.values import describe
 
-# a score this far outside [0, 1] is rounding error (a sum of weighted parts), not a wrong scale
-_SLACK = 1e-9
+# a score this far outside [0, 1] is rounding error (a sum of weighted parts, a float32
+# score such as 1.00000003), not a wrong scale
+_SLACK = 1e-6
 
 
 def score_loss(loss: Loss, metric: Callable[..., Any], pred: Any, target: Any) -> LossResult:
@@ -36,8 +38,8 @@ def score_loss(loss: Loss, metric: Callable[..., Any], pred: Any, target: Any) -
     explanation = ""
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str):
         result, explanation = result
-    if (isinstance(result, bool) or not isinstance(result, int | float)
-            or not -_SLACK <= result <= 1 + _SLACK):  # NaN fails the comparison too
+    if (isinstance(result, bool) or not isinstance(result, numbers.Real)
+            or not -_SLACK <= float(result) <= 1 + _SLACK):  # NaN fails the comparison too
         reason = f"metric {loss.metric} returned {describe(result)}, not a score in [0, 1]"
         return LossResult(loss.name, loss.metric, 0.0, _message(pred, target, 0.0, loss, reason),
                           pred, target, reason)

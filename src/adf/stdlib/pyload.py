@@ -18,8 +18,39 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
+
+
+def _import(ref: str, module_name: str, base_dir: str) -> Any:
+    """Import `module_name` with `base_dir` first on the path, then leave `sys.path` and
+    `sys.modules` as they were: the modules of the source's folder that the import added are
+    taken out again (the callable keeps its module alive), so a later import of that name
+    (another folder's `helpers.py`, or the installed library a local file is named after)
+    is not handed this one, and what was imported under the name before is put back."""
+    added = base_dir not in sys.path and not python_own(module_name)
+    if added:
+        sys.path.insert(0, base_dir)
+    before = set(sys.modules)
+    saved = {name: sys.modules.pop(name) for name in _stale(module_name, base_dir)}
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise BindError(
+                f"cannot import {module_name!r} for {ref!r}: no such module next to the "
+                f"source ({base_dir}) or on the Python path"
+            ) from None
+        raise BindError(f"importing {module_name!r} failed: {exc}") from None
+    except Exception as exc:
+        raise BindError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        if added:
+            sys.path.remove(base_dir)
+        for name in [n for n in sys.modules if (n not in before or n in saved) and _under(n, base_dir)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 class BindError(Exception):
@@ -65,33 +96,22 @@ def _stale(module: str, base_dir: str) -> list[str]:
     return [name for name in sys.modules if name == top or name.startswith(top + ".")]
 
 
+def _under(name: str, root: str) -> bool:
+    """Was the loaded module `name` imported from a file (or a namespace folder) under `root`?"""
+    module = sys.modules.get(name)
+    places = [getattr(module, "__file__", None), *list(getattr(module, "__path__", None) or [])]
+    prefix = os.path.join(os.path.realpath(root), "")
+    return any(isinstance(p, str) and os.path.realpath(p).startswith(prefix) for p in places)
+
+
+# one import at a time: `sys.path` and `sys.modules` are swapped while a module loads
+_LOCK = threading.RLock()
+
+
 def load_callable(ref: str, base_dir: str) -> Callable[..., Any]:
     module_name, function = split_ref(ref)
-    added = base_dir not in sys.path and not python_own(module_name)
-    if added:
-        sys.path.insert(0, base_dir)
-    # the file next to the source is imported afresh, and what was imported under its name
-    # before is put back afterwards (the process keeps its own modules; we keep ours)
-    saved = {name: sys.modules.pop(name) for name in _stale(module_name, base_dir)}
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise BindError(
-                f"cannot import {module_name!r} for {ref!r}: no such module next to the "
-                f"source ({base_dir}) or on the Python path"
-            ) from None
-        raise BindError(f"importing {module_name!r} failed: {exc}") from None
-    except Exception as exc:
-        raise BindError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
-    finally:
-        if added:
-            sys.path.remove(base_dir)
-        if saved:
-            top = module_name.split(".")[0]
-            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
-                del sys.modules[name]
-            sys.modules.update(saved)
+    with _LOCK:
+        module = _import(ref, module_name, base_dir)
     target: Any = module
     for part in function.split("."):
         if not hasattr(target, part):
