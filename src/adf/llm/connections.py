@@ -75,8 +75,6 @@ ROUTE_ENV = "ADF_LLM_ROUTE"  # "sdk": every call on the SDK route
 GENERIC_PROVIDER = "hosted_vllm"  # litellm's provider for any OpenAI-compatible server
 SDK_PREFIX = "openai/"
 _CLIENT_OPTIONS = frozenset({"organization", "api_version", "client", "shared_session"})
-# keyword arguments whose request body on the generic route was checked to be the SDK
-# route's (tests/llm/test_routes.py sends each); a call with any other takes the SDK route
 # variables of the process environment that one route's HTTP client reads and the other's
 # does not: proxies (the SDK's honours them, litellm's handler not), the organisation and
 # project (the SDK sends them as headers) and a client certificate (litellm's handler sends it)
@@ -84,6 +82,8 @@ SDK_ONLY_VARIABLES = (
     *(v for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY") for v in (name, name.lower())),
     "OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "OPENAI_PROJECT_ID", "SSL_CERTIFICATE",
 )
+# keyword arguments whose request body on the generic route was checked to be the SDK
+# route's (tests/llm/test_routes.py sends each); a call with any other takes the SDK route
 GENERIC_SAME = frozenset({
     "model", "messages", "num_retries", "max_retries", "timeout", "api_base", "api_key",
     "litellm_call_id", "response_format", "temperature", "max_tokens", "max_completion_tokens",

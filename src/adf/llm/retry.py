@@ -86,13 +86,9 @@ class RetryPolicy:
 def schema_rejected(litellm: Any, exc: Exception) -> bool:
     """A 400 (or 422) that a request carrying a reply schema got: ask again without one
     (for an error in a 200 reply, only one its type calls a rejected request)."""
-    error = reply_error(exc)
-    if error is not None:
-        return _by_reply(error) == "rejected"
-    code = http_status(exc)
-    if code is not None:
-        return code in (400, 422)
-    return isinstance(exc, litellm.BadRequestError)
+    if _failure(litellm, exc) != "rejected":
+        return False
+    return reply_error(exc) is not None or http_status(exc) != 413  # too large: not the schema
 
 
 def classify(
@@ -106,9 +102,7 @@ def classify(
         raise UnreachableError(
             f"cannot reach model '{request.model}' at {where}: {cause}", status=None
         )
-    error = reply_error(exc)
-    failure = (_by_reply(error) if error is not None else None) or _by_status(
-        http_status(exc)) or _by_class(litellm, exc)
+    failure = _failure(litellm, exc)
     if failure == "rate limited":
         return retry_after(exc)
     said = describe(exc, secrets)
@@ -129,6 +123,16 @@ _STATUS_FAILURES: dict[int, _Failure] = {
     429: "rate limited", 400: "rejected", 413: "rejected", 422: "rejected",
     401: "credentials", 403: "credentials", 404: "not found",
 }
+
+
+def _failure(litellm: Any, exc: Exception) -> _Failure:
+    """What a failed call's exception means: an error in a 200 reply by its own code or type
+    (`_by_reply`), else the HTTP status where there is one (`_by_status`), else litellm's
+    exception class (`_by_class`)."""
+    error = reply_error(exc)
+    if error is not None:
+        return _by_reply(error)
+    return _by_status(http_status(exc)) or _by_class(litellm, exc)
 
 
 def _by_status(code: int | None) -> _Failure | None:
